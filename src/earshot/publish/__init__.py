@@ -1,0 +1,1 @@
+"""Earshot publish layer."""
