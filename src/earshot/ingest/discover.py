@@ -1,0 +1,218 @@
+"""Find the inputs of an ingest: files, folders (recursive) and zip archives.
+
+Archives are read in place, member by member, never extracted by name, so a
+zip-slip path cannot write anywhere; such members and zip bombs are still refused
+and reported, because an archive that tries either is itself suspicious.
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from ..errors import UnsafeArchiveError
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "SIDECAR_SUFFIXES",
+    "DiscoveryProblem",
+    "InputFile",
+    "discover",
+    "open_input",
+]
+
+AUDIO_SUFFIXES = frozenset(
+    ".wav .wave .flac .mp3 .ogg .oga .opus .m4a .aac .mp4 .3gp .amr .awb .gsm .au .aif .aiff "
+    ".caf .wma .webm .mka .spx".split()
+)
+SIDECAR_SUFFIXES = frozenset({".vtt", ".srt", ".json", ".txt"})
+_IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini"})
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to take in; picklable so worker processes can open it."""
+
+    display: str  # what the custody log records: absolute path, or archive!member
+    name: str
+    folder: str  # files beside each other share a folder key (sidecar matching)
+    size: int
+    archive: str | None = None  # absolute path of the zip, when inside one
+    member: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix.lower()
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+
+@dataclass(frozen=True)
+class DiscoveryProblem:
+    path: str
+    message: str
+
+
+@contextmanager
+def open_input(item: InputFile) -> Iterator[BinaryIO]:
+    """Open an input for reading, wherever it lives."""
+    if item.archive is None:
+        with Path(item.display).open("rb") as fh:
+            yield fh
+    else:
+        assert item.member is not None
+        with zipfile.ZipFile(item.archive) as zf, zf.open(item.member) as fh:
+            yield fh  # type: ignore[misc]
+
+
+def _unsafe_member(name: str) -> str | None:
+    if "\x00" in name:
+        return "contains a NUL byte"
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+        return "is an absolute path"
+    if ".." in PurePosixPath(normalized).parts:
+        return "climbs out of the archive with '..'"
+    return None
+
+
+def _zip_inputs(
+    archive: Path, *, max_total: int, max_ratio: float
+) -> tuple[list[InputFile], list[DiscoveryProblem]]:
+    items: list[InputFile] = []
+    problems: list[DiscoveryProblem] = []
+    shown = str(archive)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = [info for info in zf.infolist() if not info.is_dir()]
+            total = sum(info.file_size for info in infos)
+            if total > max_total:
+                raise UnsafeArchiveError(
+                    f"{shown}: refused as a zip bomb: it declares {total:,} bytes uncompressed, "
+                    f"over the limit of {max_total:,} (EARSHOT_ZIP_MAX_TOTAL_BYTES)"
+                )
+            for info in infos:
+                where = f"{shown}!{info.filename}"
+                reason = _unsafe_member(info.filename)
+                if reason:
+                    problems.append(
+                        DiscoveryProblem(where, f"{where}: refused: the member name {reason}")
+                    )
+                    continue
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > 1_000_000 and ratio > max_ratio:
+                    problems.append(
+                        DiscoveryProblem(
+                            where,
+                            f"{where}: refused as a zip bomb: compression ratio {ratio:,.0f}:1 "
+                            f"exceeds {max_ratio:,.0f}:1 (EARSHOT_ZIP_MAX_RATIO)",
+                        )
+                    )
+                    continue
+                if info.flag_bits & 0x1:
+                    problems.append(
+                        DiscoveryProblem(
+                            where,
+                            f"{where}: the member is encrypted; unpack the archive with its "
+                            "password and ingest the folder",
+                        )
+                    )
+                    continue
+                member = PurePosixPath(info.filename.replace("\\", "/"))
+                if member.name.startswith(".") or member.name.lower() in _IGNORED_NAMES:
+                    continue
+                items.append(
+                    InputFile(
+                        display=where,
+                        name=member.name,
+                        folder=f"{shown}!{member.parent}",
+                        size=info.file_size,
+                        archive=str(archive),
+                        member=info.filename,
+                    )
+                )
+    except UnsafeArchiveError as exc:
+        return [], [DiscoveryProblem(shown, str(exc))]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return [], [
+            DiscoveryProblem(shown, f"{shown}: unreadable zip archive ({exc}); check the copy")
+        ]
+    return items, problems
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under `root`, sorted, not following symlinked folders (no loops)."""
+    for child in sorted(root.iterdir(), key=lambda p: p.name):
+        if child.name.startswith(".") or child.name.lower() in _IGNORED_NAMES:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            yield from _walk(child)
+        elif child.is_file():
+            yield child
+
+
+def discover(
+    paths: Iterable[Path],
+    *,
+    max_zip_total: int,
+    max_zip_ratio: float,
+    exclude: Iterable[Path] = (),
+) -> tuple[list[InputFile], list[DiscoveryProblem]]:
+    """Expand `paths` into input files (sorted, each once) and problems found on the way."""
+    excluded = {p.resolve() for p in exclude}
+    items: list[InputFile] = []
+    problems: list[DiscoveryProblem] = []
+    seen: set[str] = set()
+
+    def add_file(path: Path) -> None:
+        resolved = path.resolve()
+        if resolved in excluded:
+            return
+        if zipfile.is_zipfile(resolved) and resolved.suffix.lower() == ".zip":
+            found, trouble = _zip_inputs(
+                resolved, max_total=max_zip_total, max_ratio=max_zip_ratio
+            )
+            items.extend(found)
+            problems.extend(trouble)
+            return
+        try:
+            info = resolved.stat()
+        except OSError as exc:
+            problems.append(DiscoveryProblem(str(path), f"{path}: cannot read ({exc.strerror})"))
+            return
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(DiscoveryProblem(str(path), f"{path}: not a regular file; skipped"))
+            return
+        items.append(
+            InputFile(
+                display=str(resolved),
+                name=resolved.name,
+                folder=str(resolved.parent),
+                size=info.st_size,
+            )
+        )
+
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for file in _walk(path):
+                add_file(file)
+        elif path.exists():
+            add_file(path)
+        else:
+            problems.append(
+                DiscoveryProblem(str(path), f"{path}: no such file or folder; check the path")
+            )
+    unique: list[InputFile] = []
+    for item in items:
+        if item.display not in seen:
+            seen.add(item.display)
+            unique.append(item)
+    return unique, problems

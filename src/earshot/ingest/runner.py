@@ -1,0 +1,478 @@
+"""`earshot ingest`: take files, folders and zip archives into a case, with custody.
+
+Order of work for each audio file, chosen so that a kill at any instant leaves
+nothing half-written and a re-run completes the batch:
+
+1. a worker copies the bytes into the media store while hashing them (atomic rename),
+2. the worker decodes the stored copy into working copies (an atomic directory rename),
+3. the main process records original, sighting, call, parties, working copies and the
+   custody entry in ONE database transaction.
+
+A kill before 3 leaves only content-addressed files that the re-run finds and reuses.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import EarshotError, RecordError
+from ..store.case import Case
+from ..store.custody import append_custody
+from ..store.failures import record_failure, resolve_failure
+from ..store.models import Batch, Call, Original, Party, Sighting, WorkingCopyRow, utcnow
+from .apply_records import RecordOutcome, apply_records
+from .discover import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, InputFile, discover
+from .records import CallRecord, read_call_records
+from .transcripts import SidecarMatch, import_sidecar, match_sidecars
+from .worker import TakeIn, TakenIn, take_in
+
+__all__ = ["FileResult", "IngestOptions", "IngestProgress", "IngestReport", "ingest"]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    source: str | None = None
+    metadata: Path | None = None
+    workers: int | None = None  # None: the case settings
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: str  # new | duplicate | unchanged | failed | skipped
+    sha256: str | None = None
+    call_id: int | None = None
+    message: str | None = None
+    transcripts: int = 0
+
+
+@dataclass
+class IngestReport:
+    batch_id: int
+    files: list[FileResult] = field(default_factory=list)
+    records: RecordOutcome = field(default_factory=RecordOutcome)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch_id,
+            "counts": {
+                s: self.count(s) for s in ("new", "duplicate", "unchanged", "failed", "skipped")
+            },
+            "records": {
+                "applied": self.records.applied,
+                "unchanged": self.records.unchanged,
+                "failed": self.records.failed,
+            },
+            "files": [f.__dict__ for f in self.files],
+            "errors": self.errors,
+        }
+
+
+class IngestProgress(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, result: FileResult) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, result: FileResult) -> None:
+        pass
+
+
+def _classify(
+    items: list[InputFile],
+) -> tuple[list[InputFile], list[InputFile], list[InputFile]]:
+    """Split inputs into audio candidates, sidecar candidates and CSVs.
+
+    Anything that is neither a sidecar nor a CSV is tried as audio: intercept systems
+    use odd extensions, and a file that does not decode is reported, not ignored.
+    """
+    audio, sidecars, csvs = [], [], []
+    for item in items:
+        if item.suffix in AUDIO_SUFFIXES:
+            audio.append(item)
+        elif item.suffix in SIDECAR_SUFFIXES:
+            sidecars.append(item)
+        elif item.suffix == ".csv":
+            csvs.append(item)
+        else:
+            audio.append(item)
+    return audio, sidecars, csvs
+
+
+def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(take_in, tasks)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(take_in, tasks, chunksize=1)
+
+
+class _Recorder:
+    """Writes one batch's outcomes to the database, one transaction per file."""
+
+    def __init__(self, case: Case, batch_id: int, options: IngestOptions) -> None:
+        self.case = case
+        self.batch_id = batch_id
+        self.options = options
+        self.operator = case.settings.operator
+        self.batch_calls: set[int] = set()
+
+    def audio(
+        self,
+        session: Session,
+        taken: TakenIn,
+        sidecars: list[SidecarMatch],
+        record: CallRecord | None,
+    ) -> FileResult:
+        item = taken.item
+        key = f"file:{item.display}"
+        if taken.sha256 is None:
+            assert taken.error is not None
+            record_failure(
+                session, key=key, stage="ingest", path=item.display,
+                message=taken.error, batch_id=self.batch_id,
+            )
+            return FileResult(item.display, "failed", message=taken.error)
+        sha = taken.sha256
+        original = session.get(Original, sha)
+        info = taken.info or {}
+        if original is None:
+            original = Original(
+                sha256=sha,
+                kind="audio",
+                size=taken.size,
+                stored_path=self.case.media.relative_original(sha),
+            )
+            session.add(original)
+        if info:
+            original.container = info.get("container")
+            original.codec = info.get("codec")
+            original.sample_rate = info.get("sample_rate")
+            original.channels = info.get("channels")
+            original.duration = info.get("duration")
+        original.decodable = taken.error is None
+        session.flush()
+        sighting = session.execute(
+            select(Sighting).where(Sighting.sha256 == sha, Sighting.original_path == item.display)
+        ).scalar_one_or_none()
+        new_sighting = sighting is None
+        duplicate = False
+        if new_sighting:
+            duplicate = (
+                session.execute(select(Sighting.id).where(Sighting.sha256 == sha)).first()
+                is not None
+            )
+            session.add(
+                Sighting(
+                    sha256=sha,
+                    batch_id=self.batch_id,
+                    original_path=item.display,
+                    file_name=item.name,
+                    source=self.options.source,
+                    operator=self.operator,
+                    duplicate=duplicate,
+                )
+            )
+        call = session.execute(select(Call).where(Call.sha256 == sha)).scalar_one_or_none()
+        created = False
+        if taken.error is None and call is None:
+            call = self._create_call(session, taken)
+            created = True
+        if new_sighting:
+            action = "ingest-failed" if taken.error else "duplicate" if duplicate else "ingested"
+            append_custody(
+                session,
+                operator=self.operator,
+                action=action,
+                sha256=sha,
+                path=item.display,
+                detail={
+                    "size": taken.size,
+                    "source": self.options.source,
+                    "batch": self.batch_id,
+                    "call_id": call.id if call else None,
+                },
+            )
+        elif created and call is not None:
+            append_custody(
+                session, operator=self.operator, action="call-created", sha256=sha,
+                path=item.display, detail={"call_id": call.id, "batch": self.batch_id},
+            )
+        if taken.error is not None:
+            record_failure(
+                session, key=key, stage="decode", path=item.display, sha256=sha,
+                message=taken.error, batch_id=self.batch_id,
+            )
+            return FileResult(item.display, "failed", sha, message=taken.error)
+        assert call is not None
+        resolve_failure(session, key)
+        self.batch_calls.add(call.id)
+        status = "new" if created else "duplicate" if (new_sighting and duplicate) else "unchanged"
+        imported = 0
+        for match in sidecars:
+            imported += self._sidecar(session, call, match, record)
+        if status == "unchanged" and imported:
+            status = "new"  # a sidecar added beside an already ingested file
+        return FileResult(item.display, status, sha, call.id, transcripts=imported)
+
+    def _create_call(self, session: Session, taken: TakenIn) -> Call:
+        info = taken.info or {}
+        channels = int(info.get("channels") or 1)
+        call = Call(
+            sha256=taken.sha256,
+            source_file=taken.item.name,
+            source_path=taken.item.display,
+            duration=float(info.get("duration") or 0.0),
+            channels=channels,
+            sample_rate=int(info.get("sample_rate") or 0),
+            codec=str(info.get("codec") or "unknown"),
+            attributes={},
+        )
+        session.add(call)
+        session.flush()
+        for label, role, channel in (("A", "caller", 0), ("B", "callee", 1)):
+            session.add(
+                Party(
+                    call_id=call.id,
+                    label=label,
+                    role=role,
+                    channel=channel if channels >= 2 else None,
+                )
+            )
+        for copy in taken.copies:
+            exists = session.execute(
+                select(WorkingCopyRow.id).where(
+                    WorkingCopyRow.sha256 == taken.sha256,
+                    WorkingCopyRow.channel == copy["channel"],
+                )
+            ).first()
+            if exists is None:
+                session.add(WorkingCopyRow(sha256=taken.sha256, **copy))
+        session.flush()
+        session.refresh(call)
+        return call
+
+    def _sidecar(
+        self, session: Session, call: Call, match: SidecarMatch, record: CallRecord | None
+    ) -> int:
+        key = f"sidecar:{match.item.display}"
+        try:
+            with session.begin_nested():
+                status = import_sidecar(
+                    session,
+                    self.case.media,
+                    call,
+                    match,
+                    record=record,
+                    operator=self.operator,
+                    source=self.options.source,
+                    batch_id=self.batch_id,
+                )
+        except EarshotError as exc:
+            record_failure(
+                session, key=key, stage="sidecar", path=match.item.display,
+                message=str(exc), batch_id=self.batch_id,
+            )
+            return 0
+        except OSError as exc:
+            record_failure(
+                session, key=key, stage="sidecar", path=match.item.display,
+                message=f"{match.item.display}: cannot read ({exc.strerror or exc})",
+                batch_id=self.batch_id,
+            )
+            return 0
+        resolve_failure(session, key)
+        return 1 if status == "imported" else 0
+
+
+def _read_records(
+    case: Case, metadata: Path, batch_id: int, report: IngestReport
+) -> tuple[list[CallRecord], str]:
+    display = str(metadata.resolve()) if metadata.exists() else str(metadata)
+    key = f"records:{display}"
+    try:
+        records, problems = read_call_records(
+            metadata, region=case.settings.region, timezone=case.settings.timezone
+        )
+    except RecordError as exc:
+        with case.session() as session:
+            record_failure(
+                session, key=key, stage="records", path=display, message=str(exc),
+                batch_id=batch_id,
+            )
+        report.errors.append(str(exc))
+        return [], display
+    with case.session() as session:
+        resolve_failure(session, key)
+        with metadata.open("rb") as fh:
+            sha, size = case.media.put_stream(
+                fh, max_bytes=case.settings.max_file_bytes, name=display
+            )
+        if session.get(Original, sha) is None:
+            session.add(
+                Original(
+                    sha256=sha, kind="records", size=size,
+                    stored_path=case.media.relative_original(sha),
+                )
+            )
+            session.flush()
+        if session.execute(
+            select(Sighting.id).where(Sighting.sha256 == sha, Sighting.original_path == display)
+        ).first() is None:
+            session.add(
+                Sighting(
+                    sha256=sha, batch_id=batch_id, original_path=display,
+                    file_name=metadata.name, source=None, operator=case.settings.operator,
+                )
+            )
+            append_custody(
+                session, operator=case.settings.operator, action="records-received",
+                sha256=sha, path=display, detail={"rows": len(records), "batch": batch_id},
+            )
+        for problem in problems:
+            message = f"{metadata.name} {problem.message}"
+            record_failure(
+                session,
+                key=f"record:{display}:{problem.row}",
+                stage="records",
+                path=display,
+                row=problem.row,
+                message=message,
+                batch_id=batch_id,
+            )
+            report.errors.append(message)
+    return records, display
+
+
+def ingest(
+    case: Case,
+    paths: Iterable[Path],
+    options: IngestOptions | None = None,
+    progress: IngestProgress | None = None,
+) -> IngestReport:
+    """Ingest `paths` into `case`. Bad inputs are reported and recorded, never fatal."""
+    options = options or IngestOptions()
+    progress = progress or _NoProgress()
+    paths = [Path(p) for p in paths]
+    settings = case.settings
+    with case.exclusive("ingest"):
+        with case.session() as session:
+            for stale in session.execute(select(Batch).where(Batch.status == "running")).scalars():
+                stale.status = "interrupted"
+            batch = Batch(
+                operator=settings.operator,
+                source=options.source,
+                inputs=[str(p) for p in paths],
+                status="running",
+            )
+            session.add(batch)
+            session.flush()
+            batch_id = batch.id
+        report = IngestReport(batch_id)
+        records: list[CallRecord] = []
+        csv_display = ""
+        if options.metadata is not None:
+            records, csv_display = _read_records(case, options.metadata, batch_id, report)
+        by_file: dict[str, CallRecord] = {r.file: r for r in records}
+
+        items, problems = discover(
+            paths,
+            max_zip_total=settings.zip_max_total_bytes,
+            max_zip_ratio=settings.zip_max_ratio,
+            exclude=[options.metadata] if options.metadata else [],
+        )
+        audio, sidecar_items, csvs = _classify(items)
+        matches, orphans = match_sidecars(audio, sidecar_items)
+        progress.start(len(audio) + len(problems) + len(orphans) + len(csvs))
+        recorder = _Recorder(case, batch_id, options)
+
+        with case.session() as session:
+            for problem in problems:
+                record_failure(
+                    session, key=f"input:{problem.path}", stage="ingest", path=problem.path,
+                    message=problem.message, batch_id=batch_id,
+                )
+                result = FileResult(problem.path, "failed", message=problem.message)
+                report.files.append(result)
+                progress.advance(result)
+            for orphan in orphans:
+                message = (
+                    f"{orphan.display}: sidecar transcript without an audio file named "
+                    f"{orphan.stem}.* beside it; put it next to its audio or rename it"
+                )
+                record_failure(
+                    session, key=f"sidecar:{orphan.display}", stage="sidecar",
+                    path=orphan.display, message=message, batch_id=batch_id,
+                )
+                result = FileResult(orphan.display, "failed", message=message)
+                report.files.append(result)
+                progress.advance(result)
+            for csv_item in csvs:
+                result = FileResult(
+                    csv_item.display, "skipped",
+                    message="CSV not read as call records; pass it with --metadata",
+                )
+                report.files.append(result)
+                progress.advance(result)
+
+        tasks = [
+            TakeIn(item, str(case.path), settings.max_file_bytes, settings.max_audio_seconds)
+            for item in audio
+        ]
+        workers = options.workers or settings.workers
+        for taken in _run_workers(tasks, workers):
+            with case.session() as session:
+                result = recorder.audio(
+                    session,
+                    taken,
+                    matches.get(taken.item.display, []),
+                    by_file.get(taken.item.name),
+                )
+            report.files.append(result)
+            progress.advance(result)
+
+        if records:
+            with case.session() as session:
+                report.records = apply_records(
+                    session,
+                    records,
+                    csv_display=csv_display,
+                    batch_id=batch_id,
+                    batch_calls=recorder.batch_calls,
+                    operator=settings.operator,
+                )
+        with case.session() as session:
+            from ..store.failures import list_failures
+
+            open_failures = [
+                f.message for f in list_failures(session) if f.batch_id == batch_id
+            ]
+            for message in open_failures:
+                if message not in report.errors:
+                    report.errors.append(message)
+            batch_row = session.get(Batch, batch_id)
+            assert batch_row is not None
+            batch_row.status = "done"
+            batch_row.finished_at = utcnow()
+            batch_row.counts = report.as_dict()["counts"]
+    return report

@@ -1,0 +1,101 @@
+"""The CPU-bound half of ingest, run in worker processes: store, hash, decode.
+
+A worker never touches the database. It copies the input into the media store
+(hashing on the way), then makes the working copies unless a complete set already
+exists from an earlier run, and hands back plain data for the main process to record.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..audio import decode_to_working
+from ..errors import EarshotError
+from ..store.media import MediaStore
+from .discover import InputFile, open_input
+
+__all__ = ["TakeIn", "TakenIn", "take_in"]
+
+INFO_NAME = "info.json"
+
+
+@dataclass(frozen=True)
+class TakeIn:
+    item: InputFile
+    case_dir: str
+    max_bytes: int
+    max_seconds: float
+    decode: bool = True
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    item: InputFile
+    sha256: str | None = None
+    size: int = 0
+    info: dict[str, Any] | None = None
+    copies: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+def _read_working(media: MediaStore, sha256: str) -> dict[str, Any] | None:
+    info_file = media.working_dir(sha256) / INFO_NAME
+    try:
+        data: dict[str, Any] = json.loads(info_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if all((media.root / c["path"]).is_file() for c in data.get("copies", [])):
+        return data
+    return None
+
+
+def take_in(task: TakeIn) -> TakenIn:
+    """Store one input and, for audio, make its working copies. Never raises."""
+    media = MediaStore(Path(task.case_dir))
+    item = task.item
+    try:
+        with open_input(item) as stream:
+            # zipfile stops at a member's declared size and checks its CRC, so a
+            # member lying about its size cannot outgrow the limit either.
+            sha, size = media.put_stream(stream, max_bytes=task.max_bytes, name=item.display)
+    except EarshotError as exc:
+        return TakenIn(item, error=str(exc))
+    except (OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
+        return TakenIn(item, error=f"{item.display}: cannot read ({exc}); check the copy")
+    if not task.decode:
+        return TakenIn(item, sha256=sha, size=size)
+    if size == 0:
+        return TakenIn(item, sha256=sha, size=0, error=f"{item.display}: empty file (0 bytes)")
+    existing = _read_working(media, sha)
+    if existing is not None:
+        return TakenIn(item, sha, size, existing["info"], existing["copies"])
+    try:
+        with media.staging_dir("work-") as stage:
+            info, copies = decode_to_working(
+                media.original_path(sha), stage, max_duration=task.max_seconds
+            )
+            relative = media.relative_working(sha)
+            rows = [
+                {
+                    "channel": c.channel,
+                    "path": f"{relative}/{c.path.name}",
+                    "sample_rate": c.sample_rate,
+                    "frames": c.frames,
+                }
+                for c in copies
+            ]
+            data = {"info": asdict(info), "copies": rows}
+            (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
+            media.publish_working(stage, sha)
+    except EarshotError as exc:
+        message = str(exc).replace(str(media.original_path(sha)), item.display)
+        return TakenIn(item, sha, size, error=message)
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+        return TakenIn(
+            item, sha, size, error=f"{item.display}: could not decode ({type(exc).__name__}: {exc})"
+        )
+    return TakenIn(item, sha, size, data["info"], rows)

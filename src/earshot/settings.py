@@ -1,0 +1,130 @@
+"""Every setting declared once: name, default, help, and its ``EARSHOT_`` override.
+
+Precedence, lowest first: the declared default, the case's ``earshot.toml``, the
+environment (``EARSHOT_<NAME>``), then an explicit command-line option. Secrets are
+never stored in the case: a setting may hold ``env:VARNAME`` and is resolved from the
+environment when used, so a case directory can be handed over without credentials.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "resolve_secret"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Declaration of one setting."""
+
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return "EARSHOT_" + self.name.upper()
+
+
+def _default_operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective settings of one run (case config + environment + options)."""
+
+    db: str = field(
+        default="",
+        metadata={"help": "Database URL; empty means the case's own SQLite file. May be env:VAR."},
+    )
+    region: str = field(
+        default="RU",
+        metadata={"help": "Default region for phone numbers written without a country code."},
+    )
+    timezone: str = field(
+        default="UTC",
+        metadata={"help": "Time zone of call-record times written without one (IANA name)."},
+    )
+    operator: str = field(
+        default_factory=_default_operator,
+        metadata={"help": "Who is running the command; recorded in the chain of custody."},
+    )
+    workers: int = field(
+        default=2, metadata={"help": "Parallel decode workers for ingest and processing."}
+    )
+    max_file_bytes: int = field(
+        default=4 * 1024**3, metadata={"help": "Largest single input file accepted (bytes)."}
+    )
+    max_audio_seconds: float = field(
+        default=6 * 3600.0, metadata={"help": "Longest recording accepted (seconds)."}
+    )
+    zip_max_total_bytes: int = field(
+        default=20 * 1024**3,
+        metadata={"help": "Largest total uncompressed size of one zip archive (bytes)."},
+    )
+    zip_max_ratio: float = field(
+        default=200.0,
+        metadata={"help": "Largest compression ratio of a zip member before it counts as a bomb."},
+    )
+
+    @classmethod
+    def declared(cls) -> list[Setting]:
+        """The declarations, for help text and documentation."""
+        out = []
+        defaults = cls()
+        for f in fields(cls):
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            out.append(Setting(f.name, getattr(defaults, f.name), f.metadata["help"], kind))
+        return out
+
+    def merged(self, values: Mapping[str, Any], origin: str) -> Settings:
+        """A copy with `values` applied; unknown names and bad types are errors naming `origin`."""
+        known = {s.name: s for s in self.declared()}
+        changes: dict[str, Any] = {}
+        for key, raw in values.items():
+            if raw is None:
+                continue
+            if key not in known:
+                raise ConfigError(
+                    f"{origin}: unknown setting {key!r}; known settings: {', '.join(sorted(known))}"
+                )
+            kind = known[key].kind
+            try:
+                changes[key] = kind(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"{origin}: setting {key!r} must be {kind.__name__}, got {raw!r}"
+                ) from None
+        return replace(self, **changes)
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {s.name: env[s.env] for s in self.declared() if s.env in env}
+        return self.merged(values, "environment")
+
+
+SETTINGS = Settings.declared()
+
+
+def resolve_secret(value: str) -> str:
+    """Resolve ``env:VAR`` references; other values are returned unchanged."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ConfigError(
+                f"the case refers to environment variable {name} for a secret, but it is not set; "
+                f"export {name}=... and run again"
+            )
+        return os.environ[name]
+    return value

@@ -1,0 +1,211 @@
+"""A case: one investigation's directory (config, media) and its database.
+
+``earshot.toml`` in the directory holds the case id and settings; the metadata lives
+in ``earshot.db`` (SQLite, WAL) unless the config names a PostgreSQL URL. Opening an
+older case upgrades its schema first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
+from ..settings import Settings, resolve_secret
+from .custody import append_custody
+from .database import current_revision, head_revision, make_engine, migrate
+from .media import MediaStore
+from .models import CaseInfo
+
+__all__ = ["CONFIG_NAME", "Case"]
+
+CONFIG_NAME = "earshot.toml"
+DB_NAME = "earshot.db"
+
+
+@dataclass(frozen=True)
+class Migration:
+    before: str | None
+    after: str | None
+
+
+class Case:
+    """An open case. Use :meth:`init` or :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, path: Path, case_id: str, settings: Settings, engine: Engine) -> None:
+        self.path = path
+        self.case_id = case_id
+        self.settings = settings
+        self.engine = engine
+        self.media = MediaStore(path)
+        self.migration: Migration | None = None
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- lifecycle -----------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        path: Path,
+        *,
+        db: str | None = None,
+        settings: Settings | None = None,
+        revision: str = "head",
+    ) -> Case:
+        """Create a new case at `path` (an empty or missing directory)."""
+        path = Path(path)
+        if (path / CONFIG_NAME).exists():
+            raise CaseExistsError(f"{path} is already an Earshot case; open it instead")
+        if path.exists() and not path.is_dir():
+            raise CaseError(f"{path} exists and is not a directory; choose another path")
+        base = (settings or Settings()).with_environment()
+        if db is not None:
+            base = base.merged({"db": db}, "--db")
+        persisted = cls._persisted(base)  # refuses a literal password before anything is made
+        path.mkdir(parents=True, exist_ok=True)
+        case_id = uuid.uuid4().hex
+        engine = make_engine(cls._url(path, base.db))
+        existing = current_revision(engine)
+        if existing is not None:
+            with Session(engine) as session:
+                other = session.get(CaseInfo, "case_id")
+            engine.dispose()
+            raise CaseExistsError(
+                f"the database {base.db.split('@')[-1]!r} already holds case "
+                f"{other.value if other else '?'}; give each case its own database"
+            )
+        migrate(engine, revision)
+        config = {"case": {"id": case_id, "format": 1}, "settings": persisted}
+        MediaStore(path).create()
+        tmp = path / (CONFIG_NAME + ".tmp")
+        tmp.write_text(tomli_w.dumps(config), encoding="utf-8")
+        os.replace(tmp, path / CONFIG_NAME)
+        case = cls(path, case_id, base, engine)
+        with case.session() as session:
+            session.add(CaseInfo(key="case_id", value=case_id))
+            append_custody(
+                session,
+                operator=base.operator,
+                action="case-created",
+                detail={"case_id": case_id, "backend": engine.dialect.name},
+            )
+        return case
+
+    @classmethod
+    def open(cls, path: Path, *, settings: Settings | None = None) -> Case:
+        """Open an existing case, upgrading its schema if it is older than this Earshot."""
+        path = Path(path)
+        config_file = path / CONFIG_NAME
+        if not config_file.is_file():
+            raise CaseNotFoundError(
+                f"{path} is not an Earshot case (no {CONFIG_NAME}); create one with "
+                f"`earshot init {path}`"
+            )
+        try:
+            config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+            case_id = str(config["case"]["id"])
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_file}: unreadable case configuration ({exc})") from None
+        base = (settings or Settings()).merged(config.get("settings", {}), str(config_file))
+        base = base.with_environment()
+        engine = make_engine(cls._url(path, base.db))
+        before = current_revision(engine)
+        if before is None:
+            raise CaseError(
+                f"{path}: the case database is empty; was the database URL changed? "
+                f"(it is {base.db or 'the local SQLite file'})"
+            )
+        case = cls(path, case_id, base, engine)
+        with case.session() as session:
+            stored = session.get(CaseInfo, "case_id")
+        if stored is None or stored.value != case_id:
+            engine.dispose()
+            raise CaseError(
+                f"{path}: the database belongs to another case "
+                f"({stored.value if stored else 'unknown'}, expected {case_id})"
+            )
+        if before != head_revision(engine):
+            migrated = migrate(engine)
+            case.migration = Migration(*migrated)
+            with case.session() as session:
+                append_custody(
+                    session,
+                    operator=base.operator,
+                    action="schema-upgraded",
+                    detail={"from": migrated[0], "to": migrated[1]},
+                )
+        return case
+
+    @staticmethod
+    def _url(path: Path, db: str) -> str:
+        if not db:
+            return f"sqlite:///{(path / DB_NAME).resolve()}"
+        return resolve_secret(db)
+
+    @staticmethod
+    def _persisted(settings: Settings) -> dict[str, Any]:
+        """Settings worth keeping with the case (never the operator or a literal secret)."""
+        out: dict[str, Any] = {"region": settings.region, "timezone": settings.timezone}
+        if settings.db:
+            out["db"] = settings.db if settings.db.startswith("env:") else _strip_password(settings.db)
+        return out
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers -------------------------------------------------------------------
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the case's write lock (one ingest or process run at a time)."""
+        lock_path = self.path / ".lock"
+        with lock_path.open("a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CaseError(
+                    f"{self.path}: another Earshot command is writing to this case; "
+                    f"wait for it to finish before running {what}"
+                ) from None
+            try:
+                self.media.clean_tmp()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def info(self) -> dict[str, str]:
+        with self.session() as session:
+            return {row.key: row.value for row in session.execute(select(CaseInfo)).scalars()}
+
+
+def _strip_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password:
+        raise ConfigError(
+            "refusing to store a database password in the case; write the URL without it "
+            "and use a ~/.pgpass file, or pass --db env:VARNAME and export VARNAME"
+        )
+    return url

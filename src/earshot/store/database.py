@@ -1,0 +1,88 @@
+"""Engines and migrations for the case database (SQLite by default, PostgreSQL for teams)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ..errors import CaseError
+
+__all__ = ["current_revision", "head_revision", "make_engine", "migrate"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the web app) work while an ingest writes; FULL sync because
+    # this is evidence and a power cut must not lose a committed custody entry.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` with the settings Earshot relies on."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            engine = create_engine(url, pool_pre_ping=True)
+        with engine.connect():
+            pass
+    except (OperationalError, SQLAlchemyError) as exc:
+        safe = _redact(url)
+        raise CaseError(
+            f"cannot connect to the case database {safe}: {exc.__class__.__name__}: "
+            f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}; "
+            "check that the server runs and the URL is right"
+        ) from None
+    return engine
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL so that it never reaches a log or a message."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a shape only
+        return "<database url>"
+
+
+def _config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("earshot.store") / "migrations"))
+    return cfg
+
+
+def head_revision(engine: Engine) -> str:
+    script = ScriptDirectory.from_config(_config(engine))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade the schema to `revision`; returns (before, after)."""
+    before = current_revision(engine)
+    cfg = _config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return before, current_revision(engine)

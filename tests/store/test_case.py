@@ -1,0 +1,124 @@
+"""The case directory: layout, backends, configuration, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from earshot.errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
+from earshot.store.case import Case
+from earshot.store.database import current_revision, head_revision, make_engine, migrate
+from earshot.store.models import Base, CustodyEntry, Phone
+
+
+def test_init_creates_layout_and_database(case: Case, db_url: str) -> None:
+    for sub in ("media/originals", "media/working", "tmp", "earshot.toml"):
+        assert (case.path / sub).exists(), sub
+    assert current_revision(case.engine) == head_revision(case.engine)
+    assert case.engine.dialect.name == ("postgresql" if db_url else "sqlite")
+    assert case.info()["case_id"] == case.case_id
+    with case.session() as session:
+        first = session.query(CustodyEntry).order_by(CustodyEntry.id).first()
+    assert first is not None and first.action == "case-created"
+
+
+def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
+    Case.init(tmp_path / "c").close()
+    with sqlite3.connect(tmp_path / "c" / "earshot.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_schema_matches_models(case: Case) -> None:
+    with case.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_open_missing_case_says_how_to_create(tmp_path: Path) -> None:
+    with pytest.raises(CaseNotFoundError, match="earshot init"):
+        Case.open(tmp_path / "nothing")
+
+
+def test_init_twice_refused(case_dir: Path) -> None:
+    with pytest.raises(CaseExistsError):
+        Case.init(case_dir)
+
+
+def test_postgres_database_of_another_case_refused(tmp_path: Path, pg_url: str) -> None:
+    Case.init(tmp_path / "one", db=pg_url).close()
+    with pytest.raises(CaseExistsError, match="already holds case"):
+        Case.init(tmp_path / "two", db=pg_url)
+
+
+def test_password_never_stored_in_case(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="password"):
+        Case.init(tmp_path / "c", db="postgresql://user:s3cret@127.0.0.1:5432/test")
+    assert "s3cret" not in "".join(
+        p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file()
+    )
+
+
+def test_env_reference_for_database_url(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASE_DB", pg_url)
+    Case.init(tmp_path / "c", db="env:CASE_DB").close()
+    assert "env:CASE_DB" in (tmp_path / "c" / "earshot.toml").read_text()
+    with Case.open(tmp_path / "c") as case:
+        assert case.engine.dialect.name == "postgresql"
+    monkeypatch.delenv("CASE_DB")
+    with pytest.raises(ConfigError, match="CASE_DB"):
+        Case.open(tmp_path / "c")
+
+
+def test_unknown_setting_in_config_is_an_error(case_dir: Path) -> None:
+    config = case_dir / "earshot.toml"
+    config.write_text(config.read_text() + "bogus = 1\n".replace("bogus", "\n[settings.x]\ny"))
+    with pytest.raises(ConfigError, match="unknown setting 'x'"):
+        Case.open(case_dir)
+
+
+def test_environment_overrides_config(case_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EARSHOT_REGION", "UA")
+    with Case.open(case_dir) as case:
+        assert case.settings.region == "UA"
+
+
+def test_older_case_is_upgraded_on_open(tmp_path: Path, db_url: str) -> None:
+    """A case created by an older Earshot (schema 0001) is upgraded, its data kept."""
+    path = tmp_path / "old"
+    Case.init(path, db=db_url or None, revision="0001").close()
+    with Case.open(path) as case:
+        assert case.migration is not None
+        assert case.migration.before == "0001"
+        assert case.migration.after == head_revision(case.engine)
+        with case.session() as session:
+            actions = [e.action for e in session.query(CustodyEntry).order_by(CustodyEntry.id)]
+            session.add(Phone(e164="+79165551234"))
+    assert actions == ["case-created", "schema-upgraded"]
+    with Case.open(path) as again:
+        assert again.migration is None  # nothing left to upgrade
+
+
+def test_custody_log_is_append_only(case: Case) -> None:
+    """The database itself refuses to change or remove custody entries."""
+    from sqlalchemy.exc import DBAPIError
+
+    for statement in ("UPDATE custody_log SET operator = 'mallory'", "DELETE FROM custody_log"):
+        with pytest.raises(DBAPIError, match="append-only"), case.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_database_unreachable_is_a_clear_error() -> None:
+    with pytest.raises(CaseError, match="cannot connect"):
+        make_engine("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    assert migrate(engine)[1] == migrate(engine)[1]
