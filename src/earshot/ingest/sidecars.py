@@ -95,6 +95,7 @@ _RUSSIAN_LETTERS = frozenset(
 )
 _RUSSIAN_PUNCTUATION = frozenset("«»—–№…‘’‚“”„•·°\u00a0§©®™€±")
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def strip_controls(text: str, *, keep: str = "") -> str:
@@ -127,7 +128,12 @@ def _plausibly_russian(text: str) -> bool:
         return False
     letters = sum(ch in _RUSSIAN_LETTERS for ch in high)
     other = sum(ch in _RUSSIAN_PUNCTUATION for ch in high)
-    return (letters + other) >= 0.97 * len(high) and letters >= 0.6 * len(high)
+    if (letters + other) < 0.97 * len(high) or letters < 0.6 * len(high):
+        return False
+    # Latin-1 read as cp1251 gives Cyrillic letters inside Latin words ("Mьller"); Russian doesn't.
+    words = [w for w in _WORD.findall(text) if any(ord(ch) > 0x7F for ch in w)]
+    mixed = sum(1 for w in words if any(ch not in _RUSSIAN_LETTERS for ch in w))
+    return mixed <= 0.1 * len(words)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
