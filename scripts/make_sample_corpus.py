@@ -78,11 +78,11 @@ class AudioFormat:
     codec: str
     bit_rate: int | None = None
     via_sox: tuple[str, ...] | None = None  # sox output options; PyAV has no GSM encoder
-    decoded_codec: str = ""  # the codec name PyAV reports when reading the file back
+    codec_id: str = ""  # FFmpeg's codec id name when read back ("amr_nb", not decoder "amrnb")
 
     @property
     def expected_codec(self) -> str:
-        return self.decoded_codec or self.codec
+        return self.codec_id or self.codec
 
 
 FORMATS: dict[str, AudioFormat] = {
@@ -90,10 +90,10 @@ FORMATS: dict[str, AudioFormat] = {
     "wav_mulaw": AudioFormat("wav", "wav", "pcm_mulaw"),
     "wav_alaw": AudioFormat("wav", "wav", "pcm_alaw"),
     "flac": AudioFormat("flac", "flac", "flac"),
-    "mp3": AudioFormat("mp3", "mp3", "libmp3lame", 32000, decoded_codec="mp3float"),
-    "opus": AudioFormat("opus", "ogg", "libopus", 24000, decoded_codec="opus"),
+    "mp3": AudioFormat("mp3", "mp3", "libmp3lame", 32000, codec_id="mp3"),
+    "opus": AudioFormat("opus", "ogg", "libopus", 24000, codec_id="opus"),
     "m4a": AudioFormat("m4a", "mp4", "aac", 32000),
-    "amr": AudioFormat("amr", "amr", "libopencore_amrnb", 12200, decoded_codec="amrnb"),
+    "amr": AudioFormat("amr", "amr", "libopencore_amrnb", 12200, codec_id="amr_nb"),
     "gsm": AudioFormat("gsm", "gsm", "gsm", via_sox=("-t", "gsm")),
     "wav_gsm": AudioFormat("wav", "wav", "gsm_ms", via_sox=("-t", "wav", "-e", "gsm-full-rate")),
 }
@@ -272,7 +272,7 @@ def encode_audio(pcm: NDArray[np.int16], path: Path, fmt: AudioFormat) -> None:
 
 
 def decode_audio(path: Path) -> tuple[NDArray[np.float32], str]:
-    """Decode with PyAV to 8 kHz float (samples × channels) and the codec name it reports.
+    """Decode with PyAV to 8 kHz float (samples × channels) and FFmpeg's codec id name.
 
     Opus always decodes at 48 kHz, so everything goes through one resampler.
     """
@@ -284,7 +284,7 @@ def decode_audio(path: Path) -> tuple[NDArray[np.float32], str]:
         for frame in container.decode(stream):
             parts.extend(f.to_ndarray().astype(np.float32) for f in resampler.resample(frame))
         parts.extend(f.to_ndarray().astype(np.float32) for f in resampler.resample(None))
-        codec = str(stream.codec_context.name)
+        codec = str(stream.codec_context.codec.canonical_name)
     return np.concatenate(parts, axis=1).T.astype(np.float32), codec
 
 

@@ -38,7 +38,7 @@ RATE = 8000
 
 
 def decode(path: Path) -> tuple[np.ndarray, str, int]:
-    """Samples × channels at 8 kHz, the codec PyAV reports, and the channel count."""
+    """Samples × channels at 8 kHz, FFmpeg's codec id name, and the channel count."""
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         channels = stream.codec_context.layout.nb_channels
@@ -46,7 +46,7 @@ def decode(path: Path) -> tuple[np.ndarray, str, int]:
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
         parts = [f.to_ndarray() for fr in container.decode(stream) for f in resampler.resample(fr)]
         parts += [f.to_ndarray() for f in resampler.resample(None)]
-        codec = stream.codec_context.name
+        codec = stream.codec_context.codec.canonical_name  # "amr_nb", not decoder "amrnb"
     samples: np.ndarray = np.concatenate(parts, axis=1).T
     return samples, str(codec), int(channels)
 
@@ -87,8 +87,8 @@ def test_calls_folder_holds_only_audio_and_sidecars() -> None:
 
 def test_codecs_and_layouts_are_mixed() -> None:
     codecs = {c["codec"] for c in CALLS}
-    assert {"pcm_s16le", "pcm_mulaw", "pcm_alaw", "flac", "mp3float", "opus", "aac"} <= codecs
-    assert {"amrnb", "gsm"} <= codecs
+    assert {"pcm_s16le", "pcm_mulaw", "pcm_alaw", "flac", "mp3", "opus", "aac"} <= codecs
+    assert {"amr_nb", "gsm", "gsm_ms"} <= codecs
     layouts = [c["channels"] for c in CALLS]
     assert layouts.count(1) >= 3 and layouts.count(2) >= 3
     total = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
