@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -338,7 +339,8 @@ def _planted(call: Call, turns: tuple[TimedTurn, ...]) -> list[dict[str, object]
     """Where each planted term sits; a term missing from the dialogue is a screenplay bug."""
     found: list[dict[str, object]] = []
     for kind, text in call.planted:
-        hits = [i for i, t in enumerate(turns) if text in t.text]
+        word = re.compile(rf"(?<!\w){re.escape(text)}(?!\w)")  # "Ром" must not hit "Ромка"
+        hits = [i for i, t in enumerate(turns) if word.search(t.text)]
         if not hits:
             raise ValueError(f"{call.id}: planted {kind} {text!r} is not in any turn")
         found.append({"kind": kind, "text": text, "turns": hits})
