@@ -240,7 +240,9 @@ def test_txt_one_untimed_segment_per_line_with_optional_labels(tmp_path: Path) -
         "callee: Здравствуй.\n"
         "Ольга Сидоренко: Как вы там?\n"
         "[SPEAKER_01]: ладно\n"
+        "Ольга Сидоренко: Держитесь.\n"
         "без метки\n"
+        "[SPEAKER_01]: давай\n"
         "10:30 у магазина\n"
     )
     transcript = parse_sidecar(write(tmp_path, "call-004.txt", text))
@@ -251,9 +253,24 @@ def test_txt_one_untimed_segment_per_line_with_optional_labels(tmp_path: Path) -
         ("callee", "Здравствуй."),
         ("Ольга Сидоренко", "Как вы там?"),
         ("SPEAKER_01", "ладно"),
+        ("Ольга Сидоренко", "Держитесь."),
         (None, "без метки"),
+        ("SPEAKER_01", "давай"),
         (None, "10:30 у магазина"),
     ]
+
+
+def test_a_one_off_colon_phrase_is_speech_not_a_speaker(tmp_path: Path) -> None:
+    srt_text = (
+        "1\n00:00:00,000 --> 00:00:02,000\nМам, это я, с другого номера.\n\n"
+        "2\n00:00:02,000 --> 00:00:04,000\nЗапиши новый: 8-977-555-40-82.\n"
+    )
+    assert speakers_and_texts(write(tmp_path, "oneoff.srt", srt_text)) == [
+        (None, "Мам, это я, с другого номера."),
+        (None, "Запиши новый: 8-977-555-40-82."),
+    ]
+    txt = write(tmp_path, "oneoff.txt", "Внимание: мины у моста.\nВнимание: повторяю.\nA: понял\n")
+    assert speakers_and_texts(txt)[-1] == ("A", "понял")
 
 
 def test_text_normalized_controls_and_bidi_stripped_whitespace_collapsed(tmp_path: Path) -> None:

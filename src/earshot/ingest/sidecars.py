@@ -20,9 +20,12 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -238,15 +241,21 @@ _LABEL_PREFIX = re.compile(
 _MAX_LABEL = 40
 
 
-def _split_label(line: str) -> tuple[str | None, str]:
-    """("A", "text") for "A: text"; up to three words before a colon make a label."""
+def _label_candidate(line: str) -> tuple[str, str] | None:
+    """("A", "text") for "A: text": up to three words before a colon may be a speaker label."""
     match = _LABEL_PREFIX.match(line)
     if match is None or len(match.group("label")) > _MAX_LABEL:
-        return None, line
+        return None
     rest = line[match.end() :]
-    if not rest.strip():
+    return (match.group("label"), rest) if rest.strip() else None
+
+
+def _split_label(line: str, accepted: frozenset[str]) -> tuple[str | None, str]:
+    """The line's speaker label (if it is one of `accepted`) and the rest of the line."""
+    candidate = _label_candidate(line)
+    if candidate is None or candidate[0] not in accepted:
         return None, line
-    return match.group("label"), rest
+    return candidate
 
 
 _PARTY_LABELS = {
@@ -259,6 +268,22 @@ _PARTY_LABELS = {
 
 def _fold_label(label: str) -> str:
     return fold(clean_line(label))
+
+
+def _accepted_labels(lines: Iterable[str]) -> frozenset[str]:
+    """Prefixes that really are speaker labels in this file.
+
+    "Запиши новый: 8-977-…" looks like a label but is speech; taking it as one would drop words
+    from the evidence. So a prefix counts only if it is a conventional party label or starts at
+    least two lines/cues of the file, as a speaker's name does in a real transcript.
+    """
+    counts = Counter(
+        candidate[0] for line in lines if (candidate := _label_candidate(line)) is not None
+    )
+    conventional = frozenset().union(*_PARTY_LABELS.values())
+    return frozenset(
+        label for label, n in counts.items() if n >= 2 or _fold_label(label) in conventional
+    )
 
 
 def party_for_label(
@@ -319,11 +344,11 @@ def _voice_groups(raw: str) -> list[tuple[str | None, str]]:
     return groups
 
 
-def _labelled_groups(lines: list[str]) -> list[tuple[str | None, str]]:
+def _labelled_groups(lines: list[str], accepted: frozenset[str]) -> list[tuple[str | None, str]]:
     """Group cue lines by "A: ..." prefixes; unlabelled lines continue the current speaker."""
     groups: list[tuple[str | None, str]] = []
     for line in lines:
-        label, rest = _split_label(line)
+        label, rest = _split_label(line, accepted)
         if label is not None or not groups:
             groups.append((label, rest))
         else:
@@ -399,6 +424,8 @@ def _parse_vtt(path: Path, text: str) -> tuple[str | None, list[SidecarSegment]]
         for caption in captions
         for tag in _TAG.finditer(caption.raw_text)
     )
+    plain_lines = [_strip_vtt_tags(caption.raw_text).split("\n") for caption in captions]
+    accepted = frozenset() if voiced else _accepted_labels(chain.from_iterable(plain_lines))
     segments: list[SidecarSegment] = []
     for index, caption in enumerate(captions):
         where = f"cue {index + 1}"
@@ -407,11 +434,10 @@ def _parse_vtt(path: Path, text: str) -> tuple[str | None, list[SidecarSegment]]
         start = caption.start_time.in_milliseconds() / 1000
         end = caption.end_time.in_milliseconds() / 1000
         _check_times(path, start, end, where)
-        raw = "\n".join(caption.lines)
         if voiced:
-            groups = _voice_groups(raw)
+            groups = _voice_groups(caption.raw_text)
         else:
-            groups = _labelled_groups(_strip_vtt_tags(raw).split("\n"))
+            groups = _labelled_groups(plain_lines[index], accepted)
         unescaped = [(s, html.unescape(_strip_vtt_tags(t))) for s, t in groups]
         segments.extend(_segments(unescaped, start, end))
     return language, segments
@@ -433,7 +459,7 @@ def _parse_srt(path: Path, text: str) -> list[SidecarSegment]:
         ) from None
     except (ValueError, OverflowError) as exc:
         raise _error(path, f"unreadable SRT timing: {exc}", "fix the timing") from None
-    segments: list[SidecarSegment] = []
+    cues: list[tuple[float, float, list[str]]] = []
     for index, subtitle in enumerate(subtitles, start=1):
         start, end = subtitle.start.total_seconds(), subtitle.end.total_seconds()
         _check_times(path, start, end, f"cue {index}")
@@ -444,15 +470,20 @@ def _parse_srt(path: Path, text: str) -> list[SidecarSegment]:
                 "write timings as 00:00:01,000 --> 00:00:02,500",
                 f"cue {index}",
             )
-        lines = _SRT_MARKUP.sub("", subtitle.content).split("\n")
-        segments.extend(_segments(_labelled_groups(lines), start, end))
+        cues.append((start, end, _SRT_MARKUP.sub("", subtitle.content).split("\n")))
+    accepted = _accepted_labels(line for _, _, lines in cues for line in lines)
+    segments: list[SidecarSegment] = []
+    for start, end, lines in cues:
+        segments.extend(_segments(_labelled_groups(lines, accepted), start, end))
     return segments
 
 
 def _parse_txt(text: str) -> list[SidecarSegment]:
+    lines = _LINE_BREAK.split(text)
+    accepted = _accepted_labels(lines)
     segments = []
-    for line in _LINE_BREAK.split(text):
-        label, rest = _split_label(line)
+    for line in lines:
+        label, rest = _split_label(line, accepted)
         plain = clean_line(rest)
         if plain:
             speaker = clean_line(label) if label else None
