@@ -41,7 +41,8 @@ from .store.verify import verify_case
 __all__ = ["cli", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True)
+# Piped output keeps whole lines (tables are not squeezed to 80 columns).
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_PROBLEMS = 1
@@ -231,14 +232,14 @@ def calls(case: Path, as_json: bool) -> None:
         return
     table = Table(title=f"{len(rows)} calls", title_justify="left")
     for column in ("id", "file", "started (UTC)", "dur", "ch", "caller", "callee",
-                   "persons", "transcript", "status"):
+                   "persons", "transcript"):
         table.add_column(column, overflow="fold")
     for row in rows:
         persons = escape(" / ".join(p or "?" for p in (row["caller_person"], row["callee_person"])))
         table.add_row(
             str(row["id"]), escape(row["source_file"]), (row["started_at"] or "")[:16],
             f"{row['duration']:.1f}s", str(row["channels"]), row["caller"] or "",
-            row["callee"] or "", persons, row["transcript_source"] or "", row["status"],
+            row["callee"] or "", persons, row["transcript_source"] or "",
         )
     out.print(table)
 

@@ -56,8 +56,23 @@ class InputFile:
 
 @dataclass(frozen=True)
 class DiscoveryProblem:
+    """An input refused (a failure) or, with `skipped`, left out on purpose and reported."""
+
     path: str
     message: str
+    skipped: bool = False
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _IGNORED_NAMES
+
+
+def _skip(path: str) -> DiscoveryProblem:
+    return DiscoveryProblem(
+        path,
+        f"{path}: hidden or system file skipped; name it explicitly to ingest it",
+        skipped=True,
+    )
 
 
 @contextmanager
@@ -126,7 +141,8 @@ def _zip_inputs(
                     )
                     continue
                 member = PurePosixPath(info.filename.replace("\\", "/"))
-                if member.name.startswith(".") or member.name.lower() in _IGNORED_NAMES:
+                if _hidden(member.name):
+                    problems.append(_skip(where))
                     continue
                 items.append(
                     InputFile(
@@ -147,13 +163,13 @@ def _zip_inputs(
     return items, problems
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, skipped: list[DiscoveryProblem]) -> Iterator[Path]:
     """Files under `root`, sorted, not following symlinked folders (no loops)."""
     for child in sorted(root.iterdir(), key=lambda p: p.name):
-        if child.name.startswith(".") or child.name.lower() in _IGNORED_NAMES:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            yield from _walk(child)
+        if _hidden(child.name):
+            skipped.append(_skip(str(child)))
+        elif child.is_dir() and not child.is_symlink():
+            yield from _walk(child, skipped)
         elif child.is_file():
             yield child
 
@@ -202,7 +218,7 @@ def discover(
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            for file in _walk(path):
+            for file in _walk(path, problems):
                 add_file(file)
         elif path.exists():
             add_file(path)

@@ -408,6 +408,11 @@ def ingest(
 
         with case.session() as session:
             for problem in problems:
+                if problem.skipped:
+                    result = FileResult(problem.path, "skipped", message=problem.message)
+                    report.files.append(result)
+                    progress.advance(result)
+                    continue
                 record_failure(
                     session, key=f"input:{problem.path}", stage="ingest", path=problem.path,
                     message=problem.message, batch_id=batch_id,
