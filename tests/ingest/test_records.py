@@ -292,3 +292,14 @@ def test_arbitrary_text_in_a_field_never_crashes(column: int, value: str, raw: b
         assert record.started_at.tzinfo is not None
         assert record.caller.startswith("+")
         assert all(ch >= " " or ch in "\n\t" for ch in (record.notes or ""))
+
+
+def test_the_documented_csv_example_parses(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "call-records.md").read_text(encoding="utf-8")
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    records, problems = read_call_records(write(tmp_path, example), timezone="Europe/Moscow")
+    assert problems == []
+    assert [r.file for r in records] == ["call01.wav", "call02.wav", "call03.wav"]
+    assert records[1].notes == "первая строка\nвторая строка"
+    assert records[2].caller == "+380671234567"
+    assert all(r.attributes.keys() == {"intercept_id"} for r in records)

@@ -434,3 +434,11 @@ def test_party_for_names_from_the_call_record() -> None:
     assert party_for_label("  МАРИЯ  ЁЛКИНА ", **names) == "B"
     assert party_for_label("Мария", **names) is None
     assert party_for_label("Иван", caller_name="Иван", callee_name="иван") is None
+
+
+def test_the_documented_json_example_parses(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "sidecar-json.md").read_text(encoding="utf-8")
+    example = doc.split("```json\n", 1)[1].split("```", 1)[0]
+    transcript = parse_sidecar(write(tmp_path, "example.json", example))
+    assert transcript.language == "ru"
+    assert [(s.speaker, len(s.words)) for s in transcript.segments] == [("A", 4), ("B", 0)]
