@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from earshot.errors import SidecarError
 from earshot.ingest.sidecars import (
@@ -442,3 +445,39 @@ def test_the_documented_json_example_parses(tmp_path: Path) -> None:
     transcript = parse_sidecar(write(tmp_path, "example.json", example))
     assert transcript.language == "ru"
     assert [(s.speaker, len(s.words)) for s in transcript.segments] == [("A", 4), ("B", 0)]
+
+
+_CUE_TOKENS = [*"<>v/.:-,&;{}\\[]AB аб\n\t01", "-->", "WEBVTT", "\x00", "00:00:01.000"]
+_CUE_TEXT = st.lists(st.sampled_from(_CUE_TOKENS), max_size=60).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    suffix=st.sampled_from(SIDECAR_SUFFIXES),
+    prefix=st.sampled_from(
+        ["", "WEBVTT\n\n", "1\n00:00:01,000 --> 00:00:02,000\n", '{"segments":']
+    ),
+    body=st.one_of(_CUE_TEXT, st.text(max_size=200), st.binary(max_size=200)),
+)
+def test_hostile_input_gives_a_transcript_or_a_sidecar_error(
+    suffix: str, prefix: str, body: str | bytes
+) -> None:
+    data = prefix.encode() + (body if isinstance(body, bytes) else body.encode("utf-8"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        try:
+            transcript = parse_sidecar(path)
+        except SidecarError as exc:
+            assert str(exc).startswith(f"{path}: ")
+            assert "\n" not in str(exc)
+            return
+    assert transcript.segments
+    for segment in transcript.segments:
+        assert segment.text and segment.text == segment.text.strip()
+        categories = {unicodedata.category(ch) for ch in segment.text}
+        assert not categories & {"Cc", "Cs"}
+        assert "  " not in segment.text
+        assert all(ch == " " or not ch.isspace() for ch in segment.text)
+        if segment.start is not None and segment.end is not None:
+            assert 0 <= segment.start <= segment.end <= 86400
