@@ -13,7 +13,8 @@ from sqlalchemy import text
 from earshot.errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
 from earshot.store.case import Case
 from earshot.store.database import current_revision, head_revision, make_engine, migrate
-from earshot.store.models import Base, CustodyEntry, Phone
+from earshot.store.models import CustodyEntry, Phone
+from earshot.store.schema import metadata
 
 
 def test_init_creates_layout_and_database(case: Case, db_url: str) -> None:
@@ -35,7 +36,7 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
 
 def test_schema_matches_models(case: Case) -> None:
     with case.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 

@@ -27,8 +27,30 @@ __all__ = [
 ]
 
 AUDIO_SUFFIXES = frozenset(
-    ".wav .wave .flac .mp3 .ogg .oga .opus .m4a .aac .mp4 .3gp .amr .awb .gsm .au .aif .aiff "
-    ".caf .wma .webm .mka .spx".split()
+    {
+        ".wav",
+        ".wave",
+        ".flac",
+        ".mp3",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".aac",
+        ".mp4",
+        ".3gp",
+        ".amr",
+        ".awb",
+        ".gsm",
+        ".au",
+        ".aif",
+        ".aiff",
+        ".caf",
+        ".wma",
+        ".webm",
+        ".mka",
+        ".spx",
+    }
 )
 SIDECAR_SUFFIXES = frozenset({".vtt", ".srt", ".json", ".txt"})
 _IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini"})
@@ -192,9 +214,7 @@ def discover(
         if resolved in excluded:
             return
         if zipfile.is_zipfile(resolved) and resolved.suffix.lower() == ".zip":
-            found, trouble = _zip_inputs(
-                resolved, max_total=max_zip_total, max_ratio=max_zip_ratio
-            )
+            found, trouble = _zip_inputs(resolved, max_total=max_zip_total, max_ratio=max_zip_ratio)
             items.extend(found)
             problems.extend(trouble)
             return

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError, RecordError
+from ..errors import EarshotError
 from ..store.case import Case
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
@@ -149,8 +149,12 @@ class _Recorder:
         if taken.sha256 is None:
             assert taken.error is not None
             record_failure(
-                session, key=key, stage="ingest", path=item.display,
-                message=taken.error, batch_id=self.batch_id,
+                session,
+                key=key,
+                stage="ingest",
+                path=item.display,
+                message=taken.error,
+                batch_id=self.batch_id,
             )
             return FileResult(item.display, "failed", message=taken.error)
         sha = taken.sha256
@@ -215,13 +219,22 @@ class _Recorder:
             )
         elif created and call is not None:
             append_custody(
-                session, operator=self.operator, action="call-created", sha256=sha,
-                path=item.display, detail={"call_id": call.id, "batch": self.batch_id},
+                session,
+                operator=self.operator,
+                action="call-created",
+                sha256=sha,
+                path=item.display,
+                detail={"call_id": call.id, "batch": self.batch_id},
             )
         if taken.error is not None:
             record_failure(
-                session, key=key, stage="decode", path=item.display, sha256=sha,
-                message=taken.error, batch_id=self.batch_id,
+                session,
+                key=key,
+                stage="decode",
+                path=item.display,
+                sha256=sha,
+                message=taken.error,
+                batch_id=self.batch_id,
             )
             return FileResult(item.display, "failed", sha, message=taken.error)
         assert call is not None
@@ -290,13 +303,20 @@ class _Recorder:
                 )
         except EarshotError as exc:
             record_failure(
-                session, key=key, stage="sidecar", path=match.item.display,
-                message=str(exc), batch_id=self.batch_id,
+                session,
+                key=key,
+                stage="sidecar",
+                path=match.item.display,
+                message=str(exc),
+                batch_id=self.batch_id,
             )
             return 0
         except OSError as exc:
             record_failure(
-                session, key=key, stage="sidecar", path=match.item.display,
+                session,
+                key=key,
+                stage="sidecar",
+                path=match.item.display,
                 message=f"{match.item.display}: cannot read ({exc.strerror or exc})",
                 batch_id=self.batch_id,
             )
@@ -314,10 +334,14 @@ def _read_records(
         records, problems = read_call_records(
             metadata, region=case.settings.region, timezone=case.settings.timezone
         )
-    except RecordError as exc:
+    except EarshotError as exc:  # RecordError, or ConfigError for a bad time zone
         with case.session() as session:
             record_failure(
-                session, key=key, stage="records", path=display, message=str(exc),
+                session,
+                key=key,
+                stage="records",
+                path=display,
+                message=str(exc),
                 batch_id=batch_id,
             )
         report.errors.append(str(exc))
@@ -331,23 +355,36 @@ def _read_records(
         if session.get(Original, sha) is None:
             session.add(
                 Original(
-                    sha256=sha, kind="records", size=size,
+                    sha256=sha,
+                    kind="records",
+                    size=size,
                     stored_path=case.media.relative_original(sha),
                 )
             )
             session.flush()
-        if session.execute(
-            select(Sighting.id).where(Sighting.sha256 == sha, Sighting.original_path == display)
-        ).first() is None:
+        if (
+            session.execute(
+                select(Sighting.id).where(Sighting.sha256 == sha, Sighting.original_path == display)
+            ).first()
+            is None
+        ):
             session.add(
                 Sighting(
-                    sha256=sha, batch_id=batch_id, original_path=display,
-                    file_name=metadata.name, source=None, operator=case.settings.operator,
+                    sha256=sha,
+                    batch_id=batch_id,
+                    original_path=display,
+                    file_name=metadata.name,
+                    source=None,
+                    operator=case.settings.operator,
                 )
             )
             append_custody(
-                session, operator=case.settings.operator, action="records-received",
-                sha256=sha, path=display, detail={"rows": len(records), "batch": batch_id},
+                session,
+                operator=case.settings.operator,
+                action="records-received",
+                sha256=sha,
+                path=display,
+                detail={"rows": len(records), "batch": batch_id},
             )
         for problem in problems:
             message = f"{metadata.name} {problem.message}"
@@ -414,8 +451,12 @@ def ingest(
                     progress.advance(result)
                     continue
                 record_failure(
-                    session, key=f"input:{problem.path}", stage="ingest", path=problem.path,
-                    message=problem.message, batch_id=batch_id,
+                    session,
+                    key=f"input:{problem.path}",
+                    stage="ingest",
+                    path=problem.path,
+                    message=problem.message,
+                    batch_id=batch_id,
                 )
                 result = FileResult(problem.path, "failed", message=problem.message)
                 report.files.append(result)
@@ -426,15 +467,20 @@ def ingest(
                     f"{orphan.stem}.* beside it; put it next to its audio or rename it"
                 )
                 record_failure(
-                    session, key=f"sidecar:{orphan.display}", stage="sidecar",
-                    path=orphan.display, message=message, batch_id=batch_id,
+                    session,
+                    key=f"sidecar:{orphan.display}",
+                    stage="sidecar",
+                    path=orphan.display,
+                    message=message,
+                    batch_id=batch_id,
                 )
                 result = FileResult(orphan.display, "failed", message=message)
                 report.files.append(result)
                 progress.advance(result)
             for csv_item in csvs:
                 result = FileResult(
-                    csv_item.display, "skipped",
+                    csv_item.display,
+                    "skipped",
                     message="CSV not read as call records; pass it with --metadata",
                 )
                 report.files.append(result)
@@ -469,9 +515,7 @@ def ingest(
         with case.session() as session:
             from ..store.failures import list_failures
 
-            open_failures = [
-                f.message for f in list_failures(session) if f.batch_id == batch_id
-            ]
+            open_failures = [f.message for f in list_failures(session) if f.batch_id == batch_id]
             for message in open_failures:
                 if message not in report.errors:
                     report.errors.append(message)

@@ -103,9 +103,7 @@ def import_sidecar(
             )
         )
     existing = session.execute(
-        select(Transcript.id).where(
-            Transcript.call_id == call.id, Transcript.origin_sha256 == sha
-        )
+        select(Transcript.id).where(Transcript.call_id == call.id, Transcript.origin_sha256 == sha)
     ).first()
     if existing is not None:
         return "unchanged"

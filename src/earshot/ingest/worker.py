@@ -88,14 +88,14 @@ def take_in(task: TakeIn) -> TakenIn:
                 }
                 for c in copies
             ]
-            data = {"info": asdict(info), "copies": rows}
+            data: dict[str, Any] = {"info": asdict(info), "copies": rows}
             (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
             media.publish_working(stage, sha)
     except EarshotError as exc:
         message = str(exc).replace(str(media.original_path(sha)), item.display)
         return TakenIn(item, sha, size, error=message)
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+    except Exception as exc:
         return TakenIn(
             item, sha, size, error=f"{item.display}: could not decode ({type(exc).__name__}: {exc})"
         )
-    return TakenIn(item, sha, size, data["info"], rows)
+    return TakenIn(item, sha, size, asdict(info), rows)

@@ -60,7 +60,7 @@ class Case:
         *,
         db: str | None = None,
         settings: Settings | None = None,
-        revision: str = "head",
+        revision: str = "heads",
     ) -> Case:
         """Create a new case at `path` (an empty or missing directory)."""
         path = Path(path)
@@ -157,7 +157,9 @@ class Case:
         """Settings worth keeping with the case (never the operator or a literal secret)."""
         out: dict[str, Any] = {"region": settings.region, "timezone": settings.timezone}
         if settings.db:
-            out["db"] = settings.db if settings.db.startswith("env:") else _strip_password(settings.db)
+            out["db"] = (
+                settings.db if settings.db.startswith("env:") else _strip_password(settings.db)
+            )
         return out
 
     def close(self) -> None:

@@ -56,7 +56,7 @@ def _redact(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a shape only
+    except Exception:
         return "<database url>"
 
 
@@ -66,20 +66,25 @@ def _config(engine: Engine) -> Config:
     return cfg
 
 
-def head_revision(engine: Engine) -> str:
-    script = ScriptDirectory.from_config(_config(engine))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+def head_revision(engine: Engine) -> str | None:
+    """The schema revision(s) this Earshot expects, as one comparable string.
+
+    Layers keep their migrations on branches from the core revision, so there may be
+    several heads; they are joined in sorted order.
+    """
+    heads = ScriptDirectory.from_config(_config(engine)).get_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision(s) the database is at (joined like :func:`head_revision`), or None."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
-def migrate(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Upgrade the schema to `revision`; returns (before, after)."""
+def migrate(engine: Engine, revision: str = "heads") -> tuple[str | None, str | None]:
+    """Upgrade the schema to `revision` (all branch heads by default); returns (before, after)."""
     before = current_revision(engine)
     cfg = _config(engine)
     with engine.begin() as conn:

@@ -1,135 +1,35 @@
-"""The `earshot` command. It only parses arguments, calls the library and renders results.
-
-Library errors (:class:`earshot.errors.EarshotError`) become one-line messages on
-stderr and exit status 2; every command has ``--json`` for scripting, with the JSON
-on stdout and progress on stderr.
-"""
+"""Case commands: init, ingest, calls, verify, failures, custody, settings, demo."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from .errors import EarshotError
-from .ingest.runner import FileResult, IngestOptions, IngestReport, ingest
-from .settings import Settings
-from .store.case import Case
-from .store.custody import verify_chain
-from .store.failures import list_failures
-from .store.models import CustodyEntry
-from .store.queries import list_calls
-from .store.verify import verify_case
-
-__all__ = ["cli", "main"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-# Piped output keeps whole lines (tables are not squeezed to 80 columns).
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-EXIT_PROBLEMS = 1
-EXIT_ERROR = 2
-
-
-def json_option(func: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
-    )(func)
-
-
-def case_argument(func: F) -> F:
-    return click.argument(
-        "case", type=click.Path(file_okay=False, path_type=Path), metavar="CASE"
-    )(func)
-
-
-def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _settings(operator: str | None = None) -> Settings:
-    return Settings().merged({"operator": operator}, "--operator").with_environment() if operator \
-        else Settings().with_environment()
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Progress]:
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[current]}", style="dim"),
-        console=err,
-        disable=not err.is_terminal,
-        transient=False,
-    )
-    with progress:
-        yield progress
-
-
-class _IngestBar:
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("ingest", total=None, current="")
-
-    def start(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
-
-    def advance(self, result: FileResult) -> None:
-        self.progress.update(self.task, advance=1, current=Path(result.path).name[-40:])
-        if result.status == "failed" and result.message and err.is_terminal:
-            self.progress.console.print(f"[red]failed[/red] {escape(result.message)}")
-
-
-class _UserError(click.ClickException):
-    """A library error shown as one line, exit status 2."""
-
-    exit_code = EXIT_ERROR
-
-    def show(self, file: Any = None) -> None:
-        err.print(f"[bold red]error:[/] {escape(self.message)}")
-
-
-class _EarshotGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EarshotError as exc:
-            raise _UserError(str(exc)) from None
-
-
-@click.group(
-    cls=_EarshotGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+from ..ingest.runner import IngestOptions, IngestReport, ingest
+from ..settings import Settings
+from ..store.case import Case
+from ..store.custody import verify_chain
+from ..store.failures import list_failures
+from ..store.models import CustodyEntry
+from ..store.queries import list_calls
+from ..store.verify import verify_case
+from ._base import (
+    EXIT_PROBLEMS,
+    IngestBar,
+    case_argument,
+    cli,
+    emit,
+    err,
+    json_option,
+    out,
+    progress_bar,
+    settings_from_env,
 )
-@click.version_option(package_name="earshot")
-def cli() -> None:
-    """Earshot: investigate recorded phone calls with chain of custody.
-
-    A CASE is a directory holding one investigation: its database, the original
-    recordings exactly as received, and everything derived from them.
-    """
 
 
 @cli.command()
@@ -143,10 +43,11 @@ def cli() -> None:
 @click.option("--region", metavar="CC", help="Default region for phone numbers (default RU).")
 @click.option("--timezone", metavar="ZONE", help="Time zone for call times without one.")
 @json_option
-def init(case: Path, db: str | None, region: str | None, timezone: str | None,
-         as_json: bool) -> None:
+def init(
+    case: Path, db: str | None, region: str | None, timezone: str | None, as_json: bool
+) -> None:
     """Create a new, empty case directory."""
-    settings = _settings().merged({"region": region, "timezone": timezone}, "option")
+    settings = settings_from_env().merged({"region": region, "timezone": timezone}, "option")
     with Case.init(case, db=db, settings=settings) as opened:
         data = {
             "case": str(opened.path),
@@ -205,12 +106,15 @@ def ingest_command(
     Bad files are reported and recorded while the rest goes in; re-running the
     same ingest changes nothing.
     """
-    with Case.open(case, settings=_settings(operator)) as opened, progress_bar("ingest") as bar:
+    with (
+        Case.open(case, settings=settings_from_env(operator)) as opened,
+        progress_bar("ingest") as bar,
+    ):
         report = ingest(
             opened,
             list(paths),
             IngestOptions(source=source, metadata=metadata, workers=workers),
-            _IngestBar(bar),
+            IngestBar(bar),
         )
     if as_json:
         emit(report.as_dict())
@@ -225,21 +129,36 @@ def ingest_command(
 @json_option
 def calls(case: Path, as_json: bool) -> None:
     """List the calls of CASE: file, time, duration, numbers, persons, transcript."""
-    with Case.open(case, settings=_settings()) as opened, opened.session() as session:
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         rows = [c.as_dict() for c in list_calls(session)]
     if as_json:
         emit(rows)
         return
     table = Table(title=f"{len(rows)} calls", title_justify="left")
-    for column in ("id", "file", "started (UTC)", "dur", "ch", "caller", "callee",
-                   "persons", "transcript"):
+    for column in (
+        "id",
+        "file",
+        "started (UTC)",
+        "dur",
+        "ch",
+        "caller",
+        "callee",
+        "persons",
+        "transcript",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         persons = escape(" / ".join(p or "?" for p in (row["caller_person"], row["callee_person"])))
         table.add_row(
-            str(row["id"]), escape(row["source_file"]), (row["started_at"] or "")[:16],
-            f"{row['duration']:.1f}s", str(row["channels"]), row["caller"] or "",
-            row["callee"] or "", persons, row["transcript_source"] or "",
+            str(row["id"]),
+            escape(row["source_file"]),
+            (row["started_at"] or "")[:16],
+            f"{row['duration']:.1f}s",
+            str(row["channels"]),
+            row["caller"] or "",
+            row["callee"] or "",
+            persons,
+            row["transcript_source"] or "",
         )
     out.print(table)
 
@@ -249,18 +168,23 @@ def calls(case: Path, as_json: bool) -> None:
 @json_option
 def verify(case: Path, as_json: bool) -> None:
     """Re-hash every stored original and check the custody log; exit 1 if anything is wrong."""
-    with Case.open(case, settings=_settings()) as opened, progress_bar("verify") as bar:
+    with Case.open(case, settings=settings_from_env()) as opened, progress_bar("verify") as bar:
         task = bar.add_task("verify", total=None, current="")
-        report = verify_case(opened, on_file=lambda sha: bar.update(task, advance=1,
-                                                                     current=sha[:12]))
+        report = verify_case(
+            opened, on_file=lambda sha: bar.update(task, advance=1, current=sha[:12])
+        )
     if as_json:
         emit(
             {
                 "ok": report.ok,
                 "checked": report.checked,
                 "problems": [
-                    {"sha256": p.sha256, "problem": p.problem, "stored_path": p.stored_path,
-                     "received_as": list(p.received_as)}
+                    {
+                        "sha256": p.sha256,
+                        "problem": p.problem,
+                        "stored_path": p.stored_path,
+                        "received_as": list(p.received_as),
+                    }
                     for p in report.problems
                 ],
                 "custody_entries": report.custody_entries,
@@ -273,11 +197,15 @@ def verify(case: Path, as_json: bool) -> None:
         for message in report.custody_problems:
             err.print(f"[red]CUSTODY  {escape(message)}[/]")
         if report.ok:
-            out.print(f"OK: {report.checked} originals intact; custody log of "
-                      f"{report.custody_entries} entries unbroken")
+            out.print(
+                f"OK: {report.checked} originals intact; custody log of "
+                f"{report.custody_entries} entries unbroken"
+            )
         else:
-            err.print(f"FAILED: {len(report.problems)} of {report.checked} originals missing or "
-                      f"altered; {len(report.custody_problems)} custody problem(s)")
+            err.print(
+                f"FAILED: {len(report.problems)} of {report.checked} originals missing or "
+                f"altered; {len(report.custody_problems)} custody problem(s)"
+            )
     if not report.ok:
         sys.exit(EXIT_PROBLEMS)
 
@@ -288,12 +216,17 @@ def verify(case: Path, as_json: bool) -> None:
 @json_option
 def failures(case: Path, include_resolved: bool, as_json: bool) -> None:
     """List what could not be ingested or processed, with the reason."""
-    with Case.open(case, settings=_settings()) as opened, opened.session() as session:
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         rows = [
             {
-                "id": f.id, "stage": f.stage, "path": f.path, "row": f.row,
-                "message": f.message, "first_seen": f.first_seen.isoformat(),
-                "last_seen": f.last_seen.isoformat(), "count": f.count,
+                "id": f.id,
+                "stage": f.stage,
+                "path": f.path,
+                "row": f.row,
+                "message": f.message,
+                "first_seen": f.first_seen.isoformat(),
+                "last_seen": f.last_seen.isoformat(),
+                "count": f.count,
                 "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
             }
             for f in list_failures(session, include_resolved=include_resolved)
@@ -316,22 +249,33 @@ def custody(case: Path, limit: int | None, as_json: bool) -> None:
     """Show the chain-of-custody log (append-only, hash-chained)."""
     from sqlalchemy import select
 
-    with Case.open(case, settings=_settings()) as opened, opened.session() as session:
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         entries = list(session.execute(select(CustodyEntry).order_by(CustodyEntry.id)).scalars())
         _, problems = verify_chain(session)
     if limit:
         entries = entries[-limit:]
     rows = [
-        {"id": e.id, "at": e.at.isoformat(), "operator": e.operator, "action": e.action,
-         "sha256": e.sha256, "path": e.path, "detail": e.detail, "hash": e.entry_hash}
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "operator": e.operator,
+            "action": e.action,
+            "sha256": e.sha256,
+            "path": e.path,
+            "detail": e.detail,
+            "hash": e.entry_hash,
+        }
         for e in entries
     ]
     if as_json:
         emit({"entries": rows, "chain_ok": not problems})
         return
-    for row in rows:
-        out.print(f"{row['id']:>6} {row['at'][:19]} {row['operator']:<12} {row['action']:<20} "
-                  f"{(row['sha256'] or '')[:12]:<12} {row['path'] or ''}", markup=False)
+    for e in entries:
+        out.print(
+            f"{e.id:>6} {e.at.isoformat()[:19]} {e.operator:<12} {e.action:<20} "
+            f"{(e.sha256 or '')[:12]:<12} {e.path or ''}",
+            markup=False,
+        )
     out.print("chain intact" if not problems else f"CHAIN BROKEN: {len(problems)} problem(s)")
 
 
@@ -354,8 +298,12 @@ def settings(as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--case", "case_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("earshot-demo"), show_default=True, help="Where to build the demo case.",
+    "--case",
+    "case_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("earshot-demo"),
+    show_default=True,
+    help="Where to build the demo case.",
 )
 @json_option
 def demo(case_dir: Path, as_json: bool) -> None:
@@ -363,9 +311,11 @@ def demo(case_dir: Path, as_json: bool) -> None:
     sample = files("earshot") / "data" / "sample"
     with as_file(sample) as sample_dir:
         if not (case_dir / "earshot.toml").exists():
-            Case.init(case_dir, settings=_settings()).close()
-        with Case.open(case_dir, settings=_settings()) as opened, \
-                progress_bar("ingest") as bar:
+            Case.init(case_dir, settings=settings_from_env()).close()
+        with (
+            Case.open(case_dir, settings=settings_from_env()) as opened,
+            progress_bar("ingest") as bar,
+        ):
             report = ingest(
                 opened,
                 [sample_dir / "calls"],
@@ -373,18 +323,10 @@ def demo(case_dir: Path, as_json: bool) -> None:
                     source="Earshot sample corpus (fictional)",
                     metadata=sample_dir / "calls.csv",
                 ),
-                _IngestBar(bar),
+                IngestBar(bar),
             )
     if as_json:
         emit(report.as_dict())
         return
     _print_ingest(report)
     click.get_current_context().invoke(calls, case=case_dir, as_json=False)
-
-
-def main() -> None:
-    try:
-        cli.main(prog_name="earshot")
-    except KeyboardInterrupt:
-        err.print("Interrupted; run the same command again to finish.")
-        sys.exit(130)

@@ -1,0 +1,8 @@
+"""The `earshot` command line. Each layer's commands live in a module of this package."""
+
+from __future__ import annotations
+
+from . import case  # noqa: F401  (registers its commands)
+from ._base import cli, main
+
+__all__ = ["cli", "main"]

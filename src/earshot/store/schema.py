@@ -1,0 +1,18 @@
+"""The complete schema: every layer's tables registered on one metadata.
+
+Each layer keeps its ORM classes in its own module (on ``store.models.Base``) and
+its Alembic migration on its own branch from the core revision; importing this
+module registers them all, for migrations and for the drift test.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from . import models
+
+# Layer model modules register themselves on import; add one line per layer here.
+
+metadata: MetaData = models.Base.metadata
+
+__all__ = ["metadata"]
