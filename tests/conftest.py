@@ -112,9 +112,7 @@ def write_audio(
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(
-            pcm.T.reshape(1, -1).copy(), format="s16", layout=layout
-        )
+        frame = av.AudioFrame.from_ndarray(pcm.T.reshape(1, -1).copy(), format="s16", layout=layout)
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             out.mux(packet)

@@ -31,12 +31,15 @@ def _earshot(*args: str | Path) -> list[str]:
 def test_sigkill_mid_ingest_then_rerun_completes(tmp_path: Path, case_dir: Path) -> None:
     inbox = tmp_path / "inbox"
     for i in range(FILES):
-        write_audio(inbox / f"call-{i:03d}.wav", seconds=20.0, seed=i, freqs=(300.0 + i,),
-                    codec="pcm_mulaw")
+        write_audio(
+            inbox / f"call-{i:03d}.wav", seconds=20.0, seed=i, freqs=(300.0 + i,), codec="pcm_mulaw"
+        )
     env = {**os.environ, "EARSHOT_OPERATOR": "tester"}
     proc = subprocess.Popen(
-        _earshot("ingest", case_dir, inbox, "--workers", "2"), env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        _earshot("ingest", case_dir, inbox, "--workers", "2"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     with Case.open(case_dir) as case:
         deadline = time.monotonic() + 120
@@ -55,12 +58,16 @@ def test_sigkill_mid_ingest_then_rerun_completes(tmp_path: Path, case_dir: Path)
 
     rerun = subprocess.run(
         _earshot("ingest", case_dir, inbox, "--workers", "2", "--json"),
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert rerun.returncode == 0, rerun.stderr
 
     with Case.open(case_dir) as case:
         with case.session() as session:
+
             def count(model: type) -> int:
                 return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
@@ -71,8 +78,9 @@ def test_sigkill_mid_ingest_then_rerun_completes(tmp_path: Path, case_dir: Path)
             assert count(WorkingCopyRow) == FILES
             names = session.execute(select(Call.source_file)).scalars().all()
             assert len(set(names)) == FILES
-            statuses = [b.status for b in session.execute(select(Batch).order_by(Batch.id))
-                        .scalars()]
+            statuses = [
+                b.status for b in session.execute(select(Batch).order_by(Batch.id)).scalars()
+            ]
             assert statuses == ["interrupted", "done"]
             _, problems = verify_chain(session)
             assert problems == []
