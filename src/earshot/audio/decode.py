@@ -210,8 +210,12 @@ class _DecodeRun:
         self, container: InputContainer, stream: AudioStream, declared: float | None
     ) -> list[WrittenChannel]:
         try:
-            self._decode_all(container, stream)
-            self._finish_segment()
+            try:
+                self._decode_all(container, stream)
+                self._finish_segment()
+            except (ValueError, RuntimeError) as exc:
+                # PyAV's own checks on malformed frames; never let its types escape.
+                raise self._corrupt(exc) from exc
             self._check_complete(declared)
             assert self._writers is not None  # _check_complete raised otherwise
             try:
