@@ -1,0 +1,298 @@
+"""Who speaks when: two parties per call, on one mono channel or on two stereo channels.
+
+Mono: speaker embeddings of overlapping 1.6 s windows inside VAD speech regions are clustered
+into N parties (agglomerative clustering on cosine distance with average linkage, refined by
+reassigning every window to the nearest party centroid), the label sequence of each region is
+smoothed with a majority filter, and consecutive windows of one party become a turn.  Where both
+talk at once on a mono line, one party (the dominant voice of the window) is reported.
+
+Stereo: each channel is one party.  Per-channel VAD gives the turns; both parties may then
+overlap in time, which is reported as is.  Regions that are only the other party's bleed
+through the telephone hybrid (much quieter than the other channel at the same time) are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from earshot.speech.info import SAMPLE_RATE, EngineInfo, SpeechInputError, check_audio
+from earshot.speech.vad import SileroVad, SpeechRegion, VadOptions, default_vad
+from earshot.speech.voiceprint import (
+    SpeakerWindow,
+    VoiceEncoder,
+    Voiceprint,
+    VoiceprintOptions,
+    default_encoder,
+    voiceprint_of,
+)
+
+__all__ = [
+    "Diarization",
+    "DiarizationOptions",
+    "Turn",
+    "assign_by_channel_energy",
+    "assign_speakers",
+    "diarize_mono",
+    "diarize_stereo",
+]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One party speaking from ``start`` to ``end`` seconds; speakers are 0, 1, ..."""
+
+    start: float
+    end: float
+    speaker: int
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    """``speakers``: parties per call; ``smoothing_windows``: majority-filter width over a
+    region's window labels (odd; 1 = none); ``min_turn_s``: shorter turns are absorbed by their
+    neighbours; ``bleed_db``: in stereo, a channel region this much quieter than another channel
+    over the same span is treated as crosstalk."""
+
+    speakers: int = 2
+    smoothing_windows: int = 3
+    min_turn_s: float = 0.3
+    bleed_db: float = 12.0
+    vad: VadOptions = field(default_factory=VadOptions)
+    voiceprint: VoiceprintOptions = field(default_factory=VoiceprintOptions)
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Turns in time order, one voiceprint per party, and what produced them."""
+
+    turns: tuple[Turn, ...]
+    voiceprints: dict[int, Voiceprint]
+    engines: tuple[EngineInfo, ...]
+
+
+def _cluster(vectors: np.ndarray, parties: int) -> np.ndarray:
+    """Party label of each window embedding."""
+    from sklearn.cluster import AgglomerativeClustering  # type: ignore[import-untyped, unused-ignore]
+
+    if len(vectors) < parties or parties < 2:
+        return np.zeros(len(vectors), dtype=int)
+    labels: np.ndarray = AgglomerativeClustering(
+        n_clusters=parties, metric="cosine", linkage="average"
+    ).fit_predict(vectors)
+    for _ in range(5):  # centroid refinement: average linkage leaves outliers in odd clusters
+        centroids = np.stack(
+            [
+                vectors[labels == k].mean(axis=0) if np.any(labels == k) else vectors[0]
+                for k in range(parties)
+            ]
+        )
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        updated = np.argmax(vectors @ centroids.T, axis=1)
+        if np.array_equal(updated, labels):
+            break
+        labels = updated
+    return labels
+
+
+def _majority_filter(labels: list[int], width: int) -> list[int]:
+    if width <= 1 or len(labels) < 3:
+        return labels
+    half = width // 2
+    smoothed = []
+    for i in range(len(labels)):
+        neighbourhood = labels[max(0, i - half) : i + half + 1]
+        counts = np.bincount(neighbourhood)
+        best = int(np.argmax(counts))
+        smoothed.append(labels[i] if counts[labels[i]] == counts[best] else best)
+    return smoothed
+
+
+def _region_turns(
+    region: SpeechRegion, windows: list[SpeakerWindow], labels: list[int]
+) -> list[Turn]:
+    """Split one region between parties at the midpoints between window centres."""
+    turns: list[Turn] = []
+    start = region.start
+    for i, label in enumerate(labels):
+        if i + 1 < len(labels) and labels[i + 1] == label:
+            continue
+        end = (
+            region.end if i + 1 == len(labels) else (windows[i].centre + windows[i + 1].centre) / 2
+        )
+        turns.append(Turn(round(start, 3), round(end, 3), label))
+        start = end
+    return turns
+
+
+def _absorb_short(turns: list[Turn], min_turn_s: float) -> list[Turn]:
+    """Give turns shorter than ``min_turn_s`` to the adjacent turn they touch, then merge."""
+    result = list(turns)
+    for i, turn in enumerate(result):
+        if turn.duration >= min_turn_s:
+            continue
+        before = result[i - 1] if i > 0 and abs(result[i - 1].end - turn.start) < 1e-6 else None
+        after = (
+            result[i + 1]
+            if i + 1 < len(result) and abs(result[i + 1].start - turn.end) < 1e-6
+            else None
+        )
+        neighbour = before or after
+        if neighbour is not None:
+            result[i] = Turn(turn.start, turn.end, neighbour.speaker)
+    merged: list[Turn] = []
+    for turn in result:
+        if merged and merged[-1].speaker == turn.speaker and turn.start - merged[-1].end < 1e-6:
+            merged[-1] = Turn(merged[-1].start, turn.end, turn.speaker)
+        else:
+            merged.append(turn)
+    return merged
+
+
+def diarize_mono(
+    audio: np.ndarray,
+    options: DiarizationOptions | None = None,
+    *,
+    vad: SileroVad | None = None,
+    encoder: VoiceEncoder | None = None,
+) -> Diarization:
+    """Turns and voiceprints of the parties of a one-channel call."""
+    opts = options or DiarizationOptions()
+    samples = check_audio(audio)
+    vad = vad or default_vad()
+    encoder = encoder or default_encoder()
+    regions = vad.detect(samples, opts.vad)
+    windows = encoder.windows(samples, regions, opts.voiceprint)
+    engines = (vad.info_with(opts.vad), encoder.info_with(opts.voiceprint), _info(opts))
+    if not windows:
+        return Diarization((), {}, engines)
+    labels = _cluster(np.stack([w.vector for w in windows]), opts.speakers)
+    turns: list[Turn] = []
+    for region in regions:
+        inside = [
+            i for i, w in enumerate(windows) if region.start - 1e-6 <= w.centre <= region.end + 1e-6
+        ]
+        if not inside:
+            continue  # too short to embed; assign_speakers will leave its text unassigned
+        region_labels = _majority_filter([int(labels[i]) for i in inside], opts.smoothing_windows)
+        turns.extend(_region_turns(region, [windows[i] for i in inside], region_labels))
+    turns = _absorb_short(turns, opts.min_turn_s)
+    voiceprints = {
+        party: voiceprint_of(
+            [w for w, label in zip(windows, labels, strict=True) if label == party],
+            [SpeechRegion(t.start, t.end) for t in turns if t.speaker == party],
+        )
+        for party in sorted({t.speaker for t in turns})
+    }
+    return Diarization(tuple(turns), voiceprints, engines)
+
+
+_LEVEL_FRAME = 512  # 32 ms, the VAD's frame
+
+
+def _frame_db(samples: np.ndarray) -> np.ndarray:
+    """Level of each 32 ms frame in dB, smoothed over ~0.2 s so syllable gaps do not flicker."""
+    frames = samples[: samples.size - samples.size % _LEVEL_FRAME].reshape(-1, _LEVEL_FRAME)
+    power = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    power = np.convolve(power, np.ones(7) / 7, mode="same")
+    levels: np.ndarray = 10 * np.log10(np.maximum(power, 1e-20))
+    return levels
+
+
+def _own_parts(region: SpeechRegion, own: np.ndarray, min_s: float) -> list[SpeechRegion]:
+    """The parts of a channel's speech region where that channel is not mere crosstalk."""
+    frame_s = _LEVEL_FRAME / SAMPLE_RATE
+    first = int(region.start / frame_s)
+    last = min(int(np.ceil(region.end / frame_s)), own.size)
+    parts: list[SpeechRegion] = []
+    run_start: int | None = None
+    for i in range(first, last + 1):
+        inside = i < last and bool(own[i])
+        if inside and run_start is None:
+            run_start = i
+        elif not inside and run_start is not None:
+            start = max(region.start, run_start * frame_s)
+            end = min(region.end, i * frame_s)
+            if end - start >= min_s:
+                parts.append(SpeechRegion(round(start, 3), round(end, 3)))
+            run_start = None
+    return parts
+
+
+def diarize_stereo(
+    channels: Sequence[np.ndarray],
+    options: DiarizationOptions | None = None,
+    *,
+    vad: SileroVad | None = None,
+    encoder: VoiceEncoder | None = None,
+) -> Diarization:
+    """Turns of a call recorded with one party per channel (speaker = channel index)."""
+    opts = options or DiarizationOptions()
+    if len(channels) < 2:
+        raise SpeechInputError(
+            f"a stereo call needs at least two channels, got {len(channels)}; "
+            "use diarize_mono for one-channel recordings"
+        )
+    tracks = [check_audio(c, f"channel {i}") for i, c in enumerate(channels)]
+    vad = vad or default_vad()
+    encoder = encoder or default_encoder()
+    turns: list[Turn] = []
+    voiceprints: dict[int, Voiceprint] = {}
+    levels = np.stack([_frame_db(t) for t in tracks])
+    for index, track in enumerate(tracks):
+        others = np.delete(levels, index, axis=0).max(axis=0)
+        own_frames = levels[index] >= others - opts.bleed_db
+        kept = [
+            part
+            for region in vad.detect(track, opts.vad)
+            for part in _own_parts(region, own_frames, opts.vad.min_speech_ms / 1000)
+        ]
+        turns.extend(Turn(round(r.start, 3), round(r.end, 3), index) for r in kept)
+        if kept:
+            voiceprints[index] = encoder.embed(track, kept, opts.voiceprint)
+    turns.sort(key=lambda t: (t.start, t.speaker))
+    engines = (vad.info_with(opts.vad), encoder.info_with(opts.voiceprint), _info(opts))
+    return Diarization(tuple(turns), voiceprints, engines)
+
+
+def _info(options: DiarizationOptions) -> EngineInfo:
+    settings = {k: v for k, v in asdict(options).items() if k not in ("vad", "voiceprint")}
+    return EngineInfo("earshot-diarize", "agglomerative-cosine", "1", settings)
+
+
+def assign_speakers(
+    segments: Sequence[tuple[float, float]], turns: Sequence[Turn]
+) -> list[int | None]:
+    """The speaker whose turns overlap each (start, end) segment the most; None if no turn
+    touches it."""
+    assigned: list[int | None] = []
+    for start, end in segments:
+        overlap: dict[int, float] = {}
+        for turn in turns:
+            shared = min(end, turn.end) - max(start, turn.start)
+            if shared > 0:
+                overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+        assigned.append(max(overlap, key=lambda s: overlap[s]) if overlap else None)
+    return assigned
+
+
+def assign_by_channel_energy(
+    segments: Sequence[tuple[float, float]], channels: Sequence[np.ndarray]
+) -> list[int]:
+    """For a stereo call: the index of the channel with the most energy in each segment's span
+    (channel 0 when the span is empty or silent everywhere)."""
+    tracks = [check_audio(c, f"channel {i}") for i, c in enumerate(channels)]
+    if not tracks:
+        raise SpeechInputError("assign_by_channel_energy needs at least one channel")
+    result = []
+    for start, end in segments:
+        span = slice(max(0, int(start * SAMPLE_RATE)), max(0, int(end * SAMPLE_RATE)))
+        energies = [float(np.sum(np.square(t[span], dtype=np.float64))) for t in tracks]
+        result.append(int(np.argmax(energies)))
+    return result
