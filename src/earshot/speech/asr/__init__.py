@@ -1,0 +1,21 @@
+"""Speech recognition engines behind one small protocol, found through a registry."""
+
+from earshot.speech.asr.base import AsrEngine, AsrSegment, AsrWord
+from earshot.speech.asr.registry import (
+    ENTRY_POINT_GROUP,
+    available_engines,
+    get_engine,
+    register_engine,
+    unregister_engine,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AsrEngine",
+    "AsrSegment",
+    "AsrWord",
+    "available_engines",
+    "get_engine",
+    "register_engine",
+    "unregister_engine",
+]

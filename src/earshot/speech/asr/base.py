@@ -1,0 +1,49 @@
+"""The contract every speech-recognition engine meets, built in or third party."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from earshot.speech.info import EngineInfo
+
+__all__ = ["AsrEngine", "AsrSegment", "AsrWord"]
+
+
+@dataclass(frozen=True)
+class AsrWord:
+    """One recognised word with its time span and the engine's confidence in [0, 1]."""
+
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    """A stretch of recognised text.  ``avg_logprob`` and ``no_speech_prob`` are None for
+    engines that do not report them (Vosk, sidecar transcripts)."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[AsrWord, ...] = ()
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+@runtime_checkable
+class AsrEngine(Protocol):
+    """Transcribes one 16 kHz float32 mono channel, yielding segments as they are decoded.
+
+    ``language`` is an ISO 639-1 code such as "ru", or None to let the engine detect it.
+    """
+
+    @property
+    def info(self) -> EngineInfo: ...
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]: ...

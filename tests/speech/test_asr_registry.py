@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from earshot.errors import ConfigError, ModelMissingError, SidecarError
+from earshot.speech.asr import (
+    AsrSegment,
+    AsrWord,
+    available_engines,
+    get_engine,
+    register_engine,
+    unregister_engine,
+)
+from earshot.speech.info import EngineInfo
+
+
+class EchoEngine:
+    """A third party's engine: reports the loudest second as one segment."""
+
+    def __init__(self, model: str | None, label: str = "echo") -> None:
+        self._info = EngineInfo("echo", model or "none", "0.1", {"label": label})
+        self.label = label
+
+    @property
+    def info(self) -> EngineInfo:
+        return self._info
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]:
+        seconds = audio[: audio.size - audio.size % 16_000].reshape(-1, 16_000)
+        loudest = int(np.argmax(np.abs(seconds).max(axis=1)))
+        yield AsrSegment(float(loudest), loudest + 1.0, f"{self.label} {language}")
+
+
+@pytest.fixture
+def echo_registered() -> Iterator[None]:
+    register_engine("echo", EchoEngine)
+    yield
+    unregister_engine("echo")
+
+
+def test_third_party_engine(echo_registered: None) -> None:
+    assert {"echo", "faster-whisper", "vosk", "sidecar"} <= set(available_engines())
+    engine = get_engine("echo:my-model", label="loud")
+    audio = np.zeros(3 * 16_000, np.float32)
+    audio[20_000] = 0.5
+    segments = list(engine.transcribe(audio, language="ru"))
+    assert segments == [AsrSegment(1.0, 2.0, "loud ru")]
+    assert engine.info.model == "my-model"
+
+
+def test_taken_and_unknown_names(echo_registered: None) -> None:
+    with pytest.raises(ConfigError, match="already registered"):
+        register_engine("echo", EchoEngine)
+    register_engine("echo", EchoEngine, replace=True)
+    with pytest.raises(ConfigError, match="unknown ASR engine 'nope'"):
+        get_engine("nope:model")
+
+
+def test_factory_must_return_an_engine() -> None:
+    register_engine("broken", lambda model, **options: object())  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ConfigError, match="lacks `info` and `transcribe`"):
+            get_engine("broken")
+    finally:
+        unregister_engine("broken")
+
+
+def test_lazy_reference_that_cannot_load() -> None:
+    register_engine("ghost", "earshot_ghost_module:create")
+    try:
+        with pytest.raises(ConfigError, match="cannot be loaded"):
+            get_engine("ghost:x")
+    finally:
+        unregister_engine("ghost")
+
+
+def test_vosk_missing_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissingError, match="alphacephei"):
+        get_engine(f"vosk:{tmp_path / 'vosk-model-ru-0.42'}")
+    with pytest.raises(ModelMissingError, match="not a Vosk model folder"):
+        get_engine(f"vosk:{tmp_path}")
+    with pytest.raises(ModelMissingError):
+        get_engine("vosk")
+
+
+def test_sidecar_replays_and_clips() -> None:
+    cues = [
+        AsrSegment(2.5, 4.0, "потом", (AsrWord(2.5, 3.0, "потом", 1.0),)),
+        AsrSegment(0.0, 1.2, "алло мам"),
+        AsrSegment(5.0, 6.0, "after the end"),
+    ]
+    engine = get_engine("sidecar:call-0412.vtt", segments=cues)
+    audio = np.zeros(3 * 16_000, np.float32)
+    segments = list(engine.transcribe(audio, language="ru"))
+    assert [s.text for s in segments] == ["алло мам", "потом"]
+    assert segments[1].end == 3.0
+    assert engine.info.model == "call-0412.vtt"
+    with pytest.raises(SidecarError, match="cue 1"):
+        get_engine("sidecar:bad.srt", segments=[AsrSegment(3.0, 1.0, "x")])
