@@ -109,8 +109,10 @@ class VoiceEncoder:
             version=package_version("resemblyzer"),
             options={},
         )
-        # The first LSTM call pays a one-off set-up cost of seconds; pay it at load time.
+        # The first LSTM call and the first (JIT-compiled) mel spectrogram pay one-off set-up
+        # costs of seconds; pay them at load time rather than on the first call.
         self._forward(np.zeros((2, _WINDOW_FRAMES, 40), dtype=np.float32))
+        self._mel(np.zeros(SAMPLE_RATE, dtype=np.float32), [])
 
     def info_with(self, options: VoiceprintOptions) -> EngineInfo:
         return EngineInfo(self.info.engine, self.info.model, self.info.version, asdict(options))
