@@ -90,7 +90,7 @@ def take_in(task: TakeIn) -> TakenIn:
             ]
             data: dict[str, Any] = {"info": asdict(info), "copies": rows}
             (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
-            media.publish_working(stage, sha)
+            media.publish_working(stage, sha, marker=INFO_NAME)
     except EarshotError as exc:
         message = str(exc).replace(str(media.original_path(sha)), item.display)
         return TakenIn(item, sha, size, error=message)

@@ -12,6 +12,7 @@ complete and fsynced, so a crash leaves either nothing or a whole file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -135,12 +136,26 @@ class MediaStore:
         finally:
             shutil.rmtree(path, ignore_errors=True)
 
-    def publish_working(self, staged: Path, sha256: str) -> Path:
-        """Move a complete staged working-copy directory into place atomically."""
+    def publish_working(self, staged: Path, sha256: str, *, marker: str) -> Path:
+        """Move a complete staged working-copy directory into place atomically.
+
+        Working copies are content-addressed: when another worker published the same
+        content first (two copies of one file in a batch), its complete set (with the
+        `marker` file written last) is kept and ours dropped. An incomplete leftover
+        is replaced.
+        """
         final = self.working_dir(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staged, final)
-        _fsync_dir(final.parent)
-        return final
+        for _attempt in range(3):
+            try:
+                os.replace(staged, final)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                if (final / marker).is_file():
+                    return final
+                shutil.rmtree(final, ignore_errors=True)
+                continue
+            _fsync_dir(final.parent)
+            return final
+        raise OSError(errno.EEXIST, f"cannot publish working copies at {final}")
