@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from . import models
-
 # Layer model modules register themselves on import; add one line per layer here.
+from . import (
+    language_models,  # noqa: F401
+    models,
+)
 
 metadata: MetaData = models.Base.metadata
 
