@@ -122,7 +122,10 @@ def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
     if workers <= 1 or len(tasks) <= 1:
         yield from map(take_in, tasks)
         return
+    # forkserver: workers are forked from a clean server process (never from this one,
+    # which may run a progress-bar thread), with the decoder imported there once.
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["earshot.ingest.worker"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(take_in, tasks, chunksize=1)
 
