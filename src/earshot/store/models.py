@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -190,6 +191,12 @@ class Phone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     e164: Mapped[str] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What libphonenumber's offline data says (filled by earshot.identity.phones).
+    number_type: Mapped[str | None] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(4))
+    carrier: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class Person(Base):
@@ -200,6 +207,15 @@ class Person(Base):
     name: Mapped[str] = mapped_column(Text)
     name_key: Mapped[str] = mapped_column(Text, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Identity (earshot.identity): what the team knows about the person.
+    aliases: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    role: Mapped[str] = mapped_column(String(20), default="other", server_default="other")
+    affiliation: Mapped[str | None] = mapped_column(Text)
+    home_region: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Protected persons' names, aliases and phones never leave the case un-redacted.
+    protected: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
 
 
 class PersonPhone(Base):
@@ -212,6 +228,10 @@ class PersonPhone(Base):
     phone_id: Mapped[int] = mapped_column(ForeignKey("phones.id"))
     source: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The period the person is known to have used the phone (from call dates or a source).
+    period_from: Mapped[datetime | None]
+    period_to: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Party(Base):

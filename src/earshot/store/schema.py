@@ -11,8 +11,10 @@ from sqlalchemy import MetaData
 
 # Layer model modules register themselves on import; add one line per layer here.
 from . import (
+    identity_models,  # noqa: F401
     language_models,  # noqa: F401
     models,
+    speech_models,  # noqa: F401
 )
 
 metadata: MetaData = models.Base.metadata
