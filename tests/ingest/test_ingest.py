@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import wave
 import zipfile
 from pathlib import Path
@@ -340,3 +340,31 @@ def test_hidden_files_are_reported_as_skipped_not_lost(case: Case, tmp_path: Pat
     assert status == {".hidden.wav": "skipped", "seen.wav": "new"}
     named = ingest(case, [tmp_path / "in" / ".hidden.wav"], IngestOptions(workers=1))
     assert [f.status for f in named.files] == ["new"]
+
+
+def test_file_name_that_is_not_utf8(case: Case, tmp_path: Path) -> None:
+    """Undecodable bytes in a name are recorded escaped; the file itself goes in."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/\xff\xfe-call.wav"
+    write_audio(Path(os.fsdecode(raw)))
+    report = ingest(case, [folder], IngestOptions(workers=1))
+    assert [f.status for f in report.files] == ["new"]
+    with case.session() as session:
+        (call,) = list_calls(session)
+    assert call.source_file == "\\xff\\xfe-call.wav"
+
+
+def test_file_over_the_size_limit(
+    case_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARSHOT_MAX_FILE_BYTES", "10000")
+    write_audio(tmp_path / "in" / "long.wav", seconds=5.0)
+    write_audio(tmp_path / "in" / "short.wav", seconds=0.2, seed=4)
+    with Case.open(case_dir) as case:
+        report = ingest(case, [tmp_path / "in"], IngestOptions(workers=1))
+    status = {Path(f.path).name: (f.status, f.message) for f in report.files}
+    assert status["short.wav"][0] == "new"
+    assert status["long.wav"][0] == "failed"
+    assert "larger than the limit of 10,000 bytes" in (status["long.wav"][1] or "")
+    assert list((case_dir / "tmp").iterdir()) == []

@@ -24,6 +24,7 @@ __all__ = [
     "InputFile",
     "discover",
     "open_input",
+    "printable",
 ]
 
 AUDIO_SUFFIXES = frozenset(
@@ -66,6 +67,7 @@ class InputFile:
     size: int
     archive: str | None = None  # absolute path of the zip, when inside one
     member: str | None = None
+    fs_path: str | None = None  # the real path to open, when `display` had to be escaped
 
     @property
     def suffix(self) -> str:
@@ -89,7 +91,8 @@ def _hidden(name: str) -> bool:
     return name.startswith(".") or name.lower() in _IGNORED_NAMES
 
 
-def _skip(path: str) -> DiscoveryProblem:
+def _skip(raw: str) -> DiscoveryProblem:
+    path = printable(raw)
     return DiscoveryProblem(
         path,
         f"{path}: hidden or system file skipped; name it explicitly to ingest it",
@@ -101,12 +104,22 @@ def _skip(path: str) -> DiscoveryProblem:
 def open_input(item: InputFile) -> Iterator[BinaryIO]:
     """Open an input for reading, wherever it lives."""
     if item.archive is None:
-        with Path(item.display).open("rb") as fh:
+        with Path(item.fs_path or item.display).open("rb") as fh:
             yield fh
     else:
         assert item.member is not None
         with zipfile.ZipFile(item.archive) as zf, zf.open(item.member) as fh:
             yield fh  # type: ignore[misc]
+
+
+def printable(text: str) -> str:
+    """A file name as text that any database and log can hold.
+
+    Names that are not valid UTF-8 (undecodable bytes arrive as lone surrogates) are
+    shown with those bytes escaped as \\xNN, so the record still says exactly what the
+    name was while the file itself is opened by its real path.
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _unsafe_member(name: str) -> str | None:
@@ -125,7 +138,7 @@ def _zip_inputs(
 ) -> tuple[list[InputFile], list[DiscoveryProblem]]:
     items: list[InputFile] = []
     problems: list[DiscoveryProblem] = []
-    shown = str(archive)
+    shown = printable(str(archive))
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = [info for info in zf.infolist() if not info.is_dir()]
@@ -221,17 +234,21 @@ def discover(
         try:
             info = resolved.stat()
         except OSError as exc:
-            problems.append(DiscoveryProblem(str(path), f"{path}: cannot read ({exc.strerror})"))
+            where = printable(str(path))
+            problems.append(DiscoveryProblem(where, f"{where}: cannot read ({exc.strerror})"))
             return
         if not stat.S_ISREG(info.st_mode):
-            problems.append(DiscoveryProblem(str(path), f"{path}: not a regular file; skipped"))
+            where = printable(str(path))
+            problems.append(DiscoveryProblem(where, f"{where}: not a regular file; skipped"))
             return
+        shown = printable(str(resolved))
         items.append(
             InputFile(
-                display=str(resolved),
-                name=resolved.name,
-                folder=str(resolved.parent),
+                display=shown,
+                name=printable(resolved.name),
+                folder=printable(str(resolved.parent)),
                 size=info.st_size,
+                fs_path=None if shown == str(resolved) else str(resolved),
             )
         )
 
@@ -244,7 +261,9 @@ def discover(
             add_file(path)
         else:
             problems.append(
-                DiscoveryProblem(str(path), f"{path}: no such file or folder; check the path")
+                DiscoveryProblem(
+                    printable(str(path)), f"{printable(str(path))}: no such file or folder"
+                )
             )
     unique: list[InputFile] = []
     for item in items:
