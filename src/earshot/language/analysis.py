@@ -1,0 +1,520 @@
+"""The language stage: entities, linked persons and places, slang and themes of each call.
+
+It reads the call's *current* verbatim transcript (see :func:`current_transcript`) and
+replaces the call's previous analysis in one transaction, so running it twice leaves
+one analysis and a new transcript or a new person in the case simply re-runs it.
+Natasha's taggers are batched over all segments of a call (and, in
+:func:`analyze_case`, over several calls), because per-call overhead dominates on
+short telephone segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+
+from earshot.errors import EarshotError
+from earshot.language.entities import Entity, EntityExtractor
+from earshot.language.names import (
+    KnownPerson,
+    PersonDirectory,
+    PersonMatch,
+    first_names,
+    public_figure,
+)
+from earshot.language.places import Place, gazetteer, in_war_zone
+from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
+from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
+from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage
+from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
+from earshot.store.models import Call, Person, Segment, Transcript
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from earshot.store.case import Case
+
+__all__ = [
+    "AnalysisOptions",
+    "AnalysisReport",
+    "CallAnalysis",
+    "LanguageAnalyzer",
+    "LanguageStage",
+    "LinkedEntity",
+    "SegmentAnalysis",
+    "analyze_case",
+    "current_transcript",
+    "known_persons",
+]
+
+ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """`min_person_score`: weakest name match that links a mention to a Person (a bare
+    diminutive scores 0.45); `max_places`: gazetteer candidates kept per place mention;
+    `calls_per_batch`: calls whose segments go through Natasha together."""
+
+    min_person_score: float = 0.45
+    max_places: int = 10
+    calls_per_batch: int = 16
+
+
+@dataclass(frozen=True)
+class LinkedEntity:
+    """An entity with the Person it names and the places it may be (best first)."""
+
+    entity: Entity
+    person_id: int | None = None
+    person_score: float | None = None
+    places: tuple[Place, ...] = ()
+    figure: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentAnalysis:
+    entities: tuple[LinkedEntity, ...]
+    slang: tuple[SlangHit, ...]
+    themes: tuple[ThemeHit, ...]
+
+
+@dataclass(frozen=True)
+class CallAnalysis:
+    segments: tuple[SegmentAnalysis, ...]
+    themes: tuple[str, ...]
+
+
+@dataclass
+class AnalysisReport:
+    """What :func:`analyze_case` did: counts per kind, calls without a transcript."""
+
+    info: StageInfo
+    calls: int = 0
+    segments: int = 0
+    entities: dict[str, int] = field(default_factory=dict)
+    slang: int = 0
+    themes: dict[str, int] = field(default_factory=dict)
+    without_transcript: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "info": self.info.as_dict(),
+            "calls": self.calls,
+            "segments": self.segments,
+            "entities": dict(sorted(self.entities.items())),
+            "slang": self.slang,
+            "themes": dict(sorted(self.themes.items())),
+            "without_transcript": self.without_transcript,
+        }
+
+
+# ---------------------------------------------------------------- transcripts and persons
+
+
+def current_transcript(session: Session, call_id: int) -> Transcript | None:
+    """The verbatim transcript a call is read from now.
+
+    A person's transcript beats any machine or sidecar one; within a source rank the
+    newest wins. A transcript whose provenance says ``"superseded": true`` is skipped.
+    """
+    rows = session.execute(
+        select(Transcript)
+        .where(Transcript.call_id == call_id, Transcript.kind == "verbatim")
+        .order_by(Transcript.created_at.desc(), Transcript.id.desc())
+    ).scalars()
+    live = [t for t in rows if not (t.engine or {}).get("superseded")]
+    human = [t for t in live if t.source == "human"]
+    chosen = human or live
+    return chosen[0] if chosen else None
+
+
+def known_persons(session: Session) -> list[KnownPerson]:
+    """The case's Persons as a name directory (aliases/nicknames where the model has them)."""
+    out: list[KnownPerson] = []
+    for person in session.execute(select(Person).order_by(Person.id)).scalars():
+        aliases = [
+            *(getattr(person, "aliases", None) or []),
+            *(getattr(person, "nicknames", None) or []),
+        ]
+        out.append(KnownPerson(str(person.id), names=(person.name,), aliases=tuple(aliases)))
+    return out
+
+
+# ---------------------------------------------------------------- the analyzer
+
+
+@cache
+def _extractor() -> EntityExtractor:
+    return EntityExtractor()
+
+
+def _data_digest() -> str:
+    """Digest of the language data files: an edited lexicon means a new analysis."""
+    digest = hashlib.sha256()
+    data = resources.files("earshot.language") / "data"
+    for item in sorted(data.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".yaml"):
+            digest.update(item.name.encode() + b"\0" + item.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class LanguageAnalyzer:
+    """Runs NER, linking, slang and themes over a call's segment texts (no database)."""
+
+    def __init__(
+        self,
+        options: AnalysisOptions | None = None,
+        *,
+        extractor: EntityExtractor | None = None,
+        matcher: SlangMatcher | None = None,
+        tagger: ThemeTagger | None = None,
+    ) -> None:
+        self.options = options or AnalysisOptions()
+        self.extractor = extractor or _extractor()
+        self.matcher = matcher or default_matcher()
+        self.tagger = tagger or default_tagger()
+        self.gazetteer = gazetteer()
+        self._initials: dict[str, list[str]] = {}
+
+    def analyze_many(
+        self,
+        calls: Sequence[Sequence[str]],
+        directory: PersonDirectory,
+        persons: Sequence[KnownPerson] = (),
+    ) -> list[CallAnalysis]:
+        """Analyse several calls' segment texts with one batched NER pass.
+
+        `persons` (those `directory` was built from) lets initials in call records
+        ("Шапкин Д.А.") confirm or rule out a surname match.
+        """
+        self._initials = {p.id: _initials(p.names) for p in persons}
+        flat = [text for texts in calls for text in texts]
+        entities = self.extractor.extract_many(flat) if flat else []
+        out: list[CallAnalysis] = []
+        pos = 0
+        for texts in calls:
+            segments: list[SegmentAnalysis] = []
+            for text, found in zip(texts, entities[pos : pos + len(texts)], strict=True):
+                slang = self.matcher.find(text)
+                themes = self.tagger.tag(text, slang)
+                kept = [e for e in found if not _inside_slang(e, slang)]
+                linked = tuple(self._link(e, directory) for e in kept)
+                segments.append(SegmentAnalysis(linked, tuple(slang), tuple(themes)))
+            pos += len(texts)
+            out.append(CallAnalysis(tuple(segments), tuple(self.tagger.tag_call(texts))))
+        return out
+
+    def analyze(
+        self,
+        texts: Sequence[str],
+        directory: PersonDirectory,
+        persons: Sequence[KnownPerson] = (),
+    ) -> CallAnalysis:
+        return self.analyze_many([texts], directory, persons)[0]
+
+    def _link(self, entity: Entity, directory: PersonDirectory) -> LinkedEntity:
+        if entity.kind == "PER":
+            figure = public_figure(entity.normal) or public_figure(entity.text)
+            if figure is not None:
+                return LinkedEntity(entity, figure=figure.name)
+            matches = directory.match(entity.text) or directory.match(entity.normal)
+            matches = _weigh_initials(matches, entity.text, self._initials)
+            if matches and matches[0].score >= self.options.min_person_score:
+                tied = len(matches) > 1 and matches[1].score == matches[0].score
+                if not tied:
+                    return LinkedEntity(entity, int(matches[0].person_id), matches[0].score)
+            return LinkedEntity(entity)
+        if entity.kind == "LOC":
+            places = self.gazetteer.geocode(entity.text) or self.gazetteer.geocode(entity.normal)
+            return LinkedEntity(entity, places=tuple(places[: self.options.max_places]))
+        return LinkedEntity(entity)
+
+
+_PATRONYMIC_RE = re.compile(r"(?:вич|вна|ична|инична)$")
+_INITIAL_RE = re.compile(r"(?<![А-ЯЁа-яё])([А-ЯЁ])\.")
+
+
+def _initials(names: Sequence[str]) -> list[str]:
+    """Initials written in a name ("Шапкин Д.А." -> ["Д", "А"])."""
+    return [m.group(1) for name in names for m in _INITIAL_RE.finditer(name)]
+
+
+def _inside_slang(entity: Entity, slang: Sequence[SlangHit]) -> bool:
+    """A name or place inside a slang phrase is slang ("уехать в Сочи", "Баба-Яга")."""
+    return entity.kind in ("PER", "LOC") and any(
+        h.start <= entity.start and entity.end <= h.end for h in slang
+    )
+
+
+def _weigh_initials(
+    matches: list[PersonMatch], mention: str, initials: dict[str, list[str]]
+) -> list[PersonMatch]:
+    """Let a Person's recorded initials confirm or rule out the other words of a mention.
+
+    The directory counts "Денис Алексеевич" as unmatched words against "Шапкин Д.А.";
+    when their initials agree the penalty is undone, when they disagree the candidate
+    is dropped.
+    """
+    words = re.findall(r"[А-ЯЁ][а-яё]+", mention)
+    firsts = [w[0] for w in words if first_names(w) or _PATRONYMIC_RE.search(w)]
+    if not firsts or not matches:
+        return matches
+    out: list[PersonMatch] = []
+    for match in matches:
+        known = initials.get(match.person_id, [])
+        if not known or "surname" not in match.basis:
+            out.append(match)
+            continue
+        agree = [f for f in firsts if f in known]
+        if len(agree) < len(firsts):
+            continue
+        score = min(0.95, match.score / 0.5 ** len(agree) + 0.1 * len(agree))
+        out.append(PersonMatch(match.person_id, round(score, 4), match.basis + "+initials"))
+    out.sort(key=lambda m: (-m.score, m.person_id))
+    return out
+
+
+# ---------------------------------------------------------------- storing
+
+
+def _place_dict(place: Place) -> dict[str, Any]:
+    data = asdict(place)
+    data["in_war_zone"] = in_war_zone(place)
+    return data
+
+
+def _replace_call_analysis(
+    session: Session,
+    call_id: int,
+    segments: Sequence[Segment],
+    analysis: CallAnalysis,
+    info_key: str,
+) -> None:
+    """Drop the call's previous analysis (any engine version) and store this one."""
+    for table in (SegmentEntity, SegmentSlang, SegmentTheme, CallTheme):
+        session.execute(delete(table).where(table.call_id == call_id))
+    for segment, result in zip(segments, analysis.segments, strict=True):
+        for linked in result.entities:
+            e, best = linked.entity, (linked.places[0] if linked.places else None)
+            session.add(
+                SegmentEntity(
+                    segment_id=segment.id,
+                    call_id=call_id,
+                    kind=e.kind,
+                    start=e.start,
+                    end=e.end,
+                    text=e.text,
+                    normal=e.normal,
+                    value=linked.figure if linked.figure is not None else e.value,
+                    person_id=linked.person_id,
+                    person_score=linked.person_score,
+                    places=[_place_dict(p) for p in linked.places],
+                    place_name=best.name if best else None,
+                    place_country=best.country if best else None,
+                    in_war_zone=in_war_zone(best) if best else None,
+                    info_key=info_key,
+                )
+            )
+        for hit in result.slang:
+            session.add(
+                SegmentSlang(
+                    segment_id=segment.id,
+                    call_id=call_id,
+                    start=hit.start,
+                    end=hit.end,
+                    text=hit.text,
+                    term=hit.term,
+                    gloss=hit.gloss,
+                    category=hit.category,
+                    slur=hit.slur,
+                    info_key=info_key,
+                )
+            )
+        for theme in result.themes:
+            session.add(
+                SegmentTheme(
+                    segment_id=segment.id,
+                    call_id=call_id,
+                    theme=theme.theme,
+                    cues=[
+                        {"cue": cue, "start": s, "end": e}
+                        for cue, (s, e) in zip(theme.cues, theme.spans, strict=True)
+                    ],
+                    info_key=info_key,
+                )
+            )
+    for theme_id in analysis.themes:
+        session.add(CallTheme(call_id=call_id, theme=theme_id, info_key=info_key))
+
+
+def _segments_of(session: Session, call_id: int) -> list[Segment]:
+    transcript = current_transcript(session, call_id)
+    if transcript is None:
+        return []
+    return list(
+        session.execute(
+            select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.idx)
+        ).scalars()
+    )
+
+
+# ---------------------------------------------------------------- the stage
+
+
+class LanguageStage:
+    """Pipeline stage "language": runs after "transcript", on the CPU."""
+
+    name = "language"
+    after: tuple[str, ...] = ("transcript",)
+    wants_gpu = False
+
+    def __init__(self, options: AnalysisOptions | None = None) -> None:
+        self.options = options or AnalysisOptions()
+        self._analyzer: LanguageAnalyzer | None = None
+
+    @property
+    def analyzer(self) -> LanguageAnalyzer:
+        if self._analyzer is None:
+            self._analyzer = LanguageAnalyzer(self.options)
+        return self._analyzer
+
+    def info(self) -> StageInfo:
+        return StageInfo(
+            stage=self.name,
+            engine="earshot-language",
+            version=f"{_package_version('earshot')}+data.{_data_digest()}",
+            model=f"natasha-{_package_version('natasha')}",
+            options={
+                "min_person_score": self.options.min_person_score,
+                "max_places": self.options.max_places,
+            },
+        )
+
+    def inputs(self, session: Session, call_id: int) -> str:
+        """Digest of the current transcript's segments and of the case's person names."""
+        transcript = current_transcript(session, call_id)
+        body: dict[str, Any] = {"transcript": transcript.id if transcript else None}
+        if transcript is not None:
+            body["segments"] = [
+                [row.id, row.text]
+                for row in session.execute(
+                    select(Segment.id, Segment.text)
+                    .where(Segment.transcript_id == transcript.id)
+                    .order_by(Segment.idx)
+                )
+            ]
+        body["persons"] = [[p.id, list(p.names), list(p.aliases)] for p in known_persons(session)]
+        encoded = json.dumps(body, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(encoded.encode()).hexdigest()[:16]
+
+    def run(self, case: Case, call_id: int) -> StageOutcome:
+        with case.session() as session:
+            if session.get(Call, call_id) is None:
+                raise EarshotError(
+                    f"call {call_id} does not exist in this case; see `earshot calls`"
+                )
+            segments = _segments_of(session, call_id)
+            if not segments:
+                return StageOutcome("skipped", {"reason": "no verbatim transcript"})
+            persons = known_persons(session)
+            directory = PersonDirectory(persons)
+            analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
+            _replace_call_analysis(session, call_id, segments, analysis, self.info().key)
+        return StageOutcome("done", _counts(analysis))
+
+
+def _counts(analysis: CallAnalysis) -> dict[str, Any]:
+    entities: dict[str, int] = {}
+    for segment in analysis.segments:
+        for linked in segment.entities:
+            entities[linked.entity.kind] = entities.get(linked.entity.kind, 0) + 1
+    return {
+        "segments": len(analysis.segments),
+        "entities": entities,
+        "slang": sum(len(s.slang) for s in analysis.segments),
+        "themes": list(analysis.themes),
+    }
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def analyze_case(
+    case: Case,
+    *,
+    call_ids: Sequence[int] | None = None,
+    progress: ProgressCallback | None = None,
+    options: AnalysisOptions | None = None,
+) -> AnalysisReport:
+    """Analyse the calls (default: all) of `case`; each call is replaced in one transaction."""
+    stage = LanguageStage(options)
+    info = stage.info()
+    report = AnalysisReport(info)
+    with case.session() as session:
+        existing = list(session.execute(select(Call.id).order_by(Call.id)).scalars())
+    if call_ids is not None:
+        missing = sorted(set(call_ids) - set(existing))
+        if missing:
+            raise EarshotError(
+                f"no call with id {', '.join(map(str, missing))} in this case; see `earshot calls`"
+            )
+        existing = [c for c in existing if c in set(call_ids)]
+    done = 0
+    for chunk in _chunks(existing, stage.options.calls_per_batch):
+        with case.session() as session:
+            persons = known_persons(session)
+            directory = PersonDirectory(persons)
+            texts = {c: [s.text for s in _segments_of(session, c)] for c in chunk}
+        with_text = [c for c in chunk if texts[c]]
+        results = stage.analyzer.analyze_many([texts[c] for c in with_text], directory, persons)
+        by_call = dict(zip(with_text, results, strict=True))
+        for call_id in chunk:
+            analysis = by_call.get(call_id)
+            if analysis is None:
+                report.without_transcript.append(call_id)
+            else:
+                with case.session() as session:
+                    segments = _segments_of(session, call_id)
+                    if [s.text for s in segments] != texts[call_id]:  # changed meanwhile
+                        analysis = stage.analyzer.analyze(
+                            [s.text for s in segments], directory, persons
+                        )
+                    _replace_call_analysis(session, call_id, segments, analysis, info.key)
+                _add_counts(report, analysis)
+            done += 1
+            if progress is not None:
+                progress(call_id, done, len(existing))
+    return report
+
+
+def _add_counts(report: AnalysisReport, analysis: CallAnalysis) -> None:
+    counts = _counts(analysis)
+    report.calls += 1
+    report.segments += counts["segments"]
+    report.slang += counts["slang"]
+    for kind, n in counts["entities"].items():
+        report.entities[kind] = report.entities.get(kind, 0) + n
+    for theme in analysis.themes:
+        report.themes[theme] = report.themes.get(theme, 0) + 1
+
+
+register_stage("language", "earshot.language.analysis:LanguageStage", replace=True)
