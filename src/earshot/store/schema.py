@@ -14,6 +14,7 @@ from . import (
     identity_models,  # noqa: F401
     language_models,  # noqa: F401
     models,
+    security_models,  # noqa: F401
     speech_models,  # noqa: F401
 )
 
