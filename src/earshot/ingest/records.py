@@ -24,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from earshot.errors import ConfigError, RecordError
-from earshot.ingest.sidecars import clean_line, decode_text, strip_controls
+from earshot.ingest.textfile import clean_line, decode_text, strip_controls
 from earshot.phones import normalize_phone
 
 __all__ = [

@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..errors import EarshotError
 from ..store.case import Case
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
-from ..store.models import Batch, Call, Original, Party, Sighting, WorkingCopyRow, utcnow
+from ..store.models import Batch, Original, Sighting, utcnow
 from .apply_records import RecordOutcome, apply_records
 from .discover import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, InputFile, discover
+from .recorder import AudioRecorder, FileResult
 from .records import CallRecord, read_call_records
-from .transcripts import SidecarMatch, import_sidecar, match_sidecars
+from .transcripts import match_sidecars
 from .worker import TakeIn, TakenIn, take_in
 
 __all__ = ["FileResult", "IngestOptions", "IngestProgress", "IngestReport", "ingest"]
@@ -42,16 +42,6 @@ class IngestOptions:
     source: str | None = None
     metadata: Path | None = None
     workers: int | None = None  # None: the case settings
-
-
-@dataclass(frozen=True)
-class FileResult:
-    path: str
-    status: str  # new | duplicate | unchanged | failed | skipped
-    sha256: str | None = None
-    call_id: int | None = None
-    message: str | None = None
-    transcripts: int = 0
 
 
 @dataclass
@@ -128,204 +118,6 @@ def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
     context.set_forkserver_preload(["earshot.ingest.worker"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(take_in, tasks, chunksize=1)
-
-
-class _Recorder:
-    """Writes one batch's outcomes to the database, one transaction per file."""
-
-    def __init__(self, case: Case, batch_id: int, options: IngestOptions) -> None:
-        self.case = case
-        self.batch_id = batch_id
-        self.options = options
-        self.operator = case.settings.operator
-        self.batch_calls: set[int] = set()
-
-    def audio(
-        self,
-        session: Session,
-        taken: TakenIn,
-        sidecars: list[SidecarMatch],
-        record: CallRecord | None,
-    ) -> FileResult:
-        item = taken.item
-        key = f"file:{item.display}"
-        if taken.sha256 is None:
-            assert taken.error is not None
-            record_failure(
-                session,
-                key=key,
-                stage="ingest",
-                path=item.display,
-                message=taken.error,
-                batch_id=self.batch_id,
-            )
-            return FileResult(item.display, "failed", message=taken.error)
-        sha = taken.sha256
-        original = session.get(Original, sha)
-        info = taken.info or {}
-        if original is None:
-            original = Original(
-                sha256=sha,
-                kind="audio",
-                size=taken.size,
-                stored_path=self.case.media.relative_original(sha),
-            )
-            session.add(original)
-        if info:
-            original.container = info.get("container")
-            original.codec = info.get("codec")
-            original.sample_rate = info.get("sample_rate")
-            original.channels = info.get("channels")
-            original.duration = info.get("duration")
-        original.decodable = taken.error is None
-        session.flush()
-        sighting = session.execute(
-            select(Sighting).where(Sighting.sha256 == sha, Sighting.original_path == item.display)
-        ).scalar_one_or_none()
-        new_sighting = sighting is None
-        duplicate = False
-        if new_sighting:
-            duplicate = (
-                session.execute(select(Sighting.id).where(Sighting.sha256 == sha)).first()
-                is not None
-            )
-            session.add(
-                Sighting(
-                    sha256=sha,
-                    batch_id=self.batch_id,
-                    original_path=item.display,
-                    file_name=item.name,
-                    source=self.options.source,
-                    operator=self.operator,
-                    duplicate=duplicate,
-                )
-            )
-        call = session.execute(select(Call).where(Call.sha256 == sha)).scalar_one_or_none()
-        created = False
-        if taken.error is None and call is None:
-            call = self._create_call(session, taken)
-            created = True
-        if new_sighting:
-            action = "ingest-failed" if taken.error else "duplicate" if duplicate else "ingested"
-            append_custody(
-                session,
-                operator=self.operator,
-                action=action,
-                sha256=sha,
-                path=item.display,
-                detail={
-                    "size": taken.size,
-                    "source": self.options.source,
-                    "batch": self.batch_id,
-                    "call_id": call.id if call else None,
-                },
-            )
-        elif created and call is not None:
-            append_custody(
-                session,
-                operator=self.operator,
-                action="call-created",
-                sha256=sha,
-                path=item.display,
-                detail={"call_id": call.id, "batch": self.batch_id},
-            )
-        if taken.error is not None:
-            record_failure(
-                session,
-                key=key,
-                stage="decode",
-                path=item.display,
-                sha256=sha,
-                message=taken.error,
-                batch_id=self.batch_id,
-            )
-            return FileResult(item.display, "failed", sha, message=taken.error)
-        assert call is not None
-        resolve_failure(session, key)
-        self.batch_calls.add(call.id)
-        status = "new" if created else "duplicate" if (new_sighting and duplicate) else "unchanged"
-        imported = 0
-        for match in sidecars:
-            imported += self._sidecar(session, call, match, record)
-        if status == "unchanged" and imported:
-            status = "new"  # a sidecar added beside an already ingested file
-        return FileResult(item.display, status, sha, call.id, transcripts=imported)
-
-    def _create_call(self, session: Session, taken: TakenIn) -> Call:
-        info = taken.info or {}
-        channels = int(info.get("channels") or 1)
-        call = Call(
-            sha256=taken.sha256,
-            source_file=taken.item.name,
-            source_path=taken.item.display,
-            duration=float(info.get("duration") or 0.0),
-            channels=channels,
-            sample_rate=int(info.get("sample_rate") or 0),
-            codec=str(info.get("codec") or "unknown"),
-            attributes={},
-        )
-        session.add(call)
-        session.flush()
-        for label, role, channel in (("A", "caller", 0), ("B", "callee", 1)):
-            session.add(
-                Party(
-                    call_id=call.id,
-                    label=label,
-                    role=role,
-                    channel=channel if channels >= 2 else None,
-                )
-            )
-        for copy in taken.copies:
-            exists = session.execute(
-                select(WorkingCopyRow.id).where(
-                    WorkingCopyRow.sha256 == taken.sha256,
-                    WorkingCopyRow.channel == copy["channel"],
-                )
-            ).first()
-            if exists is None:
-                session.add(WorkingCopyRow(sha256=taken.sha256, **copy))
-        session.flush()
-        session.refresh(call)
-        return call
-
-    def _sidecar(
-        self, session: Session, call: Call, match: SidecarMatch, record: CallRecord | None
-    ) -> int:
-        key = f"sidecar:{match.item.display}"
-        try:
-            with session.begin_nested():
-                status = import_sidecar(
-                    session,
-                    self.case.media,
-                    call,
-                    match,
-                    record=record,
-                    operator=self.operator,
-                    source=self.options.source,
-                    batch_id=self.batch_id,
-                )
-        except EarshotError as exc:
-            record_failure(
-                session,
-                key=key,
-                stage="sidecar",
-                path=match.item.display,
-                message=str(exc),
-                batch_id=self.batch_id,
-            )
-            return 0
-        except OSError as exc:
-            record_failure(
-                session,
-                key=key,
-                stage="sidecar",
-                path=match.item.display,
-                message=f"{match.item.display}: cannot read ({exc.strerror or exc})",
-                batch_id=self.batch_id,
-            )
-            return 0
-        resolve_failure(session, key)
-        return 1 if status == "imported" else 0
 
 
 def _read_records(
@@ -444,7 +236,7 @@ def ingest(
         audio, sidecar_items, csvs = _classify(items)
         matches, orphans = match_sidecars(audio, sidecar_items)
         progress.start(len(audio) + len(problems) + len(orphans) + len(csvs))
-        recorder = _Recorder(case, batch_id, options)
+        recorder = AudioRecorder(case, batch_id, options.source)
 
         with case.session() as session:
             for problem in problems:
