@@ -50,7 +50,8 @@ class Case:
         self.engine = engine
         self.media = MediaStore(path)
         self.migration: Migration | None = None
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Layers that keep files beside the database (the audit anchor) find the case here.
+        self._sessions = sessionmaker(engine, expire_on_commit=False, info={"case_dir": path})
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
