@@ -77,6 +77,29 @@ class Settings:
         default=200.0,
         metadata={"help": "Largest compression ratio of a zip member before it counts as a bomb."},
     )
+    accounts: str = field(
+        default="~/.local/share/earshot/accounts.db",
+        metadata={
+            "help": "SQLite file of user accounts and their roles per case (one per install)."
+        },
+    )
+    password_min_length: int = field(
+        default=12, metadata={"help": "Shortest password accepted for an account."}
+    )
+    login_max_failures: int = field(
+        default=5,
+        metadata={"help": "Failed sign-ins (per user, and per client) before a lockout."},
+    )
+    login_lockout_minutes: float = field(
+        default=15.0, metadata={"help": "How long a lockout lasts (minutes)."}
+    )
+    key_file: str = field(
+        default="",
+        metadata={
+            "help": "Key file of an encrypted case (32 random bytes, raw or hex); "
+            "else EARSHOT_PASSPHRASE is used."
+        },
+    )
 
     @classmethod
     def declared(cls) -> list[Setting]:
