@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import case  # noqa: F401  (registers its commands)
+from . import (
+    case,  # noqa: F401  (registers its commands)
+    language,  # noqa: F401
+)
 from ._base import cli, main
 
 __all__ = ["cli", "main"]

@@ -114,6 +114,10 @@ class Translation(Base):
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # The ORM adds "WHERE version = <read version>" to every UPDATE and bumps it, so a
+    # concurrent writer between our check and our flush still fails (StaleDataError).
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
 
 class TranslationHistory(Base):
     """Append-only record of every change to a translation (text and status as of then)."""

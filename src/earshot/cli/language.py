@@ -1,0 +1,446 @@
+"""Language commands: analyze, translate, translation (edit/review/...), trends, export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import ConfigError, EarshotError
+from ..store.case import Case
+from ._base import case_argument, cli, emit, err, json_option, out, progress_bar, settings_from_env
+
+
+def _parse_ids(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    ids: list[int] = []
+    for part in value.replace(" ", "").split(","):
+        if not part:
+            continue
+        low, sep, high = part.partition("-")
+        try:
+            ids.extend(range(int(low), int(high) + 1) if sep else [int(part)])
+        except ValueError:
+            raise ConfigError(f"--calls {value!r}: give call ids like 1,4,7-9") from None
+    return ids
+
+
+calls_option = click.option(
+    "--calls", "calls_", metavar="IDS", help="Only these call ids (e.g. 1,4,7-9); default: all."
+)
+operator_option = click.option(
+    "--operator", metavar="NAME", help="Who is doing this (default: settings / login name)."
+)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int, int], None]]:
+    with progress_bar(label) as bar:
+        task = bar.add_task(label, total=None, current="")
+
+        def advance(call_id: int, done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done, current=f"call {call_id}")
+
+        yield advance
+
+
+# ---------------------------------------------------------------- analyze
+
+
+@cli.command()
+@case_argument
+@calls_option
+@json_option
+def analyze(case: Path, calls_: str | None, as_json: bool) -> None:
+    """Find entities, persons, places, slang and themes in the calls' transcripts.
+
+    Reads each call's current verbatim transcript and replaces its previous
+    analysis; running it again on unchanged transcripts gives the same result.
+    """
+    from ..language.analysis import analyze_case
+
+    with (
+        Case.open(case, settings=settings_from_env()) as opened,
+        opened.exclusive("analyze"),
+        _progress("analyze") as tick,
+    ):
+        report = analyze_case(opened, call_ids=_parse_ids(calls_), progress=tick)
+    data = report.as_dict()
+    if as_json:
+        emit(data)
+        return
+    entities = ", ".join(f"{k} {v}" for k, v in data["entities"].items()) or "none"
+    themes = ", ".join(f"{k} {v}" for k, v in data["themes"].items()) or "none"
+    out.print(f"Analysed {data['calls']} calls, {data['segments']} segments")
+    out.print(f"  entities: {escape(entities)}")
+    out.print(f"  slang hits: {data['slang']}; call themes: {escape(themes)}")
+    if data["without_transcript"]:
+        err.print(f"No transcript yet for calls {data['without_transcript']}")
+
+
+# ---------------------------------------------------------------- translate
+
+
+@cli.command()
+@case_argument
+@click.option(
+    "--mt",
+    "engine_spec",
+    metavar="ENGINE[:MODEL]",
+    default="none",
+    show_default=True,
+    help="Machine translation: ctranslate2:MODEL_DIR, argos[:ru-en], http:URL "
+    "(LibreTranslate-compatible; key from $EARSHOT_MT_API_KEY), none, or reference.",
+)
+@click.option(
+    "--from-reference",
+    is_flag=True,
+    help="Draft from imported reference translations (NAME.en.vtt beside the audio), "
+    "aligned to segments by time (same as --mt reference).",
+)
+@calls_option
+@operator_option
+@json_option
+def translate(
+    case: Path,
+    engine_spec: str,
+    from_reference: bool,
+    calls_: str | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Make draft English translations of the calls' segments.
+
+    Never overwrites a translation a person has edited, reviewed or approved;
+    untouched drafts are re-drafted when the engine changes. Slang in a segment
+    is attached to its draft as translator's notes with the gloss.
+    """
+    from ..language.translation import draft_from_reference, draft_translations, get_engine
+
+    settings = settings_from_env(operator)
+    reference = from_reference or engine_spec.split(":", 1)[0].lower() == "reference"
+    ids = _parse_ids(calls_)
+    with (
+        Case.open(case, settings=settings) as opened,
+        opened.exclusive("translate"),
+        _progress("translate") as tick,
+        opened.session() as session,
+    ):
+        if reference:
+            report = draft_from_reference(
+                session, actor=settings.operator, call_ids=ids, progress=tick
+            )
+        else:
+            report = draft_translations(
+                session,
+                get_engine(engine_spec),
+                actor=settings.operator,
+                call_ids=ids,
+                progress=tick,
+            )
+    data = report.as_dict()
+    if as_json:
+        emit(data)
+        return
+    out.print(
+        f"{escape(str(data['engine'].get('engine')))}: {data['created']} new drafts, "
+        f"{data['redrafted']} re-drafted, {data['kept']} kept"
+    )
+    if data["without_transcript"]:
+        err.print(f"No transcript yet for calls {data['without_transcript']}")
+    if data["without_reference"]:
+        err.print(f"No reference translation for calls {data['without_reference']}")
+
+
+# ---------------------------------------------------------------- translation workflow
+
+
+@cli.group()
+def translation() -> None:
+    """Edit, review and approve a segment's translation; show its history.
+
+    Each change needs --expected-version (the version you last saw) so that two
+    people never overwrite each other: a stale version is refused.
+    """
+
+
+def _translation_dict(row: Any) -> dict[str, Any]:
+    return {
+        "segment_id": row.segment_id,
+        "call_id": row.call_id,
+        "text": row.text,
+        "status": row.status,
+        "version": row.version,
+        "translator": row.translator,
+        "reviewer": row.reviewer,
+        "approver": row.approver,
+        "engine": row.engine,
+        "notes": row.notes,
+    }
+
+
+def _show(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(data)
+    else:
+        out.print(
+            f"segment {data['segment_id']}: {data['status']} v{data['version']}: "
+            f"{escape(data['text'])}"
+        )
+
+
+segment_argument = click.argument("segment_id", type=int, metavar="SEGMENT_ID")
+version_option = click.option(
+    "--expected-version",
+    type=int,
+    required=True,
+    help="The translation version you last saw (0 if it has none yet); a stale one is refused.",
+)
+note_option = click.option("--note", metavar="TEXT", help="A note kept in the history.")
+
+
+@translation.command("edit")
+@case_argument
+@segment_argument
+@click.option("--text", required=True, help="The translated text.")
+@version_option
+@note_option
+@operator_option
+@json_option
+def translation_edit(
+    case: Path,
+    segment_id: int,
+    text: str,
+    expected_version: int,
+    note: str | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Write or correct the translation of one segment (status becomes edited)."""
+    from ..language.translation import edit_translation
+
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        row = edit_translation(
+            session,
+            segment_id,
+            text,
+            actor=settings.operator,
+            expected_version=expected_version,
+            note=note,
+        )
+        data = _translation_dict(row)
+    _show(data, as_json)
+
+
+@translation.command("review")
+@case_argument
+@segment_argument
+@click.option("--text", help="Corrected text (default: keep the translator's).")
+@version_option
+@note_option
+@operator_option
+@json_option
+def translation_review(
+    case: Path,
+    segment_id: int,
+    text: str | None,
+    expected_version: int,
+    note: str | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Mark an edited translation as reviewed (optionally correcting it)."""
+    from ..language.translation import review_translation
+
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        row = review_translation(
+            session,
+            segment_id,
+            actor=settings.operator,
+            expected_version=expected_version,
+            text=text,
+            note=note,
+        )
+        data = _translation_dict(row)
+    _show(data, as_json)
+
+
+@translation.command("approve")
+@case_argument
+@segment_argument
+@version_option
+@note_option
+@operator_option
+@json_option
+def translation_approve(
+    case: Path,
+    segment_id: int,
+    expected_version: int,
+    note: str | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Approve a reviewed translation for publication."""
+    from ..language.translation import approve_translation
+
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        row = approve_translation(
+            session,
+            segment_id,
+            actor=settings.operator,
+            expected_version=expected_version,
+            note=note,
+        )
+        data = _translation_dict(row)
+    _show(data, as_json)
+
+
+@translation.command("history")
+@case_argument
+@segment_argument
+@json_option
+def translation_history_command(case: Path, segment_id: int, as_json: bool) -> None:
+    """Show every recorded state of a segment's translation, oldest first."""
+    from ..language.translation import translation_history
+
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "version": h.version,
+                "status": h.status,
+                "action": h.action,
+                "actor": h.actor,
+                "at": h.at.isoformat(),
+                "text": h.text,
+                "note": h.note,
+            }
+            for h in translation_history(session, segment_id)
+        ]
+    if as_json:
+        emit(rows)
+        return
+    table = Table(title=f"segment {segment_id}: {len(rows)} changes", title_justify="left")
+    for column in ("v", "status", "action", "actor", "at", "text"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["version"]),
+            r["status"],
+            r["action"],
+            escape(r["actor"]),
+            r["at"][:19],
+            escape(r["text"]),
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------- trends
+
+
+@cli.command()
+@case_argument
+@click.option("--theme", required=True, metavar="THEME", help="Theme id from themes.yaml.")
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month"]),
+    default="month",
+    show_default=True,
+    help="Period to group calls by.",
+)
+@click.option("--timezone", metavar="ZONE", help="Zone for periods (default: the case's).")
+@json_option
+def trends(case: Path, theme: str, by: str, timezone: str | None, as_json: bool) -> None:
+    """Calls per period and the share that carry THEME, with a 95% Wilson interval."""
+    from ..language.trends import theme_trend
+
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        zone = timezone or getattr(opened.settings, "timezone", None) or "UTC"
+        trend = theme_trend(session, theme, by=by, tz=zone)
+    data = trend.as_dict()
+    if as_json:
+        emit(data)
+        return
+    table = Table(title=f"{escape(theme)} by {by} ({escape(zone)})", title_justify="left")
+    for column in ("period", "calls", "with theme", "share", "95% CI"):
+        table.add_column(column, justify="right")
+    for row in [*data["periods"], *([data["undated"]] if data["undated"]["calls"] else [])]:
+        share = "-" if row["share"] is None else f"{row['share']:.0%}"
+        low, high = row["ci95"]
+        table.add_row(
+            row["period"], str(row["calls"]), str(row["with_theme"]), share, f"{low:.0%}–{high:.0%}"
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------- export
+
+
+def _write_json(case: Case, call_ids: list[int] | None, path: Path) -> dict[str, Any]:
+    from ..publish.export_json import build_export
+
+    with case.session() as session:
+        data = build_export(session, call_ids)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    segments = sum(len(c["segments"]) for c in data["calls"])
+    return {"format": "json", "path": str(path), "calls": len(data["calls"]), "segments": segments}
+
+
+# Format -> writer; the publication layer adds its formats here.
+EXPORT_WRITERS: dict[str, Callable[[Case, list[int] | None, Path], dict[str, Any]]] = {
+    "json": _write_json,
+}
+_PLANNED_FORMATS = ("json", "redacted-json", "docx", "html", "srt")
+
+
+@cli.command("export")
+@case_argument
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(_PLANNED_FORMATS),
+    default="json",
+    show_default=True,
+    help="Export format (json: full, NOT redacted: it identifies people).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write.",
+)
+@calls_option
+@json_option
+def export_command(
+    case: Path, format_: str, output: Path, calls_: str | None, as_json: bool
+) -> None:
+    """Export the case's calls, transcripts, translations and analysis.
+
+    The json format is complete and identifies people; share only a redacted export.
+    """
+    writer = EXPORT_WRITERS.get(format_)
+    if writer is None:
+        raise EarshotError(
+            f"export format {format_!r} is not available yet; available: "
+            f"{', '.join(sorted(EXPORT_WRITERS))}"
+        )
+    with Case.open(case, settings=settings_from_env()) as opened:
+        data = writer(opened, _parse_ids(calls_), output)
+    if as_json:
+        emit(data)
+    else:
+        out.print(f"Wrote {data['calls']} calls to {escape(str(output))}")
+        if format_ == "json":
+            err.print("[yellow]warning:[/] this export identifies people; it is not redacted")

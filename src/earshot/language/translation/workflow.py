@@ -1,0 +1,408 @@
+"""Segment translations as reviewed work: draft -> edited -> reviewed -> approved.
+
+Machine output (or an imported reference translation) is only a draft. A translator
+edits it, a reviewer checks it, an editor approves it; each step names its actor and
+is appended to ``translation_history``. Every change passes the version the writer
+last read: a stale one raises :class:`StaleEditError` instead of silently
+overwriting a colleague. Drafting never touches a translation a person has worked on;
+it only re-drafts untouched drafts when the engine changes. Slang the decoder found in
+the segment is attached to the draft as translator's notes with its gloss.
+
+Everything goes through the ORM (search indexes translations through ORM events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from earshot.errors import EarshotError
+from earshot.language.analysis import current_transcript
+from earshot.language.slang import default_matcher
+from earshot.store.language_models import Translation, TranslationHistory
+from earshot.store.models import Call, Segment, Transcript, utcnow
+
+from .engines import TranslationEngine
+
+__all__ = [
+    "STATUSES",
+    "DraftReport",
+    "StaleEditError",
+    "TranslationStateError",
+    "approve_translation",
+    "draft_from_reference",
+    "draft_translations",
+    "edit_translation",
+    "review_translation",
+    "slang_notes",
+    "translation_history",
+]
+
+STATUSES = ("draft", "edited", "reviewed", "approved")
+ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
+
+
+class StaleEditError(EarshotError):
+    """Someone changed the translation since the writer read it (version mismatch)."""
+
+
+class TranslationStateError(EarshotError):
+    """A review step asked of a translation that is not at the step before it."""
+
+
+@dataclass
+class DraftReport:
+    """What drafting did: new drafts, re-drafts, kept (human-touched or same engine)."""
+
+    engine: dict[str, Any]
+    created: int = 0
+    redrafted: int = 0
+    kept: int = 0
+    calls: list[int] = field(default_factory=list)
+    without_transcript: list[int] = field(default_factory=list)
+    without_reference: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "created": self.created,
+            "redrafted": self.redrafted,
+            "kept": self.kept,
+            "calls": self.calls,
+            "without_transcript": self.without_transcript,
+            "without_reference": self.without_reference,
+        }
+
+
+def slang_notes(text: str) -> list[dict[str, Any]]:
+    """Translator's notes for the slang in `text`: surface, lexicon id and English gloss."""
+    return [
+        {"kind": "slang", "text": h.text, "term": h.term, "gloss": h.gloss, "slur": h.slur}
+        for h in default_matcher().find(text)
+    ]
+
+
+def _log(
+    session: Session, row: Translation, actor: str, action: str, note: str | None = None
+) -> None:
+    session.flush()  # the row's id and bumped version
+    session.add(
+        TranslationHistory(
+            translation_id=row.id,
+            segment_id=row.segment_id,
+            version=row.version,
+            status=row.status,
+            text=row.text,
+            actor=actor,
+            action=action,
+            at=utcnow(),
+            note=note,
+        )
+    )
+
+
+def _call_ids(session: Session, call_ids: Sequence[int] | None) -> list[int]:
+    existing = list(session.execute(select(Call.id).order_by(Call.id)).scalars())
+    if call_ids is None:
+        return existing
+    missing = sorted(set(call_ids) - set(existing))
+    if missing:
+        raise EarshotError(
+            f"no call with id {', '.join(map(str, missing))} in this case; see `earshot calls`"
+        )
+    return [c for c in existing if c in set(call_ids)]
+
+
+def _segments(session: Session, call_id: int) -> list[Segment]:
+    transcript = current_transcript(session, call_id)
+    if transcript is None:
+        return []
+    return list(transcript.segments)
+
+
+def _put_draft(
+    session: Session,
+    segment: Segment,
+    text: str,
+    engine: dict[str, Any],
+    actor: str,
+    report: DraftReport,
+) -> None:
+    row = session.execute(
+        select(Translation).where(Translation.segment_id == segment.id)
+    ).scalar_one_or_none()
+    if row is None:
+        row = Translation(
+            segment_id=segment.id,
+            call_id=segment.call_id,
+            text=text,
+            status="draft",
+            engine=engine,
+            notes=slang_notes(segment.text),
+            updated_at=utcnow(),
+        )
+        session.add(row)
+        _log(session, row, actor, "draft")
+        report.created += 1
+    elif row.status == "draft" and (row.engine != engine or row.text != text):
+        row.text, row.engine, row.updated_at = text, engine, utcnow()
+        row.notes = slang_notes(segment.text)
+        _log(session, row, actor, "redraft")
+        report.redrafted += 1
+    else:
+        report.kept += 1
+
+
+def draft_translations(
+    session: Session,
+    engine: TranslationEngine,
+    *,
+    actor: str,
+    call_ids: Sequence[int] | None = None,
+    progress: ProgressCallback | None = None,
+) -> DraftReport:
+    """Machine drafts for the current transcript of each call (default: all calls)."""
+    provenance = engine.provenance()
+    report = DraftReport(provenance)
+    calls = _call_ids(session, call_ids)
+    for done, call_id in enumerate(calls, 1):
+        segments = _segments(session, call_id)
+        if not segments:
+            report.without_transcript.append(call_id)
+        elif engine.name != "none":
+            texts = engine.translate([s.text for s in segments])
+            for segment, text in zip(segments, texts, strict=True):
+                _put_draft(session, segment, text, provenance, actor, report)
+            report.calls.append(call_id)
+        if progress is not None:
+            progress(call_id, done, len(calls))
+    return report
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _align(segments: Sequence[Segment], cues: Sequence[Segment]) -> list[list[str]]:
+    """Each reference cue goes to the verbatim segment it overlaps most in time.
+
+    Untimed transcripts (plain text) align by position when the counts agree.
+    """
+    assigned: list[list[str]] = [[] for _ in segments]
+    timed = all(s.start is not None and s.end is not None for s in [*segments, *cues])
+    if not timed:
+        if len(segments) == len(cues):
+            return [[c.text] for c in cues]
+        return assigned
+    for cue in cues:
+        span = (float(cue.start or 0.0), float(cue.end or 0.0))
+        scores = [_overlap(span, (float(s.start or 0.0), float(s.end or 0.0))) for s in segments]
+        best = max(range(len(segments)), key=lambda i: scores[i], default=None)
+        if best is not None and scores[best] > 0:
+            assigned[best].append(cue.text)
+    return assigned
+
+
+def draft_from_reference(
+    session: Session,
+    *,
+    actor: str,
+    call_ids: Sequence[int] | None = None,
+    language: str = "en",
+    progress: ProgressCallback | None = None,
+) -> DraftReport:
+    """Drafts from an imported reference translation (``NAME.en.vtt`` beside the audio).
+
+    Its cues are aligned to the current verbatim segments by time; the drafts carry
+    engine "reference" and the reference transcript's id.
+    """
+    report = DraftReport({"engine": "reference", "language": language})
+    calls = _call_ids(session, call_ids)
+    for done, call_id in enumerate(calls, 1):
+        segments = _segments(session, call_id)
+        reference = (
+            session.execute(
+                select(Transcript)
+                .where(
+                    Transcript.call_id == call_id,
+                    Transcript.kind == "translation",
+                    Transcript.language == language,
+                )
+                .order_by(Transcript.created_at.desc(), Transcript.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        if not segments:
+            report.without_transcript.append(call_id)
+        elif reference is None:
+            report.without_reference.append(call_id)
+        else:
+            provenance = {"engine": "reference", "transcript_id": reference.id}
+            aligned = _align(segments, reference.segments)
+            for segment, texts in zip(segments, aligned, strict=True):
+                _put_draft(session, segment, " ".join(texts), provenance, actor, report)
+            report.calls.append(call_id)
+        if progress is not None:
+            progress(call_id, done, len(calls))
+    return report
+
+
+# ---------------------------------------------------------------- human steps
+
+
+def _load(session: Session, segment_id: int) -> Translation | None:
+    if session.get(Segment, segment_id) is None:
+        raise EarshotError(
+            f"no segment with id {segment_id} in this case; see `earshot export` or the web view"
+        )
+    return session.execute(
+        select(Translation).where(Translation.segment_id == segment_id)
+    ).scalar_one_or_none()
+
+
+def _check_version(row: Translation | None, segment_id: int, expected: int) -> None:
+    current = row.version if row is not None else 0
+    if current != expected:
+        who = f" by {row.translator or row.reviewer or row.approver}" if row else ""
+        raise StaleEditError(
+            f"translation of segment {segment_id} is at version {current}{who}, not "
+            f"{expected}: someone changed it since you read it; reload, then redo your change "
+            f"with --expected-version {current}"
+        )
+
+
+def _flush(session: Session, segment_id: int) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleEditError(
+            f"translation of segment {segment_id} changed while saving; reload and redo"
+        ) from None
+
+
+def edit_translation(
+    session: Session,
+    segment_id: int,
+    text: str,
+    *,
+    actor: str,
+    expected_version: int,
+    note: str | None = None,
+) -> Translation:
+    """A translator's text (expected_version 0 when the segment has no translation yet).
+
+    Editing a reviewed or approved translation sends it back to "edited".
+    """
+    row = _load(session, segment_id)
+    _check_version(row, segment_id, expected_version)
+    if row is None:
+        segment = session.get(Segment, segment_id)
+        assert segment is not None  # checked by _load
+        row = Translation(
+            segment_id=segment_id,
+            call_id=segment.call_id,
+            text=text,
+            status="edited",
+            engine={"engine": "human"},
+            translator=actor,
+            notes=slang_notes(segment.text),
+            updated_at=utcnow(),
+        )
+        session.add(row)
+    else:
+        row.text, row.status, row.translator, row.updated_at = text, "edited", actor, utcnow()
+        row.reviewer = row.approver = None
+    _flush(session, segment_id)
+    _log(session, row, actor, "edit", note)
+    return row
+
+
+def _advance(
+    session: Session,
+    segment_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    before: str,
+    after: str,
+    text: str | None,
+    note: str | None,
+) -> Translation:
+    row = _load(session, segment_id)
+    _check_version(row, segment_id, expected_version)
+    if row is None or row.status != before:
+        status = row.status if row else "untranslated"
+        raise TranslationStateError(
+            f"translation of segment {segment_id} is {status}; only an {before} translation "
+            f"can become {after} (draft -> edited -> reviewed -> approved)"
+        )
+    if text is not None:
+        row.text = text
+    row.status, row.updated_at = after, utcnow()
+    if after == "reviewed":
+        row.reviewer = actor
+    else:
+        row.approver = actor
+    _flush(session, segment_id)
+    _log(session, row, actor, "review" if after == "reviewed" else "approve", note)
+    return row
+
+
+def review_translation(
+    session: Session,
+    segment_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    text: str | None = None,
+    note: str | None = None,
+) -> Translation:
+    """A reviewer checks an edited translation (optionally correcting its text)."""
+    return _advance(
+        session,
+        segment_id,
+        actor=actor,
+        expected_version=expected_version,
+        before="edited",
+        after="reviewed",
+        text=text,
+        note=note,
+    )
+
+
+def approve_translation(
+    session: Session,
+    segment_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    note: str | None = None,
+) -> Translation:
+    """An editor approves a reviewed translation for publication."""
+    return _advance(
+        session,
+        segment_id,
+        actor=actor,
+        expected_version=expected_version,
+        before="reviewed",
+        after="approved",
+        text=None,
+        note=note,
+    )
+
+
+def translation_history(session: Session, segment_id: int) -> list[TranslationHistory]:
+    """Every recorded state of the segment's translation, oldest first."""
+    return list(
+        session.execute(
+            select(TranslationHistory)
+            .where(TranslationHistory.segment_id == segment_id)
+            .order_by(TranslationHistory.id)
+        ).scalars()
+    )
