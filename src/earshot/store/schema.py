@@ -14,6 +14,8 @@ from . import (
     identity_models,  # noqa: F401
     language_models,  # noqa: F401
     models,
+    search,  # noqa: F401  (search index sync events)
+    search_models,  # noqa: F401
     security_models,  # noqa: F401
     speech_models,  # noqa: F401
 )

@@ -1,0 +1,39 @@
+"""Full-text search over a case: inflection-aware, boolean, with field filters.
+
+Importing this package registers the ORM events that keep the index in step with
+every transcript or translation edit (``earshot.store.schema`` imports it). See
+docs/search.md for the query language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session
+
+from . import sync as _sync  # noqa: F401  (registers the flush events)
+from .engine import SearchHit, SearchOptions, SearchResult, search
+from .index import index_segments, reindex_all
+from .query import QuerySyntaxError, SearchError, parse_query
+
+__all__ = [
+    "QuerySyntaxError",
+    "SearchError",
+    "SearchHit",
+    "SearchOptions",
+    "SearchResult",
+    "parse_query",
+    "reindex",
+    "reindex_segments",
+    "search",
+]
+
+
+def reindex(session: Session, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the whole index in `session`'s transaction; returns segments indexed."""
+    return reindex_all(session.connection(), progress=progress)
+
+
+def reindex_segments(session: Session, ids: Iterable[int]) -> int:
+    """Re-index some segments (after bulk SQL that bypassed the ORM)."""
+    return index_segments(session.connection(), ids)

@@ -1,0 +1,86 @@
+"""Index tokens: what a word becomes in the search index, for Russian and English.
+
+Russian inflects every word, so the index holds lemmas, not surfaces: a Cyrillic
+word is stored as *every* lemma pymorphy3 proposes for it (so any inflection of any
+reading finds it), folded (ё → е). English translation text is stored as Snowball
+stems. Digits stay as they are. Query words go through the very same functions, so
+a query word matches a text word exactly when their key sets meet; the SQL engines
+and the Python verifier (phrases, highlights) can therefore never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import snowballstemmer  # type: ignore[import-untyped]
+
+from ...language.morph import fold, lemmas, tokens
+
+__all__ = [
+    "COLUMNS",
+    "Column",
+    "TokenKeys",
+    "column_keys",
+    "index_string",
+    "text_keys",
+    "word_keys",
+]
+
+Column = Literal["ru", "en"]
+COLUMNS: tuple[Column, Column] = ("ru", "en")
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def _script(word: str) -> str:
+    first = word[0]
+    if first.isdigit():
+        return "digit"
+    if "a" <= first.lower() <= "z":
+        return "latin"
+    return "cyrillic"
+
+
+@lru_cache(maxsize=200_000)
+def column_keys(word: str, column: Column) -> tuple[str, ...]:
+    """The index keys of one word (a token from :func:`earshot.language.morph.tokens`) in `column`.
+
+    Russian column: Cyrillic → all lemmas, Latin and digits → folded surface.
+    English column: Latin → Snowball stem, digits → surface, Cyrillic → all lemmas.
+    """
+    script = _script(word)
+    if script == "cyrillic":
+        return lemmas(word)
+    folded = fold(word)
+    if script == "latin" and column == "en":
+        return tuple(dict.fromkeys(_STEMMER.stemWord(part) for part in (folded,)))
+    return (folded,)
+
+
+def word_keys(word: str) -> dict[Column, tuple[str, ...]]:
+    """The keys a query word looks for, per column."""
+    return {column: column_keys(word, column) for column in COLUMNS}
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """One word of a text: its character span and its keys in one column."""
+
+    start: int
+    end: int
+    keys: tuple[str, ...]
+
+
+def text_keys(text: str, column: Column) -> list[TokenKeys]:
+    """Every word of `text` with its span and its keys in `column`, in order."""
+    return [TokenKeys(s, e, column_keys(w, column)) for s, e, w in tokens(text)]
+
+
+def index_string(text: str, column: Column) -> tuple[str, int]:
+    """The space-separated index tokens of `text` in `column`, and how many there are."""
+    out: list[str] = []
+    for _s, _e, word in tokens(text):
+        out.extend(column_keys(word, column))
+    return " ".join(out), len(out)
