@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     case,  # noqa: F401  (registers its commands)
+    identity,  # noqa: F401
     language,  # noqa: F401
 )
 from ._base import cli, main

@@ -1,0 +1,362 @@
+"""Who is on each side of a call: current attribution, history and proposals.
+
+``parties.person_id`` holds the current attribution (every layer reads it there) and
+``party_person_links`` every attribution ever made or proposed, with its basis:
+
+* ``call_record``: the call records named the person (written by ingest);
+* ``voice_match``: an editor confirmed this side's voice matches an attributed side;
+* ``self_identification``: the speaker names himself in the call ("Это Андрей");
+* ``editor``: an editor decided, on evidence.
+
+Ingest writes only ``parties``; :func:`sync_call_record_links` brings the history
+in line before anything here reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..store.custody import append_custody
+from ..store.identity_models import PartyPersonLink
+from ..store.models import Call, Party, Person, PersonPhone, utcnow
+from .actor import EDITOR_ROLES, Actor, require_role
+from .errors import IdentityError, IdentityNotFoundError
+
+__all__ = [
+    "BASES",
+    "PartyLinkDecision",
+    "basis_label",
+    "basis_token",
+    "current_link",
+    "decide_proposal",
+    "link_party",
+    "pending_proposals",
+    "propose_link",
+    "refresh_phone_periods",
+    "set_party_person",
+    "sync_call_record_links",
+]
+
+BASES = ("call_record", "voice_match", "self_identification", "editor")
+# How `parties.person_basis` spells a basis (ingest writes "call record").
+_ON_PARTY = {"call_record": "call record"}
+_FROM_PARTY = {v: k for k, v in _ON_PARTY.items()}
+# PersonPhone.source for a phone learned from an attribution.
+_PHONE_SOURCE = {
+    "call_record": "call record",
+    "voice_match": "voice match",
+    "self_identification": "self-identification",
+    "editor": "editor",
+}
+SYSTEM_ACTOR = "call records"
+
+
+def basis_token(value: str | None) -> str | None:
+    """The basis token of a `parties.person_basis` value."""
+    return _FROM_PARTY.get(value or "", value)
+
+
+def basis_label(token: str) -> str:
+    return _ON_PARTY.get(token, token)
+
+
+def _check_basis(basis: str) -> None:
+    if basis not in BASES:
+        raise IdentityError(f"unknown basis {basis!r}; use one of {', '.join(BASES)}")
+
+
+def current_link(session: Session, party_id: int) -> PartyPersonLink | None:
+    """The accepted, not superseded attribution of a party (the latest if several)."""
+    return session.execute(
+        select(PartyPersonLink)
+        .where(
+            PartyPersonLink.party_id == party_id,
+            PartyPersonLink.status == "accepted",
+            PartyPersonLink.superseded_at.is_(None),
+        )
+        .order_by(PartyPersonLink.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _ensure_person_phone(session: Session, person_id: int, party: Party, basis: str) -> None:
+    if party.phone_id is None:
+        return
+    exists = session.execute(
+        select(PersonPhone.id).where(
+            PersonPhone.person_id == person_id, PersonPhone.phone_id == party.phone_id
+        )
+    ).scalar_one_or_none()
+    if exists is None:
+        session.add(
+            PersonPhone(person_id=person_id, phone_id=party.phone_id, source=_PHONE_SOURCE[basis])
+        )
+        session.flush()
+
+
+def set_party_person(
+    session: Session,
+    party: Party,
+    person_id: int,
+    *,
+    basis: str,
+    actor: str,
+    segment_id: int | None = None,
+    score: float | None = None,
+    note: str | None = None,
+    custody: bool = True,
+) -> PartyPersonLink:
+    """Make `person_id` the current attribution of `party` (no role check: callers do it)."""
+    _check_basis(basis)
+    now = utcnow()
+    previous = current_link(session, party.id)
+    if previous is not None:
+        previous.superseded_at = now
+    link = PartyPersonLink(
+        party_id=party.id,
+        person_id=person_id,
+        basis=basis,
+        segment_id=segment_id,
+        score=score,
+        status="accepted",
+        actor=actor,
+        at=now,
+        note=note,
+        decided_by=actor,
+        decided_at=now,
+    )
+    session.add(link)
+    party.person_id = person_id
+    party.person_basis = basis_label(basis)
+    session.flush()
+    _ensure_person_phone(session, person_id, party, basis)
+    if custody:
+        call = session.get(Call, party.call_id)
+        append_custody(
+            session,
+            operator=actor,
+            action="party-linked",
+            sha256=call.sha256 if call else None,
+            detail={
+                "call_id": party.call_id,
+                "party": party.label,
+                "person_id": person_id,
+                "basis": basis,
+                "link_id": link.id,
+                "previous_person_id": previous.person_id if previous else None,
+                "note": note,
+            },
+        )
+    return link
+
+
+def sync_call_record_links(session: Session) -> int:
+    """Record in the history the attributions ingest wrote on parties; returns how many.
+
+    Also closes the history's current link of a party whose attribution was changed
+    or cleared outside this module (a corrected call-records CSV).
+    """
+    currents = {
+        link.party_id: link
+        for link in session.execute(
+            select(PartyPersonLink)
+            .where(
+                PartyPersonLink.status == "accepted",
+                PartyPersonLink.superseded_at.is_(None),
+            )
+            .order_by(PartyPersonLink.id)
+        ).scalars()
+    }
+    changed = 0
+    now = utcnow()
+    parties = session.execute(
+        select(Party).where(Party.person_id.is_not(None) | Party.id.in_(list(currents)))
+    ).scalars()
+    for party in parties:
+        link = currents.get(party.id)
+        if link is not None and link.person_id == party.person_id:
+            continue
+        if link is not None:
+            link.superseded_at = now
+        if party.person_id is not None:
+            basis = basis_token(party.person_basis) or "call_record"
+            session.add(
+                PartyPersonLink(
+                    party_id=party.id,
+                    person_id=party.person_id,
+                    basis=basis if basis in BASES else "call_record",
+                    status="accepted",
+                    actor=SYSTEM_ACTOR,
+                    at=now,
+                    note="from the call records",
+                    decided_by=SYSTEM_ACTOR,
+                    decided_at=now,
+                )
+            )
+        changed += 1
+    if changed:
+        session.flush()
+    return changed
+
+
+def refresh_phone_periods(session: Session) -> None:
+    """Derive each derived person-phone link's period from the dates of its calls."""
+    rows = session.execute(
+        select(
+            Party.person_id,
+            Party.phone_id,
+            func.min(Call.started_at),
+            func.max(Call.started_at),
+        )
+        .join(Call, Call.id == Party.call_id)
+        .where(Party.person_id.is_not(None), Party.phone_id.is_not(None))
+        .group_by(Party.person_id, Party.phone_id)
+    ).all()
+    spans: dict[tuple[int, int], tuple[datetime | None, datetime | None]] = {
+        (person or 0, phone or 0): (first, last) for person, phone, first, last in rows
+    }
+    derived = set(_PHONE_SOURCE.values()) - {"editor"}
+    for link in session.execute(select(PersonPhone)).scalars():
+        if link.source not in derived:
+            continue
+        first, last = spans.get((link.person_id, link.phone_id), (None, None))
+        if link.period_from != first or link.period_to != last:
+            link.period_from, link.period_to = first, last
+
+
+def propose_link(
+    session: Session,
+    party: Party,
+    person_id: int,
+    *,
+    basis: str,
+    actor: str,
+    segment_id: int | None = None,
+    score: float | None = None,
+    note: str | None = None,
+) -> tuple[PartyPersonLink, bool]:
+    """Record a proposal (idempotent: the same proposal again returns the first one)."""
+    _check_basis(basis)
+    existing = session.execute(
+        select(PartyPersonLink)
+        .where(
+            PartyPersonLink.party_id == party.id,
+            PartyPersonLink.person_id == person_id,
+            PartyPersonLink.basis == basis,
+            PartyPersonLink.segment_id.is_(None)
+            if segment_id is None
+            else PartyPersonLink.segment_id == segment_id,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    link = PartyPersonLink(
+        party_id=party.id,
+        person_id=person_id,
+        basis=basis,
+        segment_id=segment_id,
+        score=score,
+        status="proposed",
+        actor=actor,
+        note=note,
+    )
+    session.add(link)
+    session.flush()
+    return link, True
+
+
+def pending_proposals(session: Session, person_id: int | None = None) -> list[PartyPersonLink]:
+    query = select(PartyPersonLink).where(
+        PartyPersonLink.status == "proposed", PartyPersonLink.superseded_at.is_(None)
+    )
+    if person_id is not None:
+        query = query.where(PartyPersonLink.person_id == person_id)
+    return list(session.execute(query.order_by(PartyPersonLink.id)).scalars())
+
+
+@dataclass(frozen=True)
+class PartyLinkDecision:
+    link_id: int
+    status: str
+    party_id: int
+    person_id: int
+
+
+def decide_proposal(
+    session: Session, actor: Actor, link_id: int, *, accept: bool, note: str | None = None
+) -> PartyLinkDecision:
+    """An editor accepts (it becomes the current attribution) or rejects a proposal."""
+    require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
+    link = session.get(PartyPersonLink, link_id)
+    if link is None or link.status != "proposed" or link.superseded_at is not None:
+        raise IdentityNotFoundError(
+            f"no open proposal #{link_id}; see `earshot person proposals CASE`"
+        )
+    party = session.get(Party, link.party_id)
+    person = session.get(Person, link.person_id)
+    if party is None or person is None:
+        raise IdentityNotFoundError(f"proposal #{link_id} points at a missing party or person")
+    if person.merged_into is not None:
+        raise IdentityError(
+            f"proposal #{link_id} names person #{person.id}, merged into #{person.merged_into}; "
+            "reject it and link the call side to that person"
+        )
+    now = utcnow()
+    link.decided_by = actor.name
+    link.decided_at = now
+    if note:
+        link.note = f"{link.note}; {note}" if link.note else note
+    if accept:
+        previous = current_link(session, party.id)
+        if previous is not None:
+            previous.superseded_at = now
+        link.status = "accepted"
+        party.person_id = person.id
+        party.person_basis = basis_label(link.basis)
+        session.flush()
+        _ensure_person_phone(session, person.id, party, link.basis)
+    else:
+        link.status = "rejected"
+    call = session.get(Call, party.call_id)
+    append_custody(
+        session,
+        operator=actor.name,
+        action="party-link-accepted" if accept else "party-link-rejected",
+        sha256=call.sha256 if call else None,
+        detail={
+            "link_id": link.id,
+            "call_id": party.call_id,
+            "party": party.label,
+            "person_id": person.id,
+            "basis": link.basis,
+            "role": actor.role,
+            "note": note,
+        },
+    )
+    return PartyLinkDecision(link.id, link.status, party.id, person.id)
+
+
+def link_party(
+    session: Session,
+    actor: Actor,
+    party: Party,
+    person: Person,
+    *,
+    basis: str = "editor",
+    note: str | None = None,
+    segment_id: int | None = None,
+) -> PartyPersonLink:
+    """An editor attributes a call side to a person."""
+    require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
+    if person.merged_into is not None:
+        raise IdentityError(
+            f"person #{person.id} was merged into #{person.merged_into}; link to that person"
+        )
+    return set_party_person(
+        session, party, person.id, basis=basis, actor=actor.name, note=note, segment_id=segment_id
+    )
