@@ -1,0 +1,113 @@
+"""The decode stage: make sure a call's working copies exist and match what ingest recorded.
+
+Ingest already decodes every recording; this stage exists so that a case whose working copies
+were deleted (to save space, or lost with a disk) or cut short repairs itself on the next
+``earshot process``, from the stored original and with the same decoder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..audio import decode_to_working
+from ..audio.decode import WORKING_SAMPLE_RATE
+from ..speech.info import package_version
+from ..store.case import Case
+from ..store.models import WorkingCopyRow
+from ..store.speech_models import StageRun
+from .audio import call_or_error, working_rows
+from .runs import digest
+from .split import Computed, compute_and_write
+from .stages import StageInfo, StageOutcome
+
+__all__ = ["DecodeStage"]
+
+_MARKER = "info.json"  # written last into a published working-copy folder (as ingest does)
+
+
+def _frames(path: Any) -> int | None:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getframerate() != WORKING_SAMPLE_RATE or wav.getnchannels() != 1:
+                return None
+            return wav.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return None
+
+
+class DecodeStage:
+    """Check the working copies of a call; re-decode the original when one is missing or wrong."""
+
+    name = "decode"
+    after: tuple[str, ...] = ()
+    wants_gpu = False
+
+    def info(self) -> StageInfo:
+        return StageInfo(
+            "decode",
+            "pyav",
+            package_version("av"),
+            None,
+            {"sample_rate": WORKING_SAMPLE_RATE, "format": "pcm_s16le mono per channel"},
+        )
+
+    def inputs(self, session: Session, call_id: int) -> str:
+        call = call_or_error(session, call_id)
+        rows = working_rows(session, call.sha256)
+        return digest([call.sha256, call.channels, [(r.channel, r.frames, r.path) for r in rows]])
+
+    def compute(self, case: Case, call_id: int) -> Computed:
+        with case.session() as session:
+            call = call_or_error(session, call_id)
+            sha, channels = call.sha256, call.channels
+            rows = [(r.channel, r.path, r.frames) for r in working_rows(session, sha)]
+        intact = len(rows) == channels and all(
+            _frames(case.media.root / path) == frames for _, path, frames in rows
+        )
+        if intact:
+            return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
+        media = case.media
+        with media.staging_dir("work-") as stage:
+            info, copies = decode_to_working(media.original_path(sha), stage)
+            relative = media.relative_working(sha)
+            written = [
+                {
+                    "channel": c.channel,
+                    "path": f"{relative}/{c.path.name}",
+                    "sample_rate": c.sample_rate,
+                    "frames": c.frames,
+                }
+                for c in copies
+            ]
+            data = {"info": asdict(info), "copies": written}
+            (stage / _MARKER).write_text(json.dumps(data), encoding="utf-8")
+            target = media.working_dir(sha)
+            if target.exists():  # an incomplete or stale set: publishing would keep it
+                shutil.rmtree(target)
+            media.publish_working(stage, sha, marker=_MARKER)
+        outcome = StageOutcome("done", {"channels": len(written), "decoded": True})
+        return Computed(outcome, written)
+
+    def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
+        if not payload:
+            return
+        call = call_or_error(session, call_id)
+        existing = {r.channel: r for r in working_rows(session, call.sha256)}
+        for copy in payload:
+            row = existing.pop(copy["channel"], None)
+            if row is None:
+                session.add(WorkingCopyRow(sha256=call.sha256, **copy))
+            else:
+                row.path, row.frames = copy["path"], copy["frames"]
+                row.sample_rate = copy["sample_rate"]
+        for stale in existing.values():
+            session.delete(stale)
+
+    def run(self, case: Case, call_id: int) -> StageOutcome:
+        return compute_and_write(case, self, call_id)

@@ -1,0 +1,204 @@
+"""Same voice, different calls: rank party voiceprints across calls and record decisions.
+
+A soldier calls from several numbers; his voice links the calls.  Cosine similarity of the
+parties' Resemblyzer voiceprints (never two parties of one call) gives candidate pairs; a
+person confirms or rejects each, and confirming links both parties to one Person.  A link
+made from call records or by an editor is never replaced by a voice match: the conflict is
+written into the decision's note instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import EarshotError
+from ..ingest.apply_records import name_key
+from ..store.custody import append_custody
+from ..store.models import Call, Party, Person, utcnow
+from ..store.speech_models import VoiceLink, VoiceprintRow
+
+__all__ = [
+    "DEFAULT_MIN_SCORE",
+    "VoiceLinkError",
+    "VoiceMatch",
+    "decide_voice_link",
+    "voice_matches",
+]
+
+DEFAULT_MIN_SCORE = 0.80
+"""Equal-error-rate threshold of cross-call party matching on the sample corpus (see
+docs/benchmarks.md, "Speech pipeline"): pairs scoring at least this are shown by default."""
+
+_PROTECTED_BASES = ("call record", "editor")
+
+
+class VoiceLinkError(EarshotError):
+    """A voice-link decision names a party that does not exist or has no voiceprint."""
+
+
+@dataclass(frozen=True)
+class VoiceMatch:
+    call_a: int
+    party_a: str
+    call_b: int
+    party_b: str
+    score: float
+    status: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "call_a": self.call_a,
+            "party_a": self.party_a,
+            "call_b": self.call_b,
+            "party_b": self.party_b,
+            "score": round(self.score, 4),
+            "status": self.status,
+        }
+
+
+def _latest_prints(session: Session) -> dict[tuple[int, str], np.ndarray]:
+    """The newest voiceprint of every (call, party) (one engine version per party)."""
+    prints: dict[tuple[int, str], np.ndarray] = {}
+    for row in session.execute(select(VoiceprintRow).order_by(VoiceprintRow.id)).scalars():
+        vector = np.asarray(row.vector, dtype=np.float64)
+        norm = float(np.linalg.norm(vector))
+        if norm > 0:
+            prints[(row.call_id, row.party)] = vector / norm
+    return prints
+
+
+def _ordered(a: tuple[int, str], b: tuple[int, str]) -> tuple[tuple[int, str], tuple[int, str]]:
+    return (a, b) if a <= b else (b, a)
+
+
+def voice_matches(
+    session: Session, *, min_score: float = DEFAULT_MIN_SCORE, include_rejected: bool = False
+) -> list[VoiceMatch]:
+    """Pairs of parties of different calls whose voiceprints score at least `min_score`,
+    best first, with the recorded decision (confirmed/rejected) if any."""
+    prints = _latest_prints(session)
+    keys = sorted(prints)
+    if len(keys) < 2:
+        return []
+    matrix = np.stack([prints[k] for k in keys])
+    scores = matrix @ matrix.T
+    decisions = {
+        ((d.call_a, d.party_a), (d.call_b, d.party_b)): d.status
+        for d in session.execute(select(VoiceLink)).scalars()
+    }
+    matches = []
+    for i, a in enumerate(keys):
+        for j in range(i + 1, len(keys)):
+            b = keys[j]
+            score = float(scores[i, j])
+            if a[0] == b[0] or score < min_score:
+                continue
+            status = decisions.get(_ordered(a, b))
+            if status == "rejected" and not include_rejected:
+                continue
+            matches.append(VoiceMatch(a[0], a[1], b[0], b[1], score, status))
+    matches.sort(key=lambda m: (-m.score, m.call_a, m.party_a, m.call_b, m.party_b))
+    return matches
+
+
+def _party(session: Session, call_id: int, label: str) -> Party:
+    party = session.execute(
+        select(Party).where(Party.call_id == call_id, Party.label == label)
+    ).scalar_one_or_none()
+    if party is None:
+        raise VoiceLinkError(
+            f"call {call_id} has no party {label!r}; parties are A (caller) and B (callee), "
+            "see `earshot calls`"
+        )
+    return party
+
+
+def decide_voice_link(
+    session: Session,
+    first: tuple[int, str],
+    second: tuple[int, str],
+    *,
+    confirm: bool,
+    operator: str,
+    note: str | None = None,
+) -> VoiceLink:
+    """Record that two parties are (confirm) or are not the same voice; confirming links both
+    to one Person (an existing one on either side, else a new "Unknown speaker")."""
+    if first[0] == second[0]:
+        raise VoiceLinkError(
+            f"both parties are in call {first[0]}; voice links join parties of different calls"
+        )
+    a, b = _ordered(first, second)
+    party_a, party_b = _party(session, *a), _party(session, *b)
+    prints = _latest_prints(session)
+    score = (
+        float(prints[a] @ prints[b]) if a in prints and b in prints else None
+    )  # a person may link parties we could not fingerprint
+    link = session.execute(
+        select(VoiceLink).where(
+            VoiceLink.call_a == a[0],
+            VoiceLink.party_a == a[1],
+            VoiceLink.call_b == b[0],
+            VoiceLink.party_b == b[1],
+        )
+    ).scalar_one_or_none()
+    if link is None:
+        link = VoiceLink(call_a=a[0], party_a=a[1], call_b=b[0], party_b=b[1], status="proposed")
+        session.add(link)
+    notes = [note] if note else []
+    if confirm:
+        notes.extend(_link_persons(session, party_a, party_b, a, b))
+    link.score = score
+    link.status = "confirmed" if confirm else "rejected"
+    link.decided_by = operator
+    link.decided_at = utcnow()
+    link.note = "; ".join(notes) or None
+    session.flush()
+    call_a = session.get(Call, a[0])
+    append_custody(
+        session,
+        operator=operator,
+        action="voice-link-confirmed" if confirm else "voice-link-rejected",
+        sha256=call_a.sha256 if call_a else None,
+        detail={
+            "call_a": a[0],
+            "party_a": a[1],
+            "call_b": b[0],
+            "party_b": b[1],
+            "score": score,
+            "person_id": party_a.person_id if confirm else None,
+            "note": link.note,
+        },
+    )
+    return link
+
+
+def _link_persons(
+    session: Session, party_a: Party, party_b: Party, a: tuple[int, str], b: tuple[int, str]
+) -> list[str]:
+    """Put both parties on one Person; returns notes about links left alone."""
+    person_id = party_a.person_id or party_b.person_id
+    if person_id is None:
+        name = f"Unknown speaker (call {a[0]} party {a[1]})"
+        person = Person(name=name, name_key=name_key(name))
+        session.add(person)
+        session.flush()
+        person_id = person.id
+    notes = []
+    for party, key in ((party_a, a), (party_b, b)):
+        if party.person_id == person_id:
+            continue
+        if party.person_id is not None and party.person_basis in _PROTECTED_BASES:
+            notes.append(
+                f"conflict: call {key[0]} party {key[1]} stays with person {party.person_id} "
+                f"(basis {party.person_basis!r}); the voice match points to person {person_id}"
+            )
+            continue
+        party.person_id = person_id
+        party.person_basis = "voice match"
+    return notes
