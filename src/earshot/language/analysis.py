@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 
 from earshot.errors import EarshotError
 from earshot.language.entities import Entity, EntityExtractor
+from earshot.language.morph import lemma
 from earshot.language.names import (
     KnownPerson,
     PersonDirectory,
@@ -214,6 +215,7 @@ class LanguageAnalyzer:
             for text, found in zip(texts, entities[pos : pos + len(texts)], strict=True):
                 slang = self.matcher.find(text)
                 themes = self.tagger.tag(text, slang)
+                found = found + self._places_missed(text, found)
                 kept = [e for e in found if not _inside_slang(e, slang)]
                 linked = tuple(self._link(e, directory) for e in kept)
                 segments.append(SegmentAnalysis(linked, tuple(slang), tuple(themes)))
@@ -228,6 +230,27 @@ class LanguageAnalyzer:
         persons: Sequence[KnownPerson] = (),
     ) -> CallAnalysis:
         return self.analyze_many([texts], directory, persons)[0]
+
+    def _places_missed(self, text: str, found: Sequence[Entity]) -> list[Entity]:
+        """Towns NER missed: "Иваново, ул. Сосновая" or "под Клещеевкой".
+
+        Only a capitalised word right before an address, or after a place preposition,
+        that is no first name and geocodes to a UA/RU place, counts (precision first).
+        """
+        addresses = {e.start for e in found if e.kind == "ADDRESS"}
+        out: list[Entity] = []
+        for m in _PLACE_CANDIDATE_RE.finditer(text):
+            start, end = m.span("word")
+            word = m.group("word")
+            before_address = any(a >= end and not text[end:a].strip(" ,") for a in addresses)
+            if not (before_address or m.group("prep")):
+                continue
+            if any(e.start < end and start < e.end for e in found) or first_names(word):
+                continue
+            places = self.gazetteer.geocode(word)
+            if places and places[0].country in ("UA", "RU"):
+                out.append(Entity("LOC", start, end, word, lemma(word).capitalize()))
+        return out
 
     def _link(self, entity: Entity, directory: PersonDirectory) -> LinkedEntity:
         if entity.kind == "PER":
@@ -247,6 +270,10 @@ class LanguageAnalyzer:
         return LinkedEntity(entity)
 
 
+_PLACE_CANDIDATE_RE = re.compile(
+    r"(?:(?P<prep>\b(?:в|во|под|из|от|до|около|возле|под|за)\s+)|(?<![А-ЯЁа-яё-]))"
+    r"(?P<word>[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*)"
+)
 _PATRONYMIC_RE = re.compile(r"(?:вич|вна|ична|инична)$")
 _INITIAL_RE = re.compile(r"(?<![А-ЯЁа-яё])([А-ЯЁ])\.")
 
