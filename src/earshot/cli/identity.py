@@ -72,7 +72,9 @@ def operator_option(func: F) -> F:
 
 @contextmanager
 def _session(case: Path, operator: str | None = None) -> Iterator[tuple[Session, Actor, Case]]:
-    settings = settings_from_env(operator)
+    settings = settings_from_env()
+    if operator:  # the option wins over EARSHOT_OPERATOR
+        settings = settings.merged({"operator": operator}, "--operator")
     with Case.open(case, settings=settings) as opened, opened.session() as session:
         yield session, Actor(name=settings.operator, role="editor"), opened
 

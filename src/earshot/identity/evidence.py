@@ -109,6 +109,7 @@ def add_evidence(
                 stored_path=media.relative_original(file.sha256),
             )
         )
+        session.flush()  # no ORM relationship orders this insert before the evidence row
     item = Evidence(
         person_id=subject.person_id,
         phone_id=subject.phone_id,
