@@ -36,7 +36,9 @@ def wilson_interval(hits: int, n: int, z: float = _Z95) -> tuple[float, float]:
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def period_key(moment: datetime, by: str, tz: ZoneInfo) -> str:
