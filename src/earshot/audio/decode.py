@@ -13,12 +13,13 @@ what is wrong and what to do; no PyAV exception escapes.
 
 from __future__ import annotations
 
+import contextlib
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 import av
 import av.error
@@ -151,15 +152,31 @@ def decode_to_working(
 
 
 def read_working(
-    path: Path, *, offset: float = 0.0, duration: float | None = None
+    path: Path | BinaryIO, *, offset: float = 0.0, duration: float | None = None
 ) -> npt.NDArray[np.float32]:
     """Samples of a working copy as float32 in [-1, 1); optionally only a window (seconds).
 
     A window keeps memory small for later stages that work on segments of long calls.
+    `path` may also be an open binary file, e.g. ``case.media.open_working(row.path)``,
+    which decrypts the working copies of an encrypted case (the file is closed here).
     """
-    path = Path(path)
+    source: str | BinaryIO
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        source = str(path)
+        if _is_sealed(path):
+            raise AudioDecodeError(
+                f"{_label(path)}: this working copy is encrypted; read it through "
+                "case.media.open_working(path)"
+            )
+    else:
+        source = path
+        path = Path(getattr(path, "name", "working copy"))
     try:
-        with wave.open(str(path), "rb") as wav:
+        with (
+            source if not isinstance(source, str) else contextlib.nullcontext(),
+            wave.open(source, "rb") as wav,
+        ):
             if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
                 raise AudioDecodeError(
                     f"{_label(path)}: not an Earshot working copy ({wav.getnchannels()} "
@@ -471,6 +488,15 @@ def _one_line(exc: BaseException | str) -> str:
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())
+
+
+def _is_sealed(path: Path) -> bool:
+    """Whether `path` starts with Earshot's encrypted-media header (see security.crypto)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(5) == b"ESENC"
+    except OSError:
+        return False  # wave.open reports the problem with its own message
 
 
 def _label(path: Path) -> str:

@@ -207,6 +207,7 @@ def ingest(
     progress = progress or _NoProgress()
     paths = [Path(p) for p in paths]
     settings = case.settings
+    case.media.unlock()  # an encrypted case with a wrong or missing key: fail before writing
     with case.exclusive("ingest"):
         with case.session() as session:
             for stale in session.execute(select(Batch).where(Batch.status == "running")).scalars():
@@ -281,8 +282,16 @@ def ingest(
                 report.files.append(result)
                 progress.advance(result)
 
+        cipher = case.media.cipher()
+        media_key = cipher.key if cipher is not None else None  # travels in memory only
         tasks = [
-            TakeIn(item, str(case.path), settings.max_file_bytes, settings.max_audio_seconds)
+            TakeIn(
+                item,
+                str(case.path),
+                settings.max_file_bytes,
+                settings.max_audio_seconds,
+                media_key=media_key,
+            )
             for item in audio
         ]
         workers = options.workers or settings.workers

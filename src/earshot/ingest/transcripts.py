@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -109,7 +108,7 @@ def import_sidecar(
         return "unchanged"
     with media.staging_dir("sidecar-") as stage:
         named = stage / item.name
-        os.link(media.original_path(sha), named)
+        media.copy_original(sha, named)
         try:
             parsed = parse_sidecar(named)
         except EarshotError as exc:

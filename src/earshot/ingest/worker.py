@@ -15,6 +15,7 @@ from typing import Any
 
 from ..audio import decode_to_working
 from ..errors import EarshotError
+from ..security.crypto import MediaCipher
 from ..store.media import MediaStore
 from .discover import InputFile, open_input
 
@@ -30,6 +31,8 @@ class TakeIn:
     max_bytes: int
     max_seconds: float
     decode: bool = True
+    # An encrypted case's data key, handed to the worker process in memory (never on disk).
+    media_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def _read_working(media: MediaStore, sha256: str) -> dict[str, Any] | None:
 
 def take_in(task: TakeIn) -> TakenIn:
     """Store one input and, for audio, make its working copies. Never raises."""
-    media = MediaStore(Path(task.case_dir))
+    key = task.media_key
+    media = MediaStore(Path(task.case_dir), unlock=(lambda: MediaCipher(key)) if key else None)
     item = task.item
     try:
         with open_input(item) as stream:
@@ -73,12 +77,19 @@ def take_in(task: TakeIn) -> TakenIn:
     existing = _read_working(media, sha)
     if existing is not None:
         return TakenIn(item, sha, size, existing["info"], existing["copies"])
+    decoded_names = [str(media.original_path(sha))]  # paths to hide behind the input's name
     try:
-        with media.staging_dir("work-") as stage:
-            info, copies = decode_to_working(
-                media.original_path(sha), stage, max_duration=task.max_seconds
-            )
+        with media.staging_dir("work-") as stage, media.staging_dir("plain-") as plain:
+            source = media.original_path(sha)
+            if media.encrypted:
+                # The decoder needs a file: plaintext exists briefly in a private tmp/ folder.
+                source = plain / "original"
+                decoded_names.append(str(source))
+                media.copy_original(sha, source)
+            info, copies = decode_to_working(source, stage, max_duration=task.max_seconds)
             relative = media.relative_working(sha)
+            for copy in copies:
+                media.seal_working(copy.path, f"{relative}/{copy.path.name}")
             rows = [
                 {
                     "channel": c.channel,
@@ -92,7 +103,9 @@ def take_in(task: TakeIn) -> TakenIn:
             (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
             media.publish_working(stage, sha, marker=INFO_NAME)
     except EarshotError as exc:
-        message = str(exc).replace(str(media.original_path(sha)), item.display)
+        message = str(exc)
+        for name in decoded_names:
+            message = message.replace(name, item.display)
         return TakenIn(item, sha, size, error=message)
     except Exception as exc:
         return TakenIn(

@@ -11,7 +11,7 @@ import fcntl
 import os
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
+from ..security.crypto import KeySource, MediaCipher, create_encryption, unlock
 from ..settings import Settings, resolve_secret
 from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
 from .custody import append_custody
@@ -44,12 +45,19 @@ class Migration:
 class Case:
     """An open case. Use :meth:`init` or :meth:`open`; close with :meth:`close`."""
 
-    def __init__(self, path: Path, case_id: str, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self,
+        path: Path,
+        case_id: str,
+        settings: Settings,
+        engine: Engine,
+        unlock_media: Callable[[], MediaCipher] | None = None,
+    ) -> None:
         self.path = path
         self.case_id = case_id
         self.settings = settings
         self.engine = engine
-        self.media = MediaStore(path)
+        self.media = MediaStore(path, unlock=unlock_media)
         self.migration: Migration | None = None
         # Layers that keep files beside the database (the audit anchor) find the case here.
         self._sessions = sessionmaker(engine, expire_on_commit=False, info={"case_dir": path})
@@ -63,8 +71,13 @@ class Case:
         db: str | None = None,
         settings: Settings | None = None,
         revision: str = "heads",
+        encryption: KeySource | None = None,
     ) -> Case:
-        """Create a new case at `path` (an empty or missing directory)."""
+        """Create a new case at `path` (an empty or missing directory).
+
+        With `encryption`, originals and working copies are stored encrypted under a
+        new random key, unlocked later by the same passphrase or key file.
+        """
         path = Path(path)
         if (path / CONFIG_NAME).exists():
             raise CaseExistsError(f"{path} is already an Earshot case; open it instead")
@@ -74,8 +87,12 @@ class Case:
         if db is not None:
             base = base.merged({"db": db}, "--db")
         persisted = cls._persisted(base)  # refuses a literal password before anything is made
-        path.mkdir(parents=True, exist_ok=True)
         case_id = uuid.uuid4().hex
+        cipher = None
+        config: dict[str, Any] = {"case": {"id": case_id, "format": 1}, "settings": persisted}
+        if encryption is not None:  # a bad key source fails here, before anything is made
+            config["encryption"], cipher = create_encryption(encryption, case_id)
+        path.mkdir(parents=True, exist_ok=True)
         engine = make_engine(cls._url(path, base.db))
         existing = current_revision(engine)
         if existing is not None:
@@ -87,25 +104,34 @@ class Case:
                 f"{other.value if other else '?'}; give each case its own database"
             )
         migrate(engine, revision)
-        config = {"case": {"id": case_id, "format": 1}, "settings": persisted}
         MediaStore(path).create()
         tmp = path / (CONFIG_NAME + ".tmp")
         tmp.write_text(tomli_w.dumps(config), encoding="utf-8")
         os.replace(tmp, path / CONFIG_NAME)
-        case = cls(path, case_id, base, engine)
+        case = cls(path, case_id, base, engine, (lambda: cipher) if cipher else None)
         with case.session() as session:
             session.add(CaseInfo(key="case_id", value=case_id))
             append_custody(
                 session,
                 operator=base.operator,
                 action="case-created",
-                detail={"case_id": case_id, "backend": engine.dialect.name},
+                detail={
+                    "case_id": case_id,
+                    "backend": engine.dialect.name,
+                    "encrypted": cipher is not None,
+                },
             )
         return case
 
     @classmethod
-    def open(cls, path: Path, *, settings: Settings | None = None) -> Case:
-        """Open an existing case, upgrading its schema if it is older than this Earshot."""
+    def open(
+        cls, path: Path, *, settings: Settings | None = None, key: KeySource | None = None
+    ) -> Case:
+        """Open an existing case, upgrading its schema if it is older than this Earshot.
+
+        An encrypted case's media unlock when first used, with `key` or else the key
+        file setting / EARSHOT_PASSPHRASE; the database opens without a key.
+        """
         path = Path(path)
         config_file = path / CONFIG_NAME
         if not config_file.is_file():
@@ -116,10 +142,15 @@ class Case:
         try:
             config = tomllib.loads(config_file.read_text(encoding="utf-8"))
             case_id = str(config["case"]["id"])
-        except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            encryption = dict(config.get("encryption") or {})
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{config_file}: unreadable case configuration ({exc})") from None
         base = (settings or Settings()).merged(config.get("settings", {}), str(config_file))
         base = base.with_environment()
+
+        def unlock_media() -> MediaCipher:
+            return unlock(encryption, case_id, key or KeySource.from_environment(base.key_file))
+
         engine = make_engine(cls._url(path, base.db))
         before = current_revision(engine)
         if before is None:
@@ -127,7 +158,7 @@ class Case:
                 f"{path}: the case database is empty; was the database URL changed? "
                 f"(it is {base.db or 'the local SQLite file'})"
             )
-        case = cls(path, case_id, base, engine)
+        case = cls(path, case_id, base, engine, unlock_media if encryption else None)
         with case.session() as session:
             stored = session.get(CaseInfo, "case_id")
         if stored is None or stored.value != case_id:

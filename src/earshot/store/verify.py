@@ -44,6 +44,7 @@ class VerifyReport:
 def verify_case(case: Case, *, on_file: Callable[[str], None] | None = None) -> VerifyReport:
     """Re-hash every original and re-check the custody chain; records the check itself."""
     report = VerifyReport()
+    case.media.unlock()  # an encrypted case with a wrong key: a clear error, nothing recorded
     with case.session() as session:
         originals = list(session.execute(select(Original).order_by(Original.sha256)).scalars())
         names: dict[str, list[str]] = {}
