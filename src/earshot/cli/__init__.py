@@ -6,6 +6,7 @@ from . import (
     case,  # noqa: F401  (registers its commands)
     identity,  # noqa: F401
     language,  # noqa: F401
+    publish,  # noqa: F401  (after language: its `export` replaces language's)
 )
 from ._base import cli, main
 

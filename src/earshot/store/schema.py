@@ -14,6 +14,7 @@ from . import (
     identity_models,  # noqa: F401
     language_models,  # noqa: F401
     models,
+    publish_models,  # noqa: F401
     search,  # noqa: F401  (search index sync events)
     search_models,  # noqa: F401
     security_models,  # noqa: F401

@@ -1,0 +1,161 @@
+"""Publication commands: export (redacted or identifying), pseudonym."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..publish.formats import FORMATS
+from ..publish.policy import load_policy
+from ..store.case import Case
+from ._base import case_argument, cli, emit, err, json_option, out, progress_bar, settings_from_env
+from .language import _parse_ids, calls_option, operator_option
+
+policy_option = click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Redaction policy YAML (default: the shipped earshot/publish/data/redaction_policy.yaml).",
+)
+
+
+# The language layer's `export` (full JSON only) is replaced by this one, which adds
+# --redact, the leak guard and every publication format.
+@cli.command("export")
+@case_argument
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(FORMATS)),
+    default="json",
+    show_default=True,
+    help="Export format: json, md, html, pdf, docx, vtt, srt, or ftm (FollowTheMoney for Aleph).",
+)
+@click.option(
+    "--redact/--no-redact",
+    default=True,
+    show_default=True,
+    help="Replace names by pseudonyms and withhold phones, units, addresses, dates of "
+    "birth and home towns; the leak guard refuses the export if anything survives.",
+)
+@click.option(
+    "--identifying",
+    is_flag=True,
+    help="Confirm an export WITHOUT redaction (it identifies people; editors only).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write.",
+)
+@calls_option
+@policy_option
+@operator_option
+@json_option
+def export_command(
+    case: Path,
+    format_: str,
+    redact: bool,
+    identifying: bool,
+    output: Path,
+    calls_: str | None,
+    policy: Path | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Export calls, transcripts, translations and analysis (redacted by default).
+
+    A redacted export replaces every name by the person's pseudonym and withholds
+    phone numbers, unit numbers, addresses, dates of birth and home towns; it is
+    scanned for every known name and phone before it is written and refused if
+    anything survives. Without redaction the export identifies people: it needs
+    --identifying and says so on its first line.
+    """
+    from ..publish.export import ExportOptions, export_case
+
+    settings = settings_from_env(operator)
+    options = ExportOptions(
+        fmt=format_,
+        redact=redact,
+        call_ids=_parse_ids(calls_),
+        policy=load_policy(policy) if policy else None,
+        operator=settings.operator,
+        identifying=identifying,
+    )
+    with Case.open(case, settings=settings) as opened, progress_bar("export") as bar:
+        task = bar.add_task("export", total=None, current=format_)
+        result = export_case(opened, output, options)
+        bar.update(task, total=1, completed=1)
+    data = result.as_dict()
+    if as_json:
+        emit(data)
+        return
+    kind = "redacted" if result.redacted else "IDENTIFYING"
+    out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {escape(str(output))}")
+    if result.redacted:
+        withheld = ", ".join(f"{k} {v}" for k, v in data["withheld"].items()) or "nothing"
+        out.print(f"Withheld: {withheld}")
+    else:
+        err.print("[yellow]warning:[/] this export identifies people; it is not redacted")
+
+
+@cli.group()
+def pseudonym() -> None:
+    """Stable published names of the case's persons ("Soldier 1", or an editorial one)."""
+
+
+@pseudonym.command("list")
+@case_argument
+@operator_option
+@json_option
+def pseudonym_list(case: Path, operator: str | None, as_json: bool) -> None:
+    """List every person's pseudonym (assigning defaults to persons without one)."""
+    from ..publish.pseudonyms import assign_pseudonyms
+    from ..store.publish_models import Pseudonym
+
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        assign_pseudonyms(session, operator=settings.operator)
+        rows: list[dict[str, str | int]] = [
+            {"person_id": p.person_id, "pseudonym": p.pseudonym, "kind": p.kind, "set_by": p.set_by}
+            for p in session.query(Pseudonym).order_by(Pseudonym.person_id)
+        ]
+    if as_json:
+        emit(rows)
+        return
+    table = Table("person", "pseudonym", "kind", "set by")
+    for row in rows:
+        table.add_row(
+            str(row["person_id"]),
+            escape(str(row["pseudonym"])),
+            str(row["kind"]),
+            escape(str(row["set_by"])),
+        )
+    out.print(table)
+
+
+@pseudonym.command("set")
+@case_argument
+@click.argument("person_id", type=int)
+@click.argument("name")
+@operator_option
+@json_option
+def pseudonym_set(
+    case: Path, person_id: int, name: str, operator: str | None, as_json: bool
+) -> None:
+    """Give a person an editorial pseudonym (e.g. "THE PROFESSOR"), used in every export."""
+    from ..publish.pseudonyms import set_pseudonym
+
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        row = set_pseudonym(session, person_id, name, operator=settings.operator)
+        data = {"person_id": row.person_id, "pseudonym": row.pseudonym, "kind": row.kind}
+        published = row.pseudonym
+    if as_json:
+        emit(data)
+    else:
+        out.print(f"Person {person_id} is now published as {escape(published)}")

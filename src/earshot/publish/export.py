@@ -1,0 +1,180 @@
+"""Writing an export: build, redact, guard, render, guard again, write, audit.
+
+A redacted export is scanned by the leak guard twice, once as a document and
+once as rendered (what the file really holds), and is written only if both find
+nothing. An export without redaction identifies people: it needs the editor role
+(the CLI's explicit ``--identifying``), and says so on its first line.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from earshot.errors import EarshotError
+from earshot.language.entities import EntityExtractor
+from earshot.store.case import Case
+from earshot.store.custody import append_custody
+
+from .export_json import WARNING, build_export
+from .formats import Rendered, get_writer
+from .leakguard import LeakGuard, document_strings
+from .policy import RedactionPolicy, default_policy
+from .redact_export import RedactionSummary, redact_export
+
+__all__ = [
+    "ExportOptions",
+    "ExportRefusedError",
+    "ExportResult",
+    "audit_export",
+    "export_case",
+    "redacted_document",
+    "write_atomic",
+]
+
+
+class ExportRefusedError(EarshotError):
+    """An export that identifies people was asked for without the right to make one."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """fmt: a name from FORMATS; role: the caller's role when known (web), else
+    ``identifying`` is the local operator's explicit request for an identifying export."""
+
+    fmt: str = "json"
+    redact: bool = True
+    call_ids: Sequence[int] | None = None
+    policy: RedactionPolicy | None = None
+    operator: str = "unknown"
+    identifying: bool = False
+    role: str | None = None
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    fmt: str
+    redacted: bool
+    calls: int
+    bytes: int
+    summary: RedactionSummary = field(default_factory=RedactionSummary)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "format": self.fmt,
+            "redacted": self.redacted,
+            "calls": self.calls,
+            "bytes": self.bytes,
+            "withheld": dict(sorted(self.summary.counts.items())),
+        }
+
+
+def _authorise_identifying(options: ExportOptions, what: str) -> None:
+    if options.role is not None:
+        try:
+            from earshot.security.roles import Permission, Role, require
+        except ImportError:
+            if options.role not in ("editor", "admin"):
+                raise ExportRefusedError(
+                    f"{what} identifies people; it needs the editor role"
+                ) from None
+            return
+        require(Role(options.role), Permission.EXPORT_UNREDACTED, what=what)
+        return
+    if not options.identifying:
+        raise ExportRefusedError(
+            f"{what} without --redact identifies people and is refused unless asked for "
+            "explicitly: add --identifying (editors only), or export with --redact"
+        )
+
+
+def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:
+    """Record an export in the audit log (when the security layer is there) and custody."""
+    try:
+        from earshot.security.audit import audit
+    except ImportError:
+        audit = None  # type: ignore[assignment]
+    if audit is not None and inspect(session.connection()).has_table("audit_log"):
+        audit(session, user=operator, action=action, object_type="case", detail=detail)
+    append_custody(session, operator=operator, action=action, detail=detail)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so no half export is left behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".earshot-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def redacted_document(
+    session: Session,
+    call_ids: Sequence[int] | None,
+    *,
+    policy: RedactionPolicy | None,
+    operator: str,
+    extractor: EntityExtractor | None = None,
+) -> tuple[dict[str, Any], RedactionSummary, LeakGuard]:
+    """The redacted export document, already checked by the leak guard."""
+    doc = build_export(session, call_ids)
+    redacted, summary = redact_export(
+        session, doc, policy=policy or default_policy(), operator=operator, extractor=extractor
+    )
+    guard = LeakGuard.for_case(session)
+    guard.check(document_strings(redacted), "redacted export")
+    return redacted, summary, guard
+
+
+def export_case(
+    case: Case, out: Path, options: ExportOptions, *, extractor: EntityExtractor | None = None
+) -> ExportResult:
+    """Write an export of `case` to `out` (refused, and nothing written, on any leak)."""
+    writer = get_writer(options.fmt)
+    summary = RedactionSummary()
+    with case.session() as session:
+        if options.redact:
+            doc, summary, guard = redacted_document(
+                session,
+                options.call_ids,
+                policy=options.policy,
+                operator=options.operator,
+                extractor=extractor,
+            )
+            rendered: Rendered = writer(doc)
+            guard.check(rendered.texts, f"redacted {options.fmt} export")
+        else:
+            _authorise_identifying(options, f"a {options.fmt} export")
+            doc = build_export(session, options.call_ids)
+            doc["warning"] = WARNING
+            rendered = writer(doc)
+        write_atomic(out, rendered.data)
+        detail = {
+            "format": options.fmt,
+            "redacted": options.redact,
+            "calls": [int(c["id"]) for c in doc["calls"]],
+            "file": out.name,
+            "withheld": dict(sorted(summary.counts.items())),
+        }
+        audit_export(
+            session,
+            operator=options.operator,
+            action="export" if options.redact else "export_identifying",
+            detail=detail,
+        )
+    return ExportResult(
+        out, options.fmt, options.redact, len(doc["calls"]), len(rendered.data), summary
+    )

@@ -1,0 +1,50 @@
+"""JSON and Markdown exports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._common import Rendered, clock, notice, party_name, speaker, title
+
+__all__ = ["render_json", "render_markdown"]
+
+
+def render_json(doc: dict[str, Any]) -> Rendered:
+    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return Rendered(text.encode("utf-8"), [("json", text)])
+
+
+def _md_escape(text: str) -> str:
+    """Markdown-inert text: a transcript line never becomes a link, heading or HTML."""
+    out = []
+    for char in text:
+        if char in "\\`*_{}[]()<>#+-!|~":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def render_markdown(doc: dict[str, Any]) -> Rendered:
+    lines = [f"> **{_md_escape(notice(doc))}**", "", f"# {title(doc)}", ""]
+    for call in doc.get("calls", []):
+        when = f" — {call['started_at']}" if call.get("started_at") else ""
+        lines += [f"## Call {call['id']}{_md_escape(when)}", ""]
+        sides = "; ".join(f"{p['label']}: {_md_escape(party_name(p))}" for p in call["parties"])
+        lines += [f"Parties: {sides}", ""]
+        if call.get("themes"):
+            lines += [f"Themes: {_md_escape(', '.join(call['themes']))}", ""]
+        for seg in call.get("segments", []):
+            who = _md_escape(speaker(call, seg))
+            lines.append(
+                f"**{who}** \\[{clock(seg.get('start'))}–{clock(seg.get('end'))}\\]: "
+                f"{_md_escape(seg['text'])}"
+            )
+            if seg.get("translation"):
+                lines.append(f"  *{_md_escape(seg['translation'])}*")
+            for mark in seg.get("slang") or []:
+                lines.append(f"  - «{_md_escape(mark['text'])}»: {_md_escape(mark['gloss'])}")
+            lines.append("")
+    text = "\n".join(lines) + "\n"
+    return Rendered(text.encode("utf-8"), [("md", text)])

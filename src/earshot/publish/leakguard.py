@@ -1,0 +1,124 @@
+"""The leak guard: a redacted export is refused if any protected term survived.
+
+It is deliberately independent of the redaction policy: it always searches for
+every form of every name, alias and diminutive of every person of the case (all
+inflections, in Cyrillic and in every common Latin spelling) and for the digits of
+every phone of the case, in every string that will be written. If the redactor
+missed anything (a weakened policy, a new diminutive, a translator's spelling),
+the export is refused with the list of what and where, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from earshot.errors import EarshotError
+from earshot.language.morph import fold
+from earshot.language.numbers import spoken_numbers
+
+from .terms import ProtectedPerson, Term, TermIndex, all_phone_numbers, phone_digit_keys
+from .translit import LATIN_WORD_RE, latin_key
+
+__all__ = ["Leak", "LeakDetectedError", "LeakGuard", "document_strings"]
+
+_CYR_WORD_RE = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
+_DIGITS_RE = re.compile(r"\+?\d[\d\s().\-\u2010-\u2015]*\d")
+_SKIP_KEYS = frozenset({"warning", "format", "sha256", "original_sha256"})
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A protected term found in an export: what (the word as written) and where."""
+
+    location: str
+    found: str
+    category: str
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.found!r} ({self.category}, {self.kind})"
+
+
+class LeakDetectedError(EarshotError):
+    """A redacted export still holds protected terms; it was not written."""
+
+    def __init__(self, leaks: Sequence[Leak], what: str) -> None:
+        self.leaks = tuple(leaks)
+        shown = "; ".join(str(leak) for leak in self.leaks[:20])
+        more = f" (and {len(self.leaks) - 20} more)" if len(self.leaks) > 20 else ""
+        super().__init__(
+            f"{what} refused: {len(self.leaks)} protected term(s) survived redaction: "
+            f"{shown}{more}. Nothing was written; fix the redaction policy or the "
+            "person's names/aliases, then export again."
+        )
+
+
+class LeakGuard:
+    """Scans strings for every protected term of a case."""
+
+    def __init__(self, people: Sequence[ProtectedPerson], phones: Iterable[str] = ()) -> None:
+        self.index = TermIndex()
+        for person in people:
+            self.index.add_person(person)
+        for phone in phones:
+            for key in phone_digit_keys(phone):
+                self.index.add_digits(key, Term("phone", source="phone"))
+        self._digit_keys = sorted(
+            ((k, t) for k, t in self.index.digits.items() if len(k) >= 7),
+            key=lambda kt: -len(kt[0]),
+        )
+
+    @classmethod
+    def for_case(cls, session: Session) -> LeakGuard:
+        from .terms import protected_people
+
+        return cls(protected_people(session), all_phone_numbers(session))
+
+    def scan_text(self, location: str, text: str) -> list[Leak]:
+        leaks: list[Leak] = []
+        for m in _CYR_WORD_RE.finditer(text):
+            term = self.index.words.get(fold(m.group(0)))
+            if term is not None:
+                leaks.append(Leak(location, m.group(0), term.category, term.source))
+        for m in LATIN_WORD_RE.finditer(text):
+            for word in (m.group(0), *re.split(r"['’\u02B9-]", m.group(0))):
+                term = self.index.latin.get(latin_key(word))
+                if term is not None:
+                    leaks.append(Leak(location, m.group(0), term.category, term.source))
+                    break
+        runs = [re.sub(r"\D", "", m.group(0)) for m in _DIGITS_RE.finditer(text)]
+        spoken = "".join(n.digits for n in spoken_numbers(text) if not n.ordinal)
+        for digits in [*runs, spoken]:
+            for key, term in self._digit_keys:
+                if key in digits:
+                    leaks.append(Leak(location, key, term.category, "digits"))
+                    break
+        return leaks
+
+    def scan(self, items: Iterable[tuple[str, str]]) -> list[Leak]:
+        """Leaks in (location, text) pairs."""
+        return [leak for location, text in items for leak in self.scan_text(location, text)]
+
+    def check(self, items: Iterable[tuple[str, str]], what: str) -> None:
+        """Raise :class:`LeakDetectedError` if any protected term is in `items`."""
+        leaks = self.scan(items)
+        if leaks:
+            raise LeakDetectedError(leaks, what)
+
+
+def document_strings(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """Every string of a JSON-like document with its path (``$.calls[0].segments[3].text``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _SKIP_KEYS:
+                yield from document_strings(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from document_strings(item, f"{path}[{i}]")
