@@ -1,9 +1,8 @@
-"""Case commands: init, ingest, calls, verify, failures, custody, settings, demo."""
+"""Case commands: init, ingest, calls, verify, failures, custody, settings."""
 
 from __future__ import annotations
 
 import sys
-from importlib.resources import as_file, files
 from pathlib import Path
 
 import click
@@ -42,22 +41,67 @@ from ._base import (
 )
 @click.option("--region", metavar="CC", help="Default region for phone numbers (default RU).")
 @click.option("--timezone", metavar="ZONE", help="Time zone for call times without one.")
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Store originals and working copies encrypted (AES-256-GCM); the key comes from "
+    "--key-file, else EARSHOT_PASSPHRASE, else a passphrase prompt.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --encrypt: key file (32 bytes, raw or hex); created with a random key if "
+    "missing. Keep it away from the case.",
+)
 @json_option
 def init(
-    case: Path, db: str | None, region: str | None, timezone: str | None, as_json: bool
+    case: Path,
+    db: str | None,
+    region: str | None,
+    timezone: str | None,
+    encrypt: bool,
+    key_file: Path | None,
+    as_json: bool,
 ) -> None:
-    """Create a new, empty case directory."""
+    """Create a new, empty case directory (optionally with encrypted media)."""
+    from ..security.crypto import KeySource, create_key_file
+
     settings = settings_from_env().merged({"region": region, "timezone": timezone}, "option")
-    with Case.init(case, db=db, settings=settings) as opened:
+    source: KeySource | None = None
+    created_key = False
+    if key_file is not None and not encrypt:
+        raise click.UsageError("--key-file needs --encrypt")
+    if encrypt and key_file is not None:
+        if not key_file.exists():
+            create_key_file(key_file)
+            created_key = True
+        source = KeySource(key_file=key_file)
+    elif encrypt:
+        source = KeySource.from_environment(settings.key_file) or KeySource(
+            passphrase=click.prompt(
+                "Passphrase for the case key", hide_input=True, confirmation_prompt=True, err=True
+            )
+        )
+    with Case.init(case, db=db, settings=settings, encryption=source) as opened:
         data = {
             "case": str(opened.path),
             "id": opened.case_id,
             "backend": opened.engine.dialect.name,
+            "encrypted": encrypt,
+            "key_file_created": str(key_file) if created_key else None,
         }
     if as_json:
         emit(data)
     else:
-        out.print(f"Created case {data['case']} ({data['backend']}, id {data['id']})")
+        out.print(
+            f"Created case {escape(str(data['case']))} ({data['backend']}, id {data['id']}"
+            f"{', encrypted' if encrypt else ''})"
+        )
+        if created_key:
+            out.print(
+                f"Wrote a new random key to {escape(str(key_file))}: back it up; "
+                "without it the media cannot be read"
+            )
 
 
 def _print_ingest(report: IngestReport) -> None:
@@ -294,39 +338,3 @@ def settings(as_json: bool) -> None:
     for row in rows:
         table.add_row(row["name"], row["env"], str(row["default"]), row["help"])
     out.print(table)
-
-
-@cli.command()
-@click.option(
-    "--case",
-    "case_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("earshot-demo"),
-    show_default=True,
-    help="Where to build the demo case.",
-)
-@json_option
-def demo(case_dir: Path, as_json: bool) -> None:
-    """Build a demo case from the bundled fictional sample corpus and list its calls."""
-    sample = files("earshot") / "data" / "sample"
-    with as_file(sample) as sample_dir:
-        if not (case_dir / "earshot.toml").exists():
-            Case.init(case_dir, settings=settings_from_env()).close()
-        with (
-            Case.open(case_dir, settings=settings_from_env()) as opened,
-            progress_bar("ingest") as bar,
-        ):
-            report = ingest(
-                opened,
-                [sample_dir / "calls"],
-                IngestOptions(
-                    source="Earshot sample corpus (fictional)",
-                    metadata=sample_dir / "calls.csv",
-                ),
-                IngestBar(bar),
-            )
-    if as_json:
-        emit(report.as_dict())
-        return
-    _print_ingest(report)
-    click.get_current_context().invoke(calls, case=case_dir, as_json=False)

@@ -1,0 +1,104 @@
+"""The web layer's view of accounts, roles and the audit log (``earshot.security``).
+
+Imported lazily so the web package loads even where the security layer is being
+upgraded; every decision about who may do what is delegated to
+``earshot.security.roles.allows`` so the CLI and the web never disagree.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+__all__ = [
+    "Accounts",
+    "LoginThrottle",
+    "audit",
+    "can",
+    "open_accounts",
+    "role_name",
+]
+
+
+class Accounts(Protocol):
+    """What the web needs of an account store (``earshot.security.accounts.AccountStore``)."""
+
+    def authenticate(self, username: str, password: str, *, client: str = ...) -> Any: ...
+
+    def role(self, username: str, case_id: str) -> Any: ...
+
+
+def open_accounts(path: Path) -> Accounts:
+    from ..security.accounts import AccountStore
+
+    store: Accounts = AccountStore(path)
+    return store
+
+
+def can(role: Any, permission: str) -> bool:
+    """Whether `role` holds the permission named `permission` (e.g. "EDIT_TRANSLATION")."""
+    if role is None:
+        return False
+    from ..security.roles import Permission, allows
+
+    return bool(allows(role, Permission[permission]))
+
+
+def role_name(role: Any) -> str:
+    return str(getattr(role, "value", role))
+
+
+def audit(
+    session: Session,
+    *,
+    user: str,
+    action: str,
+    object_type: str,
+    object_id: str | int | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a view, playback, search, edit or export in the case's audit log."""
+    from ..security.audit import audit as record
+
+    record(
+        session,
+        user=user,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        detail=detail or {},
+    )
+
+
+class LoginThrottle:
+    """Per-client sliding window on failed logins, in front of the account lockout.
+
+    The account store locks an account after repeated failures; this stops one
+    client from walking through many usernames, which a per-account lock cannot.
+    """
+
+    def __init__(self, attempts: int, window_s: float) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _window(self, client: str, now: float) -> deque[float]:
+        seen = self._seen.setdefault(client, deque())
+        while seen and now - seen[0] > self.window_s:
+            seen.popleft()
+        return seen
+
+    def blocked(self, client: str) -> bool:
+        """Whether `client` failed too often within the window to try again now."""
+        with self._lock:
+            return len(self._window(client, time.monotonic())) >= self.attempts
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._window(client, time.monotonic()).append(time.monotonic())

@@ -1,0 +1,466 @@
+"""The JSON API under ``/api``: the same data as the pages, described by OpenAPI.
+
+Reads need the READ permission on the case, changes the permission named at each
+route; every view of a call, playback, search, edit and export is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from ..errors import EarshotError
+from . import edits, insights, views
+from .access import audit, role_name
+from .audio import (
+    AudioUnavailableError,
+    ByteRange,
+    RangeNotSatisfiableError,
+    parse_range,
+    peaks,
+    playback_source,
+)
+from .context import Access, Login, WebState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+CallId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+IntId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Not logged in."},
+    403: {"model": Problem, "description": "Role does not allow this, or no CSRF token."},
+    404: {"model": Problem, "description": "No such case (or no role on it), or no such object."},
+}
+
+
+def _web(request: Request) -> WebState:
+    web: WebState = request.app.state.web
+    return web
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"no such {what}")
+
+
+def _refused(exc: EarshotError) -> HTTPException:
+    return HTTPException(status_code=422, detail=str(exc))
+
+
+@router.get("/me", responses=ERRORS)
+def me(request: Request, login: Login) -> dict[str, Any]:
+    """Who is logged in, and their role on each case this server holds for them."""
+    web = _web(request)
+    cases = []
+    for case_id in web.cases:
+        role = web.accounts.role(login.username, case_id)
+        if role is not None:
+            cases.append(
+                {"id": case_id, "name": web.cases[case_id].path.name, "role": role_name(role)}
+            )
+    return {"username": login.username, "cases": cases}
+
+
+@router.get("/cases/{case_id}", responses=ERRORS)
+def overview(access: Access) -> dict[str, Any]:
+    """Counts, themes and processing status of the case."""
+    with access.case.session() as session:
+        return {
+            "id": access.case.case_id,
+            "name": access.case.path.name,
+            "role": access.role_name,
+            **views.case_overview(session),
+        }
+
+
+@router.get("/cases/{case_id}/calls", responses=ERRORS)
+def calls(
+    access: Access,
+    text: Annotated[str, Query(max_length=200)] = "",
+    phone: Annotated[str, Query(max_length=40)] = "",
+    person: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=60)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(pattern=r"^-?(started_at|duration|source_file|id)$")] = "started_at",
+) -> dict[str, Any]:
+    """The case's calls, filtered and sorted."""
+    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
+    with access.case.session() as session:
+        return views.calls_page(session, filters)
+
+
+@router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)
+def call(access: Access, call_id: CallId) -> dict[str, Any]:
+    """One call: parties, transcript segments with translations, entities, slang, themes."""
+    with access.case.session() as session:
+        detail = views.call_detail(session, call_id)
+        if detail is None:
+            raise _not_found("call")
+        audit(
+            session,
+            user=access.user,
+            action="view",
+            object_type="call",
+            object_id=call_id,
+            detail={"via": "api"},
+        )
+        return detail
+
+
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/audio",
+    responses={
+        **ERRORS,
+        206: {"content": {"audio/wav": {}}, "description": "A byte range."},
+        200: {"content": {"audio/wav": {}}, "description": "The whole stream."},
+        416: {"model": Problem, "description": "Range outside the stream."},
+    },
+    response_class=Response,
+)
+def audio(
+    access: Access,
+    call_id: CallId,
+    range_: Annotated[str | None, Header(alias="range", max_length=200)] = None,
+) -> Response:
+    """The call's audio as WAV (all channels), with HTTP Range for seeking."""
+    with access.case.session() as session:
+        try:
+            source = playback_source(session, access.case.media.root, call_id)
+        except AudioUnavailableError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        try:
+            wanted = parse_range(range_, source.size)
+        except RangeNotSatisfiableError as exc:
+            return JSONResponse(
+                {"detail": str(exc)},
+                status_code=416,
+                headers={"Content-Range": f"bytes */{source.size}"},
+            )
+        if wanted is None or wanted.start == 0:
+            audit(
+                session,
+                user=access.user,
+                action="play",
+                object_type="call",
+                object_id=call_id,
+                detail={},
+            )
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    if wanted is None:
+        body = ByteRange(0, source.size - 1)
+        headers["Content-Length"] = str(source.size)
+        return StreamingResponse(source.iter_bytes(body), media_type="audio/wav", headers=headers)
+    headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{source.size}"
+    headers["Content-Length"] = str(wanted.length)
+    return StreamingResponse(
+        source.iter_bytes(wanted), status_code=206, media_type="audio/wav", headers=headers
+    )
+
+
+@router.get("/cases/{case_id}/calls/{call_id}/peaks", responses=ERRORS)
+def call_peaks(request: Request, access: Access, call_id: CallId) -> dict[str, Any]:
+    """Waveform peaks per channel, so the player draws without decoding the audio."""
+    options = _web(request).options
+    with access.case.session() as session:
+        try:
+            source = playback_source(session, access.case.media.root, call_id)
+        except AudioUnavailableError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+    duration = source.frames / source.sample_rate
+    buckets = min(options.max_peaks, max(200, int(duration * options.peaks_per_second)))
+    return {"duration": duration, "channels": source.channels, "peaks": peaks(source, buckets)}
+
+
+class TranslationEdit(BaseModel):
+    text: str = Field(max_length=edits.MAX_TEXT)
+    status: Literal["draft", "edited", "reviewed", "approved"]
+    version: int = Field(
+        ge=0, le=2**31 - 1, description="The version the editor loaded; 0 if none."
+    )
+
+
+@router.put(
+    "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/translation",
+    responses={
+        **ERRORS,
+        409: {"description": "Someone saved since you loaded it."},
+        422: {"model": Problem, "description": "The edit is not possible."},
+    },
+)
+def save_translation(
+    access: Access, call_id: CallId, segment_id: CallId, edit: TranslationEdit
+) -> dict[str, Any]:
+    """Save a segment's English; refused with 409 if it changed since `version`."""
+    access.require("VERIFY" if edit.status == "approved" else "EDIT_TRANSLATION")
+    try:
+        with access.case.session() as session:
+            saved = edits.save_translation(
+                session,
+                call_id=call_id,
+                segment_id=segment_id,
+                text=edit.text,
+                status=edit.status,
+                expected_version=edit.version,
+                actor=access.user,
+            )
+            audit(
+                session,
+                user=access.user,
+                action="edit",
+                object_type="translation",
+                object_id=segment_id,
+                detail={"status": edit.status, "version": saved["version"]},
+            )
+            return saved
+    except edits.StaleEditError:
+        with access.case.session() as session:
+            latest = edits.current_translation(session, segment_id)
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": edits.stale_message(latest, edit.version), "current": latest or {}},
+            status_code=409,
+        )
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
+
+
+class ThemeEdit(BaseModel):
+    theme: str = Field(min_length=1, max_length=60)
+    present: bool
+
+
+@router.post("/cases/{case_id}/calls/{call_id}/themes", responses=ERRORS)
+def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> dict[str, Any]:
+    """Add (present=true) or remove a theme tag of a call."""
+    access.require("TAG")
+    try:
+        with access.case.session() as session:
+            if views.call_exists(session, call_id) is False:
+                raise _not_found("call")
+            themes = edits.set_call_theme(
+                session, call_id=call_id, theme=edit.theme, present=edit.present
+            )
+            audit(
+                session,
+                user=access.user,
+                action="tag",
+                object_type="call",
+                object_id=call_id,
+                detail={"theme": edit.theme, "present": edit.present},
+            )
+            return {"themes": themes}
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
+
+
+class EntityLink(BaseModel):
+    person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+@router.put("/cases/{case_id}/calls/{call_id}/entities/{entity_id}/person", responses=ERRORS)
+def link_entity(
+    access: Access, call_id: CallId, entity_id: CallId, link: EntityLink
+) -> dict[str, Any]:
+    """Link a name heard in a call to a person of the case (null unlinks)."""
+    access.require("TAG")
+    try:
+        with access.case.session() as session:
+            edits.link_entity(
+                session, call_id=call_id, entity_id=entity_id, person_id=link.person_id
+            )
+            audit(
+                session,
+                user=access.user,
+                action="link",
+                object_type="entity",
+                object_id=entity_id,
+                detail={"person_id": link.person_id},
+            )
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
+    return {"entity_id": entity_id, "person_id": link.person_id}
+
+
+class VoiceDecision(BaseModel):
+    decision: Literal["confirm", "reject"]
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/cases/{case_id}/voice-links/{link_id}", responses=ERRORS)
+def decide_voice(access: Access, link_id: CallId, decision: VoiceDecision) -> dict[str, Any]:
+    """Confirm or reject a proposed voice match."""
+    access.require("VERIFY")
+    try:
+        with access.case.session() as session:
+            done = edits.decide_voice_link(
+                session,
+                link_id=link_id,
+                confirm=decision.decision == "confirm",
+                actor=access.user,
+                note=decision.note,
+            )
+            audit(
+                session,
+                user=access.user,
+                action="verify",
+                object_type="voice_link",
+                object_id=link_id,
+                detail={"decision": decision.decision},
+            )
+            return done
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
+
+
+class VerificationDecision(BaseModel):
+    status: Literal["unverified", "partly_verified", "verified", "disputed"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/cases/{case_id}/persons/{person_id}/verification", responses=ERRORS)
+def verify_person(
+    access: Access, person_id: CallId, decision: VerificationDecision
+) -> dict[str, Any]:
+    """Set a person's verification status, with the reason; who decided is recorded."""
+    access.require("VERIFY")
+    try:
+        with access.case.session() as session:
+            done = edits.set_verification(
+                session,
+                person_id=person_id,
+                status=decision.status,
+                reason=decision.reason,
+                actor=access.user,
+                actor_role=access.role_name,
+            )
+            audit(
+                session,
+                user=access.user,
+                action="verify",
+                object_type="person",
+                object_id=person_id,
+                detail={"status": decision.status},
+            )
+            return done
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
+
+
+@router.get("/cases/{case_id}/persons", responses=ERRORS)
+def persons(access: Access) -> list[dict[str, Any]]:
+    """Persons of the case with their verification status."""
+    with access.case.session() as session:
+        return views.persons_list(session)
+
+
+@router.get("/cases/{case_id}/persons/{person_id}", responses=ERRORS)
+def person(access: Access, person_id: CallId) -> dict[str, Any]:
+    """One person: phones, calls, voice matches, evidence, verification history."""
+    with access.case.session() as session:
+        detail = views.person_detail(session, person_id)
+        if detail is None:
+            raise _not_found("person")
+        audit(
+            session,
+            user=access.user,
+            action="view",
+            object_type="person",
+            object_id=person_id,
+            detail={"via": "api"},
+        )
+        return detail
+
+
+@router.get("/cases/{case_id}/search", responses=ERRORS)
+def search(
+    access: Access, q: Annotated[str, Query(max_length=insights.MAX_QUERY)] = ""
+) -> dict[str, Any]:
+    """Search transcripts and translations (the search layer's query language)."""
+    with access.case.session() as session:
+        result = insights.search(session, q)
+        audit(
+            session,
+            user=access.user,
+            action="search",
+            object_type="case",
+            object_id=access.case.case_id,
+            detail={"query": q[:200]},
+        )
+        return result
+
+
+@router.get("/cases/{case_id}/trends", responses=ERRORS)
+def trends(access: Access, interval: Literal["day", "week", "month"] = "month") -> dict[str, Any]:
+    """Calls per theme per interval."""
+    with access.case.session() as session:
+        return insights.trends(session, interval)
+
+
+@router.get("/cases/{case_id}/places", responses=ERRORS)
+def places(access: Access) -> list[dict[str, Any]]:
+    """Places mentioned, with coordinates and the calls mentioning them."""
+    with access.case.session() as session:
+        return insights.places(session)
+
+
+@router.get("/cases/{case_id}/graph", responses=ERRORS)
+def graph(access: Access) -> dict[str, Any]:
+    """Phones and persons, linked by calls and by use."""
+    with access.case.session() as session:
+        return insights.call_graph(session)
+
+
+@router.get("/cases/{case_id}/calls/{call_id}/quote", responses=ERRORS)
+def quote(
+    access: Access, call_id: CallId, segments: Annotated[list[int], Query(max_length=200)]
+) -> dict[str, Any]:
+    """A quote from consecutive segments: Russian, English, speaker, time and review state."""
+    access.require("PUBLISH_REDACTED")
+    with access.case.session() as session:
+        detail = views.call_detail(session, call_id)
+        if detail is None:
+            raise _not_found("call")
+        built = views.build_quote(detail, segments)
+        audit(
+            session,
+            user=access.user,
+            action="export",
+            object_type="quote",
+            object_id=call_id,
+            detail={"segments": segments[:50]},
+        )
+        return built
+
+
+@router.get("/cases/{case_id}/export", responses=ERRORS)
+def export(access: Access, calls: Annotated[list[int], Query(max_length=10_000)]) -> Response:
+    """Working export (unredacted) of the chosen calls as a JSON download."""
+    access.require("EXPORT_UNREDACTED")
+    with access.case.session() as session:
+        data = views.export_calls(session, access.case.case_id, calls)
+        audit(
+            session,
+            user=access.user,
+            action="export",
+            object_type="case",
+            object_id=access.case.case_id,
+            detail={"calls": calls[:200], "redacted": False},
+        )
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="earshot-export.json"'},
+    )

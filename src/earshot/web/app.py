@@ -1,0 +1,207 @@
+"""The FastAPI application: security middleware, login, static assets, routers.
+
+Security is applied here once for every route rather than per page: the session
+cookie is read, state-changing requests must carry the session's CSRF token in the
+``X-CSRF-Token`` header (pages send it from htmx/fetch; the login form, the one
+request made without a session, has its own token) and come from this origin, and
+every response carries a strict Content-Security-Policy. Styles may use a
+per-response nonce because wavesurfer.js builds its waveform in a shadow DOM with
+its own ``<style>``; scripts are only ever files from ``/static``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ..errors import EarshotError
+from ..store.case import Case
+from . import api, pages
+from .access import Accounts, LoginThrottle, role_name
+from .context import LoginRequiredError, WebOptions, WebState
+from .sessions import SessionStore
+
+__all__ = ["COOKIE", "create_app"]
+
+COOKIE = "earshot_session"
+LOGIN_COOKIE = "earshot_login"
+HERE = Path(__file__).parent
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _csp(nonce: str) -> str:
+    return (
+        "default-src 'self'; script-src 'self'; "
+        f"style-src 'self' 'nonce-{nonce}'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+def _security_headers(response: Response, nonce: str) -> None:
+    headers = response.headers
+    headers["Content-Security-Policy"] = _csp(nonce)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+    )
+    if "cache-control" not in headers:
+        headers["Cache-Control"] = "no-store"
+
+
+def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None = None) -> FastAPI:
+    """The web app serving `cases`, with logins checked against `accounts`."""
+    options = options or WebOptions()
+    app = FastAPI(
+        title="Earshot",
+        version="1",
+        description="Case data of an Earshot workbench. Every endpoint needs a login "
+        "session; state changes also need the session's X-CSRF-Token header.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.web = WebState(
+        cases={c.case_id: c for c in cases},
+        accounts=accounts,
+        options=options,
+        sessions=SessionStore(options.idle_timeout_s),
+        throttle=LoginThrottle(options.login_attempts_per_minute, 60.0),
+    )
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True
+    templates.env.globals["role_name"] = role_name
+    app.state.templates = templates
+
+    @app.middleware("http")
+    async def security(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        web: WebState = request.app.state.web
+        nonce = secrets.token_urlsafe(16)
+        request.state.csp_nonce = nonce
+        request.state.login = web.sessions.get(request.cookies.get(COOKIE))
+        refused = _refuse_unsafe(request)
+        response = refused or await call_next(request)
+        _security_headers(response, nonce)
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
+        if request.url.path.startswith("/api/") or request.method not in SAFE_METHODS:
+            return JSONResponse({"detail": "log in first"}, status_code=401)
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(EarshotError)
+    async def library_error(request: Request, exc: EarshotError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request, next: str = "/", error: str = "") -> Response:
+        token = secrets.token_urlsafe(24)
+        response = templates.TemplateResponse(
+            request,
+            "login.html",
+            {"login_token": token, "next": _local(next), "error": error[:200]},
+        )
+        _set_cookie(request, response, LOGIN_COOKIE, token, options.secure_cookies, path="/login")
+        return response
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        username: Annotated[str, Form(max_length=200)],
+        password: Annotated[str, Form(max_length=1000)],
+        login_token: Annotated[str, Form(max_length=100)],
+        next: Annotated[str, Form(max_length=2000)] = "/",
+    ) -> Response:
+        web: WebState = request.app.state.web
+        expected = request.cookies.get(LOGIN_COOKIE) or ""
+        if not expected or not secrets.compare_digest(expected, login_token):
+            return _login_again(next, "The login form expired; try again.")
+        client = request.client.host if request.client else "unknown"
+        if web.throttle.blocked(client):
+            return _login_again(next, "Too many failed logins from here; wait a minute.")
+        try:
+            web.accounts.authenticate(username, password, client=client)
+        except EarshotError as exc:
+            web.throttle.failed(client)
+            locked = "Locked" in type(exc).__name__
+            return _login_again(next, str(exc)[:200] if locked else "Wrong username or password.")
+        session = web.sessions.create(username)
+        response = RedirectResponse(_local(next), status_code=303)
+        _set_cookie(request, response, COOKIE, session.token, options.secure_cookies)
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        web: WebState = request.app.state.web
+        web.sessions.drop(request.cookies.get(COOKIE))
+        response = Response(status_code=204, headers={"HX-Redirect": "/login"})
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def _refuse_unsafe(request: Request) -> Response | None:
+    """Refuse a state change without this session's CSRF token or from another origin."""
+    if request.method in SAFE_METHODS:
+        return None
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+    if request.url.path == "/login":
+        return None  # checked by its own form token: there is no session yet
+    login = request.state.login
+    if login is None:
+        return JSONResponse({"detail": "log in first"}, status_code=401)
+    if not login.csrf_ok(request.headers.get("x-csrf-token")):
+        return JSONResponse(
+            {"detail": "missing or wrong CSRF token; reload the page and try again"},
+            status_code=403,
+        )
+    return None
+
+
+def _local(target: str) -> str:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_again(next_: str, message: str) -> Response:
+    url = f"/login?next={quote(_local(next_), safe='/')}&error={quote(message)}"
+    return RedirectResponse(url, status_code=303)
+
+
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, secure: bool, path: str = "/"
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        path=path,
+        secure=secure or request.url.scheme == "https",
+    )

@@ -1,0 +1,113 @@
+"""Per-request state shared by pages and the API: the login, the case and the role.
+
+Every case route resolves its case and the user's role *for that case* here; a user
+with no role on a case gets 404, exactly as for a case that does not exist, so the
+server never reveals which cases it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
+
+from ..store.case import Case
+from .access import Accounts, LoginThrottle, can, role_name
+from .sessions import LoginSession, SessionStore
+
+__all__ = [
+    "CaseAccess",
+    "LoginRequiredError",
+    "WebOptions",
+    "WebState",
+    "case_access",
+    "current_login",
+]
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """How the server runs; defaults suit one reporter on their own machine."""
+
+    idle_timeout_s: float = 30 * 60.0
+    secure_cookies: bool = False
+    login_attempts_per_minute: int = 10
+    peaks_per_second: int = 50
+    max_peaks: int = 20_000
+
+
+@dataclass
+class WebState:
+    cases: dict[str, Case]
+    accounts: Accounts
+    options: WebOptions
+    sessions: SessionStore
+    throttle: LoginThrottle
+    root: Path = field(default_factory=lambda: Path(__file__).parent)
+
+
+class LoginRequiredError(Exception):
+    """No live session: pages redirect to the login form, the API answers 401."""
+
+
+def state(request: Request) -> WebState:
+    web: WebState = request.app.state.web
+    return web
+
+
+def current_login(request: Request) -> LoginSession:
+    login: LoginSession | None = getattr(request.state, "login", None)
+    if login is None:
+        raise LoginRequiredError
+    return login
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """The case a request is about, who asks, and in what role."""
+
+    case: Case
+    login: LoginSession
+    role: Any
+
+    @property
+    def user(self) -> str:
+        return self.login.username
+
+    @property
+    def role_name(self) -> str:
+        return role_name(self.role)
+
+    def can(self, permission: str) -> bool:
+        return can(self.role, permission)
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise HTTPException(
+                status_code=403,
+                detail=f"your role ({self.role_name}) may not do this "
+                f"(needs {permission.lower().replace('_', ' ')})",
+            )
+
+
+CASE_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="The case id (32 hex digits).")
+
+
+def case_access(
+    request: Request,
+    case_id: Annotated[str, CASE_ID],
+    login: Annotated[LoginSession, Depends(current_login)],
+) -> CaseAccess:
+    web = state(request)
+    case = web.cases.get(case_id)
+    role = web.accounts.role(login.username, case_id) if case is not None else None
+    if case is None or role is None or not can(role, "READ"):
+        raise HTTPException(status_code=404, detail="no such case")
+    return CaseAccess(case=case, login=login, role=role)
+
+
+Access = Annotated[CaseAccess, Depends(case_access)]
+Login = Annotated[LoginSession, Depends(current_login)]

@@ -1,0 +1,233 @@
+"""Changes made from the browser, each checked, versioned where people collide, and logged.
+
+Translations use optimistic concurrency: the editor sends the version it loaded; if
+someone saved since, the edit is refused with :class:`StaleEditError` naming who and
+when, instead of silently overwriting them. The compare-and-set is one UPDATE
+guarded by the version, so two simultaneous saves cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..errors import EarshotError
+from ..store.models import Person, Segment
+from .views import model
+
+__all__ = [
+    "MAX_TEXT",
+    "TRANSLATION_STATUSES",
+    "VERIFICATION_STATUSES",
+    "EditRefusedError",
+    "StaleEditError",
+    "current_translation",
+    "decide_voice_link",
+    "link_entity",
+    "save_translation",
+    "set_call_theme",
+    "set_verification",
+    "stale_message",
+]
+
+TRANSLATION_STATUSES = ("draft", "edited", "reviewed", "approved")
+VERIFICATION_STATUSES = ("unverified", "partly_verified", "verified", "disputed")
+MAX_TEXT = 20_000
+
+
+class EditRefusedError(EarshotError):
+    """The edit is not possible as asked (unknown object, bad value, layer missing)."""
+
+
+class StaleEditError(EditRefusedError):
+    """Someone saved the same object after the editor loaded it."""
+
+    def __init__(self, message: str, current: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "segment_id": row.segment_id,
+        "text": row.text,
+        "status": row.status,
+        "version": row.version,
+        "translator": row.translator,
+        "reviewer": row.reviewer,
+        "approver": row.approver,
+        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+    }
+
+
+def _current(session: Session, segment_id: int) -> Any | None:
+    from ..store.language_models import Translation
+
+    return session.execute(
+        select(Translation).where(Translation.segment_id == segment_id)
+    ).scalar_one_or_none()
+
+
+def save_translation(
+    session: Session,
+    *,
+    call_id: int,
+    segment_id: int,
+    text: str,
+    status: str,
+    expected_version: int,
+    actor: str,
+) -> dict[str, Any]:
+    """Save the English of one segment and move it to `status`, in one transaction.
+
+    Delegates to the review workflow (``earshot.language.translation``): changed text
+    is an edit; "reviewed" and "approved" are the next steps of review, one at a time,
+    so approval always follows a review. `expected_version` 0 means "there was none".
+    """
+    from ..language.translation import workflow
+
+    if status not in TRANSLATION_STATUSES:
+        raise EditRefusedError(
+            f"unknown translation status {status!r}; use one of {', '.join(TRANSLATION_STATUSES)}"
+        )
+    if len(text) > MAX_TEXT:
+        raise EditRefusedError(f"translation is {len(text)} characters; the limit is {MAX_TEXT}")
+    segment = session.get(Segment, segment_id)
+    if segment is None or segment.call_id != call_id:
+        raise EditRefusedError(f"segment {segment_id} is not part of call {call_id}")
+    row = _current(session, segment_id)
+    version = expected_version
+    try:
+        if row is None or text != row.text:
+            if row is None and not text.strip():
+                raise EditRefusedError("nothing to save: the translation is empty")
+            row = workflow.edit_translation(
+                session, segment_id, text, actor=actor, expected_version=version
+            )
+            version = row.version
+        elif row.version != version:
+            raise workflow.StaleEditError("stale")
+        if status == "reviewed" and row.status == "edited":
+            row = workflow.review_translation(
+                session, segment_id, actor=actor, expected_version=version
+            )
+        elif status == "approved" and row.status != "approved":
+            row = workflow.approve_translation(
+                session, segment_id, actor=actor, expected_version=version
+            )
+    except workflow.StaleEditError as exc:
+        raise StaleEditError(str(exc), {}) from None
+    except workflow.TranslationStateError as exc:
+        raise EditRefusedError(str(exc)) from None
+    session.flush()
+    return _as_dict(row)
+
+
+def current_translation(session: Session, segment_id: int) -> dict[str, Any] | None:
+    """The translation as saved now (for the editor to compare after a conflict)."""
+    row = _current(session, segment_id)
+    return None if row is None else _as_dict(row)
+
+
+def stale_message(row: dict[str, Any] | None, expected: int) -> str:
+    """What a refused stale edit tells the editor: who changed it, when, and what to do."""
+    if row is None:
+        return "not saved: this translation was removed since you loaded it; reload the call"
+    who = row["approver"] or row["reviewer"] or row["translator"] or "someone"
+    when = (row["updated_at"] or "recently")[:16].replace("T", " ")
+    return (
+        f"not saved: {who} changed this translation at {when} (now version {row['version']}, "
+        f"you loaded version {expected}); your text is kept in the editor: compare, then save "
+        f"again"
+    )
+
+
+def set_call_theme(session: Session, *, call_id: int, theme: str, present: bool) -> list[str]:
+    """Add or remove a theme tag of a call; returns the call's themes."""
+    call_theme = model("language_models", "CallTheme")
+    if call_theme is None:
+        raise EditRefusedError("themes are not available: the language layer is missing")
+    theme = theme.strip()
+    if not theme or len(theme) > 60:
+        raise EditRefusedError("a theme tag must be 1 to 60 characters")
+    existing = session.get(call_theme, (call_id, theme))
+    if present and existing is None:
+        session.add(call_theme(call_id=call_id, theme=theme, info_key="human"))
+    elif not present and existing is not None:
+        session.execute(
+            delete(call_theme).where(call_theme.call_id == call_id, call_theme.theme == theme)
+        )
+    session.flush()
+    return list(
+        session.execute(
+            select(call_theme.theme).where(call_theme.call_id == call_id).order_by(call_theme.theme)
+        ).scalars()
+    )
+
+
+def link_entity(session: Session, *, call_id: int, entity_id: int, person_id: int | None) -> None:
+    """Link a name found in a call to a Person (or unlink it with None)."""
+    entity = model("language_models", "SegmentEntity")
+    if entity is None:
+        raise EditRefusedError("entities are not available: the language layer is missing")
+    row = session.get(entity, entity_id)
+    if row is None or row.call_id != call_id:
+        raise EditRefusedError(f"entity {entity_id} is not part of call {call_id}")
+    if person_id is not None and session.get(Person, person_id) is None:
+        raise EditRefusedError(f"person {person_id} does not exist in this case")
+    row.person_id = person_id
+    row.person_score = None if person_id is None else 1.0
+
+
+def decide_voice_link(
+    session: Session, *, link_id: int, confirm: bool, actor: str, note: str | None
+) -> dict[str, Any]:
+    """Confirm or reject a proposed voice match between two call sides."""
+    link = model("speech_models", "VoiceLink")
+    if link is None:
+        raise EditRefusedError("voice matches are not available: the speech layer is missing")
+    row = session.get(link, link_id)
+    if row is None:
+        raise EditRefusedError(f"voice match {link_id} does not exist")
+    row.status = "confirmed" if confirm else "rejected"
+    row.decided_by = actor
+    row.decided_at = _now()
+    row.note = (note or "")[:2000] or row.note
+    return {"id": row.id, "status": row.status, "decided_by": actor}
+
+
+def set_verification(
+    session: Session, *, person_id: int, status: str, reason: str, actor: str, actor_role: str
+) -> dict[str, Any]:
+    """Record a verification decision on a person (the history keeps every one)."""
+    event = model("identity_models", "VerificationEvent")
+    if event is None:
+        raise EditRefusedError("verification is not available: the identity layer is missing")
+    if status not in VERIFICATION_STATUSES:
+        raise EditRefusedError(
+            f"unknown verification status {status!r}; use one of {', '.join(VERIFICATION_STATUSES)}"
+        )
+    if not reason.strip():
+        raise EditRefusedError("say why: a verification decision needs a reason")
+    if session.get(Person, person_id) is None:
+        raise EditRefusedError(f"person {person_id} does not exist in this case")
+    session.add(
+        event(
+            person_id=person_id,
+            status=status,
+            reason=reason[:5000],
+            evidence_ids=[],
+            actor=actor,
+            actor_role=actor_role,
+            at=_now(),
+        )
+    )
+    return {"person_id": person_id, "status": status, "actor": actor}

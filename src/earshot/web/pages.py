@@ -1,0 +1,206 @@
+"""Server-rendered pages (Jinja2, autoescaped; HTMX and small scripts from /static).
+
+Each page reads through :mod:`views` / :mod:`insights`, the same functions as the
+JSON API, and passes data that scripts need as a JSON data block (never inline
+script), so the Content-Security-Policy can forbid inline scripts entirely.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from . import edits, insights, views
+from .access import audit, role_name
+from .context import Access, CaseAccess, Login, WebState
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+PageId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+
+
+def render(request: Request, name: str, access: CaseAccess | None, **context: Any) -> Response:
+    templates = request.app.state.templates
+    login = request.state.login
+    base = {
+        "login": login,
+        "csrf": login.csrf if login else "",
+        "nonce": request.state.csp_nonce,
+        "access": access,
+        "case": access.case if access else None,
+        "case_url": f"/cases/{access.case.case_id}" if access else "",
+        "api_url": f"/api/cases/{access.case.case_id}" if access else "",
+        "can": access.can if access else (lambda _p: False),
+    }
+    response: Response = templates.TemplateResponse(request, name, {**base, **context})
+    return response
+
+
+@router.get("/")
+def home(request: Request, login: Login) -> Response:
+    web: WebState = request.app.state.web
+    mine = []
+    for case_id, case in web.cases.items():
+        role = web.accounts.role(login.username, case_id)
+        if role is not None:
+            mine.append({"id": case_id, "name": case.path.name, "role": role_name(role)})
+    if len(mine) == 1:
+        return RedirectResponse(f"/cases/{mine[0]['id']}", status_code=303)
+    return render(request, "home.html", None, cases=mine)
+
+
+@router.get("/cases/{case_id}")
+def overview(request: Request, access: Access) -> Response:
+    with access.case.session() as session:
+        data = views.case_overview(session)
+    return render(request, "overview.html", access, page="overview", data=data)
+
+
+@router.get("/cases/{case_id}/calls")
+def calls(
+    request: Request,
+    access: Access,
+    text: Annotated[str, Query(max_length=200)] = "",
+    phone: Annotated[str, Query(max_length=40)] = "",
+    person: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=60)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "started_at",
+) -> Response:
+    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
+    with access.case.session() as session:
+        data = views.calls_page(session, filters)
+    return render(request, "calls.html", access, page="calls", data=data, filters=filters)
+
+
+@router.get("/cases/{case_id}/calls/{call_id}")
+def call(request: Request, access: Access, call_id: int) -> Response:
+    with access.case.session() as session:
+        detail = views.call_detail(session, call_id)
+        if detail is None:
+            raise HTTPException(status_code=404, detail="no such call")
+        persons = views.persons_list(session)
+        audit(
+            session,
+            user=access.user,
+            action="view",
+            object_type="call",
+            object_id=call_id,
+            detail={"via": "page"},
+        )
+    return render(
+        request,
+        "call.html",
+        access,
+        page="calls",
+        detail=detail,
+        persons=persons,
+        statuses=edits.TRANSLATION_STATUSES,
+        player={
+            "audio": f"/api/cases/{access.case.case_id}/calls/{call_id}/audio",
+            "peaks": f"/api/cases/{access.case.case_id}/calls/{call_id}/peaks",
+            "translation": f"/api/cases/{access.case.case_id}/calls/{call_id}/segments/",
+            "themes": f"/api/cases/{access.case.case_id}/calls/{call_id}/themes",
+            "entities": f"/api/cases/{access.case.case_id}/calls/{call_id}/entities/",
+            "draft_key": f"earshot:{access.case.case_id}:{call_id}:",
+        },
+    )
+
+
+@router.get("/cases/{case_id}/persons")
+def persons(request: Request, access: Access) -> Response:
+    with access.case.session() as session:
+        people = views.persons_list(session)
+    return render(request, "persons.html", access, page="persons", persons=people)
+
+
+@router.get("/cases/{case_id}/persons/{person_id}")
+def person(request: Request, access: Access, person_id: int) -> Response:
+    with access.case.session() as session:
+        detail = views.person_detail(session, person_id)
+        if detail is None:
+            raise HTTPException(status_code=404, detail="no such person")
+        audit(
+            session,
+            user=access.user,
+            action="view",
+            object_type="person",
+            object_id=person_id,
+            detail={"via": "page"},
+        )
+    return render(
+        request,
+        "person.html",
+        access,
+        page="persons",
+        person=detail,
+        statuses=edits.VERIFICATION_STATUSES,
+    )
+
+
+@router.get("/cases/{case_id}/search")
+def search(
+    request: Request, access: Access, q: Annotated[str, Query(max_length=insights.MAX_QUERY)] = ""
+) -> Response:
+    with access.case.session() as session:
+        result = insights.search(session, q)
+        if q:
+            audit(
+                session,
+                user=access.user,
+                action="search",
+                object_type="case",
+                object_id=access.case.case_id,
+                detail={"query": q[:200]},
+            )
+    for hit in result["hits"]:
+        hit["pieces"] = views.text_pieces(
+            hit["text"], [{"kind": "hit", "start": a, "end": b} for a, b in hit["highlights"]]
+        )
+    return render(request, "search.html", access, page="search", result=result, q=q)
+
+
+@router.get("/cases/{case_id}/trends")
+def trends(request: Request, access: Access) -> Response:
+    return render(request, "trends.html", access, page="trends")
+
+
+@router.get("/cases/{case_id}/map")
+def map_page(request: Request, access: Access) -> Response:
+    with access.case.session() as session:
+        found = insights.places(session)
+    return render(request, "map.html", access, page="map", places=found)
+
+
+@router.get("/cases/{case_id}/graph")
+def graph(request: Request, access: Access) -> Response:
+    return render(request, "graph.html", access, page="graph")
+
+
+@router.get("/cases/{case_id}/quotes")
+def quotes(request: Request, access: Access, call: Annotated[int, Query(ge=0)] = 0) -> Response:
+    with access.case.session() as session:
+        listing = views.calls_page(session, views.CallFilters())
+        detail = views.call_detail(session, call) if call else None
+    return render(
+        request,
+        "quotes.html",
+        access,
+        page="quotes",
+        calls=listing["calls"],
+        detail=detail,
+        chosen=call,
+    )
+
+
+@router.get("/cases/{case_id}/export")
+def export(request: Request, access: Access) -> Response:
+    with access.case.session() as session:
+        listing = views.calls_page(session, views.CallFilters())
+    return render(request, "export.html", access, page="export", calls=listing["calls"])

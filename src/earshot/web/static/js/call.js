@@ -1,0 +1,292 @@
+/* The call page: waveform player in sync with the transcript, translation editing,
+   theme tags and entity links. Keyboard: Space play/pause, j/k previous/next
+   segment, Ctrl+Enter save the translation being edited. */
+"use strict";
+(function () {
+  const E = window.Earshot;
+  const cfg = JSON.parse(document.getElementById("player-data").textContent);
+  const segs = Array.from(document.querySelectorAll("article.seg"));
+  const timed = segs.filter((s) => s.dataset.start !== "");
+  const playBtn = document.getElementById("play");
+  const clockEl = document.getElementById("clock");
+  let ws = null;
+  let current = null;
+
+  /* -- player ----------------------------------------------------------------- */
+  async function initPlayer() {
+    let peaks = null;
+    try {
+      const r = await fetch(cfg.peaks, { credentials: "same-origin" });
+      if (!r.ok) throw new Error((await r.json()).detail || r.statusText);
+      peaks = await r.json();
+    } catch (err) {
+      const el = document.getElementById("player-error");
+      el.textContent = `Audio unavailable: ${err.message}`;
+      el.hidden = false;
+      playBtn.disabled = true;
+      return;
+    }
+    const plugins = [];
+    if (window.WaveSurfer && WaveSurfer.Timeline) {
+      plugins.push(WaveSurfer.Timeline.create({ height: 14, timeInterval: 1, primaryLabelInterval: 10, style: { fontSize: "10px", color: "#667" } }));
+    }
+    ws = WaveSurfer.create({
+      container: "#waveform",
+      height: peaks.channels > 1 ? 56 : 80,
+      waveColor: "#9db3d6",
+      progressColor: "#2f5fa8",
+      cursorColor: "#c0392b",
+      cursorWidth: 2,
+      normalize: true,
+      splitChannels: peaks.channels > 1 ? [{ waveColor: "#9db3d6" }, { waveColor: "#d6b49d", progressColor: "#a8652f" }] : undefined,
+      url: cfg.audio,
+      peaks: peaks.peaks,
+      duration: peaks.duration,
+      cspNonce: E.meta("csp-nonce"),
+      plugins,
+    });
+    ws.on("timeupdate", (t) => { tick(t); });
+    ws.on("play", () => { playBtn.textContent = "Pause"; });
+    ws.on("pause", () => { playBtn.textContent = "Play"; });
+    ws.on("ready", () => tick(0));
+    ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
+    drawLanes(peaks.duration);
+    window.earshotPlayer = ws;
+  }
+
+  function drawLanes(duration) {
+    const lanes = document.getElementById("lanes");
+    const speakers = [...new Set(timed.map((s) => s.dataset.speaker))];
+    lanes.replaceChildren();
+    speakers.forEach((sp, i) => {
+      const lane = document.createElement("div");
+      lane.className = `lane lane-${i % 4}`;
+      const label = document.createElement("span");
+      label.className = "lane-label";
+      label.textContent = sp;
+      lane.appendChild(label);
+      timed.filter((s) => s.dataset.speaker === sp).forEach((s) => {
+        const start = parseFloat(s.dataset.start);
+        const end = parseFloat(s.dataset.end || s.dataset.start);
+        const block = document.createElement("button");
+        block.type = "button";
+        block.className = "lane-block";
+        block.title = `${sp} ${E.clock(start)}`;
+        block.style.left = `${(100 * start) / duration}%`;
+        block.style.width = `${Math.max(0.4, (100 * (end - start)) / duration)}%`;
+        block.addEventListener("click", () => seekTo(s, true));
+        lane.appendChild(block);
+      });
+      lanes.appendChild(lane);
+    });
+  }
+
+  function tick(t) {
+    if (!ws) return;
+    clockEl.textContent = `${E.clock(t)} / ${E.clock(ws.getDuration())}`;
+    let found = null;
+    for (const s of timed) {
+      const start = parseFloat(s.dataset.start);
+      const end = parseFloat(s.dataset.end || s.dataset.start);
+      if (t >= start && t < Math.max(end, start + 0.05)) { found = s; break; }
+    }
+    if (found !== current) {
+      if (current) current.classList.remove("playing");
+      current = found;
+      if (current) {
+        current.classList.add("playing");
+        const editing = document.activeElement && document.activeElement.closest("article.seg");
+        if (!editing) current.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      }
+    }
+  }
+
+  function seekTo(seg, play) {
+    if (!ws || seg.dataset.start === "") return;
+    ws.setTime(parseFloat(seg.dataset.start));
+    if (current) current.classList.remove("playing");
+    current = seg;
+    seg.classList.add("playing");
+    seg.scrollIntoView({ block: "nearest" });
+    if (play) ws.play();
+  }
+
+  function step(delta) {
+    if (!timed.length) return;
+    const t = ws ? ws.getCurrentTime() : 0;
+    let idx = current ? timed.indexOf(current) : -1;
+    if (idx < 0) idx = timed.findIndex((s) => parseFloat(s.dataset.start) > t) - (delta > 0 ? 1 : 0);
+    const next = timed[Math.min(timed.length - 1, Math.max(0, idx + delta))];
+    seekTo(next, ws && ws.isPlaying());
+  }
+
+  playBtn.addEventListener("click", () => ws && ws.playPause());
+  document.getElementById("rate").addEventListener("change", (e) => ws && ws.setPlaybackRate(parseFloat(e.target.value), true));
+  segs.forEach((s) => {
+    const b = s.querySelector("button.seek");
+    if (b) b.addEventListener("click", () => seekTo(s, true));
+  });
+
+  /* -- translations: autosaved drafts, optimistic concurrency --------------------- */
+  const dirty = new Set();
+  function draftKey(area) { return cfg.draft_key + area.dataset.segment; }
+
+  function restoreDrafts() {
+    let restored = 0;
+    document.querySelectorAll("textarea.tr-text").forEach((area) => {
+      const raw = localStorage.getItem(draftKey(area));
+      if (!raw) return;
+      try {
+        const draft = JSON.parse(raw);
+        if (draft.text !== area.value) {
+          area.value = draft.text;
+          markDirty(area, `unsaved draft from ${new Date(draft.at).toLocaleString()}`);
+          restored += 1;
+        } else {
+          localStorage.removeItem(draftKey(area));
+        }
+      } catch (e) { localStorage.removeItem(draftKey(area)); }
+    });
+    if (restored) E.toast(`Restored ${restored} unsaved draft(s) from this browser.`, "info");
+  }
+
+  function markDirty(area, note) {
+    const seg = area.closest("article.seg");
+    seg.classList.add("dirty");
+    dirty.add(area);
+    seg.querySelector(".tr-state").textContent = note || "unsaved";
+  }
+
+  let draftTimer = null;
+  document.addEventListener("input", (e) => {
+    const area = e.target.closest && e.target.closest("textarea.tr-text");
+    if (!area) return;
+    markDirty(area, "unsaved (draft kept in this browser)");
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(() => {
+      dirty.forEach((a) => localStorage.setItem(draftKey(a), JSON.stringify({ text: a.value, version: a.dataset.version, at: Date.now() })));
+    }, 400);
+  });
+  document.addEventListener("change", (e) => {
+    const sel = e.target.closest && e.target.closest("select.tr-status");
+    if (sel) markDirty(sel.closest("article.seg").querySelector("textarea.tr-text"), "status changed, not saved");
+  });
+
+  async function save(seg) {
+    const area = seg.querySelector("textarea.tr-text");
+    if (!area) return;
+    const status = seg.querySelector("select.tr-status").value;
+    const state = seg.querySelector(".tr-state");
+    state.textContent = "saving…";
+    const result = await E.api("PUT", `${cfg.translation}${area.dataset.segment}/translation`, {
+      text: area.value, status, version: parseInt(area.dataset.version, 10) || 0,
+    });
+    if (result.ok) {
+      area.dataset.version = String(result.data.version);
+      localStorage.removeItem(draftKey(area));
+      dirty.delete(area);
+      seg.classList.remove("dirty", "stale");
+      const by = result.data.status === "approved" ? `approved by ${result.data.approver}` : result.data.translator || "";
+      state.textContent = `v${result.data.version} · saved${by ? " · " + by : ""}`;
+      E.toast("Saved.", "ok");
+    } else if (result.status === 409) {
+      seg.classList.add("stale");
+      const cur = result.data.current || {};
+      state.textContent = `conflict: now v${cur.version || "?"}: “${(cur.text || "").slice(0, 80)}”`;
+      E.toast(E.errorText(result), "error");
+      if (cur.version) area.dataset.version = String(cur.version);
+    } else {
+      state.textContent = "not saved";
+      E.toast(E.errorText(result), "error");
+    }
+  }
+  segs.forEach((s) => {
+    const b = s.querySelector("button.save");
+    if (b) b.addEventListener("click", () => save(s));
+  });
+  window.addEventListener("beforeunload", (e) => {
+    if (dirty.size) { e.preventDefault(); e.returnValue = ""; }
+  });
+
+  /* -- keyboard ------------------------------------------------------------------- */
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const typing = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable);
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      const seg = t && t.closest && t.closest("article.seg");
+      if (seg) { e.preventDefault(); save(seg); }
+      return;
+    }
+    if (e.key === "Escape" && typing) { t.blur(); return; }
+    if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === " " && !(t && t.tagName === "BUTTON")) { e.preventDefault(); if (ws) ws.playPause(); }
+    else if (e.key === "j") { e.preventDefault(); step(-1); }
+    else if (e.key === "k") { e.preventDefault(); step(1); }
+  });
+
+  /* -- themes ----------------------------------------------------------------------- */
+  const themes = document.getElementById("themes");
+  function renderThemes(list) {
+    const box = document.getElementById("theme-list");
+    box.replaceChildren();
+    list.forEach((name) => {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.dataset.theme = name;
+      tag.textContent = name;
+      const x = document.createElement("button");
+      x.className = "tag-x";
+      x.dataset.theme = name;
+      x.setAttribute("aria-label", `Remove theme ${name}`);
+      x.textContent = "×";
+      tag.appendChild(x);
+      box.appendChild(tag);
+    });
+  }
+  async function setTheme(theme, present) {
+    const r = await E.api("POST", cfg.themes, { theme, present });
+    if (r.ok) { renderThemes(r.data.themes); E.toast(present ? `Tagged “${theme}”.` : `Removed “${theme}”.`, "ok"); }
+    else E.toast(E.errorText(r), "error");
+  }
+  if (themes && themes.dataset.canTag === "yes") {
+    themes.addEventListener("click", (e) => {
+      const x = e.target.closest("button.tag-x");
+      if (x) setTheme(x.dataset.theme, false);
+    });
+    document.getElementById("theme-add").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const input = e.target.elements.theme;
+      const v = input.value.trim();
+      if (v) { setTheme(v, true); input.value = ""; }
+    });
+  }
+
+  /* -- entity -> person links --------------------------------------------------------- */
+  const dialog = document.getElementById("entity-dialog");
+  if (dialog) {
+    let entity = null;
+    const open = (mark) => {
+      entity = mark;
+      document.getElementById("entity-name").textContent = mark.textContent;
+      dialog.showModal();
+    };
+    document.querySelectorAll("mark.ent-PER[data-entity]").forEach((m) => {
+      m.addEventListener("click", () => open(m));
+      m.addEventListener("keydown", (e) => { if (e.key === "Enter") open(m); });
+    });
+    dialog.addEventListener("close", async () => {
+      if (dialog.returnValue !== "link" || !entity) return;
+      const value = document.getElementById("entity-form").elements.person_id.value;
+      const r = await E.api("PUT", `${cfg.entities}${entity.dataset.entity}/person`, { person_id: value ? parseInt(value, 10) : null });
+      if (r.ok) { entity.classList.toggle("linked", !!value); E.toast(value ? "Linked." : "Unlinked.", "ok"); }
+      else E.toast(E.errorText(r), "error");
+    });
+  }
+
+  restoreDrafts();
+  if (location.hash && location.hash.startsWith("#seg-")) {
+    const target = document.getElementById(location.hash.slice(1));
+    if (target) target.classList.add("playing");
+  }
+  initPlayer();
+})();
