@@ -1,0 +1,248 @@
+"""Security commands: `earshot user ...` (accounts and roles) and `earshot audit ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..security.accounts import AccountStore
+from ..security.audit import audit, audit_entries, entry_as_dict, verify_audit
+from ..security.roles import Role
+from ..store.case import Case
+from ._base import EXIT_PROBLEMS, case_argument, cli, emit, err, json_option, out, settings_from_env
+
+__all__ = ["audit_group", "user"]
+
+
+def _store() -> AccountStore:
+    return AccountStore.from_settings(settings_from_env())
+
+
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=True, err=True)
+    return value
+
+
+def _done(as_json: bool, data: dict[str, Any], message: str) -> None:
+    if as_json:
+        emit(data)
+    else:
+        out.print(escape(message))
+
+
+password_stdin = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+
+
+@cli.group()
+def user() -> None:
+    """Manage user accounts (argon2id passwords) and their roles per case.
+
+    Accounts belong to this installation (setting `accounts`), not to a case; a
+    role (admin, editor, translator, viewer) is granted on one case at a time.
+    """
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--display-name", metavar="NAME", help="Name shown in the web app and audit log.")
+@password_stdin
+@json_option
+def user_add(username: str, display_name: str | None, password_stdin: bool, as_json: bool) -> None:
+    """Create an account; the password is prompted for twice unless --password-stdin."""
+    store = _store()
+    created = store.add_user(
+        username, _read_password(password_stdin, "Password"), display_name=display_name
+    )
+    _done(
+        as_json,
+        {"username": created.username, "display_name": created.display_name, "id": created.id},
+        f"Created user {created.username}",
+    )
+
+
+@user.command("passwd")
+@click.argument("username")
+@password_stdin
+@json_option
+def user_passwd(username: str, password_stdin: bool, as_json: bool) -> None:
+    """Set a new password for USERNAME (also lifts a lockout of that user)."""
+    store = _store()
+    store.set_password(username, _read_password(password_stdin, "New password"))
+    _done(as_json, {"username": username, "changed": True}, f"Password of {username} changed")
+
+
+@user.command("disable")
+@click.argument("username")
+@json_option
+def user_disable(username: str, as_json: bool) -> None:
+    """Disable an account: it can no longer sign in and loses its roles everywhere."""
+    _store().disable(username)
+    _done(as_json, {"username": username, "disabled": True}, f"User {username} disabled")
+
+
+@user.command("grant")
+@click.argument("username")
+@case_argument
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    required=True,
+    help="Role on this case: viewer reads; translator edits translations; editor edits, "
+    "verifies, publishes and exports; admin also manages.",
+)
+@json_option
+def user_grant(username: str, case: Path, role: str, as_json: bool) -> None:
+    """Give USERNAME a role on CASE (replacing any role held there); audited in the case."""
+    settings = settings_from_env()
+    store = AccountStore.from_settings(settings)
+    with Case.open(case, settings=settings) as opened:
+        store.grant(username, opened.case_id, Role(role))
+        with opened.session() as session:
+            audit(
+                session,
+                user=settings.operator,
+                action="grant",
+                object_type="user",
+                object_id=store.get(username).username,
+                detail={"role": role},
+            )
+        case_id = opened.case_id
+    _done(
+        as_json,
+        {"username": username, "case_id": case_id, "role": role},
+        f"{username} is now {role} on case {case_id}",
+    )
+
+
+@user.command("revoke")
+@click.argument("username")
+@case_argument
+@json_option
+def user_revoke(username: str, case: Path, as_json: bool) -> None:
+    """Remove USERNAME's role on CASE; audited in the case."""
+    settings = settings_from_env()
+    store = AccountStore.from_settings(settings)
+    with Case.open(case, settings=settings) as opened:
+        store.revoke(username, opened.case_id)
+        with opened.session() as session:
+            audit(
+                session,
+                user=settings.operator,
+                action="revoke",
+                object_type="user",
+                object_id=store.get(username).username,
+            )
+        case_id = opened.case_id
+    _done(
+        as_json,
+        {"username": username, "case_id": case_id, "role": None},
+        f"{username} has no role on case {case_id} now",
+    )
+
+
+@user.command("list")
+@json_option
+def user_list(as_json: bool) -> None:
+    """List accounts with their state and roles (case id: role)."""
+    store = _store()
+    rows: list[dict[str, Any]] = [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "disabled": u.disabled,
+            "roles": {case_id: role.value for case_id, role in store.roles(u.username).items()},
+        }
+        for u in store.users()
+    ]
+    if as_json:
+        emit(rows)
+        return
+    table = Table("user", "name", "state", "roles", title=f"{len(rows)} users")
+    for row in rows:
+        roles = ", ".join(f"{c[:12]}: {r}" for c, r in row["roles"].items())
+        table.add_row(
+            escape(row["username"]),
+            escape(row["display_name"] or ""),
+            "disabled" if row["disabled"] else "active",
+            roles,
+        )
+    out.print(table)
+
+
+class _AuditGroup(click.Group):
+    """`earshot audit CASE` lists; `earshot audit verify CASE` verifies."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group("audit", cls=_AuditGroup)
+def audit_group() -> None:
+    """The case's tamper-evident audit log: `earshot audit CASE` lists it.
+
+    Every view of a call, playback, search, edit, verification decision and export
+    is recorded with user and time; `earshot audit verify CASE` checks the chain.
+    """
+
+
+@audit_group.command("list")
+@case_argument
+@click.option("--limit", type=click.IntRange(1), help="Show only the newest N entries.")
+@click.option("--user", "user_name", metavar="NAME", help="Only entries of this user.")
+@click.option("--action", metavar="ACTION", help="Only this action (view_call, play, ...).")
+@json_option
+def audit_list(
+    case: Path, limit: int | None, user_name: str | None, action: str | None, as_json: bool
+) -> None:
+    """List audit entries of CASE, oldest first (also `earshot audit CASE`)."""
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        rows = [
+            entry_as_dict(e)
+            for e in audit_entries(session, limit=limit, user=user_name, action=action)
+        ]
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        out.print("The audit log is empty.")
+    for row in rows:
+        out.print(
+            f"{row['id']:>6} {row['at'][:19]} {row['user']:<14} {row['action']:<12} "
+            f"{row['object_type']} {row['object_id'] or ''}",
+            markup=False,
+        )
+
+
+@audit_group.command("verify")
+@case_argument
+@json_option
+def audit_verify(case: Path, as_json: bool) -> None:
+    """Check the audit chain and its anchor; exit 1 if an entry was altered, removed or moved."""
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        report = verify_audit(session)
+    if as_json:
+        emit(report.as_dict())
+    else:
+        for problem in report.problems:
+            err.print(f"[red]AUDIT  {escape(problem)}[/]")
+        if report.ok:
+            out.print(
+                f"OK: audit log of {report.entries} entries unbroken; head {report.head_hash}"
+            )
+        else:
+            err.print(f"FAILED: {len(report.problems)} problem(s) in the audit log")
+    if not report.ok:
+        sys.exit(EXIT_PROBLEMS)
