@@ -6,6 +6,7 @@ from . import (
     case,  # noqa: F401  (registers its commands)
     identity,  # noqa: F401
     language,  # noqa: F401
+    process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)
     security,  # noqa: F401
     web,  # noqa: F401

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..audio import decode_to_working
 from ..audio.decode import WORKING_SAMPLE_RATE
+from ..errors import EarshotError
 from ..speech.info import package_version
 from ..store.case import Case
 from ..store.models import WorkingCopyRow
@@ -65,7 +66,7 @@ class DecodeStage:
     def compute(self, case: Case, call_id: int) -> Computed:
         with case.session() as session:
             call = call_or_error(session, call_id)
-            sha, channels = call.sha256, call.channels
+            sha, channels, source = call.sha256, call.channels, call.source_file
             rows = [(r.channel, r.path, r.frames) for r in working_rows(session, sha)]
         intact = len(rows) == channels and all(
             _frames(case.media.root / path) == frames for _, path, frames in rows
@@ -74,7 +75,14 @@ class DecodeStage:
             return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
         media = case.media
         with media.staging_dir("work-") as stage:
-            info, copies = decode_to_working(media.original_path(sha), stage)
+            try:
+                info, copies = decode_to_working(media.original_path(sha), stage)
+            except EarshotError as exc:
+                raise type(exc)(
+                    f"call {call_id} ({source}): working copies are missing or damaged and "
+                    f"the stored original cannot be decoded again: {exc}; check it with "
+                    "`earshot verify CASE`"
+                ) from exc
             relative = media.relative_working(sha)
             written = [
                 {

@@ -58,6 +58,14 @@ def _working_inputs(session: Session, call_id: int) -> list[Any]:
     ]
 
 
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as strict JSON (PostgreSQL refuses Infinity): non-finite floats become text."""
+    return {
+        k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
+        for k, v in options.items()
+    }
+
+
 def _run_ref(run: StageRun | None) -> list[Any] | None:
     return None if run is None else [run.id, run.info_key, run.inputs_key, run.status]
 
@@ -99,7 +107,11 @@ class VadStage(_SpeechStage):
 
     def info(self) -> StageInfo:
         return StageInfo(
-            "vad", "silero-vad", package_version("silero-vad"), _VAD_MODEL, asdict(self.options)
+            "vad",
+            "silero-vad",
+            package_version("silero-vad"),
+            _VAD_MODEL,
+            _jsonable(asdict(self.options)),
         )
 
     def inputs(self, session: Session, call_id: int) -> str:

@@ -30,7 +30,7 @@ __all__ = [
     "voice_matches",
 ]
 
-DEFAULT_MIN_SCORE = 0.80
+DEFAULT_MIN_SCORE = 0.96
 """Equal-error-rate threshold of cross-call party matching on the sample corpus (see
 docs/benchmarks.md, "Speech pipeline"): pairs scoring at least this are shown by default."""
 

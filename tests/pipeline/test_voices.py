@@ -1,0 +1,124 @@
+"""`earshot voices`: the same synthetic voice across calls ranks as each other's best match."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sample_truth import TRUTH
+from sqlalchemy import select
+
+from earshot.store.case import Case
+from earshot.store.models import Call, CustodyEntry, Party
+
+VOICE = {
+    (c["file"], label): party["voice"]
+    for c in TRUTH["calls"]
+    for label, party in c["parties"].items()
+}
+
+
+def _files(case_dir: Path) -> dict[int, str]:
+    with Case.open(case_dir) as case, case.session() as session:
+        return {c.id: c.source_file for c in session.execute(select(Call)).scalars()}
+
+
+def test_same_voice_is_best_match(processed_sample: tuple[Path, Any], run_cli: Any) -> None:
+    path = processed_sample[0]
+    files = _files(path)
+    pairs = json.loads(run_cli("voices", path, "--json", "--min-score", "-1").stdout)
+    assert pairs and set(pairs[0]) >= {"call_a", "party_a", "call_b", "party_b", "score"}
+    assert [p["score"] for p in pairs] == sorted((p["score"] for p in pairs), reverse=True)
+    assert all(p["call_a"] != p["call_b"] for p in pairs)
+    best: dict[tuple[str, str], tuple[float, tuple[str, str]]] = {}
+    for p in pairs:
+        a, b = (files[p["call_a"]], p["party_a"]), (files[p["call_b"]], p["party_b"])
+        for me, other in ((a, b), (b, a)):
+            if me not in best or p["score"] > best[me][0]:
+                best[me] = (p["score"], other)
+    calls_per_voice: dict[str, set[str]] = defaultdict(set)
+    for (file, _), voice in VOICE.items():
+        calls_per_voice[voice].add(file)
+    # Parties of voices heard in three or more calls: their best match is the same voice.
+    # (Known miss: the two GSM-coded calls, 08 and 12, pull their male parties together;
+    # the codec's imprint outweighs the voice in Resemblyzer's embedding.)
+    ranked = [
+        VOICE[other] == VOICE[me]
+        for me, (_, other) in best.items()
+        if len(calls_per_voice[VOICE[me]]) >= 3
+    ]
+    assert len(ranked) >= 18 and sum(ranked) / len(ranked) >= 0.9, ranked
+    # The default threshold sits at the equal error rate: at most 10% of same-voice pairs
+    # fall below it and at most 10% of different-voice pairs reach it.
+    default = json.loads(run_cli("voices", path, "--json").stdout)
+    listed = {(p["call_a"], p["party_a"], p["call_b"], p["party_b"]) for p in default}
+
+    def same(p: dict[str, Any]) -> bool:
+        return (
+            VOICE[(files[p["call_a"]], p["party_a"])] == VOICE[(files[p["call_b"]], p["party_b"])]
+        )
+
+    positives = [p for p in pairs if same(p)]
+    negatives = [p for p in pairs if not same(p)]
+
+    def kept(p: dict[str, Any]) -> bool:
+        return (p["call_a"], p["party_a"], p["call_b"], p["party_b"]) in listed
+
+    assert sum(not kept(p) for p in positives) / len(positives) <= 0.1
+    assert sum(kept(p) for p in negatives) / len(negatives) <= 0.1
+
+
+def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) -> None:
+    files = {v: k for k, v in _files(sample_copy).items()}
+    a, b = files["call01.wav"], files["call03.wav"]  # Андрей is party A of both
+    with Case.open(sample_copy) as case, case.session() as session:
+        for party in session.execute(select(Party).where(Party.call_id.in_((a, b)))).scalars():
+            party.person_id, party.person_basis = None, None
+    data = json.loads(
+        run_cli("voices", sample_copy, "--json", "--confirm", f"{a}:A", f"{b}:a").stdout
+    )
+    assert data["status"] == "confirmed" and data["score"] > 0.5
+    with Case.open(sample_copy) as case, case.session() as session:
+        parties = {
+            p.call_id: p
+            for p in session.execute(
+                select(Party).where(Party.call_id.in_((a, b)), Party.label == "A")
+            ).scalars()
+        }
+        assert parties[a].person_id == parties[b].person_id is not None
+        assert parties[a].person_basis == parties[b].person_basis == "voice match"
+        actions = [e.action for e in session.execute(select(CustodyEntry)).scalars()]
+        assert "voice-link-confirmed" in actions
+        # a link from the call records is never replaced by a voice match
+        parties[b].person_basis = "call record"
+        parties[b].person_id = None
+    with Case.open(sample_copy) as case, case.session() as session:
+        from earshot.store.models import Person
+
+        other = Person(name="Кто-то Другой", name_key="кто-то другой")
+        session.add(other)
+        session.flush()
+        party_b = session.execute(
+            select(Party).where(Party.call_id == b, Party.label == "B")
+        ).scalar_one()
+        party_b.person_id, party_b.person_basis = other.id, "call record"
+        other_id = other.id
+    data = json.loads(
+        run_cli("voices", sample_copy, "--json", "--confirm", f"{a}:A", f"{b}:B").stdout
+    )
+    assert "conflict" in data["note"]
+    with Case.open(sample_copy) as case, case.session() as session:
+        party_b = session.execute(
+            select(Party).where(Party.call_id == b, Party.label == "B")
+        ).scalar_one()
+        assert party_b.person_id == other_id and party_b.person_basis == "call record"
+    run_cli("voices", sample_copy, "--reject", f"{a}:A", f"{b}:B")
+    listed = json.loads(run_cli("voices", sample_copy, "--json", "--min-score", "-1").stdout)
+    assert not any(
+        {(p["call_a"], p["party_a"]), (p["call_b"], p["party_b"])} == {(a, "A"), (b, "B")}
+        for p in listed
+    )
+    result = run_cli("voices", sample_copy, "--confirm", f"{a}:A", f"{a}:B", code=2)
+    assert "different calls" in result.stderr
