@@ -8,6 +8,7 @@ from . import (
     language,  # noqa: F401
     process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)
+    search,  # noqa: F401
     security,  # noqa: F401
     web,  # noqa: F401
 )

@@ -137,7 +137,7 @@ def _lex(query: str) -> list[_Tok]:
             i += 1
         else:
             field = _FIELD_RE.match(query, i)
-            if field and (not out or out[-1].kind != "FIELD"):
+            if field:
                 name = field.group(1).lower()
                 if name not in FIELDS:
                     raise QuerySyntaxError(
