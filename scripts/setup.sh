@@ -15,6 +15,9 @@ command -v sox >/dev/null || need_apt+=(sox)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+# pyicu (needed by followthemoney) builds from source against ICU.
+dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2
