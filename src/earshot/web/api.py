@@ -45,6 +45,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def needs(permission: str) -> dict[str, Any]:
+    """Declare the permission a route checks (besides READ), for the schema and the
+    authorization-matrix test, which verifies every declared route enforces it."""
+    return {"x-permission": permission}
+
+
 def _web(request: Request) -> WebState:
     web: WebState = request.app.state.web
     return web
@@ -199,6 +205,7 @@ class TranslationEdit(BaseModel):
         409: {"description": "Someone saved since you loaded it."},
         422: {"model": Problem, "description": "The edit is not possible."},
     },
+    openapi_extra=needs("EDIT_TRANSLATION"),
 )
 def save_translation(
     access: Access, call_id: CallId, segment_id: CallId, edit: TranslationEdit
@@ -241,7 +248,9 @@ class ThemeEdit(BaseModel):
     present: bool
 
 
-@router.post("/cases/{case_id}/calls/{call_id}/themes", responses=ERRORS)
+@router.post(
+    "/cases/{case_id}/calls/{call_id}/themes", responses=ERRORS, openapi_extra=needs("TAG")
+)
 def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> dict[str, Any]:
     """Add (present=true) or remove a theme tag of a call."""
     access.require("TAG")
@@ -269,7 +278,11 @@ class EntityLink(BaseModel):
     person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-@router.put("/cases/{case_id}/calls/{call_id}/entities/{entity_id}/person", responses=ERRORS)
+@router.put(
+    "/cases/{case_id}/calls/{call_id}/entities/{entity_id}/person",
+    responses=ERRORS,
+    openapi_extra=needs("TAG"),
+)
 def link_entity(
     access: Access, call_id: CallId, entity_id: CallId, link: EntityLink
 ) -> dict[str, Any]:
@@ -298,7 +311,9 @@ class VoiceDecision(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-@router.post("/cases/{case_id}/voice-links/{link_id}", responses=ERRORS)
+@router.post(
+    "/cases/{case_id}/voice-links/{link_id}", responses=ERRORS, openapi_extra=needs("VERIFY")
+)
 def decide_voice(access: Access, link_id: CallId, decision: VoiceDecision) -> dict[str, Any]:
     """Confirm or reject a proposed voice match."""
     access.require("VERIFY")
@@ -329,7 +344,11 @@ class VerificationDecision(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
-@router.post("/cases/{case_id}/persons/{person_id}/verification", responses=ERRORS)
+@router.post(
+    "/cases/{case_id}/persons/{person_id}/verification",
+    responses=ERRORS,
+    openapi_extra=needs("VERIFY"),
+)
 def verify_person(
     access: Access, person_id: CallId, decision: VerificationDecision
 ) -> dict[str, Any]:
@@ -422,7 +441,11 @@ def graph(access: Access) -> dict[str, Any]:
         return insights.call_graph(session)
 
 
-@router.get("/cases/{case_id}/calls/{call_id}/quote", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/quote",
+    responses=ERRORS,
+    openapi_extra=needs("PUBLISH_REDACTED"),
+)
 def quote(
     access: Access, call_id: CallId, segments: Annotated[list[int], Query(max_length=200)]
 ) -> dict[str, Any]:
@@ -444,7 +467,7 @@ def quote(
         return built
 
 
-@router.get("/cases/{case_id}/export", responses=ERRORS)
+@router.get("/cases/{case_id}/export", responses=ERRORS, openapi_extra=needs("EXPORT_UNREDACTED"))
 def export(access: Access, calls: Annotated[list[int], Query(max_length=10_000)]) -> Response:
     """Working export (unredacted) of the chosen calls as a JSON download."""
     access.require("EXPORT_UNREDACTED")
