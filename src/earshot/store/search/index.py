@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, inspect, text
 
-from .text import Column, index_string, text_keys
+from .text import Column, index_string, index_text, text_keys
 
 __all__ = [
     "FTS_TABLE",
@@ -216,10 +216,7 @@ def _insert(conn: Connection, rows: list[SegmentText]) -> int:
     else:
         conn.exec_driver_sql(
             f"INSERT INTO {FTS_TABLE} (rowid, ru, en) VALUES (?, ?, ?)",
-            [
-                (row.segment_id, index_string(row.ru, "ru")[0], index_string(row.en, "en")[0])
-                for row in rows
-            ],
+            [(row.segment_id, index_text(row.ru, "ru"), index_text(row.en, "en")) for row in rows],
         )
     return len(rows)
 
@@ -229,20 +226,36 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
     postgres = conn.dialect.name == "postgresql"
     conn.execute(text("DELETE FROM segment_search" if postgres else f"DELETE FROM {FTS_TABLE}"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
+    translated = has_table(conn, "translations")
+    english = (
+        ", (SELECT string_agg(tr.text, :nl) FROM translations tr WHERE tr.segment_id = s.id)"
+        if postgres and translated
+        else ", (SELECT group_concat(tr.text, :nl) FROM translations tr WHERE tr.segment_id = s.id)"
+        if translated
+        else ", ''"
+    )
     done, last = 0, 0
     while True:
-        ids = [
-            int(r[0])
-            for r in conn.execute(
-                text("SELECT id FROM segments WHERE id > :last ORDER BY id LIMIT :n"),
-                {"last": last, "n": batch},
-            )
-        ]
-        if not ids:
+        rows = conn.execute(
+            text(
+                f"SELECT s.id, s.call_id, s.text, t.kind{english} FROM segments s "
+                "JOIN transcripts t ON t.id = s.transcript_id "
+                "WHERE s.id > :last ORDER BY s.id LIMIT :n"
+            ),
+            {"last": last, "n": batch, "nl": "\n"},
+        ).all()
+        if not rows:
             break
-        texts = segment_texts(conn, ids)
-        done += _insert(conn, [texts[i] for i in ids if i in texts])
-        last = ids[-1]
+        done += _insert(
+            conn,
+            [
+                SegmentText(int(i), int(c), "", body or "")
+                if kind == "translation"
+                else SegmentText(int(i), int(c), body or "", extra or "")
+                for i, c, body, kind, extra in rows
+            ],
+        )
+        last = int(rows[-1][0])
         if progress is not None:
             progress(done, total)
     if not postgres:

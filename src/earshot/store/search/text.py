@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-import snowballstemmer  # type: ignore[import-untyped]
+import snowballstemmer  # type: ignore[import-untyped,unused-ignore]
 
-from ...language.morph import fold, lemmas, tokens
+from ...language.morph import TOKEN_RE, fold, lemmas, tokens
 
 __all__ = [
     "COLUMNS",
@@ -24,6 +24,7 @@ __all__ = [
     "TokenKeys",
     "column_keys",
     "index_string",
+    "index_text",
     "text_keys",
     "word_keys",
 ]
@@ -78,9 +79,26 @@ def text_keys(text: str, column: Column) -> list[TokenKeys]:
     return [TokenKeys(s, e, column_keys(w, column)) for s, e, w in tokens(text)]
 
 
+_JOINED: dict[Column, dict[str, str]] = {"ru": {}, "en": {}}
+_JOINED_MAX = 500_000
+
+
+def _joined(word: str, column: Column) -> str:
+    joined = " ".join(column_keys(word, column))
+    cache = _JOINED[column]
+    if len(cache) < _JOINED_MAX:
+        cache[word] = joined
+    return joined
+
+
+def index_text(text: str, column: Column) -> str:
+    """The space-separated index tokens of `text` in `column` (the bulk path: a plain
+    dict lookup per word once the vocabulary has been seen)."""
+    cache = _JOINED[column]
+    return " ".join([cache.get(w) or _joined(w, column) for w in TOKEN_RE.findall(text)])
+
+
 def index_string(text: str, column: Column) -> tuple[str, int]:
-    """The space-separated index tokens of `text` in `column`, and how many there are."""
-    out: list[str] = []
-    for _s, _e, word in tokens(text):
-        out.extend(column_keys(word, column))
-    return " ".join(out), len(out)
+    """The index tokens of `text` in `column`, and how many there are."""
+    joined = index_text(text, column)
+    return joined, (joined.count(" ") + 1 if joined else 0)

@@ -1,0 +1,291 @@
+"""Search at scale: index build rate and query latency on a synthetic 1M-segment case.
+
+Builds a case of N segments whose words and lengths follow the sample corpus (word
+frequencies and words-per-segment drawn from its transcripts), bulk-inserted with
+plain SQL (no ORM events), then times the bulk index build (lemmatize + write the
+FTS5 / tsvector rows) and a fixed query mix through ``earshot.store.search.search``:
+single word, two words, phrase, word + facet, facet only.
+
+Usage: python bench/search.py [--segments 1000000] [--pg postgresql://host:5432/postgres]
+Target (issue 5): p95 <= 50 ms for every query type at 1M segments on SQLite;
+index build >= 20k segments/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from itertools import pairwise
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert, text
+
+import earshot.store.schema  # noqa: F401  (every layer's tables and the search events)
+from earshot.language.morph import tokens
+from earshot.store.case import Case
+from earshot.store.models import Call, Original, Party, Phone, Segment, Transcript, utcnow
+from earshot.store.search import SearchOptions, reindex, search
+
+SEGMENTS_PER_CALL = 20
+PHONES = 400
+console = Console()
+
+
+def sample_corpus() -> tuple[list[str], list[int], list[tuple[str, str]]]:
+    """Words (with repeats, i.e. their frequencies), segment lengths, and bigrams of the sample."""
+    truth = json.loads((files("earshot.data") / "sample" / "truth.json").read_text("utf-8"))
+    words: list[str] = []
+    lengths: list[int] = []
+    bigrams: list[tuple[str, str]] = []
+    for call in truth["calls"]:
+        for turn in call["turns"]:
+            toks = [w for _s, _e, w in tokens(turn["text"])]
+            words += toks
+            lengths.append(max(1, len(toks)))
+            bigrams += list(pairwise(toks))
+    return words, lengths, bigrams
+
+
+def build(case: Case, n: int, rng: random.Random) -> float:
+    words, lengths, _ = sample_corpus()
+    calls = (n + SEGMENTS_PER_CALL - 1) // SEGMENTS_PER_CALL
+    start = time.perf_counter()
+    base = datetime(2022, 10, 1, tzinfo=UTC)
+    with case.engine.begin() as conn:
+        conn.execute(
+            insert(Phone),
+            [
+                {"id": i + 1, "e164": f"+7915555{i:04d}", "created_at": utcnow()}
+                for i in range(PHONES)
+            ],
+        )
+        for first in range(0, calls, 5000):
+            chunk = range(first, min(calls, first + 5000))
+            shas = [hashlib.sha256(f"call{i}".encode()).hexdigest() for i in chunk]
+            conn.execute(
+                insert(Original),
+                [
+                    {
+                        "sha256": s,
+                        "kind": "audio",
+                        "size": 1,
+                        "stored_path": s,
+                        "stored_at": utcnow(),
+                    }
+                    for s in shas
+                ],
+            )
+            conn.execute(
+                insert(Call),
+                [
+                    {
+                        "id": i + 1,
+                        "sha256": s,
+                        "source_file": f"c{i}.wav",
+                        "source_path": f"c{i}.wav",
+                        "started_at": base + timedelta(seconds=i * 200 * 86400 // calls),
+                        "duration": 60.0,
+                        "channels": 1,
+                        "sample_rate": 8000,
+                        "codec": "pcm",
+                        "attributes": {},
+                        "status": "ingested",
+                        "created_at": utcnow(),
+                    }
+                    for i, s in zip(chunk, shas, strict=True)
+                ],
+            )
+            conn.execute(
+                insert(Transcript),
+                [
+                    {
+                        "id": i + 1,
+                        "call_id": i + 1,
+                        "source": "sidecar",
+                        "kind": "verbatim",
+                        "language": "ru",
+                        "engine": {},
+                        "created_at": utcnow(),
+                    }
+                    for i in chunk
+                ],
+            )
+            conn.execute(
+                insert(Party),
+                [
+                    {
+                        "call_id": i + 1,
+                        "label": label,
+                        "role": role,
+                        "phone_id": rng.randrange(PHONES) + 1,
+                    }
+                    for i in chunk
+                    for label, role in (("A", "caller"), ("B", "callee"))
+                ],
+            )
+        for first in range(0, n, 20000):
+            rows = []
+            for k in range(first, min(n, first + 20000)):
+                call = k // SEGMENTS_PER_CALL
+                length = rng.choice(lengths)
+                body = " ".join(rng.choice(words) for _ in range(length)).capitalize() + "."
+                rows.append(
+                    {
+                        "id": k + 1,
+                        "transcript_id": call + 1,
+                        "call_id": call + 1,
+                        "idx": k % SEGMENTS_PER_CALL,
+                        "start": 2.0 * (k % SEGMENTS_PER_CALL),
+                        "end": 2.0 * (k % SEGMENTS_PER_CALL) + 1.8,
+                        "party": "AB"[k % 2],
+                        "text": body,
+                        "words": [],
+                    }
+                )
+            conn.execute(insert(Segment), rows)
+    return time.perf_counter() - start
+
+
+def query_mix(rng: random.Random, count: int) -> dict[str, list[str]]:
+    words, _lengths, bigrams = sample_corpus()
+    freq = Counter(w.lower() for w in words if len(w) >= 5 and w.isalpha())
+    content = [w for w, _c in freq.most_common()[10:400]]
+    phrases = [b for b in bigrams if all(len(w) >= 4 and w.isalpha() for w in b)]
+    mix: dict[str, list[str]] = {
+        k: [] for k in ("word", "two words", "phrase", "word + facet", "facet only")
+    }
+    for _ in range(count):
+        mix["word"].append(rng.choice(content))
+        mix["two words"].append(f"{rng.choice(content)} {rng.choice(content)}")
+        a, b = rng.choice(phrases)
+        mix["phrase"].append(f'"{a} {b}"')
+        month = rng.choice(["2022-11", "2023-01", "2023-03"])
+        mix["word + facet"].append(f"{rng.choice(content)} from:{month} to:{month} party:A")
+        mix["facet only"].append(
+            f"phone:+7915555{rng.randrange(PHONES):04d} from:{month} to:{month}"
+        )
+    return mix
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run(db: str | None, n: int, queries: int, seed: int) -> dict[str, object]:
+    rng = random.Random(seed)
+    root = Path(tempfile.mkdtemp(prefix="earshot-bench-search-"))
+    try:
+        case = Case.init(root / "case", db=db)
+        backend = case.engine.dialect.name
+        console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
+        gen = build(case, n, rng)
+        console.print(f"  generated in {gen:.1f} s; building the index ...")
+        t0 = time.perf_counter()
+        with case.session() as session:
+            indexed = reindex(session)
+        build_s = time.perf_counter() - t0
+        if backend == "postgresql":
+            with case.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        console.print(f"  indexed {indexed:,} in {build_s:.1f} s ({indexed / build_s:,.0f}/s)")
+        results: dict[str, dict[str, float]] = {}
+        options = SearchOptions(limit=20, timezone="Europe/Moscow")
+        for kind, qs in query_mix(rng, queries).items():
+            times: list[float] = []
+            totals: list[int] = []
+            with case.session() as session:
+                search(session, qs[0], options)  # warm caches
+                for q in qs:
+                    t = time.perf_counter()
+                    result = search(session, q, options)
+                    times.append((time.perf_counter() - t) * 1000)
+                    totals.append(result.total)
+            results[kind] = {
+                "p50": pct(times, 50),
+                "p95": pct(times, 95),
+                "p99": pct(times, 99),
+                "hits": statistics.median(totals),
+            }
+        case.close()
+        return {
+            "backend": backend,
+            "segments": n,
+            "generate_s": gen,
+            "index_s": build_s,
+            "rate": indexed / build_s,
+            "queries": results,
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def scratch_database(server: str) -> Iterator[str]:
+    name = f"earshot_bench_search_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--segments", type=int, default=1_000_000, help="segments in the synthetic case"
+    )
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        help="also run on PostgreSQL: a server URL (postgresql://host:5432/postgres); a "
+        "scratch database is created there and dropped afterwards",
+    )
+    parser.add_argument("--queries", type=int, default=40, help="queries of each type")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    console.print(
+        f"{platform.node()}: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    reports = [run(None, args.segments, args.queries, args.seed)]
+    if args.pg:
+        with scratch_database(args.pg) as url:
+            reports.append(run(url, args.segments, args.queries, args.seed))
+    for report in reports:
+        table = Table(
+            title=f"{report['backend']}: {report['segments']:,} segments, index build {report['rate']:,.0f} segments/s ({report['index_s']:.1f} s)"
+        )
+        for col in ("query", "p50 ms", "p95 ms", "p99 ms", "median hits"):
+            table.add_column(col, justify="right" if col != "query" else "left")
+        for kind, r in report["queries"].items():  # type: ignore[attr-defined]
+            table.add_row(
+                kind, f"{r['p50']:.1f}", f"{r['p95']:.1f}", f"{r['p99']:.1f}", f"{r['hits']:,.0f}"
+            )
+        console.print(table)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2))
+
+
+if __name__ == "__main__":
+    main()
