@@ -1,8 +1,11 @@
-"""Language commands: analyze, translate, translation (edit/review/...), trends, export."""
+"""Language commands: analyze, translate, translation (edit/review/...), trends.
+
+`earshot export` lives in the publication layer (cli/publish.py); its full JSON is
+:func:`earshot.publish.export_json.build_export`.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +15,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import ConfigError, EarshotError
+from ..errors import ConfigError
 from ..store.case import Case
 from ._base import case_argument, cli, emit, err, json_option, out, progress_bar, settings_from_env
 
@@ -380,67 +383,3 @@ def trends(case: Path, theme: str, by: str, timezone: str | None, as_json: bool)
             row["period"], str(row["calls"]), str(row["with_theme"]), share, f"{low:.0%}–{high:.0%}"
         )
     out.print(table)
-
-
-# ---------------------------------------------------------------- export
-
-
-def _write_json(case: Case, call_ids: list[int] | None, path: Path) -> dict[str, Any]:
-    from ..publish.export_json import build_export
-
-    with case.session() as session:
-        data = build_export(session, call_ids)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
-    segments = sum(len(c["segments"]) for c in data["calls"])
-    return {"format": "json", "path": str(path), "calls": len(data["calls"]), "segments": segments}
-
-
-# Format -> writer; the publication layer adds its formats here.
-EXPORT_WRITERS: dict[str, Callable[[Case, list[int] | None, Path], dict[str, Any]]] = {
-    "json": _write_json,
-}
-_PLANNED_FORMATS = ("json", "redacted-json", "docx", "html", "srt")
-
-
-@cli.command("export")
-@case_argument
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(_PLANNED_FORMATS),
-    default="json",
-    show_default=True,
-    help="Export format (json: full, NOT redacted: it identifies people).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write.",
-)
-@calls_option
-@json_option
-def export_command(
-    case: Path, format_: str, output: Path, calls_: str | None, as_json: bool
-) -> None:
-    """Export the case's calls, transcripts, translations and analysis.
-
-    The json format is complete and identifies people; share only a redacted export.
-    """
-    writer = EXPORT_WRITERS.get(format_)
-    if writer is None:
-        raise EarshotError(
-            f"export format {format_!r} is not available yet; available: "
-            f"{', '.join(sorted(EXPORT_WRITERS))}"
-        )
-    with Case.open(case, settings=settings_from_env()) as opened:
-        data = writer(opened, _parse_ids(calls_), output)
-    if as_json:
-        emit(data)
-    else:
-        out.print(f"Wrote {data['calls']} calls to {escape(str(output))}")
-        if format_ == "json":
-            err.print("[yellow]warning:[/] this export identifies people; it is not redacted")
