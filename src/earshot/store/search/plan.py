@@ -205,7 +205,8 @@ class _Compiler:
             day: date = node.day if name == "from" else node.day + timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=self.zone)
             op = ">=" if name == "from" else "<"
-            return f"(c.started_at {op} {self.param(moment, UTCDateTime())})"
+            when = self.param(moment, UTCDateTime())
+            return f"(s.call_id IN (SELECT fc.id FROM calls fc WHERE fc.started_at {op} {when}))"
         if name == "phone":
             try:
                 e164 = normalize_phone(value, self.region)
@@ -217,8 +218,9 @@ class _Compiler:
                     "write the number with its country code, e.g. phone:+79155553147",
                 ) from None
             return (
-                "EXISTS (SELECT 1 FROM parties fpa JOIN phones fph ON fph.id = fpa.phone_id "
-                f"WHERE fpa.call_id = s.call_id AND fph.e164 = {self.param(e164)})"
+                "s.call_id IN (SELECT fpa.call_id FROM parties fpa "
+                "JOIN phones fph ON fph.id = fpa.phone_id "
+                f"WHERE fph.e164 = {self.param(e164)})"
             )
         if name == "term":
             self.need("segment_slang", node, "slang tagging")
@@ -265,10 +267,7 @@ class _Compiler:
                 f"SELECT fp.id FROM persons fp WHERE fp.name_key = {self.param(key)} "
                 f"OR fp.name_key LIKE {self.param(like)} ESCAPE '\\'"
             )
-        out = (
-            "EXISTS (SELECT 1 FROM parties fpp WHERE fpp.call_id = s.call_id "
-            f"AND fpp.person_id IN ({who}))"
-        )
+        out = f"s.call_id IN (SELECT fpp.call_id FROM parties fpp WHERE fpp.person_id IN ({who}))"
         if has_table(self.conn, "segment_entities"):
             out += (
                 " OR EXISTS (SELECT 1 FROM segment_entities fpe WHERE fpe.segment_id = s.id "
