@@ -131,6 +131,15 @@ class Settings:
                 ) from None
         return replace(self, **changes)
 
+    def explicit(self) -> dict[str, Any]:
+        """The settings that differ from the declared defaults (what a caller chose)."""
+        defaults = Settings()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+
     def with_environment(self, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values = {s.name: env[s.env] for s in self.declared() if s.env in env}

@@ -123,3 +123,17 @@ def test_database_unreachable_is_a_clear_error() -> None:
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     assert migrate(engine)[1] == migrate(engine)[1]
+
+
+def test_explicit_option_beats_environment_beats_config(
+    case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.settings import Settings
+
+    monkeypatch.setenv("EARSHOT_OPERATOR", "from-env")
+    with Case.open(case_dir) as case:
+        assert case.settings.operator == "from-env"
+    chosen = Settings().with_environment().merged({"operator": "from-option"}, "--operator")
+    with Case.open(case_dir, settings=chosen) as case:
+        assert case.settings.operator == "from-option"
+        assert case.settings.region == "RU"  # from the case config, untouched

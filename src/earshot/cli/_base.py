@@ -73,11 +73,8 @@ def emit(data: Any) -> None:
 
 
 def settings_from_env(operator: str | None = None) -> Settings:
-    return (
-        Settings().merged({"operator": operator}, "--operator").with_environment()
-        if operator
-        else Settings().with_environment()
-    )
+    """Settings from the environment, with an explicit --operator taking precedence."""
+    return Settings().with_environment().merged({"operator": operator}, "--operator")
 
 
 @contextmanager

@@ -83,7 +83,7 @@ class Case:
             raise CaseExistsError(f"{path} is already an Earshot case; open it instead")
         if path.exists() and not path.is_dir():
             raise CaseError(f"{path} exists and is not a directory; choose another path")
-        base = (settings or Settings()).with_environment()
+        base = Settings().with_environment().merged((settings or Settings()).explicit(), "options")
         if db is not None:
             base = base.merged({"db": db}, "--db")
         persisted = cls._persisted(base)  # refuses a literal password before anything is made
@@ -145,8 +145,9 @@ class Case:
             encryption = dict(config.get("encryption") or {})
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{config_file}: unreadable case configuration ({exc})") from None
-        base = (settings or Settings()).merged(config.get("settings", {}), str(config_file))
-        base = base.with_environment()
+        # Precedence: defaults < the case's earshot.toml < EARSHOT_* < explicit options.
+        base = Settings().merged(config.get("settings", {}), str(config_file))
+        base = base.with_environment().merged((settings or Settings()).explicit(), "options")
 
         def unlock_media() -> MediaCipher:
             return unlock(encryption, case_id, key or KeySource.from_environment(base.key_file))
