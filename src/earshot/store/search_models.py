@@ -1,27 +1,37 @@
-"""The PostgreSQL search index table (lemma tokens as tsvector with GIN indexes).
+"""Search tables that both backends share, and the indexes search needs on core tables.
 
-On SQLite the index is an FTS5 table in a companion file (see
-:mod:`earshot.store.search.sqlite`), because FTS5's shadow tables would otherwise
-sit in the case schema; this table exists there too (the schema is identical on
-both backends) but stays empty.
+* ``segment_search``: PostgreSQL's index (lemma tokens as tsvector, GIN indexes).
+* ``search_stats``: PostgreSQL's row and token totals, kept in step with
+  ``segment_search`` so that BM25 needs no scan of it.
+* ``search_signatures``: SQLite's map from a lemma to every *word signature* holding it
+  (the sorted lemmas of one ambiguous word, joined by ``_``), for exact phrase queries
+  in FTS5 (see :mod:`earshot.store.search.index`).
+
+On SQLite the full-text index itself is the FTS5 table ``segment_fts`` in the case
+database (created by migration 0401; FTS5 tables cannot be ORM models). Every table
+exists on both backends so that the schema is one; the other backend leaves it empty.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from .models import Base
+from .models import Base, Call, Party
 
-__all__ = ["LEMMA_VECTOR", "SegmentSearch"]
+__all__ = ["LEMMA_VECTOR", "SearchSignature", "SearchStats", "SegmentSearch"]
 
 LEMMA_VECTOR: TypeEngine[str] = TSVECTOR().with_variant(Text(), "sqlite")
 
 
 class SegmentSearch(Base):
-    """One segment's lemma tokens: Russian text and English translation, kept apart."""
+    """One segment's lemma tokens: Russian text and English translation, kept apart.
+
+    `ru_len` / `en_len` are the tokens each text contributes to FTS5's document length
+    on SQLite (lemma keys plus one word signature per word), so that BM25 is the same.
+    """
 
     __tablename__ = "segment_search"
     __table_args__ = (
@@ -36,3 +46,26 @@ class SegmentSearch(Base):
     en: Mapped[str] = mapped_column(LEMMA_VECTOR)
     ru_len: Mapped[int] = mapped_column(Integer, default=0)
     en_len: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SearchStats(Base):
+    """The one row of index totals (PostgreSQL): rows and tokens, for BM25's N and avgdl."""
+
+    __tablename__ = "search_stats"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SearchSignature(Base):
+    """A lemma and one signature of an ambiguous word that holds it (SQLite)."""
+
+    __tablename__ = "search_signatures"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    signature: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+# Call-level filters (dates, phone, person) start from these instead of scanning.
+Index("ix_search_calls_started_at", Call.started_at)
+Index("ix_search_parties_phone_id", Party.phone_id)
+Index("ix_search_parties_person_id", Party.person_id)

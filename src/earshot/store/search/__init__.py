@@ -12,16 +12,19 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.orm import Session
 
 from . import sync as _sync  # noqa: F401  (registers the flush events)
-from .engine import SearchHit, SearchOptions, SearchResult, search
+from .check import check_index
+from .engine import TOTAL_CAP, SearchHit, SearchOptions, SearchResult, search
 from .index import index_segments, reindex_all
 from .query import QuerySyntaxError, SearchError, parse_query
 
 __all__ = [
+    "TOTAL_CAP",
     "QuerySyntaxError",
     "SearchError",
     "SearchHit",
     "SearchOptions",
     "SearchResult",
+    "check_index",
     "parse_query",
     "reindex",
     "reindex_segments",

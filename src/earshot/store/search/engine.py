@@ -1,11 +1,17 @@
-"""Running a search: candidates from SQL, exact phrase check, BM25, snippets.
+"""Running a search: ranked candidates from SQL, bounded totals, snippets.
 
-Scores are FTS5's BM25 (k1 = 1.2, b = 0.75, one weight per column, document length
-over both columns). On SQLite they come from ``bm25()``; on PostgreSQL the same
-formula is computed here from the same tokens (row count, total length, per-key
-document frequency from the GIN index, per-row term counts), so both backends give
-the same scores, rounded to 6 decimals, and the same order (score, then call, then
-segment).
+Scores are FTS5's BM25 (k1 = 1.2, b = 0.75, summed over the key phrases of the query's
+words, document length over every column of the row). On SQLite FTS5 computes them
+and cuts the list (``ORDER BY rank LIMIT``) in C; on PostgreSQL the same formula runs
+in SQL over the GIN candidates, from the same statistics (``search_stats`` totals,
+each key's document frequency, per-row term counts from the tsvector positions), and
+``ORDER BY score DESC LIMIT`` cuts there. Both give the same raw doubles; Python
+rounds them to 6 decimals and orders by (score, call, segment), fetching past the cut
+while the last score ties, so the answers are identical.
+
+Totals are exact up to :data:`TOTAL_CAP`; beyond it ``total`` is the cap and
+``total_is_estimate`` is set (counting every hit of a common word would cost more than
+finding the best ones).
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -15,21 +21,23 @@ segment).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from .index import FTS_TABLE, SegmentText, segment_texts
+from .index import SegmentText, segment_texts
 from .plan import KeyPhrase, Plan, compile_query
-from .query import Field, SearchError, parse_query
-from .verify import evaluate, highlight_spans, row_tokens, term_frequency
+from .query import SearchError, parse_query
+from .verify import highlight_spans, row_tokens
 
-__all__ = ["SearchHit", "SearchOptions", "SearchResult", "search"]
+__all__ = ["TOTAL_CAP", "SearchHit", "SearchOptions", "SearchResult", "search"]
 
 K1 = 1.2
 B = 0.75
+TOTAL_CAP = 10_000
 OPEN, CLOSE = "[", "]"
 
 
@@ -65,56 +73,29 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResult:
+    """The hits asked for, and how many there are: exact up to TOTAL_CAP; above it
+    `total` is TOTAL_CAP and `total_is_estimate` is true ("10000+")."""
+
     hits: list[SearchHit]
     total: int
+    total_is_estimate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hits": [asdict(h) for h in self.hits], "total": self.total}
+        return {
+            "hits": [asdict(h) for h in self.hits],
+            "total": self.total,
+            "total_is_estimate": self.total_is_estimate,
+        }
 
 
-@dataclass
-class _Row:
+@dataclass(frozen=True)
+class _Ranked:
     segment: int
     call: int
-    start: float | None
-    end: float | None
-    party: str | None
-    speaker: str | None
     score: float
-    dl: int
-    fields: dict[Field, bool]
 
 
-def _select(plan: Plan, extra: str) -> tuple[str, str]:
-    """(FROM+WHERE, extra columns) for the plan."""
-    where = list(plan.where)
-    if plan.backend == "postgresql":
-        source = "segments s JOIN calls c ON c.id = s.call_id"
-        if plan.uses_index or plan.main:
-            source += " JOIN segment_search ss ON ss.segment_id = s.id"
-        if plan.main:
-            where.insert(0, plan.main)
-    elif plan.main:
-        source = (
-            f"{FTS_TABLE} JOIN segments s ON s.id = segment_fts.rowid "
-            "JOIN calls c ON c.id = s.call_id"
-        )
-        where.insert(0, f"segment_fts MATCH {plan.main}")
-    else:
-        source = "segments s JOIN calls c ON c.id = s.call_id"
-    clause = " AND ".join(where) if where else "1 = 1"
-    return f"FROM {source} WHERE {clause}", extra
-
-
-def _stale_check(conn: Connection) -> None:
-    if conn.dialect.name != "sqlite":
-        return
-    stale = conn.execute(text("SELECT value FROM search.search_state WHERE key = 'stale'")).first()
-    if stale:
-        raise SearchError(
-            f"the search index of this case is out of date ({stale[0]}); "
-            "rebuild it with `earshot search CASE --reindex`"
-        )
+Fetch = Callable[[int], list[_Ranked]]
 
 
 def search(session: Session, query: str, options: SearchOptions = SearchOptions()) -> SearchResult:
@@ -124,66 +105,60 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         raise SearchError("limit and offset must be zero or more")
     tree = parse_query(query)
     conn = session.connection()
-    _stale_check(conn)
     plan = compile_query(conn, tree, query, region=options.region, timezone=options.timezone)
-    field_cols = "".join(
-        f", CASE WHEN {sql} THEN 1 ELSE 0 END AS f{i}" for i, (_n, sql) in enumerate(plan.fields)
-    )
-    base = 's.id, s.call_id, s.start, s."end", s.party, s.speaker_label'
-    postgres = plan.backend == "postgresql"
-    if plan.main and not postgres:
-        rank = ", round(bm25(segment_fts), 6) AS bm, 0"
-    elif plan.main:
-        rank = ", 0, ss.ru_len + ss.en_len"
-    else:
-        rank = ", 0, 0"
-    body, _ = _select(plan, field_cols)
-    order = (
-        " ORDER BY bm, s.call_id, s.id"
-        if plan.main and not postgres
-        else " ORDER BY s.call_id, s.id"
-    )
-    sql = f"SELECT {base}{rank}{field_cols} {body}"
     params = dict(plan.params)
-    paged = not plan.verify and not (plan.main and postgres)
-    if paged:
-        total = int(conn.execute(_text(f"SELECT count(*) {body}", plan), params).scalar_one())
-        sql += order + " LIMIT :lim OFFSET :off"
-        params |= {"lim": options.limit, "off": options.offset}
-    else:
-        sql += order
-    rows = [
-        _Row(
-            int(r[0]),
-            int(r[1]),
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            -float(r[6]) if plan.main and not postgres else 0.0,
-            int(r[7]),
-            {node: bool(r[8 + i]) for i, (node, _s) in enumerate(plan.fields)},
-        )
-        for r in conn.execute(_text(sql, plan), params)
-    ]
-    texts: dict[int, SegmentText] = {}
-    if plan.verify:
-        texts = segment_texts(conn, [r.segment for r in rows])
+    source, where = _source(plan)
+    counted = int(
+        conn.execute(
+            _text(
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT :cap) t", plan
+            ),
+            params | {"cap": TOTAL_CAP + 1},
+        ).scalar_one()
+    )
+    need = options.offset + options.limit
+    if need == 0 or counted == 0:
+        rows: list[_Ranked] = []
+    elif plan.main is None:
         rows = [
-            r
-            for r in rows
-            if r.segment in texts and evaluate(tree, row_tokens(texts[r.segment]), r.fields)
+            _Ranked(int(r[0]), int(r[1]), 0.0)
+            for r in conn.execute(
+                _text(
+                    f"SELECT s.id, s.call_id FROM {source} WHERE {where} "
+                    "ORDER BY s.call_id, s.id LIMIT :lim OFFSET :off",
+                    plan,
+                ),
+                params | {"lim": options.limit, "off": options.offset},
+            )
         ]
-    if plan.main and postgres:
-        _score_postgres(conn, plan.main_phrases, rows, texts)
-    if not paged:
-        rows.sort(key=lambda r: (-r.score, r.call, r.segment))
-        total = len(rows)
-        rows = rows[options.offset : options.offset + options.limit]
-    missing = [r.segment for r in rows if r.segment not in texts]
-    texts |= segment_texts(conn, missing)
-    hits = [_hit(r, texts.get(r.segment), tree, options) for r in rows]
-    return SearchResult(hits, total)
+    else:
+        fetch = _sqlite_fetch if plan.backend == "sqlite" else _postgres_fetch
+        rows = _top(fetch(conn, plan, source, where), need)[options.offset :]
+    texts = segment_texts(conn, [r.segment for r in rows])
+    details = _details(conn, [r.segment for r in rows])
+    hits = [
+        _hit(r, details.get(r.segment), texts.get(r.segment), tree, options)
+        for r in rows
+        if r.segment in details
+    ]
+    return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+def _source(plan: Plan) -> tuple[str, str]:
+    """(FROM, WHERE) of the plan's candidate rows."""
+    where = list(plan.where)
+    if plan.backend == "postgresql":
+        source = "segments s"
+        if plan.uses_index:
+            source = "segment_search ss JOIN segments s ON s.id = ss.segment_id"
+        if plan.main:
+            where.insert(0, plan.main)
+    elif plan.main:
+        source = "segment_fts JOIN segments s ON s.id = segment_fts.rowid"
+        where.insert(0, f"segment_fts MATCH {plan.main}")
+    else:
+        source = "segments s"
+    return source, " AND ".join(where) if where else "1 = 1"
 
 
 def _text(sql: str, plan: Plan) -> Any:
@@ -191,43 +166,127 @@ def _text(sql: str, plan: Plan) -> Any:
     return clause.bindparams(*plan.binds) if plan.binds else clause
 
 
-def _score_postgres(
-    conn: Connection, phrases: list[KeyPhrase], rows: list[_Row], texts: dict[int, SegmentText]
-) -> None:
-    """FTS5's bm25() computed from segment_search (see the module docstring)."""
-    if not rows:
-        return
-    n_rows, n_tokens = conn.execute(
-        text("SELECT count(*), coalesce(sum(ru_len + en_len), 0) FROM segment_search")
-    ).one()
-    n_rows = max(int(n_rows), 1)
-    avgdl = float(n_tokens) / n_rows
-    idf: list[float] = []
-    for phrase in phrases:
-        quoted = "'" + phrase.key.replace("\\", "\\\\").replace("'", "''") + "'"
-        cond = " OR ".join(f"{col} @@ CAST(:q AS tsquery)" for col in phrase.columns)
-        hits = int(
-            conn.execute(
-                text(f"SELECT count(*) FROM segment_search WHERE {cond}"), {"q": quoted}
-            ).scalar_one()
+def _top(fetch: Fetch, need: int) -> list[_Ranked]:
+    """The `need` best rows by (rounded score desc, call, segment).
+
+    The database orders by the raw score; rows whose rounded score ties with the last
+    one wanted may lie past the cut, so fetch more until the tie is inside.
+    """
+    want = need + 16
+    while True:
+        rows = fetch(want)
+        if len(rows) < want or rows[-1].score < rows[need - 1].score:
+            break
+        want *= 4
+    rows.sort(key=lambda r: (-r.score, r.call, r.segment))
+    return rows[:need]
+
+
+def _sqlite_fetch(conn: Connection, plan: Plan, source: str, where: str) -> Fetch:
+    sql = _text(
+        f"SELECT segment_fts.rowid, s.call_id, segment_fts.rank FROM {source} WHERE {where} "
+        "ORDER BY segment_fts.rank LIMIT :k",
+        plan,
+    )
+
+    def fetch(k: int) -> list[_Ranked]:
+        return [
+            _Ranked(int(r[0]), int(r[1]), round(-float(r[2]), 6) + 0.0)
+            for r in conn.execute(sql, plan.params | {"k": k})
+        ]
+
+    return fetch
+
+
+def _postgres_fetch(conn: Connection, plan: Plan, source: str, where: str) -> Fetch:
+    """BM25 exactly as FTS5's bm25() computes it, in SQL (see the module docstring)."""
+    scored = [p for p in plan.main_phrases if not p.negated]
+    params = dict(plan.params)
+    n_rows, n_tokens = conn.execute(text("SELECT rows, tokens FROM search_stats")).one()
+    n_rows = int(n_rows)
+    avgdl = float(n_tokens) / float(max(n_rows, 1))
+    hits = _document_frequencies(conn, scored)
+    terms: list[str] = []
+    lateral: dict[str, list[str]] = {"ru": [], "en": []}
+    for i, (phrase, df) in enumerate(zip(scored, hits, strict=True)):
+        idf = math.log((n_rows - df + 0.5) / (df + 0.5))
+        params |= {f"idf{i}": idf if idf > 0 else 1e-6, f"key{i}": phrase.key}
+        parts = []
+        for col in phrase.columns:
+            lateral[col].append(
+                f"coalesce(sum(cardinality(u.positions)) FILTER (WHERE u.lexeme = :key{i}), 0)"
+                f" AS t{i}"
+            )
+            parts.append(f"t_{col}.t{i}")
+        tf = "CAST(" + " + ".join(parts) + " AS double precision)"
+        terms.append(f"(:idf{i} * (({tf} * :k1p1) / ({tf} + :k1 * (:omb + :b * dl.d / :avgdl))))")
+    params |= {"k1p1": K1 + 1.0, "k1": K1, "omb": 1 - B, "b": B, "avgdl": avgdl}
+    joins = "".join(
+        f", LATERAL (SELECT {', '.join(cols)} FROM unnest(ss.{col}) u) t_{col}"
+        for col, cols in lateral.items()
+        if cols
+    )
+    score = " + ".join(terms) if terms else "CAST(0 AS double precision)"
+    sql = _text(
+        f"SELECT s.id, s.call_id, {score} AS score FROM {source}"
+        f", LATERAL (SELECT CAST(ss.ru_len + ss.en_len AS double precision) AS d) dl{joins} "
+        f"WHERE {where} ORDER BY score DESC LIMIT :k",
+        plan,
+    )
+
+    def fetch(k: int) -> list[_Ranked]:
+        return [
+            _Ranked(int(r[0]), int(r[1]), round(float(r[2]), 6) + 0.0)
+            for r in conn.execute(sql, params | {"k": k})
+        ]
+
+    return fetch
+
+
+def _document_frequencies(conn: Connection, phrases: list[KeyPhrase]) -> list[int]:
+    """Rows holding each key in its columns (FTS5's per-phrase hit count), in one scan."""
+    if not phrases:
+        return []
+    params: dict[str, str] = {}
+    conds: list[str] = []
+    for i, phrase in enumerate(phrases):
+        params[f"q{i}"] = "'" + phrase.key.replace("\\", "\\\\").replace("'", "''") + "'"
+        conds.append(
+            "(" + " OR ".join(f"{c} @@ CAST(:q{i} AS tsquery)" for c in phrase.columns) + ")"
         )
-        value = math.log((n_rows - hits + 0.5) / (hits + 0.5))
-        idf.append(value if value > 0 else 1e-6)
-    need = [r.segment for r in rows if r.segment not in texts]
-    texts |= segment_texts(conn, need)
-    for row in rows:
-        seg = texts.get(row.segment)
-        if seg is None:
-            continue
-        toks = row_tokens(seg)
-        score = 0.0
-        for weight, phrase in zip(idf, phrases, strict=True):
-            tf = float(term_frequency(phrase.key, phrase.columns, toks))
-            score += weight * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * row.dl / avgdl)))
-        row.score = round(score, 6)
+    counts = ", ".join(f"count(*) FILTER (WHERE {c})" for c in conds)
+    row = conn.execute(
+        text(f"SELECT {counts} FROM segment_search WHERE {' OR '.join(conds)}"), params
+    ).one()
+    return [int(v) for v in row]
 
 
-def _hit(row: _Row, seg: SegmentText | None, tree: Any, options: SearchOptions) -> SearchHit:
+@dataclass(frozen=True)
+class _Details:
+    start: float | None
+    end: float | None
+    party: str | None
+    speaker: str | None
+
+
+def _details(conn: Connection, ids: list[int]) -> dict[int, _Details]:
+    if not ids:
+        return {}
+    marks = ", ".join(f":d{i}" for i in range(len(ids)))
+    rows = conn.execute(
+        text(f'SELECT id, start, "end", party, speaker_label FROM segments WHERE id IN ({marks})'),
+        {f"d{i}": v for i, v in enumerate(ids)},
+    )
+    return {int(r[0]): _Details(r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def _hit(
+    row: _Ranked,
+    details: _Details | None,
+    seg: SegmentText | None,
+    tree: Any,
+    options: SearchOptions,
+) -> SearchHit:
     ru, en = (seg.ru, seg.en) if seg else ("", "")
     spans = highlight_spans(tree, row_tokens(seg)) if seg else {"ru": [], "en": []}
     if spans["ru"] or (not spans["en"] and ru):
@@ -237,12 +296,12 @@ def _hit(row: _Row, seg: SegmentText | None, tree: Any, options: SearchOptions) 
     return SearchHit(
         call=row.call,
         segment=row.segment,
-        start=row.start,
-        end=row.end,
-        party=row.party,
-        speaker=row.speaker,
+        start=details.start if details else None,
+        end=details.end if details else None,
+        party=details.party if details else None,
+        speaker=details.speaker if details else None,
         snippet=_snippet(body, marks, options.snippet_chars),
-        score=round(row.score, 6) + 0.0,
+        score=row.score,
         text=body,
         source=source,
         highlights=marks,

@@ -2,10 +2,19 @@
 
 Every index row is made by :func:`index_segments` from :func:`segment_texts`, so the
 ORM events (edits in a transaction), ``reindex`` and the benchmark's bulk build all
-store exactly the same tokens. SQLite keeps them in an FTS5 table inside the
-companion file ``earshot-search.db`` (attached as schema ``search`` on every
-connection), PostgreSQL in ``segment_search`` as tsvectors built without a text
-parser (the lemma tokens are cast verbatim), with GIN indexes.
+store exactly the same tokens.
+
+SQLite keeps them in the FTS5 table ``segment_fts`` of the case database itself, so an
+index change commits or rolls back with the edit that caused it (one WAL, one
+transaction). Its columns: ``ru`` / ``en`` hold every lemma of every word (what words
+match and BM25 scores); ``ru_seq`` / ``en_seq`` hold one *signature* per word (its
+sorted lemmas joined by ``_``), so that FTS5's own phrase queries run over word
+positions. ``search_signatures`` lists, for each lemma, the signatures of ambiguous
+words holding it. BM25 weighs the signature columns 0 (the ``rank`` configuration).
+
+PostgreSQL keeps ``segment_search`` rows as tsvectors built without a text parser
+(the lemma tokens are cast verbatim, every lemma of a word at that word's position, so
+``<->`` is an exact phrase operator), with GIN indexes, and ``search_stats`` totals.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -20,70 +29,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
-from .text import Column, index_string, index_text, text_keys
+from .text import Column, index_parts, text_keys
 
 __all__ = [
     "FTS_TABLE",
-    "SEARCH_DB_NAME",
+    "OLD_SEARCH_DB_NAME",
     "SegmentText",
+    "create_fts",
     "has_table",
     "index_segments",
     "reindex_all",
+    "remove_old_index_file",
     "segment_texts",
     "tsvector_literal",
 ]
 
-SEARCH_DB_NAME = "earshot-search.db"
-FTS_TABLE = "search.segment_fts"
+OLD_SEARCH_DB_NAME = "earshot-search.db"  # the companion file of schema 0400, now unused
+FTS_TABLE = "segment_fts"
 _CHUNK = 500
-_FTS_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search.segment_fts USING fts5("
-    "ru, en, tokenize = \"unicode61 remove_diacritics 0 tokenchars '-'\")"
+FTS_DDL = (
+    "CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq, "
+    "tokenize = \"unicode61 remove_diacritics 0 tokenchars '-_'\")"
 )
-_STATE_DDL = "CREATE TABLE IF NOT EXISTS search.search_state (key TEXT PRIMARY KEY, value TEXT)"
-
-
-def _attach_search_db(dbapi_connection: Any, _record: Any) -> None:
-    """Attach the FTS5 companion file to every connection of a case's SQLite database."""
-    if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "pysqlite2"):
-        return
-    cursor = dbapi_connection.cursor()
-    try:
-        main = next(
-            (row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), ""
-        )
-        if not main or Path(main).name != "earshot.db":
-            return
-        if any(row[1] == "search" for row in cursor.execute("PRAGMA database_list")):
-            return
-        cursor.execute("ATTACH DATABASE ? AS search", (str(Path(main).with_name(SEARCH_DB_NAME)),))
-        cursor.execute("PRAGMA search.journal_mode=WAL")
-        cursor.execute("PRAGMA search.synchronous=FULL")
-        fresh = not cursor.execute(
-            "SELECT 1 FROM search.sqlite_master WHERE name = 'segment_fts'"
-        ).fetchone()
-        cursor.execute(_FTS_DDL)
-        cursor.execute(_STATE_DDL)
-        if fresh:
-            has_segments = (
-                cursor.execute(
-                    "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'segments'"
-                ).fetchone()
-                and cursor.execute("SELECT 1 FROM main.segments LIMIT 1").fetchone()
-            )
-            if has_segments:
-                cursor.execute(
-                    "INSERT OR REPLACE INTO search.search_state "
-                    "VALUES ('stale', 'index file was missing')"
-                )
-        dbapi_connection.commit()
-    finally:
-        cursor.close()
-
-
-event.listen(Engine, "connect", _attach_search_db)
+FTS_RANK = "INSERT INTO segment_fts (segment_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0, 0.0)')"
+_FTS_INSERT = "INSERT INTO segment_fts (rowid, ru, en, ru_seq, en_seq) VALUES (?, ?, ?, ?, ?)"
+_SIGNATURE_INSERT = "INSERT OR IGNORE INTO search_signatures (key, signature) VALUES (?, ?)"
 
 _TABLES: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
@@ -97,6 +69,26 @@ def has_table(conn: Connection, name: str) -> bool:
         known.add(name)
         return True
     return False
+
+
+def create_fts(conn: Connection) -> None:
+    """(Re)create the empty FTS5 table with its BM25 weights (SQLite; in the transaction)."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS segment_fts")
+    conn.exec_driver_sql(FTS_DDL)
+    conn.exec_driver_sql(FTS_RANK)
+
+
+def remove_old_index_file(database: str | None) -> list[Path]:
+    """Delete schema 0400's companion index file beside the SQLite case database `database`."""
+    if not database:
+        return []
+    removed = []
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        old = Path(database).with_name(OLD_SEARCH_DB_NAME + suffix)
+        if old.exists():
+            old.unlink()
+            removed.append(old)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -181,29 +173,43 @@ def index_segments(conn: Connection, ids: Iterable[int]) -> int:
         texts = segment_texts(conn, batch)
         marks, params = _in(batch)
         if postgres:
-            conn.execute(text(f"DELETE FROM segment_search WHERE segment_id IN ({marks})"), params)
+            gone = conn.execute(
+                text(
+                    f"DELETE FROM segment_search WHERE segment_id IN ({marks}) "
+                    "RETURNING ru_len + en_len"
+                ),
+                params,
+            ).all()
+            _add_stats(conn, -len(gone), -sum(int(g[0]) for g in gone))
         else:
-            conn.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})"), params)
-        written += _insert(conn, list(texts.values()))
+            conn.execute(text(f"DELETE FROM segment_fts WHERE rowid IN ({marks})"), params)
+        written += _insert(conn, list(texts.values()), set())
     return written
 
 
-def _insert(conn: Connection, rows: list[SegmentText]) -> int:
+def _add_stats(conn: Connection, rows: int, tokens: int) -> None:
+    if rows or tokens:
+        conn.execute(
+            text("UPDATE search_stats SET rows = rows + :r, tokens = tokens + :t WHERE id = 1"),
+            {"r": rows, "t": tokens},
+        )
+
+
+def _insert(conn: Connection, rows: list[SegmentText], known: set[str]) -> int:
+    """Write index rows; `known` holds signatures already listed in this transaction."""
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":
-        payload = []
+        payload: list[dict[str, Any]] = []
         for row in rows:
-            _ru, ru_len = index_string(row.ru, "ru")
-            _en, en_len = index_string(row.en, "en")
             payload.append(
                 {
                     "id": row.segment_id,
                     "call": row.call_id,
                     "ru": tsvector_literal(row.ru, "ru"),
                     "en": tsvector_literal(row.en, "en"),
-                    "ru_len": ru_len,
-                    "en_len": en_len,
+                    "ru_len": index_parts(row.ru, "ru")[2],
+                    "en_len": index_parts(row.en, "en")[2],
                 }
             )
         conn.execute(
@@ -213,18 +219,37 @@ def _insert(conn: Connection, rows: list[SegmentText]) -> int:
             ),
             payload,
         )
-    else:
+        _add_stats(conn, len(payload), sum(int(p["ru_len"]) + int(p["en_len"]) for p in payload))
+        return len(rows)
+    values = []
+    fresh: set[str] = set()
+    for row in rows:
+        ru, ru_seq, _n, ru_amb = index_parts(row.ru, "ru")
+        en, en_seq, _m, en_amb = index_parts(row.en, "en")
+        values.append((row.segment_id, ru, en, ru_seq, en_seq))
+        if ru_amb or en_amb:
+            fresh.update(ru_amb)
+            fresh.update(en_amb)
+    conn.exec_driver_sql(_FTS_INSERT, values)
+    fresh -= known
+    if fresh:
         conn.exec_driver_sql(
-            f"INSERT INTO {FTS_TABLE} (rowid, ru, en) VALUES (?, ?, ?)",
-            [(row.segment_id, index_text(row.ru, "ru"), index_text(row.en, "en")) for row in rows],
+            _SIGNATURE_INSERT, [(key, sig) for sig in fresh for key in sig.split("_")]
         )
+        known |= fresh
     return len(rows)
 
 
 def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) -> int:
     """Rebuild the whole index in the current transaction; `progress(done, total)` if given."""
     postgres = conn.dialect.name == "postgresql"
-    conn.execute(text("DELETE FROM segment_search" if postgres else f"DELETE FROM {FTS_TABLE}"))
+    if postgres:
+        conn.execute(text("DELETE FROM segment_search"))
+        conn.execute(text("DELETE FROM search_stats"))
+        conn.execute(text("INSERT INTO search_stats (id, rows, tokens) VALUES (1, 0, 0)"))
+    else:
+        create_fts(conn)
+        conn.execute(text("DELETE FROM search_signatures"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
     translated = has_table(conn, "translations")
     english = (
@@ -235,6 +260,7 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
         else ", ''"
     )
     done, last = 0, 0
+    known: set[str] = set()
     while True:
         rows = conn.execute(
             text(
@@ -254,13 +280,11 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
                 else SegmentText(int(i), int(c), body or "", extra or "")
                 for i, c, body, kind, extra in rows
             ],
+            known,
         )
         last = int(rows[-1][0])
         if progress is not None:
             progress(done, total)
     if not postgres:
-        conn.execute(text("DELETE FROM search.search_state WHERE key = 'stale'"))
-        conn.execute(
-            text(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE.split('.')[1]}) VALUES ('optimize')")
-        )
+        conn.exec_driver_sql("INSERT INTO segment_fts (segment_fts) VALUES ('optimize')")
     return done

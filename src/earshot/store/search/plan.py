@@ -1,13 +1,17 @@
 """Compiling a query tree to SQL for one backend: parameters only, never spliced text.
 
 The top-level AND's plain-text parts become the *main* full-text expression (one FTS5
-MATCH on SQLite, tsquery tests on PostgreSQL); its phrases (one per index key, with
-the columns it may match in) are what BM25 is computed over, in the same order on
-both backends. Everything else (filters, text under OR with a filter, a lone NOT)
-compiles to plain SQL conditions over ``segments s`` and ``calls c``.
+MATCH on SQLite, tsquery tests over ``segment_search ss`` on PostgreSQL); the key
+phrases of its words (one per index key, with the columns it may match in) are what
+BM25 is computed over, in the same order on both backends. Top-level call filters
+(call, dates, phone) become one ``s.call_id IN (SELECT c.id FROM calls c WHERE ...)``
+so that the database starts from the most selective call index. Everything else
+(text under OR with a filter, a lone NOT, segment filters) compiles to plain SQL
+conditions over ``segments s``.
 
-Phrases are first matched as "all their words" (a superset; under NOT, as nothing),
-and the candidates are then checked word by word in Python (see :mod:`.verify`).
+Phrases are exact in SQL on both backends: FTS5 phrase queries over the word-signature
+columns (each query word may be any signature holding one of its keys, listed in
+``search_signatures``), and tsquery's ``<->`` over the word positions on PostgreSQL.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -18,18 +22,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import BindParameter, Connection, bindparam
+from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from ...phones import normalize_phone
 from ..models import UTCDateTime
-from .index import FTS_TABLE, has_table
+from .index import has_table
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
 
-__all__ = ["KeyPhrase", "Plan", "compile_query", "has_phrase"]
+__all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
+
+MAX_PHRASE_VARIANTS = 512
+CALL_FIELDS = ("call", "from", "to", "phone")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class KeyPhrase:
 
     key: str
     columns: tuple[Column, ...]
+    negated: bool = False
 
 
 @dataclass
@@ -45,14 +54,12 @@ class Plan:
     """A compiled query: SQL fragments and their parameters."""
 
     backend: str
-    main: str | None = None  # SQLite: the MATCH string; PostgreSQL: an SQL condition
+    main: str | None = None  # SQLite: the MATCH parameter; PostgreSQL: an SQL condition
     main_phrases: list[KeyPhrase] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     binds: list[BindParameter[Any]] = field(default_factory=list)
-    fields: list[tuple[Field, str]] = field(default_factory=list)  # (node, SQL) for verification
     uses_index: bool = False
-    verify: bool = False
 
 
 def has_phrase(node: Node) -> bool:
@@ -75,14 +82,35 @@ def _has_field(node: Node) -> bool:
     return False
 
 
-def term_phrases(word: str) -> list[KeyPhrase]:
+def _text_only(node: Node) -> bool:
+    """Whether one full-text expression says `node` (no filter, no lone NOT)."""
+    if isinstance(node, Term | Phrase):
+        return True
+    if isinstance(node, Or):
+        return all(_text_only(i) for i in node.items)
+    if isinstance(node, And):
+        positive = [i for i in node.items if not isinstance(i, Not)]
+        negative = [i.item for i in node.items if isinstance(i, Not)]
+        return bool(positive) and all(_text_only(i) for i in positive + negative)
+    return False
+
+
+def term_phrases(word: str, negated: bool = False) -> list[KeyPhrase]:
     """The key phrases of one query word, Russian-column keys first."""
     keys = word_keys(word)
     order: dict[str, list[Column]] = {}
     for column in COLUMNS:
         for key in keys[column]:
             order.setdefault(key, []).append(column)
-    return [KeyPhrase(key, tuple(cols)) for key, cols in order.items()]
+    return [KeyPhrase(key, tuple(cols), negated) for key, cols in order.items()]
+
+
+def _quote_fts(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _quote_ts(key: str) -> str:
+    return "'" + key.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 class _Compiler:
@@ -92,7 +120,6 @@ class _Compiler:
         self.region = region
         self.backend = conn.dialect.name
         self.plan = Plan(self.backend)
-        self.plan.verify = False
         try:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -105,86 +132,116 @@ class _Compiler:
             self.plan.binds.append(bindparam(name, type_=type_))
         return f":{name}"
 
-    # -- main full-text expression --------------------------------------------------------
-    def fts(self, node: Node, phrases: list[KeyPhrase]) -> str | None:
-        """SQLite MATCH text for a plain-text node, or None if FTS5 cannot say it."""
+    # -- SQLite: FTS5 expressions ---------------------------------------------------------
+    def fts(self, node: Node, phrases: list[KeyPhrase], negated: bool = False) -> str:
+        """FTS5 MATCH text for a plain-text node (no fields)."""
         if isinstance(node, Term):
             parts = []
-            for phrase in term_phrases(node.word):
+            for phrase in term_phrases(node.word, negated):
                 phrases.append(phrase)
                 cols = (
                     phrase.columns[0]
                     if len(phrase.columns) == 1
                     else "{" + " ".join(phrase.columns) + "}"
                 )
-                parts.append(f'{cols} : "{phrase.key}"')
+                parts.append(f"{cols} : {_quote_fts(phrase.key)}")
             return "(" + " OR ".join(parts) + ")"
         if isinstance(node, Phrase):
-            inner = [self.fts(Term(w), phrases) for w in node.words]
-            return "(" + " AND ".join(i for i in inner if i) + ")"
+            words = [self.fts(Term(w), phrases, negated) for w in node.words]
+            return "(" + " AND ".join(words) + " AND " + self.fts_sequence(node.words) + ")"
         if isinstance(node, Or):
-            inner = [self.fts(i, phrases) for i in node.items]
-            return (
-                None
-                if any(i is None for i in inner)
-                else "(" + " OR ".join(i for i in inner if i) + ")"
-            )
+            return "(" + " OR ".join(self.fts(i, phrases, negated) for i in node.items) + ")"
         if isinstance(node, And):
             pos = [i for i in node.items if not isinstance(i, Not)]
             neg = [i.item for i in node.items if isinstance(i, Not)]
-            if not pos or any(has_phrase(n) for n in neg):
-                return None
-            pos_s = [self.fts(i, phrases) for i in pos]
-            neg_s = [self.fts(i, phrases) for i in neg]
-            if any(i is None for i in pos_s + neg_s):
-                return None
-            out = "(" + " AND ".join(i for i in pos_s if i) + ")"
-            return "(" + out + "".join(f" NOT {i}" for i in neg_s) + ")"
-        return None
+            if not pos:
+                raise SearchError("internal: FTS5 cannot say a lone NOT")
+            pos_s = "(" + " AND ".join(self.fts(i, phrases, negated) for i in pos) + ")"
+            neg_s = [self.fts(i, phrases, not negated) for i in neg]
+            return "(" + pos_s + "".join(f" NOT {i}" for i in neg_s) + ")"
+        raise SearchError(f"internal: FTS5 cannot say {node!r}")
 
-    def ts(self, node: Node, phrases: list[KeyPhrase] | None, superset: bool = True) -> str:
-        """PostgreSQL condition for a plain-text node over ``ss`` (segment_search)."""
+    def fts_sequence(self, words: tuple[str, ...]) -> str:
+        """The exact phrase over the signature columns: any signature of each word's keys."""
+        per_column: list[str] = []
+        for column in COLUMNS:
+            options = [self.signatures(word_keys(w)[column]) for w in words]
+            count = 1
+            for opt in options:
+                count *= len(opt)
+            if count > MAX_PHRASE_VARIANTS:
+                raise SearchError(
+                    f"the phrase {' '.join(words)!r} has {count} readings, more than "
+                    f"{MAX_PHRASE_VARIANTS}; shorten it or search its words without quotes"
+                )
+            variants = " OR ".join(_quote_fts(" ".join(combo)) for combo in product(*options))
+            per_column.append(f"{column}_seq : ({variants})")
+        return "(" + " OR ".join(per_column) + ")"
+
+    def signatures(self, keys: tuple[str, ...]) -> list[str]:
+        """Every signature token a word with `keys` may have in the index."""
+        found = dict.fromkeys(keys)
+        marks = ", ".join(f":k{i}" for i in range(len(keys)))
+        rows = self.conn.execute(
+            text(f"SELECT DISTINCT signature FROM search_signatures WHERE key IN ({marks})"),
+            {f"k{i}": k for i, k in enumerate(keys)},
+        )
+        for (signature,) in rows:
+            found.setdefault(str(signature))
+        return sorted(found)
+
+    # -- PostgreSQL: tsquery conditions over ss -------------------------------------------
+    def ts(self, node: Node, phrases: list[KeyPhrase] | None, negated: bool = False) -> str:
+        """A PostgreSQL condition over ``ss`` (segment_search) for a plain-text node."""
+        self.plan.uses_index = True
         if isinstance(node, Term):
             parts: list[str] = []
-            for phrase in term_phrases(node.word):
+            for phrase in term_phrases(node.word, negated):
                 if phrases is not None:
                     phrases.append(phrase)
-                quoted = "'" + phrase.key.replace("\\", "\\\\").replace("'", "''") + "'"
-                p = self.param(quoted)
+                p = self.param(_quote_ts(phrase.key))
                 parts.extend(f"ss.{col} @@ CAST({p} AS tsquery)" for col in phrase.columns)
             return "(" + " OR ".join(parts) + ")"
-        return self.sql(node, superset, phrases)
-
-    # -- generic SQL ----------------------------------------------------------------------
-    def text_match(self, word: str) -> str:
-        if self.backend == "postgresql":
-            self.plan.uses_index = True
-            return self.ts(Term(word), None)
-        expr = self.fts(Term(word), [])
-        return f"s.id IN (SELECT rowid FROM {FTS_TABLE} WHERE segment_fts MATCH {self.param(expr)})"
-
-    def sql(self, node: Node, superset: bool = True, phrases: list[KeyPhrase] | None = None) -> str:
-        if isinstance(node, Term):
-            if phrases is not None and self.backend == "postgresql":
-                self.plan.uses_index = True
-                return self.ts(node, phrases)
-            return self.text_match(node.word)
         if isinstance(node, Phrase):
-            self.plan.verify = True
-            if not superset:
-                return "(1 = 0)"
-            return (
-                "(" + " AND ".join(self.sql(Term(w), superset, phrases) for w in node.words) + ")"
-            )
+            words = [self.ts(Term(w), phrases, negated) for w in node.words]
+            seq: list[str] = []
+            for column in COLUMNS:
+                query = " <-> ".join(
+                    "(" + " | ".join(_quote_ts(k) for k in word_keys(w)[column]) + ")"
+                    for w in node.words
+                )
+                seq.append(f"ss.{column} @@ CAST({self.param(query)} AS tsquery)")
+            return "(" + " AND ".join(words) + " AND (" + " OR ".join(seq) + "))"
         if isinstance(node, And):
-            return "(" + " AND ".join(self.sql(i, superset, phrases) for i in node.items) + ")"
+            return "(" + " AND ".join(self.ts(i, phrases, negated) for i in node.items) + ")"
         if isinstance(node, Or):
-            return "(" + " OR ".join(self.sql(i, superset, phrases) for i in node.items) + ")"
+            return "(" + " OR ".join(self.ts(i, phrases, negated) for i in node.items) + ")"
         if isinstance(node, Not):
-            return f"(NOT {self.sql(node.item, not superset, phrases)})"
-        condition = self.field(node)
-        self.plan.fields.append((node, condition))
-        return condition
+            return f"(NOT {self.ts(node.item, phrases, not negated)})"
+        raise SearchError(f"internal: a filter reached the text index ({node!r})")
+
+    # -- generic SQL over segments s ------------------------------------------------------
+    def text_match(self, node: Node) -> str:
+        """Segments whose text satisfies a plain-text node, as a condition over ``s``."""
+        if self.backend == "postgresql":
+            return self.ts(node, None)
+        expr = self.fts(node, [])
+        return f"s.id IN (SELECT rowid FROM segment_fts WHERE segment_fts MATCH {self.param(expr)})"
+
+    def sql(self, node: Node) -> str:
+        if _text_only(node):
+            return self.text_match(node)
+        if isinstance(node, And):
+            return "(" + " AND ".join(self.sql(i) for i in node.items) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.sql(i) for i in node.items) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.sql(node.item)})"
+        if not isinstance(node, Field):
+            raise SearchError(f"internal: cannot compile {node!r}")
+        if node.name in CALL_FIELDS:
+            return f"s.call_id IN (SELECT c.id FROM calls c WHERE {self.call_field(node)})"
+        return self.field(node)
 
     # -- field filters --------------------------------------------------------------------
     def need(self, table: str, node: Field, what: str) -> None:
@@ -194,34 +251,37 @@ class _Compiler:
                 "run the language processing first, or drop the filter"
             )
 
-    def field(self, node: Field) -> str:
+    def call_field(self, node: Field) -> str:
+        """A call-level filter as a condition over ``calls c``."""
         name, value = node.name, node.value
         if name == "call":
-            return f"(s.call_id = {self.param(int(value))})"
-        if name == "party":
-            return "(s.party IN (" + ", ".join(self.param(p) for p in value.split("|")) + "))"
+            return f"(c.id = {self.param(int(value))})"
         if name in ("from", "to"):
             assert node.day is not None
             day: date = node.day if name == "from" else node.day + timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=self.zone)
             op = ">=" if name == "from" else "<"
-            when = self.param(moment, UTCDateTime())
-            return f"(s.call_id IN (SELECT fc.id FROM calls fc WHERE fc.started_at {op} {when}))"
-        if name == "phone":
-            try:
-                e164 = normalize_phone(value, self.region)
-            except ValueError as exc:
-                raise QuerySyntaxError(
-                    self.query,
-                    node.position,
-                    str(exc).split(" (")[0],
-                    "write the number with its country code, e.g. phone:+79155553147",
-                ) from None
-            return (
-                "s.call_id IN (SELECT fpa.call_id FROM parties fpa "
-                "JOIN phones fph ON fph.id = fpa.phone_id "
-                f"WHERE fph.e164 = {self.param(e164)})"
-            )
+            return f"(c.started_at {op} {self.param(moment, UTCDateTime())})"
+        try:
+            e164 = normalize_phone(value, self.region)
+        except ValueError as exc:
+            raise QuerySyntaxError(
+                self.query,
+                node.position,
+                str(exc).split(" (")[0],
+                "write the number with its country code, e.g. phone:+79155553147",
+            ) from None
+        return (
+            "c.id IN (SELECT fpa.call_id FROM parties fpa "
+            "JOIN phones fph ON fph.id = fpa.phone_id "
+            f"WHERE fph.e164 = {self.param(e164)})"
+        )
+
+    def field(self, node: Field) -> str:
+        """A segment-level filter as a condition over ``segments s``."""
+        name, value = node.name, node.value
+        if name == "party":
+            return "(s.party IN (" + ", ".join(self.param(p) for p in value.split("|")) + "))"
         if name == "term":
             self.need("segment_slang", node, "slang tagging")
             return (
@@ -294,13 +354,19 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
     conjuncts = list(node.items) if isinstance(node, And) else [node]
     pos: list[Node] = []
     neg: list[Node] = []
+    calls: list[str] = []
     rest: list[Node] = []
     for item in conjuncts:
-        if _has_field(item):
+        if isinstance(item, Field) and item.name in CALL_FIELDS:
+            calls.append(c.call_field(item))
+        elif _has_field(item):
             rest.append(item)
-        elif isinstance(item, Not) and not has_phrase(item.item):
-            neg.append(item.item)
-        elif not isinstance(item, Not):
+        elif isinstance(item, Not):
+            if _text_only(item.item):
+                neg.append(item.item)
+            else:
+                rest.append(item)
+        elif _text_only(item):
             pos.append(item)
         else:
             rest.append(item)
@@ -310,19 +376,12 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
     plan = c.plan
     if pos:
         main_node: Node = And(tuple(pos) + tuple(Not(n) for n in neg))
-        plan.verify = plan.verify or has_phrase(main_node)
         if c.backend == "postgresql":
-            plan.uses_index = True
-            plan.main = c.sql(main_node, True, plan.main_phrases)
+            plan.main = c.ts(main_node, plan.main_phrases)
         else:
-            phrases: list[KeyPhrase] = []
-            expr = c.fts(main_node, phrases)
-            if expr is None:  # FTS5 cannot say it; fall back to generic conditions
-                rest.append(main_node)
-            else:
-                plan.main = c.param(expr)
-                plan.main_phrases = phrases
+            plan.main = c.param(c.fts(main_node, plan.main_phrases))
+    if calls:
+        plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {' AND '.join(calls)})")
     for item in rest:
         plan.where.append(c.sql(item))
-    plan.verify = plan.verify or any(has_phrase(i) for i in rest)
     return plan

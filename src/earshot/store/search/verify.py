@@ -1,18 +1,16 @@
-"""Exact matching in Python: phrases word by word, and the spans to highlight.
+"""The spans to highlight in a hit, found in Python with the index's own keys.
 
-Uses the same keys as the index (:mod:`.text`), so it agrees with the SQL engines
-on every word; it only adds what they cannot say (word order inside a phrase).
+Uses the same keys as the index (:mod:`.text`), so it marks exactly the words and
+phrases the SQL engines matched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from .index import SegmentText
-from .query import And, Field, Node, Not, Or, Phrase, Term
+from .query import And, Node, Or, Phrase, Term
 from .text import COLUMNS, Column, TokenKeys, text_keys, word_keys
 
-__all__ = ["RowTokens", "evaluate", "highlight_spans", "row_tokens", "term_frequency"]
+__all__ = ["RowTokens", "highlight_spans", "row_tokens"]
 
 RowTokens = dict[Column, list[TokenKeys]]
 
@@ -39,21 +37,6 @@ def _phrase_hits(words: tuple[str, ...], toks: RowTokens) -> dict[Column, list[t
             starts &= {i - offset for i in h[col]}
         out[col] = [(i, i + len(words) - 1) for i in sorted(starts)]
     return out
-
-
-def evaluate(node: Node, toks: RowTokens, fields: Mapping[Field, bool]) -> bool:
-    """Whether the row satisfies `node` exactly (filters answered by SQL in `fields`)."""
-    if isinstance(node, Term):
-        return any(_word_hits(node.word, toks).values())
-    if isinstance(node, Phrase):
-        return any(_phrase_hits(node.words, toks).values())
-    if isinstance(node, And):
-        return all(evaluate(i, toks, fields) for i in node.items)
-    if isinstance(node, Or):
-        return any(evaluate(i, toks, fields) for i in node.items)
-    if isinstance(node, Not):
-        return not evaluate(node.item, toks, fields)
-    return bool(fields.get(node, False))
 
 
 def _positive(node: Node) -> list[Term | Phrase]:
@@ -84,8 +67,3 @@ def highlight_spans(node: Node, toks: RowTokens) -> dict[Column, list[tuple[int,
                 merged.append((start, end))
         out[col] = merged
     return out
-
-
-def term_frequency(key: str, columns: tuple[Column, ...], toks: RowTokens) -> int:
-    """How many index tokens equal `key` in `columns` (FTS5's per-phrase hit count)."""
-    return sum(1 for col in columns for t in toks[col] if key in t.keys)
