@@ -27,6 +27,8 @@ from earshot.security.roles import Role
 from earshot.store.case import Case
 from earshot.web.app import create_app
 
+from ..conftest import write_audio
+
 PASSWORD = "correct horse battery staple"
 FAST = AccountPolicy(time_cost=1, memory_cost_kib=1024, parallelism=1, max_failures=5)
 ROLES = ("admin", "editor", "translator", "viewer")
@@ -64,7 +66,7 @@ def _hostile_inbox(root: Path) -> tuple[Path, Path]:
         for reference in (sample / "translations").iterdir():
             shutil.copy(reference, inbox / reference.name)
         csv = (sample / "calls.csv").read_text(encoding="utf-8")
-    shutil.copy(inbox / "call01.wav", inbox / "evil<b>x.wav")
+    write_audio(inbox / "evil<b>x.wav", seconds=3.0, seed=7)
     (inbox / "evil<b>x.vtt").write_text(
         "WEBVTT\n\n00:00.000 --> 00:01.500\n<v A>Алло " + HOSTILE.replace("-->", "") + "\n\n"
         '00:01.500 --> 00:03.000\n<v B>Мобилизация \'; DROP TABLE calls; -- "*" NEAR(\n',
@@ -74,8 +76,13 @@ def _hostile_inbox(root: Path) -> tuple[Path, Path]:
     cols = header.split(",")
     row = {c: "" for c in cols}
     row["file"] = "evil<b>x.wav"
-    if "caller_name" in row:
-        row["caller_name"] = '"<script>alert(3)</script>"'
+    row.update(
+        caller="+79165550001",
+        callee="+79165550002",
+        caller_name='"<script>alert(3)</script>"',
+        location='"<img src=x onerror=alert(4)>"',
+        notes='"\u202e\ufffd {{7*7}} <b>bold</b>"',
+    )
     if "started_at" in row:
         row["started_at"] = "2022-10-09 10:00"
     metadata = root / "calls.csv"

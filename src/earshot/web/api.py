@@ -31,7 +31,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api", tags=["api"])
 
 CallId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-IntId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Problem(BaseModel):
@@ -447,7 +447,7 @@ def graph(access: Access) -> dict[str, Any]:
     openapi_extra=needs("PUBLISH_REDACTED"),
 )
 def quote(
-    access: Access, call_id: CallId, segments: Annotated[list[int], Query(max_length=200)]
+    access: Access, call_id: CallId, segments: Annotated[list[RowId], Query(max_length=200)]
 ) -> dict[str, Any]:
     """A quote from consecutive segments: Russian, English, speaker, time and review state."""
     access.require("PUBLISH_REDACTED")
@@ -468,7 +468,7 @@ def quote(
 
 
 @router.get("/cases/{case_id}/export", responses=ERRORS, openapi_extra=needs("EXPORT_UNREDACTED"))
-def export(access: Access, calls: Annotated[list[int], Query(max_length=10_000)]) -> Response:
+def export(access: Access, calls: Annotated[list[RowId], Query(max_length=10_000)]) -> Response:
     """Working export (unredacted) of the chosen calls as a JSON download."""
     access.require("EXPORT_UNREDACTED")
     with access.case.session() as session:

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..store.models import Party, Person, Phone, Segment, Transcript
@@ -45,9 +46,23 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
         engine = "substring"
     else:
         try:
-            result = lib.search(session, query, lib.SearchOptions(limit=limit))
+            with session.begin_nested():  # a failed index query must not spoil the transaction
+                result = lib.search(session, query, lib.SearchOptions(limit=limit))
         except lib.SearchError as exc:
             return {"query": query, "hits": [], "facets": {}, "engine": "index", "error": str(exc)}
+        except DBAPIError as exc:
+            hits = _substring_hits(session, query, limit)
+            note = (
+                f"the search index is unavailable ({type(exc.orig).__name__}); showing plain "
+                "text matches. Rebuild it with `earshot search CASE --reindex`."
+            )
+            return {
+                "query": query,
+                "hits": hits,
+                "facets": _facets(session, hits),
+                "engine": "substring",
+                "error": note,
+            }
         hits = [
             {
                 "call_id": h.call,

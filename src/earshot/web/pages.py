@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from . import edits, insights, views
@@ -20,7 +20,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-PageId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def render(request: Request, name: str, access: CaseAccess | None, **context: Any) -> Response:
@@ -80,7 +80,7 @@ def calls(
 
 
 @router.get("/cases/{case_id}/calls/{call_id}")
-def call(request: Request, access: Access, call_id: int) -> Response:
+def call(request: Request, access: Access, call_id: RowId) -> Response:
     with access.case.session() as session:
         detail = views.call_detail(session, call_id)
         if detail is None:
@@ -121,7 +121,7 @@ def persons(request: Request, access: Access) -> Response:
 
 
 @router.get("/cases/{case_id}/persons/{person_id}")
-def person(request: Request, access: Access, person_id: int) -> Response:
+def person(request: Request, access: Access, person_id: RowId) -> Response:
     with access.case.session() as session:
         detail = views.person_detail(session, person_id)
         if detail is None:
@@ -184,7 +184,9 @@ def graph(request: Request, access: Access) -> Response:
 
 
 @router.get("/cases/{case_id}/quotes")
-def quotes(request: Request, access: Access, call: Annotated[int, Query(ge=0)] = 0) -> Response:
+def quotes(
+    request: Request, access: Access, call: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0
+) -> Response:
     with access.case.session() as session:
         listing = views.calls_page(session, views.CallFilters())
         detail = views.call_detail(session, call) if call else None

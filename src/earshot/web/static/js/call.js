@@ -84,11 +84,12 @@
   function tick(t) {
     if (!ws) return;
     clockEl.textContent = `${E.clock(t)} / ${E.clock(ws.getDuration())}`;
+    // The segment that started last among those still running at t (overlaps happen).
     let found = null;
     for (const s of timed) {
       const start = parseFloat(s.dataset.start);
       const end = parseFloat(s.dataset.end || s.dataset.start);
-      if (t >= start && t < Math.max(end, start + 0.05)) { found = s; break; }
+      if (t + 0.001 >= start && t < Math.max(end, start + 0.05)) found = s;
     }
     if (found !== current) {
       if (current) current.classList.remove("playing");
@@ -108,7 +109,7 @@
     current = seg;
     seg.classList.add("playing");
     seg.scrollIntoView({ block: "nearest" });
-    if (play) ws.play();
+    if (play) ws.play().catch(() => {});
   }
 
   function step(delta) {
@@ -120,7 +121,9 @@
     seekTo(next, ws && ws.isPlaying());
   }
 
-  playBtn.addEventListener("click", () => ws && ws.playPause());
+  // play() is a promise that a quick pause interrupts; that is not an error worth showing.
+  const playPause = () => { if (ws) Promise.resolve(ws.playPause()).catch(() => {}); };
+  playBtn.addEventListener("click", playPause);
   document.getElementById("rate").addEventListener("change", (e) => ws && ws.setPlaybackRate(parseFloat(e.target.value), true));
   segs.forEach((s) => {
     const b = s.querySelector("button.seek");
@@ -162,6 +165,9 @@
     const area = e.target.closest && e.target.closest("textarea.tr-text");
     if (!area) return;
     markDirty(area, "unsaved (draft kept in this browser)");
+    // New text goes back to "edited": review and approval are of the text as it was.
+    const status = area.closest("article.seg").querySelector("select.tr-status");
+    if (status && status.value !== "edited") status.value = "edited";
     clearTimeout(draftTimer);
     draftTimer = setTimeout(() => {
       dirty.forEach((a) => localStorage.setItem(draftKey(a), JSON.stringify({ text: a.value, version: a.dataset.version, at: Date.now() })));
@@ -219,7 +225,7 @@
     }
     if (e.key === "Escape" && typing) { t.blur(); return; }
     if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === " " && !(t && t.tagName === "BUTTON")) { e.preventDefault(); if (ws) ws.playPause(); }
+    if (e.key === " " && !(t && t.tagName === "BUTTON")) { e.preventDefault(); playPause(); }
     else if (e.key === "j") { e.preventDefault(); step(-1); }
     else if (e.key === "k") { e.preventDefault(); step(1); }
   });

@@ -37,7 +37,7 @@
       }
       for (const n of g.nodes) {
         n.vx += (W / 2 - n.x) * 0.002; n.vy += (H / 2 - n.y) * 0.002;
-        n.x = Math.min(W - 20, Math.max(20, n.x + n.vx)); n.y = Math.min(H - 20, Math.max(20, n.y + n.vy));
+        n.x = Math.min(W - 130, Math.max(20, n.x + n.vx)); n.y = Math.min(H - 20, Math.max(20, n.y + n.vy));
         n.vx *= 0.5; n.vy *= 0.5;
       }
     }

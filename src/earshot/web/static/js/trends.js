@@ -22,7 +22,7 @@
         datasets.push({ label: "95% interval (high)", data: rows.map((r) => pct(r.ci95[1])), borderColor: "transparent", backgroundColor: color + "33", pointRadius: 0, fill: "+1" });
         datasets.push({ label: "95% interval (low)", data: rows.map((r) => pct(r.ci95[0])), borderColor: "transparent", pointRadius: 0, fill: false });
       }
-      datasets.push({ label: name, data: rows.map((r) => pct(r.share)), borderColor: color, backgroundColor: color, tension: 0.2, fill: false, spanGaps: true });
+      datasets.push({ label: name, data: rows.map((r) => pct(r.share)), borderColor: color, backgroundColor: color, tension: 0, fill: false, spanGaps: true });
     });
     if (chart) chart.destroy();
     chart = new Chart(canvas, {
