@@ -1,0 +1,261 @@
+"""The quote sheet: every quote with its provenance, for editors and fact-checkers.
+
+Redacted by default: the English is run through the redactor primed on the
+calls' Russian (so places and names found there are withheld in English too),
+speakers are named by pseudonym, and the leak guard reads the sheet as built and
+as rendered before anything is written. Staff names (translator, approver) stay:
+they are not sources.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from earshot.errors import EarshotError
+from earshot.language.entities import EntityExtractor
+from earshot.store.case import Case
+from earshot.store.models import Person
+from earshot.store.publish_models import Quote
+
+from .call_redaction import redact_calls
+from .export import ExportOptions, _authorise_identifying, audit_export, write_atomic
+from .export_json import WARNING
+from .formats import Rendered
+from .leakguard import LeakGuard, document_strings
+from .policy import RedactionPolicy
+from .pseudonyms import party_persons
+from .quotes import get_quote, list_quotes, quote_dict
+from .redact_export import REDACTED_NOTICE
+
+__all__ = ["SHEET_FORMATS", "QuoteSheetOptions", "export_quote_sheet", "quote_sheet_document"]
+
+SHEET_FORMATS = ("md", "html", "pdf", "docx")
+
+
+@dataclass(frozen=True)
+class QuoteSheetOptions:
+    fmt: str = "md"
+    redact: bool = True
+    quote_ids: Sequence[int] | None = None
+    policy: RedactionPolicy | None = None
+    operator: str = "unknown"
+    identifying: bool = False
+    role: str | None = None
+
+
+def _speakers(session: Session, quote: dict[str, Any], names: dict[int, str]) -> str:
+    owners = party_persons(session, [quote["call_id"]])
+    out = []
+    for label in quote["parties"]:
+        person = owners.get((quote["call_id"], label))
+        out.append(names.get(person, f"Party {label}") if person is not None else f"Party {label}")
+    return ", ".join(out) or "unknown speaker"
+
+
+def quote_sheet_document(
+    session: Session,
+    quotes: Sequence[Quote],
+    *,
+    redact: bool,
+    policy: RedactionPolicy | None,
+    operator: str,
+    extractor: EntityExtractor | None = None,
+) -> dict[str, Any]:
+    """The sheet as a JSON-like document (redacted unless `redact` is false)."""
+    entries = [quote_dict(session, q) for q in quotes]
+    if redact:
+        calls = sorted({e["call_id"] for e in entries})
+        redaction = redact_calls(
+            session, calls, policy=policy, operator=operator, extractor=extractor
+        )
+        names = redaction.pseudonyms
+
+        def clean(text: str) -> str:
+            return redaction.redactor.redact(text).text if text else text
+    else:
+        names = {p.id: p.name for p in session.query(Person)}
+
+        def clean(text: str) -> str:
+            return text
+
+    out = []
+    for e in entries:
+        flags = []
+        if e["unapproved"]:
+            flags.append("UNAPPROVED translation: not checked by an editor")
+        if e["rewritten"]:
+            flags.append("REWRITTEN: adds words that are not in the verbatim translation")
+        if e["stale"]:
+            flags.append("STALE: the translation changed after this quote was made")
+        out.append(
+            {
+                "id": e["id"],
+                "ref": f"Call {e['call_id']}, {e['start_hms']}–{e['end_hms']}",
+                "speakers": _speakers(session, e, names),
+                "text": clean(e["text"]),
+                "diff": [
+                    {
+                        "op": op["op"],
+                        "verbatim": clean(op["verbatim"]),
+                        "edited": clean(op["edited"]),
+                    }
+                    for op in e["diff"]
+                ],
+                "sha256_prefix": e["original_sha256"][:12],
+                "translator": e["translator"] or "unknown",
+                "approver": e["approver"] or "NOBODY (unapproved)",
+                "flags": flags,
+            }
+        )
+    return {
+        "title": f"Quote sheet: {len(out)} quote(s)",
+        "notice": REDACTED_NOTICE if redact else WARNING,
+        "redacted": redact,
+        "quotes": out,
+    }
+
+
+def _diff_md(diff: Sequence[dict[str, str]]) -> str:
+    parts = []
+    for op in diff:
+        if op["op"] == "equal":
+            parts.append(op["verbatim"])
+        elif op["op"] == "cut":
+            parts.append(f"~~{op['verbatim']}~~")
+        elif op["op"] == "added":
+            parts.append(f"**{op['edited']}**")
+        else:
+            parts.append(f"~~{op['verbatim']}~~ **{op['edited']}**")
+    return " ".join(parts)
+
+
+def _markdown(doc: dict[str, Any]) -> Rendered:
+    lines = [f"> {doc['notice']}", "", f"# {doc['title']}", ""]
+    for q in doc["quotes"]:
+        lines += [f"## Quote {q['id']} — {q['ref']} — {q['speakers']}", "", f"> “{q['text']}”", ""]
+        lines += [f"**{flag}**" for flag in q["flags"]] + ([""] if q["flags"] else [])
+        lines += [
+            f"- Original SHA-256: `{q['sha256_prefix']}…`",
+            f"- Translated by: {q['translator']}; approved by: {q['approver']}",
+            f"- Against the verbatim (~~cut~~, **added**): {_diff_md(q['diff'])}",
+            "",
+        ]
+    text = "\n".join(lines)
+    return Rendered(text.encode("utf-8"), [("markdown", text)])
+
+
+def _html_text(doc: dict[str, Any]) -> str:
+    from .formats.html import environment
+
+    return environment().get_template("quotes.html.j2").render(doc=doc)
+
+
+def _docx(doc: dict[str, Any]) -> Rendered:
+    from docx import Document
+    from docx.shared import Pt, RGBColor
+
+    from .formats.docx import docx_texts
+
+    document = Document()
+    document.core_properties.title = doc["title"]
+    document.core_properties.author = "Earshot"
+    document.add_paragraph().add_run(doc["notice"]).bold = True
+    document.add_heading(doc["title"], level=1)
+    for q in doc["quotes"]:
+        document.add_heading(f"Quote {q['id']} — {q['ref']} — {q['speakers']}", level=2)
+        quote = document.add_paragraph(style="Intense Quote").add_run(f"“{q['text']}”")
+        quote.font.size = Pt(12)
+        for flag in q["flags"]:
+            run = document.add_paragraph().add_run(flag)
+            run.bold = True
+            run.font.color.rgb = RGBColor(0xB0, 0, 0)
+        document.add_paragraph(
+            f"Original SHA-256 {q['sha256_prefix']}… · translated by {q['translator']} · "
+            f"approved by {q['approver']}"
+        )
+        para = document.add_paragraph("Against the verbatim translation: ")
+        for op in q["diff"]:
+            if op["op"] in ("equal",):
+                para.add_run(op["verbatim"] + " ")
+            if op["op"] in ("cut", "changed"):
+                para.add_run(op["verbatim"]).font.strike = True
+                para.add_run(" ")
+            if op["op"] in ("added", "changed"):
+                para.add_run(op["edited"]).underline = True
+                para.add_run(" ")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    data = buffer.getvalue()
+    return Rendered(data, docx_texts(data))
+
+
+def render_quote_sheet(doc: dict[str, Any], fmt: str) -> Rendered:
+    """The sheet in `fmt` (md, html, pdf, docx) with the text the leak guard reads."""
+    if fmt == "md":
+        return _markdown(doc)
+    if fmt == "docx":
+        return _docx(doc)
+    text = _html_text(doc)
+    if fmt == "html":
+        return Rendered(text.encode("utf-8"), [("html", text)])
+    if fmt == "pdf":
+        from weasyprint import HTML
+
+        return Rendered(bytes(HTML(string=text).write_pdf() or b""), [("pdf source", text)])
+    raise EarshotError(f"unknown quote sheet format {fmt!r}; use one of {', '.join(SHEET_FORMATS)}")
+
+
+def export_quote_sheet(
+    case: Case,
+    out: Path,
+    options: QuoteSheetOptions,
+    *,
+    extractor: EntityExtractor | None = None,
+) -> dict[str, Any]:
+    """Write the quote sheet to `out` (refused, and nothing written, on any leak)."""
+    if options.fmt not in SHEET_FORMATS:
+        raise EarshotError(
+            f"unknown quote sheet format {options.fmt!r}; use one of {', '.join(SHEET_FORMATS)}"
+        )
+    if not options.redact:
+        _authorise_identifying(
+            ExportOptions(identifying=options.identifying, role=options.role), "a quote sheet"
+        )
+    with case.session() as session:
+        if options.quote_ids is None:
+            quotes = list_quotes(session)
+        else:
+            quotes = [get_quote(session, i) for i in options.quote_ids]
+        doc = quote_sheet_document(
+            session,
+            quotes,
+            redact=options.redact,
+            policy=options.policy,
+            operator=options.operator,
+            extractor=extractor,
+        )
+        rendered = render_quote_sheet(doc, options.fmt)
+        if options.redact:
+            guard = LeakGuard.for_case(session)
+            guard.check(document_strings(doc), "redacted quote sheet")
+            guard.check(rendered.texts, f"redacted {options.fmt} quote sheet")
+        write_atomic(out, rendered.data)
+        detail = {
+            "format": options.fmt,
+            "redacted": options.redact,
+            "quotes": [q["id"] for q in doc["quotes"]],
+            "file": out.name,
+        }
+        audit_export(
+            session,
+            operator=options.operator,
+            action="quote-sheet" if options.redact else "quote-sheet_identifying",
+            detail=detail,
+        )
+    return {"path": str(out), "bytes": len(rendered.data), **detail}
