@@ -15,12 +15,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select
 
 from earshot.errors import EarshotError
 from earshot.language.entities import Entity, EntityExtractor, extract_patterns
@@ -30,6 +30,7 @@ from earshot.language.names import (
     PersonDirectory,
     PersonMatch,
     first_names,
+    parses,
     public_figure,
 )
 from earshot.language.places import Place, gazetteer, in_war_zone
@@ -64,11 +65,16 @@ ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
 class AnalysisOptions:
     """`min_person_score`: weakest name match that links a mention to a Person (a bare
     diminutive scores 0.45); `max_places`: gazetteer candidates kept per place mention;
-    `calls_per_batch`: calls whose segments go through Natasha together."""
+    `calls_per_batch`: calls whose segments go through Natasha together; `workers`:
+    analysis processes in :func:`analyze_case` (0: one per available core), used only
+    from `pool_min_segments` segments on, below which loading the models in each
+    worker costs more than it saves."""
 
     min_person_score: float = 0.45
     max_places: int = 10
     calls_per_batch: int = 16
+    workers: int = 0
+    pool_min_segments: int = 2000
 
 
 @dataclass(frozen=True)
@@ -128,15 +134,25 @@ def current_transcript(session: Session, call_id: int) -> Transcript | None:
     A person's transcript beats any machine or sidecar one; within a source rank the
     newest wins. A transcript whose provenance says ``"superseded": true`` is skipped.
     """
+    return _current_transcripts(session, [call_id]).get(call_id)
+
+
+def _current_transcripts(session: Session, call_ids: Sequence[int]) -> dict[int, Transcript]:
+    """:func:`current_transcript` of many calls in one query."""
     rows = session.execute(
         select(Transcript)
-        .where(Transcript.call_id == call_id, Transcript.kind == "verbatim")
+        .where(Transcript.call_id.in_(call_ids), Transcript.kind == "verbatim")
         .order_by(Transcript.created_at.desc(), Transcript.id.desc())
     ).scalars()
-    live = [t for t in rows if not (t.engine or {}).get("superseded")]
-    human = [t for t in live if t.source == "human"]
-    chosen = human or live
-    return chosen[0] if chosen else None
+    live: dict[int, list[Transcript]] = {}
+    for t in rows:
+        if not (t.engine or {}).get("superseded"):
+            live.setdefault(t.call_id, []).append(t)
+    out: dict[int, Transcript] = {}
+    for call_id, found in live.items():
+        human = [t for t in found if t.source == "human"]
+        out[call_id] = (human or found)[0]
+    return out
 
 
 def known_persons(session: Session) -> list[KnownPerson]:
@@ -210,7 +226,9 @@ class LanguageAnalyzer:
         entities: list[list[Entity]] = [[] for _ in flat]
         needs_ner = [i for i, text in enumerate(flat) if _may_name_something(text)]
         for i, found in zip(
-            needs_ner, self.extractor.extract_many([flat[i] for i in needs_ner]), strict=True
+            needs_ner,
+            self.extractor.extract_many([flat[i] for i in needs_ner], _known_word(directory)),
+            strict=True,
         ):
             entities[i] = found
         for i in set(range(len(flat))) - set(needs_ner):
@@ -219,15 +237,17 @@ class LanguageAnalyzer:
         pos = 0
         for texts in calls:
             segments: list[SegmentAnalysis] = []
-            for text, found in zip(texts, entities[pos : pos + len(texts)], strict=True):
-                slang = self.matcher.find(text)
-                themes = self.tagger.tag(text, slang)
+            slang_hits = [self.matcher.find(text) for text in texts]
+            themes, call_themes = self.tagger.tag_segments(texts, slang_hits)
+            for text, found, slang, hits in zip(
+                texts, entities[pos : pos + len(texts)], slang_hits, themes, strict=True
+            ):
                 found = found + self._places_missed(text, found)
                 kept = [e for e in found if not _inside_slang(e, slang)]
                 linked = tuple(self._link(e, directory) for e in kept)
-                segments.append(SegmentAnalysis(linked, tuple(slang), tuple(themes)))
+                segments.append(SegmentAnalysis(linked, tuple(slang), tuple(hits)))
             pos += len(texts)
-            out.append(CallAnalysis(tuple(segments), tuple(self.tagger.tag_call(texts))))
+            out.append(CallAnalysis(tuple(segments), tuple(call_themes)))
         return out
 
     def analyze(
@@ -285,6 +305,13 @@ _PATRONYMIC_RE = re.compile(r"(?:вич|вна|ична|инична)$")
 _INITIAL_RE = re.compile(r"(?<![А-ЯЁа-яё])([А-ЯЁ])\.")
 
 
+def _known_word(directory: PersonDirectory) -> Callable[[str], bool]:
+    """Whether a word names a person of the case (keeps "Калина" the callsign a name)."""
+    return lambda word: any(
+        "surname" in m.basis or "alias" in m.basis for m in directory.match(word)
+    )
+
+
 def _initials(names: Sequence[str]) -> list[str]:
     """Initials written in a name ("Шапкин Д.А." -> ["Д", "А"])."""
     return [m.group(1) for name in names for m in _INITIAL_RE.finditer(name)]
@@ -308,13 +335,17 @@ def _may_name_something(text: str) -> bool:
         word = m.group(0).split("-")[0]  # "Кормят-то"
         if not _SENTENCE_START_RE.search(text[: m.start()]) or (word.isupper() and len(word) > 1):
             return True
-        if len(word) <= 2:  # "Я", "В", "Из": pymorphy also reads them as initials
-            continue
-        if not analyzer().word_is_known(word.lower()):
-            return True
-        if any(_NAMED_TAGS & p.tag.grammemes for p in analyzer().parse(word)):
+        if len(word) > 2 and not _ordinary_word(word):  # "Я", "Из" also read as initials
             return True
     return False
+
+
+@lru_cache(maxsize=100_000)
+def _ordinary_word(word: str) -> bool:
+    """A dictionary word with no reading as a name, surname, patronymic, place or org."""
+    if not analyzer().word_is_known(word.lower()):
+        return False
+    return not any(_NAMED_TAGS & p.tag.grammemes for p in parses(word))
 
 
 def _inside_slang(entity: Entity, slang: Sequence[SlangHit]) -> bool:
@@ -361,79 +392,95 @@ def _place_dict(place: Place) -> dict[str, Any]:
     return data
 
 
-def _replace_call_analysis(
+def _replace_analyses(
     session: Session,
-    call_id: int,
-    segments: Sequence[Segment],
-    analysis: CallAnalysis,
+    calls: Sequence[tuple[int, Sequence[Segment], CallAnalysis]],
     info_key: str,
 ) -> None:
-    """Drop the call's previous analysis (any engine version) and store this one."""
+    """Drop these calls' previous analysis (any engine version) and store the new one.
+
+    Rows go in as one multi-row INSERT per table: the ORM's per-object unit of work
+    cost as much as NER itself.
+    """
+    call_ids = [call_id for call_id, _, _ in calls]
     for table in (SegmentEntity, SegmentSlang, SegmentTheme, CallTheme):
-        session.execute(delete(table).where(table.call_id == call_id))
-    for segment, result in zip(segments, analysis.segments, strict=True):
-        for linked in result.entities:
-            e, best = linked.entity, (linked.places[0] if linked.places else None)
-            session.add(
-                SegmentEntity(
-                    segment_id=segment.id,
-                    call_id=call_id,
-                    kind=e.kind,
-                    start=e.start,
-                    end=e.end,
-                    text=e.text,
-                    normal=e.normal,
-                    value=linked.figure if linked.figure is not None else e.value,
-                    person_id=linked.person_id,
-                    person_score=linked.person_score,
-                    places=[_place_dict(p) for p in linked.places],
-                    place_name=best.name if best else None,
-                    place_country=best.country if best else None,
-                    in_war_zone=in_war_zone(best) if best else None,
-                    info_key=info_key,
-                )
-            )
-        for hit in result.slang:
-            session.add(
-                SegmentSlang(
-                    segment_id=segment.id,
-                    call_id=call_id,
-                    start=hit.start,
-                    end=hit.end,
-                    text=hit.text,
-                    term=hit.term,
-                    gloss=hit.gloss,
-                    category=hit.category,
-                    slur=hit.slur,
-                    info_key=info_key,
-                )
-            )
-        for theme in result.themes:
-            session.add(
-                SegmentTheme(
-                    segment_id=segment.id,
-                    call_id=call_id,
-                    theme=theme.theme,
-                    cues=[
+        session.execute(delete(table).where(table.call_id.in_(call_ids)))
+    rows: dict[type[Any], list[dict[str, Any]]] = {
+        SegmentEntity: [],
+        SegmentSlang: [],
+        SegmentTheme: [],
+        CallTheme: [],
+    }
+    for call_id, segments, analysis in calls:
+        base = {"call_id": call_id, "info_key": info_key}
+        for segment, result in zip(segments, analysis.segments, strict=True):
+            at = {**base, "segment_id": segment.id}
+            rows[SegmentEntity] += [_entity_row(linked) | at for linked in result.entities]
+            rows[SegmentSlang] += [
+                {
+                    **at,
+                    "start": hit.start,
+                    "end": hit.end,
+                    "text": hit.text,
+                    "term": hit.term,
+                    "gloss": hit.gloss,
+                    "category": hit.category,
+                    "slur": hit.slur,
+                }
+                for hit in result.slang
+            ]
+            rows[SegmentTheme] += [
+                {
+                    **at,
+                    "theme": theme.theme,
+                    "cues": [
                         {"cue": cue, "start": s, "end": e}
                         for cue, (s, e) in zip(theme.cues, theme.spans, strict=True)
                     ],
-                    info_key=info_key,
-                )
-            )
-    for theme_id in analysis.themes:
-        session.add(CallTheme(call_id=call_id, theme=theme_id, info_key=info_key))
+                }
+                for theme in result.themes
+            ]
+        rows[CallTheme] += [{**base, "theme": theme_id} for theme_id in analysis.themes]
+    for table, values in rows.items():
+        if values:
+            session.execute(insert(table), values)
+
+
+def _entity_row(linked: LinkedEntity) -> dict[str, Any]:
+    e, best = linked.entity, (linked.places[0] if linked.places else None)
+    return {
+        "kind": e.kind,
+        "start": e.start,
+        "end": e.end,
+        "text": e.text,
+        "normal": e.normal,
+        "value": linked.figure if linked.figure is not None else e.value,
+        "person_id": linked.person_id,
+        "person_score": linked.person_score,
+        "places": [_place_dict(p) for p in linked.places],
+        "place_name": best.name if best else None,
+        "place_country": best.country if best else None,
+        "in_war_zone": in_war_zone(best) if best else None,
+    }
 
 
 def _segments_of(session: Session, call_id: int) -> list[Segment]:
-    transcript = current_transcript(session, call_id)
-    if transcript is None:
-        return []
-    return list(
-        session.execute(
-            select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.idx)
+    return _segments_by_call(session, [call_id])[call_id]
+
+
+def _segments_by_call(session: Session, call_ids: Sequence[int]) -> dict[int, list[Segment]]:
+    """Each call's current verbatim segments in order ([] without a transcript)."""
+    chosen = _current_transcripts(session, call_ids)
+    out: dict[int, list[Segment]] = {call_id: [] for call_id in call_ids}
+    if chosen:
+        rows = session.execute(
+            select(Segment)
+            .where(Segment.transcript_id.in_([t.id for t in chosen.values()]))
+            .order_by(Segment.call_id, Segment.idx)
         ).scalars()
-    )
+        for segment in rows:
+            out[segment.call_id].append(segment)
+    return out
 
 
 # ---------------------------------------------------------------- the stage
@@ -497,7 +544,7 @@ class LanguageStage:
             persons = known_persons(session)
             directory = PersonDirectory(persons)
             analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
-            _replace_call_analysis(session, call_id, segments, analysis, self.info().key)
+            _replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
         return StageOutcome("done", _counts(analysis))
 
 
@@ -519,6 +566,25 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
         yield items[i : i + size]
 
 
+def _workers_for(session: Session, call_ids: Sequence[int], options: AnalysisOptions) -> int:
+    """How many processes to analyse with: one per core once there is enough text.
+
+    Starting a worker loads the models again (seconds), so a few calls stay in-process.
+    """
+    from earshot.language.pool import available_cores
+
+    workers = options.workers or available_cores()
+    if workers <= 1:
+        return 1
+    verbatim = select(Transcript.id).where(
+        Transcript.call_id.in_(call_ids), Transcript.kind == "verbatim"
+    )
+    count = session.execute(
+        select(func.count()).select_from(Segment).where(Segment.transcript_id.in_(verbatim))
+    ).scalar_one()
+    return workers if count >= options.pool_min_segments else 1
+
+
 def analyze_case(
     case: Case,
     *,
@@ -526,45 +592,95 @@ def analyze_case(
     progress: ProgressCallback | None = None,
     options: AnalysisOptions | None = None,
 ) -> AnalysisReport:
-    """Analyse the calls (default: all) of `case`; each call is replaced in one transaction."""
+    """Analyse the calls (default: all) of `case`, replacing their previous analysis.
+
+    Calls are written a chunk (`calls_per_batch`) per transaction, so a call is never
+    left half-replaced and an interrupted run loses at most the chunk in progress.
+
+    Large runs analyse in worker processes (see :mod:`earshot.language.pool`) while
+    this process reads transcripts ahead and writes the results.
+    """
     stage = LanguageStage(options)
     info = stage.info()
     report = AnalysisReport(info)
     with case.session() as session:
         existing = list(session.execute(select(Call.id).order_by(Call.id)).scalars())
-    if call_ids is not None:
-        missing = sorted(set(call_ids) - set(existing))
-        if missing:
-            raise EarshotError(
-                f"no call with id {', '.join(map(str, missing))} in this case; see `earshot calls`"
-            )
-        existing = [c for c in existing if c in set(call_ids)]
-    done = 0
-    for chunk in _chunks(existing, stage.options.calls_per_batch):
+        if call_ids is not None:
+            missing = sorted(set(call_ids) - set(existing))
+            if missing:
+                raise EarshotError(
+                    f"no call with id {', '.join(map(str, missing))} in this case; "
+                    "see `earshot calls`"
+                )
+            existing = [c for c in existing if c in set(call_ids)]
+        persons = tuple(known_persons(session))
+        workers = _workers_for(session, existing, stage.options) if existing else 1
+    directory = PersonDirectory(persons)
+    chunks = list(_chunks(existing, stage.options.calls_per_batch))
+    texts: dict[int, list[str]] = {}
+
+    def read(chunk: Sequence[int]) -> list[list[str]]:
         with case.session() as session:
-            persons = known_persons(session)
-            directory = PersonDirectory(persons)
-            texts = {c: [s.text for s in _segments_of(session, c)] for c in chunk}
-        with_text = [c for c in chunk if texts[c]]
-        results = stage.analyzer.analyze_many([texts[c] for c in with_text], directory, persons)
-        by_call = dict(zip(with_text, results, strict=True))
-        for call_id in chunk:
-            analysis = by_call.get(call_id)
-            if analysis is None:
-                report.without_transcript.append(call_id)
-            else:
-                with case.session() as session:
-                    segments = _segments_of(session, call_id)
-                    if [s.text for s in segments] != texts[call_id]:  # changed meanwhile
-                        analysis = stage.analyzer.analyze(
-                            [s.text for s in segments], directory, persons
-                        )
-                    _replace_call_analysis(session, call_id, segments, analysis, info.key)
-                _add_counts(report, analysis)
-            done += 1
-            if progress is not None:
-                progress(call_id, done, len(existing))
+            for call_id, segments in _segments_by_call(session, chunk).items():
+                texts[call_id] = [s.text for s in segments]
+        return [texts[c] for c in chunk if texts[c]]
+
+    def analysed(
+        results: Iterable[list[CallAnalysis]],
+    ) -> Iterable[list[tuple[int, CallAnalysis | None]]]:
+        for chunk, found in zip(chunks, results, strict=True):
+            by_call = iter(found)
+            yield [(c, next(by_call) if texts[c] else None) for c in chunk]
+
+    if workers > 1:
+        from earshot.language.pool import AnalysisPool
+
+        with AnalysisPool(workers, stage.options) as pool:
+            work = pool.map((read(chunk), persons) for chunk in chunks)
+            _store_all(case, stage, analysed(work), texts, report, (progress, len(existing)))
+    else:
+        work = (stage.analyzer.analyze_many(read(c), directory, persons) for c in chunks)
+        _store_all(case, stage, analysed(work), texts, report, (progress, len(existing)))
     return report
+
+
+def _store_all(
+    case: Case,
+    stage: LanguageStage,
+    results: Iterable[list[tuple[int, CallAnalysis | None]]],
+    texts: dict[int, list[str]],
+    report: AnalysisReport,
+    progress: tuple[ProgressCallback | None, int],
+) -> None:
+    """Write each chunk of calls in one transaction, re-analysing a call changed meanwhile.
+
+    `texts` is filled as `results` reads ahead: the segment texts each call was analysed on.
+    """
+    key = report.info.key
+    done = 0
+    for chunk in results:
+        with case.session() as session:
+            ready: list[tuple[int, Sequence[Segment], CallAnalysis]] = []
+            now = _segments_by_call(session, [call_id for call_id, _ in chunk])
+            for call_id, analysis in chunk:
+                if analysis is None:
+                    report.without_transcript.append(call_id)
+                    continue
+                segments = now[call_id]
+                if [s.text for s in segments] != texts[call_id]:
+                    persons = known_persons(session)
+                    analysis = stage.analyzer.analyze(
+                        [s.text for s in segments], PersonDirectory(persons), persons
+                    )
+                ready.append((call_id, segments, analysis))
+            _replace_analyses(session, ready, key)
+        stored = {call_id: analysis for call_id, _, analysis in ready}
+        for call_id, _ in chunk:
+            done += 1
+            if call_id in stored:
+                _add_counts(report, stored[call_id])
+            if progress[0] is not None:
+                progress[0](call_id, done, progress[1])
 
 
 def _add_counts(report: AnalysisReport, analysis: CallAnalysis) -> None:

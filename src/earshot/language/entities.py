@@ -11,13 +11,14 @@ from also reading as a date or unit number.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from earshot.errors import ModelMissingError
 from earshot.language.morph import analyzer, lemma
-from earshot.language.names import first_names, is_diminutive, public_figure
+from earshot.language.names import first_names, is_diminutive, parses, public_figure
 from earshot.language.numbers import SpokenNumber, find_phones, spoken_numbers
 
 __all__ = ["Entity", "EntityExtractor", "extract_patterns"]
@@ -208,29 +209,38 @@ def _addresses(text: str, numbers: Sequence[SpokenNumber]) -> list[Entity]:
     return found
 
 
-_NOT_NAME_POS = {"VERB", "INFN", "ADVB", "CONJ", "PRCL", "INTJ", "PREP", "NPRO", "PRED"}
+_NAME_TAGS = frozenset({"Name", "Surn", "Patr"})
 
 
-def _not_a_name(tokens: Sequence[Any]) -> bool:
-    """A one-word PER that pymorphy reads only as a verb or function word ("Отправь")."""
+@lru_cache(maxsize=100_000)
+def _common_word(word: str) -> bool:
+    """A dictionary word whose most likely reading is no name ("Спальник", "Отправь").
+
+    NER tags capitalised common nouns at a sentence start as persons; pymorphy3's best
+    parse of such a word is the noun. Words pymorphy only guesses (rare surnames) and
+    first names or diminutives of ``diminutives.yaml`` ("Вера", "Надежда") never count.
+    """
+    if first_names(word) or public_figure(word) is not None:
+        return False
+    found = parses(word)
+    if not found or not analyzer().word_is_known(word.lower()):
+        return False
+    return not _NAME_TAGS & found[0].tag.grammemes
+
+
+def _not_a_name(tokens: Sequence[Any], is_known: Callable[[str], bool] | None) -> bool:
+    """A one-word PER span that is a common word and names no known person."""
     if len(tokens) != 1:
         return False
     word = tokens[0].text
-    if first_names(word):
-        return False
-    parses = analyzer().parse(word.lower())
-    if any({"Name", "Surn", "Patr"} & set(str(p.tag).replace(" ", ",").split(",")) for p in parses):
-        return False
-    return bool(parses) and parses[0].tag.POS in _NOT_NAME_POS
+    return _common_word(word) and not (is_known is not None and is_known(word))
 
 
+@lru_cache(maxsize=100_000)
 def _name_like(word: str) -> bool:
     if first_names(word):
         return True
-    return any(
-        {"Name", "Surn", "Patr"} & set(str(p.tag).replace(" ", ",").split(","))
-        for p in analyzer().parse(word.lower())
-    )
+    return any(_NAME_TAGS & p.tag.grammemes for p in parses(word))
 
 
 def _trim_leading_non_names(tokens: Sequence[Any]) -> list[Any]:
@@ -274,6 +284,27 @@ def extract_patterns(text: str) -> list[Entity]:
     return sorted(phones + kept, key=lambda e: (e.start, e.end))
 
 
+_BATCH_SIZE = 64
+
+
+def _in_length_order(items: Sequence[Any], tagger: Any, size: Callable[[Any], int]) -> list[Any]:
+    """Run a slovnet tagger over `items` sorted by length, results in input order.
+
+    slovnet pads each batch to its longest item, so batching similar lengths together
+    wastes little; one BLAS thread, because on 2 shared cores a second OpenBLAS thread
+    spin-waits more than it computes (10x slower under load) and parallelism comes from
+    worker processes instead.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    order = sorted(range(len(items)), key=lambda i: size(items[i]))
+    out: list[Any] = [None] * len(items)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, result in zip(order, tagger.map([items[i] for i in order]), strict=True):
+            out[i] = result
+    return out
+
+
 class EntityExtractor:
     """Natasha NER + pattern entities; build once (loads ~30 MB of embeddings)."""
 
@@ -289,20 +320,30 @@ class EntityExtractor:
         self._ner = NewsNERTagger(embedding)
         self._morph = NewsMorphTagger(embedding)
         self._vocab = MorphVocab()
+        for tagger in (self._ner, self._morph):  # slovnet's default of 8 is call-sized
+            tagger.batch_size = tagger.infer.encoder.batch_size = _BATCH_SIZE
 
-    def extract(self, text: str) -> list[Entity]:
+    def extract(self, text: str, is_known: Callable[[str], bool] | None = None) -> list[Entity]:
         """Entities of one segment, ordered by start."""
-        return self.extract_many([text])[0]
+        return self.extract_many([text], is_known)[0]
 
-    def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """Entities of many segments; NER and morphology run batched across them."""
+    def extract_many(
+        self, texts: Sequence[str], is_known: Callable[[str], bool] | None = None
+    ) -> list[list[Entity]]:
+        """Entities of many segments; NER and morphology run batched across them.
+
+        `is_known(word)` says whether a word names a known person of the case: a
+        one-word PER span on a common word ("Спальник") is kept only then.
+        """
         from natasha import Doc
         from natasha.doc import DocSpan
         from natasha.norm import normalize
 
         ner_spans: list[list[Any]] = [[] for _ in texts]
         nonempty = [i for i, t in enumerate(texts) if t.strip()]
-        markups = self._ner.map([texts[i] for i in nonempty])
+        markups = _in_length_order(
+            [texts[i] for i in nonempty], self._ner, lambda text: len(text.split())
+        )
         docs: list[tuple[int, Any]] = []
         for i, markup in zip(nonempty, markups, strict=True):
             if not markup.spans:
@@ -317,7 +358,9 @@ class EntityExtractor:
             docs.append((i, doc))
         sents = [sent for _, doc in docs for sent in doc.sents if sent.spans]
         if sents:
-            tagged = self._morph.map([[t.text for t in sent.tokens] for sent in sents])
+            tagged = _in_length_order(
+                [[t.text for t in sent.tokens] for sent in sents], self._morph, len
+            )
             for sent, markup in zip(sents, tagged, strict=True):
                 for target, source in zip(sent.tokens, markup.tokens, strict=True):
                     target.pos, target.feats = source.pos, source.feats
@@ -327,7 +370,7 @@ class EntityExtractor:
                     span.type = "PER"  # "Рома" read as Rome
                 if span.type == "PER":
                     span.tokens = _trim_leading_non_names(span.tokens)
-                    if not span.tokens or _not_a_name(span.tokens):
+                    if not span.tokens or _not_a_name(span.tokens, is_known):
                         continue
                     span.start = span.tokens[0].start
                     span.text = texts[i][span.start : span.stop]

@@ -135,7 +135,9 @@ class ThemeTagger:
 
         Pass `slang_hits` when the caller already ran the slang matcher on `text`.
         """
-        found = self._evidence(text, slang_hits)
+        return self._hits(self._evidence(text, slang_hits))
+
+    def _hits(self, found: dict[str, _Evidence]) -> list[ThemeHit]:
         out: list[ThemeHit] = []
         for theme_id in self._order:
             evidence = found.get(theme_id)
@@ -154,10 +156,20 @@ class ThemeTagger:
 
     def tag_call(self, segment_texts: Iterable[str]) -> list[str]:
         """Call-level themes: cues pooled over segments (see module docstring)."""
+        return self._pool([self._evidence(text, None) for text in segment_texts])
+
+    def tag_segments(
+        self, texts: Sequence[str], slang_hits: Sequence[Sequence[SlangHit]]
+    ) -> tuple[list[list[ThemeHit]], list[str]]:
+        """:meth:`tag` of each segment and :meth:`tag_call` of them all, matching once."""
+        found = [self._evidence(t, h) for t, h in zip(texts, slang_hits, strict=True)]
+        return [self._hits(f) for f in found], self._pool(found)
+
+    def _pool(self, per_segment: Iterable[dict[str, _Evidence]]) -> list[str]:
         pooled: dict[str, _Evidence] = {}
         first_seen: dict[str, int] = {}
-        for position, text in enumerate(segment_texts):
-            for theme_id, evidence in self._evidence(text, None).items():
+        for position, found in enumerate(per_segment):
+            for theme_id, evidence in found.items():
                 if evidence.negated:
                     continue
                 total = pooled.setdefault(theme_id, _Evidence())
