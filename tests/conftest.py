@@ -53,7 +53,7 @@ def pg_url(pg_ok: bool) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
-    """'' for the embedded SQLite default, or a fresh PostgreSQL URL: every case test runs on both."""
+    """'' for embedded SQLite, or a fresh PostgreSQL URL: every case test runs on both."""
     if request.param == "sqlite":
         return ""
     url: str = request.getfixturevalue("pg_url")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from io import BytesIO
 
-import networkx as nx  # type: ignore[import-untyped]
-from networkx.readwrite import json_graph  # type: ignore[import-untyped]
+import networkx as nx
+from networkx.readwrite import json_graph
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 

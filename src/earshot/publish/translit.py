@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import cache, lru_cache
 
-import iuliia  # type: ignore[import-untyped]
+import iuliia
 
 __all__ = ["LATIN_WORD_RE", "latin_key", "latin_keys_of", "transliterations"]
 

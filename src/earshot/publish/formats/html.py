@@ -40,7 +40,7 @@ def render_html(doc: dict[str, Any]) -> Rendered:
 
 
 def render_pdf(doc: dict[str, Any]) -> Rendered:
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     text = _html_text(doc)
     data = HTML(string=text).write_pdf()
