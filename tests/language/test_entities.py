@@ -138,6 +138,23 @@ def test_normal_forms_and_single_extract(extractor: EntityExtractor) -> None:
     assert extractor.extract_many(["", "   "]) == [[], []]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Спальник нужен нормальный.", "Спальник мне пришли.", "Спальник тут у всех мокрый."],
+)
+def test_capitalised_common_noun_is_no_person(extractor: EntityExtractor, text: str) -> None:
+    assert not _kinds(extractor.extract(text), "PER")
+
+
+def test_common_word_kept_when_it_names_a_known_person(extractor: EntityExtractor) -> None:
+    text = "Калина сказал, что завтра выходим."  # a callsign; pymorphy reads a noun
+    assert not _kinds(extractor.extract(text), "PER")
+    (person,) = _kinds(extractor.extract(text, lambda word: word == "Калина"), "PER")
+    assert person.text == "Калина"
+    (serega,) = _kinds(extractor.extract("Спальник у Серёги возьми."), "PER")
+    assert serega.text == "Серёги"
+
+
 def _detected_names(entities: list[Entity], text: str) -> set[str]:
     """Person names: NER PER spans plus capitalised words that link to a first name."""
     names = {e.text for e in entities if e.kind == "PER"}

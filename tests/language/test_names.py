@@ -58,6 +58,25 @@ def test_colloquial_examples() -> None:
     assert first_names("короче") == set()
 
 
+@pytest.mark.parametrize(
+    ("word", "name"),
+    [
+        ("Олечка", "Ольга"),
+        ("Олечке", "Ольга"),
+        ("Андрюшенька", "Андрей"),
+        ("Андрюшеньку", "Андрей"),
+        ("Светуля", "Светлана"),
+        ("Натусе", "Наталья"),
+        ("Коленькой", "Николай"),
+    ],
+)
+def test_affectionate_forms(word: str, name: str) -> None:
+    assert first_names(word) == {name}
+    directory = PersonDirectory([KnownPerson("p1", [f"Лапина {name} Петровна"])])
+    (match,) = directory.match(word)
+    assert match.person_id == "p1" and "diminutive" in match.basis
+
+
 def test_name_forms_include_diminutives() -> None:
     forms = name_forms("Андрей")
     assert {"андрей", "андрея", "андрею", "андреем", "андрее", "андрюша", "андрюши"} <= forms
