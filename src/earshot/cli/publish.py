@@ -492,3 +492,82 @@ def quotes_export(
     out.print(
         f"Wrote a {kind} quote sheet of {len(data['quotes'])} quote(s) to {escape(str(output))}"
     )
+
+
+@cli.command("dossier")
+@case_argument
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["html", "pdf", "docx"]),
+    default="html",
+    show_default=True,
+    help="Dossier format (PDF is typeset from the HTML by WeasyPrint).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month"]),
+    default="month",
+    show_default=True,
+    help="Period of the theme trend charts.",
+)
+@click.option(
+    "--redact/--no-redact",
+    default=True,
+    show_default=True,
+    help="Name people by pseudonym and redact quotes; the leak guard checks the dossier.",
+)
+@click.option(
+    "--identifying", is_flag=True, help="Confirm a dossier WITHOUT redaction (editors only)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write.",
+)
+@policy_option
+@operator_option
+@json_option
+def dossier_command(
+    case: Path,
+    format_: str,
+    by: str,
+    redact: bool,
+    identifying: bool,
+    output: Path,
+    policy: Path | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """Write the takeaways dossier: a section per person and per theme (with trend chart).
+
+    Each person appears under the pseudonym with role, calls, how the call sides
+    were attributed, the verification status with the kinds of evidence cited, and
+    key quotes with timestamps; each theme with its share of calls per period and
+    95% Wilson intervals.
+    """
+    from ..publish.dossier import DossierOptions, export_dossier
+
+    settings = settings_from_env(operator)
+    options = DossierOptions(
+        fmt=format_,
+        redact=redact,
+        by=by,
+        policy=load_policy(policy) if policy else None,
+        operator=settings.operator,
+        identifying=identifying,
+    )
+    with Case.open(case, settings=settings) as opened, progress_bar("dossier") as bar:
+        task = bar.add_task("dossier", total=None, current=format_)
+        data = export_dossier(opened, output, options)
+        bar.update(task, total=1, completed=1)
+    if as_json:
+        emit(data)
+        return
+    kind = "redacted" if redact else "IDENTIFYING"
+    out.print(
+        f"Wrote a {kind} {format_} dossier ({data['persons']} people, "
+        f"{len(data['themes'])} themes) to {escape(str(output))}"
+    )
