@@ -2,8 +2,9 @@
 
 It is deliberately independent of the redaction policy: it always searches for
 every form of every name, alias and diminutive of every person of the case (all
-inflections, in Cyrillic and in every common Latin spelling) and for the digits of
-every phone of the case, in every string that will be written. If the redactor
+inflections, in Cyrillic and in every common Latin spelling), for the digits of
+every phone of the case and for every military unit number the entity extractor
+found in its transcripts, in every string that will be written. If the redactor
 missed anything (a weakened policy, a new diminutive, a translator's spelling),
 the export is refused with the list of what and where, and nothing is written.
 """
@@ -24,7 +25,7 @@ from earshot.language.numbers import spoken_numbers
 from .terms import ProtectedPerson, Term, TermIndex, all_phone_numbers, phone_digit_keys
 from .translit import LATIN_WORD_RE, latin_key
 
-__all__ = ["Leak", "LeakDetectedError", "LeakGuard", "document_strings"]
+__all__ = ["Leak", "LeakDetectedError", "LeakGuard", "document_strings", "unit_numbers"]
 
 _CYR_WORD_RE = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
 _DIGITS_RE = re.compile(r"\+?\d[\d\s().\-\u2010-\u2015]*\d")
@@ -61,8 +62,16 @@ class LeakDetectedError(EarshotError):
 class LeakGuard:
     """Scans strings for every protected term of a case."""
 
-    def __init__(self, people: Sequence[ProtectedPerson], phones: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        people: Sequence[ProtectedPerson],
+        phones: Iterable[str] = (),
+        units: Iterable[str] = (),
+    ) -> None:
         self.index = TermIndex()
+        # Unit numbers are matched as whole numbers (a 5-digit unit inside a longer
+        # number is something else), written in digits or spoken.
+        self._units = {d for u in units if len(d := re.sub(r"\D", "", u)) >= 4}
         for person in people:
             self.index.add_person(person)
         for phone in phones:
@@ -77,7 +86,7 @@ class LeakGuard:
     def for_case(cls, session: Session) -> LeakGuard:
         from .terms import protected_people
 
-        return cls(protected_people(session), all_phone_numbers(session))
+        return cls(protected_people(session), all_phone_numbers(session), unit_numbers(session))
 
     def scan_text(self, location: str, text: str) -> list[Leak]:
         leaks: list[Leak] = []
@@ -93,6 +102,9 @@ class LeakGuard:
                     break
         runs = [re.sub(r"\D", "", m.group(0)) for m in _DIGITS_RE.finditer(text)]
         spoken = "".join(n.digits for n in spoken_numbers(text) if not n.ordinal)
+        for unit in sorted(self._units):
+            if unit in runs or unit in spoken:
+                leaks.append(Leak(location, unit, "unit", "unit number"))
         for digits in [*runs, spoken]:
             for key, term in self._digit_keys:
                 if key in digits:
@@ -109,6 +121,18 @@ class LeakGuard:
         leaks = self.scan(items)
         if leaks:
             raise LeakDetectedError(leaks, what)
+
+
+def unit_numbers(session: Session) -> list[str]:
+    """Every military unit number the entity extractor found in the case's transcripts."""
+    from sqlalchemy import select
+
+    from earshot.store.language_models import SegmentEntity
+
+    rows = session.scalars(
+        select(SegmentEntity.value).where(SegmentEntity.kind == "UNIT").distinct()
+    )
+    return sorted({v for v in rows if v})
 
 
 def document_strings(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:
