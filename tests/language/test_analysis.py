@@ -3,44 +3,32 @@
 from __future__ import annotations
 
 import json
-import shutil
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from earshot.ingest.runner import IngestOptions, ingest
-from earshot.language.analysis import LanguageStage, analyze_case, current_transcript
+from earshot.language.analysis import (
+    AnalysisOptions,
+    LanguageStage,
+    analyze_case,
+    current_transcript,
+)
 from earshot.phones import normalize_phone
 from earshot.pipeline.stages import Stage, get_stage
 from earshot.store.case import Case
 from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
-from earshot.store.models import Call, Person, Segment, Transcript
+from earshot.store.models import Person, Segment, Transcript
 
-SAMPLE = Path(str(files("earshot") / "data" / "sample"))
-TRUTH: dict[str, Any] = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
-ANDREY = next(c for c in TRUTH["cast"] if c["person_id"] == "andrey_seleznev")
-
-
-def ingest_sample(case: Case, tmp_path: Path) -> dict[str, int]:
-    """Ingest the corpus with its reference translations beside the audio; add Андрей."""
-    inbox = tmp_path / "inbox"
-    shutil.copytree(SAMPLE / "calls", inbox)
-    for vtt in (SAMPLE / "translations").iterdir():
-        shutil.copy(vtt, inbox / vtt.name)
-    report = ingest(case, [inbox], IngestOptions(metadata=SAMPLE / "calls.csv", workers=1))
-    assert report.records.failed == 0
-    with case.session() as session:
-        session.add(Person(name=ANDREY["full_name"], name_key="andrey"))
-        return {f: i for f, i in session.execute(select(Call.source_file, Call.id))}
+from .conftest import ANDREY, TRUTH, Analysed, ingest_sample
 
 
 @pytest.fixture
-def analysed(case: Case, tmp_path: Path) -> tuple[Case, dict[str, int]]:
+def analysed(case: Case, tmp_path: Path) -> Analysed:
+    """A fresh analysed case, analysed by worker processes, for tests that change it."""
     ids = ingest_sample(case, tmp_path)
-    analyze_case(case)
+    analyze_case(case, options=AnalysisOptions(workers=2, pool_min_segments=0))
     return case, ids
 
 
@@ -53,10 +41,8 @@ def _turn_segments(case: Case, call_id: int) -> list[Segment]:
         return segments
 
 
-def test_entities_spans_phones_units_places_persons(
-    analysed: tuple[Case, dict[str, int]],
-) -> None:
-    case, ids = analysed
+def test_entities_spans_phones_units_places_persons(analysed_sample: Analysed) -> None:
+    case, ids = analysed_sample
     with case.session() as session:
         rows = list(session.execute(select(SegmentEntity)).scalars())
         texts = {i: t for i, t in session.execute(select(Segment.id, Segment.text))}
@@ -107,8 +93,8 @@ def test_entities_spans_phones_units_places_persons(
     assert putin.person_id is None and putin.value and "Путин" in putin.value
 
 
-def test_slang_recall_and_themes(analysed: tuple[Case, dict[str, int]]) -> None:
-    case, ids = analysed
+def test_slang_recall_and_themes(analysed_sample: Analysed) -> None:
+    case, ids = analysed_sample
     with case.session() as session:
         hits = list(session.execute(select(SegmentSlang)).scalars())
         call_themes = set(session.execute(select(CallTheme.call_id, CallTheme.theme)).all())
@@ -138,10 +124,31 @@ def test_slang_recall_and_themes(analysed: tuple[Case, dict[str, int]]) -> None:
     assert len(themed_calls) >= 8
 
 
-def test_rerun_replaces_and_human_transcript_wins(
-    analysed: tuple[Case, dict[str, int]],
-) -> None:
+def _snapshot(case: Case) -> dict[str, list[tuple[Any, ...]]]:
+    """Every analysis row without its id, sorted: what two runs must agree on."""
+    columns = {
+        SegmentEntity: ("segment_id", "kind", "start", "end", "normal", "value", "person_id",
+                        "person_score", "places", "in_war_zone"),
+        SegmentSlang: ("segment_id", "start", "end", "term", "gloss"),
+        SegmentTheme: ("segment_id", "theme", "cues"),
+        CallTheme: ("call_id", "theme"),
+    }  # fmt: skip
+    with case.session() as session:
+        return {
+            table.__tablename__: sorted(
+                (json.dumps([getattr(row, c) for c in names], ensure_ascii=False),)
+                for row in session.execute(select(table)).scalars()
+            )
+            for table, names in columns.items()
+        }
+
+
+def test_rerun_replaces_and_human_transcript_wins(analysed: Analysed) -> None:
     case, ids = analysed
+    pooled = _snapshot(case)
+    assert pooled["segment_entities"] and pooled["call_themes"]
+    analyze_case(case, options=AnalysisOptions(workers=1))  # in-process: the same rows
+    assert _snapshot(case) == pooled
 
     def counts() -> tuple[int, int, int]:
         with case.session() as session:
@@ -188,8 +195,8 @@ def test_rerun_replaces_and_human_transcript_wins(
     assert stage.info().key == stage.info().key and stage.wants_gpu is False
 
 
-def test_analyze_cli_json(analysed: tuple[Case, dict[str, int]], run_cli: Any) -> None:
-    case, ids = analysed
+def test_analyze_cli_json(analysed_sample: Analysed, run_cli: Any) -> None:
+    case, ids = analysed_sample  # re-analyses one call: the same rows again
     result = run_cli("analyze", case.path, "--calls", str(ids["call06.m4a"]), "--json")
     data = json.loads(result.stdout)
     assert data["calls"] == 1 and data["entities"]["PHONE"] == 1

@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from earshot.errors import ConfigError
-from earshot.ingest.runner import IngestOptions, ingest
-from earshot.language.analysis import analyze_case
 from earshot.language.trends import period_key, theme_trend, wilson_interval
-from earshot.store.case import Case
 from earshot.store.language_models import CallTheme
 from earshot.store.models import Call, Transcript
+
+from .conftest import Analysed
 
 SAMPLE = Path(str(files("earshot") / "data" / "sample"))
 
@@ -44,9 +43,8 @@ def test_period_keys() -> None:
     assert period_key(moment, "month", ZoneInfo("UTC")) == "2023-01"
 
 
-def test_trends_on_sample_corpus(case: Case, run_cli: Any) -> None:
-    ingest(case, [SAMPLE / "calls"], IngestOptions(metadata=SAMPLE / "calls.csv", workers=1))
-    analyze_case(case)
+def test_trends_on_sample_corpus(analysed_sample: Analysed, run_cli: Any) -> None:
+    case, _ = analysed_sample
     with case.session() as session:
         transcribed = set(
             session.execute(
