@@ -24,11 +24,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from itertools import pairwise
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 
 import psycopg
@@ -65,6 +65,8 @@ def sample_corpus() -> tuple[list[str], list[int], list[tuple[str, str]]]:
 def build(case: Case, n: int, rng: random.Random) -> float:
     words, lengths, _ = sample_corpus()
     calls = (n + SEGMENTS_PER_CALL - 1) // SEGMENTS_PER_CALL
+    if n == 0:
+        return 0.0
     start = time.perf_counter()
     base = datetime(2022, 10, 1, tzinfo=UTC)
     with case.engine.begin() as conn:
@@ -188,26 +190,36 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(db: str | None, n: int, queries: int, seed: int) -> dict[str, object]:
+def run(
+    db: str | None, n: int, queries: int, seed: int, keep: Path | None = None
+) -> dict[str, object]:
     rng = random.Random(seed)
-    root = Path(tempfile.mkdtemp(prefix="earshot-bench-search-"))
+    root = keep or Path(tempfile.mkdtemp(prefix="earshot-bench-search-"))
+    reuse = keep is not None and (keep / "case" / "earshot.toml").exists()
     try:
-        case = Case.init(root / "case", db=db)
-        backend = case.engine.dialect.name
-        console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
-        gen = build(case, n, rng)
-        console.print(f"  generated in {gen:.1f} s; building the index ...")
-        t0 = time.perf_counter()
-        with case.session() as session:
-            indexed = reindex(session)
-        build_s = time.perf_counter() - t0
-        if backend == "postgresql":
+        if reuse:
+            case = Case.open(root / "case")
+            backend = case.engine.dialect.name
+            with case.session() as session:
+                n = int(session.execute(text("SELECT count(*) FROM segments")).scalar_one())
+            console.print(f"[bold]{backend}[/]: reusing {n:,} segments in {root}")
+            gen, build_s, indexed = 0.0, float("nan"), n
+        else:
+            case = Case.init(root / "case", db=db)
+            backend = case.engine.dialect.name
+            console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
+            gen = build(case, n, rng)
+            console.print(f"  generated in {gen:.1f} s; building the index ...")
+            t0 = time.perf_counter()
+            with case.session() as session:
+                indexed = reindex(session)
+            build_s = time.perf_counter() - t0
             with case.engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-        console.print(f"  indexed {indexed:,} in {build_s:.1f} s ({indexed / build_s:,.0f}/s)")
+            console.print(f"  indexed {indexed:,} in {build_s:.1f} s ({indexed / build_s:,.0f}/s)")
         results: dict[str, dict[str, float]] = {}
         options = SearchOptions(limit=20, timezone="Europe/Moscow")
-        for kind, qs in query_mix(rng, queries).items():
+        for kind, qs in query_mix(random.Random(seed + 1), queries).items():
             times: list[float] = []
             totals: list[int] = []
             with case.session() as session:
@@ -223,6 +235,9 @@ def run(db: str | None, n: int, queries: int, seed: int) -> dict[str, object]:
                 "p99": pct(times, 99),
                 "hits": statistics.median(totals),
             }
+            console.print(
+                f"  {kind}: p50 {results[kind]['p50']:.1f} ms, p95 {results[kind]['p95']:.1f} ms"
+            )
         case.close()
         return {
             "backend": backend,
@@ -233,7 +248,8 @@ def run(db: str | None, n: int, queries: int, seed: int) -> dict[str, object]:
             "queries": results,
         }
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -264,17 +280,28 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="queries of each type")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only run on PostgreSQL")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the SQLite case in DIR, or time the queries on the one already there",
+    )
     args = parser.parse_args()
     console.print(
-        f"{platform.node()}: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        f"{platform.node()}: {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}"
     )
-    reports = [run(None, args.segments, args.queries, args.seed)]
+    reports = []
+    if not args.skip_sqlite:
+        reports.append(run(None, args.segments, args.queries, args.seed, args.keep))
     if args.pg:
         with scratch_database(args.pg) as url:
             reports.append(run(url, args.segments, args.queries, args.seed))
     for report in reports:
         table = Table(
-            title=f"{report['backend']}: {report['segments']:,} segments, index build {report['rate']:,.0f} segments/s ({report['index_s']:.1f} s)"
+            title=f"{report['backend']}: {report['segments']:,} segments, index build "
+            f"{report['rate']:,.0f} segments/s ({report['index_s']:.1f} s)"
         )
         for col in ("query", "p50 ms", "p95 ms", "p99 ms", "median hits"):
             table.add_column(col, justify="right" if col != "query" else "left")

@@ -237,3 +237,19 @@ def test_malformed_queries_say_where_and_why(shared_sample: Case, query: str, wh
         run(shared_sample, query)
     assert where in str(info.value)
     assert "character" in str(info.value)
+
+
+def test_total_is_exact_up_to_the_cap_then_an_estimate(
+    shared_sample: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.store.search import engine
+
+    full = run(shared_sample, "мама")
+    assert full.total == len(full.hits) > 3 and not full.total_is_estimate
+    monkeypatch.setattr(engine, "TOTAL_CAP", 3)
+    capped = run(shared_sample, "мама")
+    assert (capped.total, capped.total_is_estimate) == (3, True)
+    assert capped.hits == full.hits  # the hits themselves are not capped
+    assert capped.as_dict()["total_is_estimate"] is True
+    exact = run(shared_sample, '"груз 200"')
+    assert exact.total <= 3 and not exact.total_is_estimate

@@ -5,9 +5,9 @@ words, document length over every column of the row). On SQLite FTS5 computes th
 and cuts the list (``ORDER BY rank LIMIT``) in C; on PostgreSQL the same formula runs
 in SQL over the GIN candidates, from the same statistics (``search_stats`` totals,
 each key's document frequency, per-row term counts from the tsvector positions), and
-``ORDER BY score DESC LIMIT`` cuts there. Both give the same raw doubles; Python
-rounds them to 6 decimals and orders by (score, call, segment), fetching past the cut
-while the last score ties, so the answers are identical.
+``ORDER BY score DESC LIMIT`` cuts there. Both give the same raw doubles, turned
+into whole millionths in SQL (``floor(score * 1e6 + 0.5)``, exact IEEE steps on both)
+and ordered by (that, segment id) in the database, so the answers are identical.
 
 Totals are exact up to :data:`TOTAL_CAP`; beyond it ``total`` is the cap and
 ``total_is_estimate`` is set (counting every hit of a common word would cost more than
@@ -21,7 +21,6 @@ finding the best ones).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -95,7 +94,13 @@ class _Ranked:
     score: float
 
 
-Fetch = Callable[[int], list[_Ranked]]
+# Scores are ordered and reported as integers of millionths, computed in SQL the same
+# way on both backends (IEEE multiply, add, truncate), so ties break identically.
+SCALE = 1_000_000
+# (SQLite's CAST truncates, which is floor for these non-negative scores; PostgreSQL's
+# rounds, hence its explicit floor.)
+_SQLITE_KEY = "CAST((-bm25(segment_fts, 1.0, 1.0, 0.0, 0.0)) * 1000000.0 + 0.5 AS INTEGER)"
+_POSTGRES_KEY = "CAST(floor({score} * 1000000.0 + 0.5) AS BIGINT)"
 
 
 def search(session: Session, query: str, options: SearchOptions = SearchOptions()) -> SearchResult:
@@ -132,8 +137,8 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
             )
         ]
     else:
-        fetch = _sqlite_fetch if plan.backend == "sqlite" else _postgres_fetch
-        rows = _top(fetch(conn, plan, source, where), need)[options.offset :]
+        ranked = _sqlite_ranked if plan.backend == "sqlite" else _postgres_ranked
+        rows = ranked(conn, plan, source, where, options.limit, options.offset)
     texts = segment_texts(conn, [r.segment for r in rows])
     details = _details(conn, [r.segment for r in rows])
     hits = [
@@ -166,39 +171,24 @@ def _text(sql: str, plan: Plan) -> Any:
     return clause.bindparams(*plan.binds) if plan.binds else clause
 
 
-def _top(fetch: Fetch, need: int) -> list[_Ranked]:
-    """The `need` best rows by (rounded score desc, call, segment).
-
-    The database orders by the raw score; rows whose rounded score ties with the last
-    one wanted may lie past the cut, so fetch more until the tie is inside.
-    """
-    want = need + 16
-    while True:
-        rows = fetch(want)
-        if len(rows) < want or rows[-1].score < rows[need - 1].score:
-            break
-        want *= 4
-    rows.sort(key=lambda r: (-r.score, r.call, r.segment))
-    return rows[:need]
-
-
-def _sqlite_fetch(conn: Connection, plan: Plan, source: str, where: str) -> Fetch:
+def _sqlite_ranked(
+    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int
+) -> list[_Ranked]:
     sql = _text(
-        f"SELECT segment_fts.rowid, s.call_id, segment_fts.rank FROM {source} WHERE {where} "
-        "ORDER BY segment_fts.rank LIMIT :k",
+        f"SELECT segment_fts.rowid, s.call_id, {_SQLITE_KEY} AS sk "
+        f"FROM {source} WHERE {where} ORDER BY sk DESC, segment_fts.rowid "
+        "LIMIT :lim OFFSET :off",
         plan,
     )
-
-    def fetch(k: int) -> list[_Ranked]:
-        return [
-            _Ranked(int(r[0]), int(r[1]), round(-float(r[2]), 6) + 0.0)
-            for r in conn.execute(sql, plan.params | {"k": k})
-        ]
-
-    return fetch
+    return [
+        _Ranked(int(r[0]), int(r[1]), int(r[2]) / SCALE)
+        for r in conn.execute(sql, plan.params | {"lim": limit, "off": offset})
+    ]
 
 
-def _postgres_fetch(conn: Connection, plan: Plan, source: str, where: str) -> Fetch:
+def _postgres_ranked(
+    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int
+) -> list[_Ranked]:
     """BM25 exactly as FTS5's bm25() computes it, in SQL (see the module docstring)."""
     scored = [p for p in plan.main_phrases if not p.negated]
     params = dict(plan.params)
@@ -226,21 +216,17 @@ def _postgres_fetch(conn: Connection, plan: Plan, source: str, where: str) -> Fe
         for col, cols in lateral.items()
         if cols
     )
-    score = " + ".join(terms) if terms else "CAST(0 AS double precision)"
+    score = "(" + (" + ".join(terms) if terms else "CAST(0 AS double precision)") + ")"
     sql = _text(
-        f"SELECT s.id, s.call_id, {score} AS score FROM {source}"
+        f"SELECT s.id, s.call_id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
         f", LATERAL (SELECT CAST(ss.ru_len + ss.en_len AS double precision) AS d) dl{joins} "
-        f"WHERE {where} ORDER BY score DESC LIMIT :k",
+        f"WHERE {where} ORDER BY sk DESC, s.id LIMIT :lim OFFSET :off",
         plan,
     )
-
-    def fetch(k: int) -> list[_Ranked]:
-        return [
-            _Ranked(int(r[0]), int(r[1]), round(float(r[2]), 6) + 0.0)
-            for r in conn.execute(sql, params | {"k": k})
-        ]
-
-    return fetch
+    return [
+        _Ranked(int(r[0]), int(r[1]), int(r[2]) / SCALE)
+        for r in conn.execute(sql, params | {"lim": limit, "off": offset})
+    ]
 
 
 def _document_frequencies(conn: Connection, phrases: list[KeyPhrase]) -> list[int]:
