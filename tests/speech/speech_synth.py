@@ -30,6 +30,7 @@ PHRASES = (
 
 VOICE_A = ("ru+m3", 45, 150)  # espeak voice, pitch, words per minute
 VOICE_B = ("ru+f2", 80, 165)
+VOICE_C = ("ru+m7", 20, 130)  # a second man: the hard case for mono separation
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,11 @@ def build_call(
     gap: float = 0.4,
     bleed: float = 0.05,
     seed: int = 7,
+    voices: tuple[tuple[str, int, int], tuple[str, int, int]] = (VOICE_A, VOICE_B),
 ) -> SyntheticCall:
     """Alternating turns of two voices; turn ``overlap_at`` starts 0.8 s before the previous
     one ends (both speak at once).  Stereo channels carry each party plus a little bleed of the
     other, as a telephone hybrid does; mono is their sum plus line noise."""
-    voices = (VOICE_A, VOICE_B)
     pieces: list[tuple[int, float, np.ndarray]] = []
     cursor = 0.5
     for index in range(turns):

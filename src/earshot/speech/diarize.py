@@ -1,10 +1,17 @@
 """Who speaks when: two parties per call, on one mono channel or on two stereo channels.
 
-Mono: speaker embeddings of overlapping 1.6 s windows inside VAD speech regions are clustered
-into N parties (agglomerative clustering on cosine distance with average linkage, refined by
-reassigning every window to the nearest party centroid), the label sequence of each region is
-smoothed with a majority filter, and consecutive windows of one party become a turn.  Where both
-talk at once on a mono line, one party (the dominant voice of the window) is reported.
+Mono: speaker embeddings of overlapping 1.6 s windows (every 0.25 s) inside VAD speech regions
+are clustered into N parties: agglomerative clustering on cosine distance with average linkage,
+refined by reassigning every window to the nearest party centroid.  Average linkage sometimes
+splits off a handful of odd windows as a "party" and puts both voices in the other (two male
+voices on a GSM line); when the smallest cluster holds under ``min_cluster_share`` of the
+windows, spherical k-means (several seeds) replaces it.  The window sequence is then decoded
+with Viterbi over the windows' similarities to the party centroids, with a penalty for switching
+party inside a speech region (none between regions): a lone window leaning to the other voice
+no longer makes a turn, a real change of speaker still does.  Turns end at the VAD region edges;
+pauses shorter than ``bridge_s`` between two turns of one party (a breath, a comma) are part of
+the turn, as a listener would mark it.  Where both talk at once on a mono line, one party (the
+dominant voice of the window) is reported.
 
 Stereo: each channel is one party.  Per-channel VAD gives the turns; both parties may then
 overlap in time, which is reported as is.  Regions that are only the other party's bleed
@@ -55,17 +62,25 @@ class Turn:
 
 @dataclass(frozen=True)
 class DiarizationOptions:
-    """``speakers``: parties per call; ``smoothing_windows``: majority-filter width over a
-    region's window labels (odd; 1 = none); ``min_turn_s``: shorter turns are absorbed by their
-    neighbours; ``bleed_db``: in stereo, a channel region this much quieter than another channel
-    over the same span is treated as crosstalk."""
+    """``speakers``: parties per call; ``switch_penalty``: Viterbi cost of changing party
+    between two windows of one speech region, in units of cosine similarity x ``sharpness``;
+    ``min_cluster_share``: a party cluster smaller than this share of the windows means the
+    clustering split off outliers, and k-means is used instead; ``bridge_s``: a pause shorter
+    than this between two turns of one party joins them; ``min_turn_s``: shorter turns are
+    absorbed by their neighbours; ``bleed_db``: in stereo, a channel region this much quieter
+    than another channel over the same span is treated as crosstalk."""
 
     speakers: int = 2
-    smoothing_windows: int = 3
+    switch_penalty: float = 0.5
+    sharpness: float = 10.0
+    min_cluster_share: float = 0.15
+    bridge_s: float = 1.0
     min_turn_s: float = 0.3
     bleed_db: float = 12.0
     vad: VadOptions = field(default_factory=VadOptions)
-    voiceprint: VoiceprintOptions = field(default_factory=VoiceprintOptions)
+    # 0.25 s between windows: finer turn edges, and enough windows per turn that one odd
+    # window cannot pass for a party (the voiceprint stage itself uses 0.5 s).
+    voiceprint: VoiceprintOptions = field(default_factory=lambda: VoiceprintOptions(hop_s=0.25))
 
 
 @dataclass(frozen=True)
@@ -77,41 +92,74 @@ class Diarization:
     engines: tuple[EngineInfo, ...]
 
 
-def _cluster(vectors: np.ndarray, parties: int) -> np.ndarray:
-    """Party label of each window embedding."""
-    from sklearn.cluster import AgglomerativeClustering  # type: ignore[import-untyped, unused-ignore]
+def _centroids(vectors: np.ndarray, labels: np.ndarray, parties: int) -> np.ndarray:
+    centroids = np.stack(
+        [
+            vectors[labels == k].mean(axis=0) if np.any(labels == k) else vectors[0]
+            for k in range(parties)
+        ]
+    )
+    normalised: np.ndarray = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+    return normalised
 
-    if len(vectors) < parties or parties < 2:
-        return np.zeros(len(vectors), dtype=int)
-    labels: np.ndarray = AgglomerativeClustering(
-        n_clusters=parties, metric="cosine", linkage="average"
-    ).fit_predict(vectors)
-    for _ in range(5):  # centroid refinement: average linkage leaves outliers in odd clusters
-        centroids = np.stack(
-            [
-                vectors[labels == k].mean(axis=0) if np.any(labels == k) else vectors[0]
-                for k in range(parties)
-            ]
-        )
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-        updated = np.argmax(vectors @ centroids.T, axis=1)
+
+def _refine(vectors: np.ndarray, labels: np.ndarray, parties: int) -> np.ndarray:
+    """Reassign every window to the nearest party centroid until nothing moves."""
+    for _ in range(10):
+        updated = np.argmax(vectors @ _centroids(vectors, labels, parties).T, axis=1)
         if np.array_equal(updated, labels):
             break
         labels = updated
     return labels
 
 
-def _majority_filter(labels: list[int], width: int) -> list[int]:
-    if width <= 1 or len(labels) < 3:
+def _cluster(vectors: np.ndarray, parties: int, min_share: float) -> np.ndarray:
+    """Party label of each window embedding."""
+    from sklearn.cluster import AgglomerativeClustering, KMeans  # type: ignore[import-untyped, unused-ignore]
+
+    if len(vectors) < parties or parties < 2:
+        return np.zeros(len(vectors), dtype=int)
+    labels = _refine(
+        vectors,
+        AgglomerativeClustering(n_clusters=parties, metric="cosine", linkage="average").fit_predict(
+            vectors
+        ),
+        parties,
+    )
+    if np.bincount(labels, minlength=parties).min() >= max(2, min_share * len(vectors)):
         return labels
-    half = width // 2
-    smoothed = []
-    for i in range(len(labels)):
-        neighbourhood = labels[max(0, i - half) : i + half + 1]
-        counts = np.bincount(neighbourhood)
-        best = int(np.argmax(counts))
-        smoothed.append(labels[i] if counts[labels[i]] == counts[best] else best)
-    return smoothed
+    # Outliers taken for a party: k-means on the unit vectors balances the split by voice.
+    kmeans = KMeans(n_clusters=parties, n_init=10, random_state=0).fit_predict(vectors)
+    return _refine(vectors, np.asarray(kmeans), parties)
+
+
+def _viterbi(scores: np.ndarray, penalties: np.ndarray) -> list[int]:
+    """Most likely party sequence: ``scores[i, k]`` rewards window i as party k, and
+    ``penalties[i]`` is the cost of a different party at window i than at window i - 1."""
+    count, parties = scores.shape
+    best = scores[0].copy()
+    back = np.zeros((count, parties), dtype=int)
+    switch = 1.0 - np.eye(parties)
+    for i in range(1, count):
+        candidates = best[:, None] - penalties[i] * switch
+        back[i] = np.argmax(candidates, axis=0)
+        best = candidates[back[i], np.arange(parties)] + scores[i]
+    path = [int(np.argmax(best))]
+    for i in range(count - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return path[::-1]
+
+
+def _bridge(turns: list[Turn], bridge_s: float) -> list[Turn]:
+    """Join consecutive turns of one party separated by a pause shorter than ``bridge_s``."""
+    joined: list[Turn] = []
+    for turn in turns:
+        last = joined[-1] if joined else None
+        if last is not None and last.speaker == turn.speaker and turn.start - last.end < bridge_s:
+            joined[-1] = Turn(last.start, turn.end, turn.speaker)
+        else:
+            joined.append(turn)
+    return joined
 
 
 def _region_turns(
@@ -172,17 +220,33 @@ def diarize_mono(
     engines = (vad.info_with(opts.vad), encoder.info_with(opts.voiceprint), _info(opts))
     if not windows:
         return Diarization((), {}, engines)
-    labels = _cluster(np.stack([w.vector for w in windows]), opts.speakers)
+    vectors = np.stack([w.vector for w in windows])
+    labels = _cluster(vectors, opts.speakers, opts.min_cluster_share)
+    region_of = [
+        next(
+            (k for k, r in enumerate(regions) if r.start - 1e-6 <= w.centre <= r.end + 1e-6),
+            -1,
+        )
+        for w in windows
+    ]
+    if opts.speakers >= 2 and len(windows) >= opts.speakers:
+        scores = opts.sharpness * (vectors @ _centroids(vectors, labels, opts.speakers).T)
+        penalties = np.array(
+            [0.0]
+            + [
+                opts.switch_penalty if region_of[i] == region_of[i - 1] else 0.0
+                for i in range(1, len(windows))
+            ]
+        )
+        labels = np.array(_viterbi(scores, penalties))
     turns: list[Turn] = []
-    for region in regions:
-        inside = [
-            i for i, w in enumerate(windows) if region.start - 1e-6 <= w.centre <= region.end + 1e-6
-        ]
+    for index, region in enumerate(regions):
+        inside = [i for i, k in enumerate(region_of) if k == index]
         if not inside:
             continue  # too short to embed; assign_speakers will leave its text unassigned
-        region_labels = _majority_filter([int(labels[i]) for i in inside], opts.smoothing_windows)
+        region_labels = [int(labels[i]) for i in inside]
         turns.extend(_region_turns(region, [windows[i] for i in inside], region_labels))
-    turns = _absorb_short(turns, opts.min_turn_s)
+    turns = _absorb_short(_bridge(turns, opts.bridge_s), opts.min_turn_s)
     voiceprints = {
         party: voiceprint_of(
             [w for w, label in zip(windows, labels, strict=True) if label == party],
@@ -263,7 +327,7 @@ def diarize_stereo(
 
 def _info(options: DiarizationOptions) -> EngineInfo:
     settings = {k: v for k, v in asdict(options).items() if k not in ("vad", "voiceprint")}
-    return EngineInfo("earshot-diarize", "agglomerative-cosine", "1", settings)
+    return EngineInfo("earshot-diarize", "agglomerative-cosine+viterbi", "2", settings)
 
 
 def assign_speakers(
