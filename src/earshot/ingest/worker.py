@@ -8,18 +8,20 @@ exists from an earlier run, and hands back plain data for the main process to re
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..audio import decode_to_working
+from ..audio.decode import DEFAULT_MAX_DURATION
 from ..errors import EarshotError
 from ..security.crypto import MediaCipher
 from ..store.media import MediaStore
 from .discover import InputFile, open_input
 
-__all__ = ["TakeIn", "TakenIn", "take_in"]
+__all__ = ["TakeIn", "TakenIn", "make_working_copies", "take_in"]
 
 INFO_NAME = "info.json"
 
@@ -77,17 +79,47 @@ def take_in(task: TakeIn) -> TakenIn:
     existing = _read_working(media, sha)
     if existing is not None:
         return TakenIn(item, sha, size, existing["info"], existing["copies"])
-    decoded_names = [str(media.original_path(sha))]  # paths to hide behind the input's name
+    try:
+        info, rows = make_working_copies(
+            media, sha, max_seconds=task.max_seconds, display=item.display
+        )
+    except EarshotError as exc:
+        return TakenIn(item, sha, size, error=str(exc))
+    except Exception as exc:
+        return TakenIn(
+            item, sha, size, error=f"{item.display}: could not decode ({type(exc).__name__}: {exc})"
+        )
+    return TakenIn(item, sha, size, info, rows)
+
+
+def make_working_copies(
+    media: MediaStore,
+    sha256: str,
+    *,
+    max_seconds: float = DEFAULT_MAX_DURATION,
+    display: str | None = None,
+    replace: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Decode the stored original ``sha256`` into its working copies and publish them.
+
+    The one code path for ingest and for the pipeline's decode stage (which repairs lost
+    copies): in an encrypted case the original is decrypted into a private staging folder
+    for the decoder and every copy is sealed before it is published.  Returns the audio info
+    and one row per channel (path relative to the media root).  ``display`` replaces the
+    store's file names in error messages; ``replace`` drops an existing (stale) set first.
+    Raises the decoder's `EarshotError`.
+    """
+    decoded_names = [str(media.original_path(sha256))]  # paths to hide behind the name
     try:
         with media.staging_dir("work-") as stage, media.staging_dir("plain-") as plain:
-            source = media.original_path(sha)
+            source = media.original_path(sha256)
             if media.encrypted:
                 # The decoder needs a file: plaintext exists briefly in a private tmp/ folder.
                 source = plain / "original"
                 decoded_names.append(str(source))
-                media.copy_original(sha, source)
-            info, copies = decode_to_working(source, stage, max_duration=task.max_seconds)
-            relative = media.relative_working(sha)
+                media.copy_original(sha256, source)
+            info, copies = decode_to_working(source, stage, max_duration=max_seconds)
+            relative = media.relative_working(sha256)
             for copy in copies:
                 media.seal_working(copy.path, f"{relative}/{copy.path.name}")
             rows = [
@@ -101,14 +133,15 @@ def take_in(task: TakeIn) -> TakenIn:
             ]
             data: dict[str, Any] = {"info": asdict(info), "copies": rows}
             (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
-            media.publish_working(stage, sha, marker=INFO_NAME)
+            target = media.working_dir(sha256)
+            if replace and target.exists():  # a stale or incomplete set would be kept
+                shutil.rmtree(target)
+            media.publish_working(stage, sha256, marker=INFO_NAME)
     except EarshotError as exc:
+        if display is None:
+            raise
         message = str(exc)
         for name in decoded_names:
-            message = message.replace(name, item.display)
-        return TakenIn(item, sha, size, error=message)
-    except Exception as exc:
-        return TakenIn(
-            item, sha, size, error=f"{item.display}: could not decode ({type(exc).__name__}: {exc})"
-        )
-    return TakenIn(item, sha, size, asdict(info), rows)
+            message = message.replace(name, display)
+        raise type(exc)(message) from exc
+    return data["info"], rows

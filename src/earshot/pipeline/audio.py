@@ -68,13 +68,13 @@ def load_channels(case: Case, call_id: int) -> list[np.ndarray]:
         )
     channels = []
     for channel, path in rows:
-        full = case.media.root / path
-        if not full.is_file():
+        if not (case.media.root / path).is_file():
             raise AudioDecodeError(
                 f"call {call_id} ({source}): working copy of channel {channel} is missing "
                 f"({path}); run `earshot process CASE --redo decode` to regenerate it"
             )
-        channels.append(read_working(full))
+        # Through the media store: it decrypts the copies of an encrypted case.
+        channels.append(read_working(case.media.open_working(path)))
     return channels
 
 

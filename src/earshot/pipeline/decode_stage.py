@@ -2,24 +2,23 @@
 
 Ingest already decodes every recording; this stage exists so that a case whose working copies
 were deleted (to save space, or lost with a disk) or cut short repairs itself on the next
-``earshot process``, from the stored original and with the same decoder.
+``earshot process``, from the stored original and through the same code path as ingest
+(:func:`earshot.ingest.worker.make_working_copies`), so an encrypted case gets sealed copies.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import wave
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..audio import decode_to_working
 from ..audio.decode import WORKING_SAMPLE_RATE
 from ..errors import EarshotError
+from ..ingest.worker import make_working_copies
 from ..speech.info import package_version
 from ..store.case import Case
+from ..store.media import MediaStore
 from ..store.models import WorkingCopyRow
 from ..store.speech_models import StageRun
 from .audio import call_or_error, working_rows
@@ -29,16 +28,15 @@ from .stages import StageInfo, StageOutcome
 
 __all__ = ["DecodeStage"]
 
-_MARKER = "info.json"  # written last into a published working-copy folder (as ingest does)
 
-
-def _frames(path: Any) -> int | None:
+def _frames(media: MediaStore, path: str) -> int | None:
+    """Frames of a working copy (decrypted if need be); None if missing, damaged or wrong."""
     try:
-        with wave.open(str(path), "rb") as wav:
+        with media.open_working(path) as handle, wave.open(handle, "rb") as wav:
             if wav.getframerate() != WORKING_SAMPLE_RATE or wav.getnchannels() != 1:
                 return None
             return wav.getnframes()
-    except (OSError, EOFError, wave.Error):
+    except (OSError, EOFError, wave.Error, EarshotError):
         return None
 
 
@@ -69,36 +67,18 @@ class DecodeStage:
             sha, channels, source = call.sha256, call.channels, call.source_file
             rows = [(r.channel, r.path, r.frames) for r in working_rows(session, sha)]
         intact = len(rows) == channels and all(
-            _frames(case.media.root / path) == frames for _, path, frames in rows
+            _frames(case.media, path) == frames for _, path, frames in rows
         )
         if intact:
             return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
-        media = case.media
-        with media.staging_dir("work-") as stage:
-            try:
-                info, copies = decode_to_working(media.original_path(sha), stage)
-            except EarshotError as exc:
-                raise type(exc)(
-                    f"call {call_id} ({source}): working copies are missing or damaged and "
-                    f"the stored original cannot be decoded again: {exc}; check it with "
-                    "`earshot verify CASE`"
-                ) from exc
-            relative = media.relative_working(sha)
-            written = [
-                {
-                    "channel": c.channel,
-                    "path": f"{relative}/{c.path.name}",
-                    "sample_rate": c.sample_rate,
-                    "frames": c.frames,
-                }
-                for c in copies
-            ]
-            data = {"info": asdict(info), "copies": written}
-            (stage / _MARKER).write_text(json.dumps(data), encoding="utf-8")
-            target = media.working_dir(sha)
-            if target.exists():  # an incomplete or stale set: publishing would keep it
-                shutil.rmtree(target)
-            media.publish_working(stage, sha, marker=_MARKER)
+        try:
+            _info, written = make_working_copies(case.media, sha, replace=True)
+        except EarshotError as exc:
+            raise type(exc)(
+                f"call {call_id} ({source}): working copies are missing or damaged and "
+                f"the stored original cannot be decoded again: {exc}; check it with "
+                "`earshot verify CASE`"
+            ) from exc
         outcome = StageOutcome("done", {"channels": len(written), "decoded": True})
         return Computed(outcome, written)
 
