@@ -1,8 +1,11 @@
 """Speech pipeline figures: diarization error rate, voice-matching EER, speed vs real time.
 
-* DER (pyannote.metrics, collar 0.25 s, overlaps scored) of the `separate` stage on the
-  sample corpus's synthetic two-voice mono calls (espeak-ng voices with overlaps; the truth
-  is truth.json's turns).  Target: DER <= 10 %.
+* DER (pyannote.metrics, collar 0.25 s, overlaps scored) of the `separate` stage on
+  synthetic two-voice mono calls with overlaps, in three sets: the sample corpus's mono calls
+  (truth.json's turns), a tuning set of generated calls (seeds 0-7) and a held-out set
+  (seeds 100-107) that no option was chosen on.  Generated calls use espeak-ng voices that
+  are not in the sample cast, phrases of the sample screenplay, and the corpus codecs
+  (scripts/make_sample_corpus.py renders and encodes them).  Target: DER <= 10 %.
 * EER of cross-call party voice matching (cosine of stage voiceprints; same espeak voice =
   same person) and the threshold at the EER, which is `earshot voices`' default --min-score.
 * Speed of VAD + separation + voiceprints as a multiple of real time (audio seconds / wall
@@ -18,9 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -33,30 +40,169 @@ from earshot.store.case import Case
 from earshot.store.models import Call
 from earshot.store.speech_models import SpeakerTurnRow, StageRun, VoiceprintRow
 
-SAMPLE = Path(__file__).resolve().parents[1] / "src" / "earshot" / "data" / "sample"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "src" / "earshot" / "data" / "sample"
+sys.path.insert(0, str(REPO / "scripts"))  # the sample corpus generator renders the calls
+TUNING_SEEDS = tuple(range(8))
+HELD_OUT_SEEDS = tuple(range(100, 108))
+
+# --------------------------------------------------------------------------- synthetic calls
+
+# Voices of the synthetic calls: none of them is a voice of the sample corpus's cast.  Pairs
+# of two male voices are the hard case (call04 of the sample corpus is one).
+SYNTH_VOICES = (
+    ("ru+m4", 35, 145),
+    ("ru+m6", 50, 160),
+    ("ru+m5", 28, 138),
+    ("ru+m8", 55, 170),
+    ("ru+f1", 70, 150),
+    ("ru+f5", 60, 158),
+    ("ru+m2", 30, 132),
+    ("ru+f3", 85, 172),
+)
+SYNTH_FORMATS = ("wav_mulaw", "mp3", "m4a", "amr", "gsm", "flac", "opus", "wav_alaw")
 
 
-def _der(case: Case, truth: dict[str, object]) -> tuple[float, list[tuple[str, float]]]:
-    from pyannote.core import Annotation, Segment
-    from pyannote.metrics.diarization import DiarizationErrorRate
+@dataclass(frozen=True)
+class SyntheticCall:
+    """One generated mono call: the encoded file and its turns (party, start, end)."""
+
+    path: Path
+    voices: tuple[str, str]
+    turns: tuple[tuple[str, float, float], ...]
+
+
+def _person(voice: tuple[str, int, int]) -> Any:
+    from sample_screenplay import Person, Voice  # type: ignore[import-not-found, unused-ignore]
+
+    variant, pitch, speed = voice
+    return Person("synthetic", "", "", "", "", (), (), "", (), Voice(variant, pitch, speed, 0.55))
+
+
+def synthetic_call(seed: int, out: Path) -> SyntheticCall:
+    """A mono call of 8–10 alternating turns between two espeak-ng voices, one or two of
+    them overlapping the turn before, telephone band, encoded in one of the corpus codecs.
+
+    Phrases come from the sample screenplay, voices and codecs from the lists above; the
+    seed picks everything, so the same seed gives the same call."""
+    from make_sample_corpus import (  # type: ignore[import-not-found, unused-ignore]
+        FORMATS,
+        SAMPLE_RATE,
+        codec_delay,
+        decode_audio,
+        encode_audio,
+        speak,
+    )
+    from sample_screenplay import CALLS  # type: ignore[import-not-found, unused-ignore]
+
+    rng = random.Random(seed)
+    first, second = rng.sample(range(len(SYNTH_VOICES)), 2)
+    if seed % 2 == 0:  # every other call: two male voices
+        males = [i for i, v in enumerate(SYNTH_VOICES) if "+m" in v[0]]
+        first, second = rng.sample(males, 2)
+    voices = {"A": SYNTH_VOICES[first], "B": SYNTH_VOICES[second]}
+    phrases = [t.say or t.ru for c in CALLS for t in c.turns]
+    count = rng.randint(8, 10)
+    overlapping = set(rng.sample(range(2, count), rng.randint(1, 2)))
+    cursor, prev_end = rng.uniform(0.4, 0.9), 0.0
+    pieces: list[tuple[str, float, np.ndarray]] = []
+    for index in range(count):
+        party = "AB"[index % 2]
+        clip = speak(rng.choice(phrases), _person(voices[party]))
+        start = prev_end - rng.uniform(0.3, 0.6) if index in overlapping else cursor
+        start = round(start * SAMPLE_RATE) / SAMPLE_RATE
+        pieces.append((party, start, clip))
+        prev_end = max(prev_end, start + clip.size / SAMPLE_RATE)
+        cursor = prev_end + rng.uniform(0.25, 0.7)
+    total = int((prev_end + 0.7) * SAMPLE_RATE)
+    total += -total % 320  # whole GSM-in-WAV blocks (two 160-sample frames each)
+    mix = np.random.default_rng(seed).normal(0.0, 4.0, (total, 1)).astype(np.float32)
+    for _party, start, clip in pieces:
+        first_sample = round(start * SAMPLE_RATE)
+        mix[first_sample : first_sample + clip.size, 0] += clip
+    pcm = np.clip(np.rint(mix), -32768, 32767).astype(np.int16)
+    fmt = FORMATS[SYNTH_FORMATS[seed % len(SYNTH_FORMATS)]]
+    path = out / f"synth{seed:03d}.{fmt.ext}"
+    encode_audio(pcm, path, fmt)
+    delay = max(0.0, codec_delay(pcm, decode_audio(path)[0]))
+    turns = tuple(
+        (party, round(start + delay, 3), round(start + delay + clip.size / SAMPLE_RATE, 3))
+        for party, start, clip in pieces
+    )
+    labels = (":".join(map(str, voices["A"])), ":".join(map(str, voices["B"])))
+    return SyntheticCall(path, labels, turns)
+
+
+@dataclass(frozen=True)
+class CallDer:
+    file: str
+    der: float
+    missed: float
+    false_alarm: float
+    confusion: float
+    total: float
+
+
+def _der(case: Case, calls: list[tuple[str, list[tuple[str, float, float]]]]) -> list[CallDer]:
+    """DER of the stored turns of each (file, truth turns) mono call."""
+    from pyannote.core import Annotation, Segment  # type: ignore[import-untyped, unused-ignore]
+    from pyannote.metrics.diarization import DiarizationErrorRate  # type: ignore[import-untyped, unused-ignore]
 
     metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
-    per_call = []
+    result = []
     with case.session() as session:
-        for call in truth["calls"]:  # type: ignore[attr-defined]
-            if call["channels"] != 1:
-                continue
-            row = session.execute(select(Call).where(Call.source_file == call["file"])).scalar_one()
+        for file, truth_turns in calls:
+            row = session.execute(select(Call).where(Call.source_file == file)).scalar_one()
             reference, hypothesis = Annotation(), Annotation()
-            for i, turn in enumerate(call["turns"]):
-                reference[Segment(turn["start"], turn["end"]), i] = turn["party"]
+            for i, (party, start, end) in enumerate(truth_turns):
+                reference[Segment(start, end), i] = party
             turns = session.execute(
                 select(SpeakerTurnRow).where(SpeakerTurnRow.call_id == row.id)
             ).scalars()
             for i, turn in enumerate(turns):
                 hypothesis[Segment(turn.start, turn.end), i] = turn.party
-            per_call.append((call["file"], float(metric(reference, hypothesis))))
-    return float(abs(metric)), per_call
+            d = metric(reference, hypothesis, detailed=True)
+            result.append(
+                CallDer(
+                    file,
+                    d["diarization error rate"],
+                    d["missed detection"],
+                    d["false alarm"],
+                    d["confusion"],
+                    d["total"],
+                )
+            )
+    return result
+
+
+def _overall(calls: list[CallDer]) -> CallDer:
+    total = sum(c.total for c in calls)
+    missed = sum(c.missed for c in calls)
+    false_alarm = sum(c.false_alarm for c in calls)
+    confusion = sum(c.confusion for c in calls)
+    der = (missed + false_alarm + confusion) / total if total else 0.0
+    return CallDer("all", der, missed, false_alarm, confusion, total)
+
+
+def _sample_mono(truth: dict[str, Any]) -> list[tuple[str, list[tuple[str, float, float]]]]:
+    return [
+        (c["file"], [(t["party"], t["start"], t["end"]) for t in c["turns"]])
+        for c in truth["calls"]
+        if c["channels"] == 1
+    ]
+
+
+def _synthetic_der(seeds: tuple[int, ...], workdir: Path) -> list[CallDer]:
+    """Generate the calls of ``seeds``, ingest and separate them, and score them."""
+    inbox = workdir / "inbox"
+    inbox.mkdir(parents=True)
+    calls = [synthetic_call(seed, inbox) for seed in seeds]
+    with Case.init(workdir / "case") as case:
+        ingest(case, [inbox], IngestOptions(workers=1))
+        report = process(case, ProcessOptions(only=("decode", "vad", "separate")))
+        if report.failed:
+            raise SystemExit(f"processing failed: {report.failed}")
+        return _der(case, [(c.path.name, list(c.turns)) for c in calls])
 
 
 def _eer(case: Case, truth: dict[str, object]) -> tuple[float, float, int, int]:
@@ -71,7 +217,8 @@ def _eer(case: Case, truth: dict[str, object]) -> tuple[float, float, int, int]:
             ((files[v.call_id], v.party), np.asarray(v.vector))
             for v in session.execute(select(VoiceprintRow)).scalars()
         ]
-    positives, negatives = [], []
+    positives: list[float] = []
+    negatives: list[float] = []
     for i, (a, va) in enumerate(rows):
         for b, vb in rows[i + 1 :]:
             if a[0] != b[0]:
@@ -140,14 +287,31 @@ def main() -> None:
         report = process(case, ProcessOptions())
         if report.failed:
             raise SystemExit(f"processing failed: {report.failed}")
-        der, per_call = _der(case, truth)
+        sets = {"sample corpus mono calls": _der(case, _sample_mono(truth))}
         eer, threshold, npos, nneg = _eer(case, truth)
         audio, wall = _speed(case)
         with case.session() as session:
             assert session.execute(select(StageRun)).first() is not None
-    table.add_row("DER, mono calls (collar 0.25 s)", f"{der:.1%}", "<= 10%")
-    for file, value in per_call:
-        table.add_row(f"  {file}", f"{value:.1%}", "")
+        sets["generated, tuning (seeds 0-7)"] = _synthetic_der(TUNING_SEEDS, Path(tmp) / "tune")
+        sets["generated, held out (seeds 100-107)"] = _synthetic_der(
+            HELD_OUT_SEEDS, Path(tmp) / "held"
+        )
+    for name, calls in sets.items():
+        overall = _overall(calls)
+        table.add_row(
+            f"DER, {name} (collar 0.25 s)",
+            f"{overall.der:.1%} (missed {overall.missed:.1f} s, false alarm "
+            f"{overall.false_alarm:.1f} s, confusion {overall.confusion:.1f} s of "
+            f"{overall.total:.0f} s)",
+            "<= 10%",
+        )
+        for c in calls:
+            table.add_row(
+                f"  {c.file}",
+                f"{c.der:.1%} (miss {c.missed:.2f}, fa {c.false_alarm:.2f}, "
+                f"conf {c.confusion:.2f})",
+                "",
+            )
     table.add_row(f"voice EER ({npos} same / {nneg} different pairs)", f"{eer:.1%}", "")
     table.add_row("threshold at EER (--min-score)", f"{threshold:.3f}", "")
     table.add_row(
