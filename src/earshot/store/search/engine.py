@@ -90,7 +90,6 @@ class SearchResult:
 @dataclass(frozen=True)
 class _Ranked:
     segment: int
-    call: int
     score: float
 
 
@@ -113,23 +112,13 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     plan = compile_query(conn, tree, query, region=options.region, timezone=options.timezone)
     params = dict(plan.params)
     source, where = _source(plan)
-    counted = int(
-        conn.execute(
-            _text(
-                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT :cap) t", plan
-            ),
-            params | {"cap": TOTAL_CAP + 1},
-        ).scalar_one()
-    )
-    need = options.offset + options.limit
-    if need == 0 or counted == 0:
-        rows: list[_Ranked] = []
-    elif plan.main is None:
+    if plan.main is None:
+        counted = _count(conn, plan, source, where)
         rows = [
-            _Ranked(int(r[0]), int(r[1]), 0.0)
+            _Ranked(int(r[0]), 0.0)
             for r in conn.execute(
                 _text(
-                    f"SELECT s.id, s.call_id FROM {source} WHERE {where} "
+                    f"SELECT s.id FROM {source} WHERE {where} "
                     "ORDER BY s.call_id, s.id LIMIT :lim OFFSET :off",
                     plan,
                 ),
@@ -138,15 +127,33 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         ]
     else:
         ranked = _sqlite_ranked if plan.backend == "sqlite" else _postgres_ranked
-        rows = ranked(conn, plan, source, where, options.limit, options.offset)
+        if plan.where or plan.has_phrase:
+            # Filters and phrases leave few hits: score them all in one pass (no
+            # separate count), sort here; only past the cap ask the database to cut.
+            rows = ranked(conn, plan, source, where, TOTAL_CAP + 1, None)
+            counted = len(rows)
+            if counted <= TOTAL_CAP:
+                rows.sort(key=lambda r: (-r.score, r.segment))
+                rows = rows[options.offset : options.offset + options.limit]
+            else:
+                rows = ranked(conn, plan, source, where, options.limit, options.offset)
+        else:
+            counted = _count(conn, plan, source, where)
+            rows = ranked(conn, plan, source, where, options.limit, options.offset)
     texts = segment_texts(conn, [r.segment for r in rows])
     details = _details(conn, [r.segment for r in rows])
     hits = [
-        _hit(r, details.get(r.segment), texts.get(r.segment), tree, options)
+        _hit(r, details[r.segment], texts.get(r.segment), tree, options)
         for r in rows
         if r.segment in details
     ]
     return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+def _count(conn: Connection, plan: Plan, source: str, where: str) -> int:
+    """Matching rows, counted up to TOTAL_CAP + 1."""
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT :cap) t"
+    return int(conn.execute(_text(sql, plan), plan.params | {"cap": TOTAL_CAP + 1}).scalar_one())
 
 
 def _source(plan: Plan) -> tuple[str, str]:
@@ -159,7 +166,9 @@ def _source(plan: Plan) -> tuple[str, str]:
         if plan.main:
             where.insert(0, plan.main)
     elif plan.main:
-        source = "segment_fts JOIN segments s ON s.id = segment_fts.rowid"
+        source = "segment_fts"
+        if where:
+            source += " JOIN segments s ON s.id = segment_fts.rowid"
         where.insert(0, f"segment_fts MATCH {plan.main}")
     else:
         source = "segments s"
@@ -172,22 +181,23 @@ def _text(sql: str, plan: Plan) -> Any:
 
 
 def _sqlite_ranked(
-    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int
+    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int | None
 ) -> list[_Ranked]:
+    """Scored hits: the page in order, or (offset None) the first `limit` unordered."""
+    order = "" if offset is None else " ORDER BY sk DESC, segment_fts.rowid"
     sql = _text(
-        f"SELECT segment_fts.rowid, s.call_id, {_SQLITE_KEY} AS sk "
-        f"FROM {source} WHERE {where} ORDER BY sk DESC, segment_fts.rowid "
-        "LIMIT :lim OFFSET :off",
+        f"SELECT segment_fts.rowid, {_SQLITE_KEY} AS sk FROM {source} WHERE {where}"
+        f"{order} LIMIT :lim OFFSET :off",
         plan,
     )
     return [
-        _Ranked(int(r[0]), int(r[1]), int(r[2]) / SCALE)
-        for r in conn.execute(sql, plan.params | {"lim": limit, "off": offset})
+        _Ranked(int(r[0]), int(r[1]) / SCALE)
+        for r in conn.execute(sql, plan.params | {"lim": limit, "off": offset or 0})
     ]
 
 
 def _postgres_ranked(
-    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int
+    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int | None
 ) -> list[_Ranked]:
     """BM25 exactly as FTS5's bm25() computes it, in SQL (see the module docstring)."""
     scored = [p for p in plan.main_phrases if not p.negated]
@@ -217,15 +227,16 @@ def _postgres_ranked(
         if cols
     )
     score = "(" + (" + ".join(terms) if terms else "CAST(0 AS double precision)") + ")"
+    order = "" if offset is None else " ORDER BY sk DESC, s.id"
     sql = _text(
-        f"SELECT s.id, s.call_id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
+        f"SELECT s.id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
         f", LATERAL (SELECT CAST(ss.ru_len + ss.en_len AS double precision) AS d) dl{joins} "
-        f"WHERE {where} ORDER BY sk DESC, s.id LIMIT :lim OFFSET :off",
+        f"WHERE {where}{order} LIMIT :lim OFFSET :off",
         plan,
     )
     return [
-        _Ranked(int(r[0]), int(r[1]), int(r[2]) / SCALE)
-        for r in conn.execute(sql, params | {"lim": limit, "off": offset})
+        _Ranked(int(r[0]), int(r[1]) / SCALE)
+        for r in conn.execute(sql, params | {"lim": limit, "off": offset or 0})
     ]
 
 
@@ -249,6 +260,7 @@ def _document_frequencies(conn: Connection, phrases: list[KeyPhrase]) -> list[in
 
 @dataclass(frozen=True)
 class _Details:
+    call: int
     start: float | None
     end: float | None
     party: str | None
@@ -260,15 +272,18 @@ def _details(conn: Connection, ids: list[int]) -> dict[int, _Details]:
         return {}
     marks = ", ".join(f":d{i}" for i in range(len(ids)))
     rows = conn.execute(
-        text(f'SELECT id, start, "end", party, speaker_label FROM segments WHERE id IN ({marks})'),
+        text(
+            f'SELECT id, call_id, start, "end", party, speaker_label FROM segments '
+            f"WHERE id IN ({marks})"
+        ),
         {f"d{i}": v for i, v in enumerate(ids)},
     )
-    return {int(r[0]): _Details(r[1], r[2], r[3], r[4]) for r in rows}
+    return {int(r[0]): _Details(int(r[1]), r[2], r[3], r[4], r[5]) for r in rows}
 
 
 def _hit(
     row: _Ranked,
-    details: _Details | None,
+    details: _Details,
     seg: SegmentText | None,
     tree: Any,
     options: SearchOptions,
@@ -280,12 +295,12 @@ def _hit(
     else:
         body, source, marks = en, "en", spans["en"]
     return SearchHit(
-        call=row.call,
+        call=details.call,
         segment=row.segment,
-        start=details.start if details else None,
-        end=details.end if details else None,
-        party=details.party if details else None,
-        speaker=details.speaker if details else None,
+        start=details.start,
+        end=details.end,
+        party=details.party,
+        speaker=details.speaker,
         snippet=_snippet(body, marks, options.snippet_chars),
         score=row.score,
         text=body,

@@ -60,6 +60,7 @@ class Plan:
     params: dict[str, Any] = field(default_factory=dict)
     binds: list[BindParameter[Any]] = field(default_factory=list)
     uses_index: bool = False
+    has_phrase: bool = False
 
 
 def has_phrase(node: Node) -> bool:
@@ -374,6 +375,7 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
         rest.extend(Not(n) for n in neg)
         neg = []
     plan = c.plan
+    plan.has_phrase = has_phrase(node)
     if pos:
         main_node: Node = And(tuple(pos) + tuple(Not(n) for n in neg))
         if c.backend == "postgresql":
