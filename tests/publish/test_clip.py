@@ -186,7 +186,7 @@ def test_word_intervals_maps_character_spans_to_words() -> None:
 def test_disguise_shifts_pitch_and_formants_and_keeps_duration(
     sample_case: CaseFixture, tmp_path: Path
 ) -> None:
-    import pyworld  # type: ignore[import-untyped]
+    import pyworld
 
     case, _ = sample_case
     call = _call(case, "call01.wav")

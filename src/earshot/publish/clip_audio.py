@@ -137,7 +137,7 @@ def _warp_envelope(envelope: npt.NDArray[np.float64], ratio: float) -> npt.NDArr
 
 def disguise_voice(samples: Samples, rate: int, disguise: Disguise) -> Samples:
     """One channel with its pitch and formants shifted (same length, same timing)."""
-    import pyworld  # type: ignore[import-untyped]
+    import pyworld
 
     if samples.size < rate // 10:
         return samples.copy()
