@@ -13,32 +13,44 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cache, lru_cache
+from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 
 from earshot.errors import EarshotError
+from earshot.language.analysis_store import (
+    current_transcript,
+    known_persons,
+    replace_analyses,
+    segments_by_call,
+    segments_of,
+)
 from earshot.language.entities import Entity, EntityExtractor, extract_patterns
-from earshot.language.morph import analyzer, lemma
+from earshot.language.linking import (
+    initials,
+    inside_slang,
+    known_word,
+    may_name_something,
+    weigh_initials,
+)
+from earshot.language.morph import lemma
 from earshot.language.names import (
     KnownPerson,
     PersonDirectory,
-    PersonMatch,
     first_names,
-    parses,
     public_figure,
 )
-from earshot.language.places import Place, gazetteer, in_war_zone
+from earshot.language.places import Place, gazetteer
 from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
 from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage
-from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
-from earshot.store.models import Call, Person, Segment, Transcript
+from earshot.store.models import Call, Segment, Transcript
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -112,6 +124,8 @@ class AnalysisReport:
     slang: int = 0
     themes: dict[str, int] = field(default_factory=dict)
     without_transcript: list[int] = field(default_factory=list)
+    workers: int = 1
+    analysis_cpu_s: float = 0.0  # CPU time of the analysis itself (workers' or this process')
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,49 +136,8 @@ class AnalysisReport:
             "slang": self.slang,
             "themes": dict(sorted(self.themes.items())),
             "without_transcript": self.without_transcript,
+            "workers": self.workers,
         }
-
-
-# ---------------------------------------------------------------- transcripts and persons
-
-
-def current_transcript(session: Session, call_id: int) -> Transcript | None:
-    """The verbatim transcript a call is read from now.
-
-    A person's transcript beats any machine or sidecar one; within a source rank the
-    newest wins. A transcript whose provenance says ``"superseded": true`` is skipped.
-    """
-    return _current_transcripts(session, [call_id]).get(call_id)
-
-
-def _current_transcripts(session: Session, call_ids: Sequence[int]) -> dict[int, Transcript]:
-    """:func:`current_transcript` of many calls in one query."""
-    rows = session.execute(
-        select(Transcript)
-        .where(Transcript.call_id.in_(call_ids), Transcript.kind == "verbatim")
-        .order_by(Transcript.created_at.desc(), Transcript.id.desc())
-    ).scalars()
-    live: dict[int, list[Transcript]] = {}
-    for t in rows:
-        if not (t.engine or {}).get("superseded"):
-            live.setdefault(t.call_id, []).append(t)
-    out: dict[int, Transcript] = {}
-    for call_id, found in live.items():
-        human = [t for t in found if t.source == "human"]
-        out[call_id] = (human or found)[0]
-    return out
-
-
-def known_persons(session: Session) -> list[KnownPerson]:
-    """The case's Persons as a name directory (aliases/nicknames where the model has them)."""
-    out: list[KnownPerson] = []
-    for person in session.execute(select(Person).order_by(Person.id)).scalars():
-        aliases = [
-            *(getattr(person, "aliases", None) or []),
-            *(getattr(person, "nicknames", None) or []),
-        ]
-        out.append(KnownPerson(str(person.id), names=(person.name,), aliases=tuple(aliases)))
-    return out
 
 
 # ---------------------------------------------------------------- the analyzer
@@ -221,13 +194,13 @@ class LanguageAnalyzer:
         `persons` (those `directory` was built from) lets initials in call records
         ("Шапкин Д.А.") confirm or rule out a surname match.
         """
-        self._initials = {p.id: _initials(p.names) for p in persons}
+        self._initials = {p.id: initials(p.names) for p in persons}
         flat = [text for texts in calls for text in texts]
         entities: list[list[Entity]] = [[] for _ in flat]
-        needs_ner = [i for i, text in enumerate(flat) if _may_name_something(text)]
+        needs_ner = [i for i, text in enumerate(flat) if may_name_something(text)]
         for i, found in zip(
             needs_ner,
-            self.extractor.extract_many([flat[i] for i in needs_ner], _known_word(directory)),
+            self.extractor.extract_many([flat[i] for i in needs_ner], known_word(directory)),
             strict=True,
         ):
             entities[i] = found
@@ -243,7 +216,7 @@ class LanguageAnalyzer:
                 texts, entities[pos : pos + len(texts)], slang_hits, themes, strict=True
             ):
                 found = found + self._places_missed(text, found)
-                kept = [e for e in found if not _inside_slang(e, slang)]
+                kept = [e for e in found if not inside_slang(e, slang)]
                 linked = tuple(self._link(e, directory) for e in kept)
                 segments.append(SegmentAnalysis(linked, tuple(slang), tuple(hits)))
             pos += len(texts)
@@ -285,7 +258,7 @@ class LanguageAnalyzer:
             if figure is not None:
                 return LinkedEntity(entity, figure=figure.name)
             matches = directory.match(entity.text) or directory.match(entity.normal)
-            matches = _weigh_initials(matches, entity.text, self._initials)
+            matches = weigh_initials(matches, entity.text, self._initials)
             if matches and matches[0].score >= self.options.min_person_score:
                 tied = len(matches) > 1 and matches[1].score == matches[0].score
                 if not tied:
@@ -301,188 +274,6 @@ _PLACE_CANDIDATE_RE = re.compile(
     r"(?:(?P<prep>\b(?:в|во|под|из|от|до|около|возле|под|за)\s+)|(?<![А-ЯЁа-яё-]))"
     r"(?P<word>[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*)"
 )
-_PATRONYMIC_RE = re.compile(r"(?:вич|вна|ична|инична)$")
-_INITIAL_RE = re.compile(r"(?<![А-ЯЁа-яё])([А-ЯЁ])\.")
-
-
-def _known_word(directory: PersonDirectory) -> Callable[[str], bool]:
-    """Whether a word names a person of the case (keeps "Калина" the callsign a name)."""
-    return lambda word: any(
-        "surname" in m.basis or "alias" in m.basis for m in directory.match(word)
-    )
-
-
-def _initials(names: Sequence[str]) -> list[str]:
-    """Initials written in a name ("Шапкин Д.А." -> ["Д", "А"])."""
-    return [m.group(1) for name in names for m in _INITIAL_RE.finditer(name)]
-
-
-_CAPITALISED_WORD_RE = re.compile(r"(?<![\w-])[A-ZА-ЯЁ][\w-]*")
-_SENTENCE_START_RE = re.compile(r"(?:^|[.!?…]\s*|[—–-]\s+|[«\"(]\s*)$")
-_NAMED_TAGS = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn"})
-
-
-def _may_name_something(text: str) -> bool:
-    """Whether NER could find anything in `text` (it costs ~10 ms a segment).
-
-    Natasha's PER/LOC/ORG spans always hold a capitalised word. A segment whose only
-    capitals open a sentence on ordinary dictionary words ("Кормят так себе.") cannot
-    name anyone; text with no capitals at all (lower-case ASR) always goes through.
-    """
-    if not any(ch.isupper() for ch in text):
-        return True
-    for m in _CAPITALISED_WORD_RE.finditer(text):
-        word = m.group(0).split("-")[0]  # "Кормят-то"
-        if not _SENTENCE_START_RE.search(text[: m.start()]) or (word.isupper() and len(word) > 1):
-            return True
-        if len(word) > 2 and not _ordinary_word(word):  # "Я", "Из" also read as initials
-            return True
-    return False
-
-
-@lru_cache(maxsize=100_000)
-def _ordinary_word(word: str) -> bool:
-    """A dictionary word with no reading as a name, surname, patronymic, place or org."""
-    if not analyzer().word_is_known(word.lower()):
-        return False
-    return not any(_NAMED_TAGS & p.tag.grammemes for p in parses(word))
-
-
-def _inside_slang(entity: Entity, slang: Sequence[SlangHit]) -> bool:
-    """A name or place inside a slang phrase is slang ("уехать в Сочи", "Баба-Яга")."""
-    return entity.kind in ("PER", "LOC") and any(
-        h.start <= entity.start and entity.end <= h.end for h in slang
-    )
-
-
-def _weigh_initials(
-    matches: list[PersonMatch], mention: str, initials: dict[str, list[str]]
-) -> list[PersonMatch]:
-    """Let a Person's recorded initials confirm or rule out the other words of a mention.
-
-    The directory counts "Денис Алексеевич" as unmatched words against "Шапкин Д.А.";
-    when their initials agree the penalty is undone, when they disagree the candidate
-    is dropped.
-    """
-    words = re.findall(r"[А-ЯЁ][а-яё]+", mention)
-    firsts = [w[0] for w in words if first_names(w) or _PATRONYMIC_RE.search(w)]
-    if not firsts or not matches:
-        return matches
-    out: list[PersonMatch] = []
-    for match in matches:
-        known = initials.get(match.person_id, [])
-        if not known or "surname" not in match.basis:
-            out.append(match)
-            continue
-        agree = [f for f in firsts if f in known]
-        if len(agree) < len(firsts):
-            continue
-        score = min(0.95, match.score / 0.5 ** len(agree) + 0.1 * len(agree))
-        out.append(PersonMatch(match.person_id, round(score, 4), match.basis + "+initials"))
-    out.sort(key=lambda m: (-m.score, m.person_id))
-    return out
-
-
-# ---------------------------------------------------------------- storing
-
-
-def _place_dict(place: Place) -> dict[str, Any]:
-    data = asdict(place)
-    data["in_war_zone"] = in_war_zone(place)
-    return data
-
-
-def _replace_analyses(
-    session: Session,
-    calls: Sequence[tuple[int, Sequence[Segment], CallAnalysis]],
-    info_key: str,
-) -> None:
-    """Drop these calls' previous analysis (any engine version) and store the new one.
-
-    Rows go in as one multi-row INSERT per table: the ORM's per-object unit of work
-    cost as much as NER itself.
-    """
-    call_ids = [call_id for call_id, _, _ in calls]
-    for table in (SegmentEntity, SegmentSlang, SegmentTheme, CallTheme):
-        session.execute(delete(table).where(table.call_id.in_(call_ids)))
-    rows: dict[type[Any], list[dict[str, Any]]] = {
-        SegmentEntity: [],
-        SegmentSlang: [],
-        SegmentTheme: [],
-        CallTheme: [],
-    }
-    for call_id, segments, analysis in calls:
-        base = {"call_id": call_id, "info_key": info_key}
-        for segment, result in zip(segments, analysis.segments, strict=True):
-            at = {**base, "segment_id": segment.id}
-            rows[SegmentEntity] += [_entity_row(linked) | at for linked in result.entities]
-            rows[SegmentSlang] += [
-                {
-                    **at,
-                    "start": hit.start,
-                    "end": hit.end,
-                    "text": hit.text,
-                    "term": hit.term,
-                    "gloss": hit.gloss,
-                    "category": hit.category,
-                    "slur": hit.slur,
-                }
-                for hit in result.slang
-            ]
-            rows[SegmentTheme] += [
-                {
-                    **at,
-                    "theme": theme.theme,
-                    "cues": [
-                        {"cue": cue, "start": s, "end": e}
-                        for cue, (s, e) in zip(theme.cues, theme.spans, strict=True)
-                    ],
-                }
-                for theme in result.themes
-            ]
-        rows[CallTheme] += [{**base, "theme": theme_id} for theme_id in analysis.themes]
-    for table, values in rows.items():
-        if values:
-            session.execute(insert(table), values)
-
-
-def _entity_row(linked: LinkedEntity) -> dict[str, Any]:
-    e, best = linked.entity, (linked.places[0] if linked.places else None)
-    return {
-        "kind": e.kind,
-        "start": e.start,
-        "end": e.end,
-        "text": e.text,
-        "normal": e.normal,
-        "value": linked.figure if linked.figure is not None else e.value,
-        "person_id": linked.person_id,
-        "person_score": linked.person_score,
-        "places": [_place_dict(p) for p in linked.places],
-        "place_name": best.name if best else None,
-        "place_country": best.country if best else None,
-        "in_war_zone": in_war_zone(best) if best else None,
-    }
-
-
-def _segments_of(session: Session, call_id: int) -> list[Segment]:
-    return _segments_by_call(session, [call_id])[call_id]
-
-
-def _segments_by_call(session: Session, call_ids: Sequence[int]) -> dict[int, list[Segment]]:
-    """Each call's current verbatim segments in order ([] without a transcript)."""
-    chosen = _current_transcripts(session, call_ids)
-    out: dict[int, list[Segment]] = {call_id: [] for call_id in call_ids}
-    if chosen:
-        rows = session.execute(
-            select(Segment)
-            .where(Segment.transcript_id.in_([t.id for t in chosen.values()]))
-            .order_by(Segment.call_id, Segment.idx)
-        ).scalars()
-        for segment in rows:
-            out[segment.call_id].append(segment)
-    return out
-
-
 # ---------------------------------------------------------------- the stage
 
 
@@ -538,13 +329,13 @@ class LanguageStage:
                 raise EarshotError(
                     f"call {call_id} does not exist in this case; see `earshot calls`"
                 )
-            segments = _segments_of(session, call_id)
+            segments = segments_of(session, call_id)
             if not segments:
                 return StageOutcome("skipped", {"reason": "no verbatim transcript"})
             persons = known_persons(session)
             directory = PersonDirectory(persons)
             analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
-            _replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
+            replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
         return StageOutcome("done", _counts(analysis))
 
 
@@ -621,7 +412,7 @@ def analyze_case(
 
     def read(chunk: Sequence[int]) -> list[list[str]]:
         with case.session() as session:
-            for call_id, segments in _segments_by_call(session, chunk).items():
+            for call_id, segments in segments_by_call(session, chunk).items():
                 texts[call_id] = [s.text for s in segments]
         return [texts[c] for c in chunk if texts[c]]
 
@@ -638,9 +429,20 @@ def analyze_case(
         with AnalysisPool(workers, stage.options) as pool:
             work = pool.map((read(chunk), persons) for chunk in chunks)
             _store_all(case, stage, analysed(work), texts, report, (progress, len(existing)))
+        report.analysis_cpu_s = pool.cpu_seconds
     else:
-        work = (stage.analyzer.analyze_many(read(c), directory, persons) for c in chunks)
-        _store_all(case, stage, analysed(work), texts, report, (progress, len(existing)))
+
+        def analyse(chunk: Sequence[int]) -> list[CallAnalysis]:
+            calls = read(chunk)
+            started = time.process_time()
+            found = stage.analyzer.analyze_many(calls, directory, persons)
+            report.analysis_cpu_s += time.process_time() - started
+            return found
+
+        _store_all(
+            case, stage, analysed(map(analyse, chunks)), texts, report, (progress, len(existing))
+        )
+    report.workers = workers
     return report
 
 
@@ -661,7 +463,7 @@ def _store_all(
     for chunk in results:
         with case.session() as session:
             ready: list[tuple[int, Sequence[Segment], CallAnalysis]] = []
-            now = _segments_by_call(session, [call_id for call_id, _ in chunk])
+            now = segments_by_call(session, [call_id for call_id, _ in chunk])
             for call_id, analysis in chunk:
                 if analysis is None:
                     report.without_transcript.append(call_id)
@@ -673,7 +475,7 @@ def _store_all(
                         [s.text for s in segments], PersonDirectory(persons), persons
                     )
                 ready.append((call_id, segments, analysis))
-            _replace_analyses(session, ready, key)
+            replace_analyses(session, ready, key)
         stored = {call_id: analysis for call_id, _, analysis in ready}
         for call_id, _ in chunk:
             done += 1

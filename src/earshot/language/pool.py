@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -65,13 +66,15 @@ def _start_worker(options: AnalysisOptions) -> None:
 
 def _analyze_chunk(
     calls: Sequence[Sequence[str]], persons: tuple[KnownPerson, ...]
-) -> list[CallAnalysis]:
+) -> tuple[list[CallAnalysis], float]:
+    """The chunk's analyses and the CPU seconds they took in this worker."""
     assert _analyzer is not None, "worker started without _start_worker"
+    started = time.process_time()
     directory = _directories.get(persons)
     if directory is None:  # the same persons arrive with every chunk of a run
         _directories.clear()
         directory = _directories[persons] = PersonDirectory(persons)
-    return _analyzer.analyze_many(calls, directory, persons)
+    return _analyzer.analyze_many(calls, directory, persons), time.process_time() - started
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -95,6 +98,7 @@ class AnalysisPool:
         if workers < 1:
             raise EarshotError(f"language workers must be at least 1, got {workers}")
         self.workers = workers
+        self.cpu_seconds = 0.0  # spent by the workers on the chunks analysed so far
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=_context(),
@@ -104,15 +108,14 @@ class AnalysisPool:
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[list[CallAnalysis]]:
         """Analyses of each chunk (calls' segment texts, the case's persons), in order."""
-        pending: deque[Future[list[CallAnalysis]]] = deque()
-        source = iter(chunks)
+        pending: deque[Future[tuple[list[CallAnalysis], float]]] = deque()
         try:
-            for calls, persons in source:
+            for calls, persons in chunks:
                 pending.append(self._executor.submit(_analyze_chunk, calls, persons))
                 if len(pending) >= 2 * self.workers:
-                    yield pending.popleft().result()
+                    yield self._result(pending.popleft())
             while pending:
-                yield pending.popleft().result()
+                yield self._result(pending.popleft())
         except BrokenProcessPool as exc:
             raise AnalysisWorkerError(
                 "a language worker process died (killed or out of memory); free some "
@@ -122,6 +125,11 @@ class AnalysisPool:
         finally:
             for future in pending:
                 future.cancel()
+
+    def _result(self, future: Future[tuple[list[CallAnalysis], float]]) -> list[CallAnalysis]:
+        found, cpu = future.result()
+        self.cpu_seconds += cpu
+        return found
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
