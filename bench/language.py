@@ -125,17 +125,25 @@ def _clear(case: Case) -> None:
             session.execute(delete(table))
 
 
-def timed_run(case: Case, workers: int) -> tuple[float, dict[str, int]]:
+def timed_run(case: Case, workers: int) -> tuple[float, float, float, dict[str, int]]:
+    """(wall s, CPU s of the analysis, CPU s of this process, row counts)."""
     _clear(case)
     options = AnalysisOptions(workers=workers, pool_min_segments=0)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = analyze_case(case, options=options)
-    return time.perf_counter() - started, {
-        "calls": report.calls,
-        "entities": sum(report.entities.values()),
-        "slang": report.slang,
-        "themes": sum(report.themes.values()),
-    }
+    assert report.workers == workers
+    wall, main_cpu = time.perf_counter() - started, time.process_time() - cpu
+    return (
+        wall,
+        report.analysis_cpu_s,
+        main_cpu,
+        {
+            "calls": report.calls,
+            "entities": sum(report.entities.values()),
+            "slang": report.slang,
+            "themes": sum(report.themes.values()),
+        },
+    )
 
 
 def pool_startup(workers: int) -> float:
@@ -166,9 +174,9 @@ def main() -> None:
             started = time.perf_counter()
             analyze_case(case, call_ids=[1], options=AnalysisOptions(workers=1))  # loads
             load_s = time.perf_counter() - started
-            single_s, single = timed_run(case, 1)
+            single_s, _, single_cpu, single = timed_run(case, 1)
             startup_s = pool_startup(args.workers)  # the fork server loads the models
-            pool_s, pooled = timed_run(case, args.workers)
+            pool_s, workers_cpu, main_cpu, pooled = timed_run(case, args.workers)
     if single != pooled:
         raise SystemExit(f"pool and in-process results differ: {single} vs {pooled}")
     slang_p, slang_r, slang_n = slang_accuracy()
@@ -187,12 +195,21 @@ def main() -> None:
     table.add_row("calls / segments", f"{single['calls']} / {segments}", "")
     table.add_row("rows written (entities, slang, themes)", str(single), "")
     table.add_row("segments / s, 1 process", f"{segments / single_s:.0f}", "")
+    table.add_row("segments / CPU-s, 1 process (all of it)", f"{segments / single_cpu:.0f}", "")
     table.add_row(f"segments / s, {args.workers} workers", f"{segments / pool_s:.0f}", ">= 500")
     table.add_row(
         f"segments / s, {args.workers} workers, cold start-up included",
         f"{segments / (pool_s + startup_s):.0f}",
         "",
     )
+    table.add_row(
+        "segments / CPU-s: workers together / main process (reads, writes)",
+        f"{segments / workers_cpu:.0f} / {segments / main_cpu:.0f}",
+        "",
+    )
+    cores = available_cores()
+    idle = segments / max((workers_cpu + main_cpu) / cores, main_cpu)
+    table.add_row(f"CPU bound on {cores} idle cores, {args.workers} workers", f"{idle:.0f}", "")
     table.add_row(f"slang precision ({slang_n} sentences)", f"{slang_p:.3f}", ">= 0.9")
     table.add_row("slang recall", f"{slang_r:.3f}", ">= 0.9")
     table.add_row(f"person-name precision ({name_n} sentences)", f"{name_p:.3f}", ">= 0.9")
