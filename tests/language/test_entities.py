@@ -146,6 +146,22 @@ def test_capitalised_common_noun_is_no_person(extractor: EntityExtractor, text: 
     assert not _kinds(extractor.extract(text), "PER")
 
 
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("Спальник привези, холодно ночью.", []),  # NER: LOC "Спальник привези"
+        ("Мы под Бахмутом стоим.", ["Бахмутом"]),  # NER: LOC "Бахмутом стоим"
+        ("Дом снесло, в Пришибе всё горит.", ["Пришибе"]),  # a village pymorphy also parses
+    ],
+)
+def test_verbs_and_common_nouns_are_no_places(
+    extractor: EntityExtractor, text: str, places: list[str]
+) -> None:
+    found = extractor.extract(text)
+    assert [e.text for e in _kinds(found, "LOC")] == places
+    assert not _kinds(found, "PER")
+
+
 def test_common_word_kept_when_it_names_a_known_person(extractor: EntityExtractor) -> None:
     text = "Калина сказал, что завтра выходим."  # a callsign; pymorphy reads a noun
     assert not _kinds(extractor.extract(text), "PER")

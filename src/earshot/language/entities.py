@@ -251,6 +251,40 @@ def _trim_leading_non_names(tokens: Sequence[Any]) -> list[Any]:
     return out
 
 
+_PLACE_OR_NAME_TAGS = frozenset({"Name", "Surn", "Patr", "Geox"})
+
+
+@lru_cache(maxsize=100_000)
+def _verb_only(word: str) -> bool:
+    """A verb with no name or place reading ("привези", "стоим")."""
+    found = parses(word)
+    return (
+        bool(found)
+        and found[0].tag.POS in ("VERB", "INFN")
+        and not any(_PLACE_OR_NAME_TAGS & p.tag.grammemes for p in found)
+    )
+
+
+def _trim_trailing_verbs(tokens: Sequence[Any]) -> list[Any]:
+    """Drop verbs NER glued after a word ("Спальник привези" read as a place)."""
+    out = list(tokens)
+    while out and _verb_only(out[-1].text):
+        out = out[:-1]
+    return out
+
+
+@lru_cache(maxsize=100_000)
+def _no_place(word: str) -> bool:
+    """A dictionary word with no place or name reading at all ("Спальник", "Дом")."""
+    found = parses(word)
+    return (
+        bool(found)
+        and analyzer().word_is_known(word.lower())
+        and not any(_PLACE_OR_NAME_TAGS & p.tag.grammemes for p in found)
+        and not first_names(word)
+    )
+
+
 _CAPITALISED_RE = re.compile(r"\b[А-ЯЁ][а-яё]+\b")
 
 
@@ -366,8 +400,16 @@ class EntityExtractor:
                     target.pos, target.feats = source.pos, source.feats
         for i, doc in docs:
             for span in doc.spans:
+                if span.type in ("PER", "LOC"):
+                    span.tokens = _trim_trailing_verbs(span.tokens)
+                    if not span.tokens:
+                        continue
+                    span.stop = span.tokens[-1].stop
+                    span.text = texts[i][span.start : span.stop]
                 if span.type == "LOC" and len(span.tokens) == 1 and is_diminutive(span.text):
                     span.type = "PER"  # "Рома" read as Rome
+                if span.type == "LOC" and len(span.tokens) == 1 and _no_place(span.text):
+                    continue
                 if span.type == "PER":
                     span.tokens = _trim_leading_non_names(span.tokens)
                     if not span.tokens or _not_a_name(span.tokens, is_known):
