@@ -200,5 +200,6 @@ def test_analyze_cli_json(analysed_sample: Analysed, run_cli: Any) -> None:
     result = run_cli("analyze", case.path, "--calls", str(ids["call06.m4a"]), "--json")
     data = json.loads(result.stdout)
     assert data["calls"] == 1 and data["entities"]["PHONE"] == 1
+    assert data["workers"] == 1  # a small run stays in-process
     bad = run_cli("analyze", case.path, "--calls", "999", "--json", code=2)
     assert "999" in bad.stderr

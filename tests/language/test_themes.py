@@ -126,6 +126,19 @@ def test_call_level_on_builtin_themes(tagger: ThemeTagger) -> None:
     assert tagger.tag_call(call) == ["commanders", "money", "wants_out"]
 
 
+def test_tag_segments_matches_tag_and_tag_call(tagger: ThemeTagger) -> None:
+    call = [
+        "Всех отказников в подвал, сказал комбат.",
+        "Я тоже в отказники пойду, не могу больше.",
+        "Хлеба купи.",
+    ]
+    slang = [default_matcher().find(text) for text in call]
+    per_segment, call_themes = tagger.tag_segments(call, slang)
+    assert per_segment == [tagger.tag(text) for text in call]
+    assert call_themes == tagger.tag_call(call) == ["commanders", "wants_out"]
+    assert [h.theme for h in per_segment[0]] == ["commanders"]  # refuseniks punished
+
+
 def test_precomputed_slang_hits_are_used(tagger: ThemeTagger) -> None:
     text = "Он уехал в Сочи."
     assert [h.theme for h in tagger.tag(text, slang_hits=[])] == []
