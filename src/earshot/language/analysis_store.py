@@ -17,6 +17,8 @@ from earshot.language.places import Place, in_war_zone
 from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
 from earshot.store.models import Person, Segment, Transcript
 
+from .overrides import apply_overrides
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -128,6 +130,7 @@ def replace_analyses(
     for table, values in rows.items():
         if values:
             session.execute(insert(table), values)
+    apply_overrides(session, call_ids)
 
 
 def _entity_row(linked: LinkedEntity) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from .models import Base, utcnow
 
 __all__ = [
     "CallTheme",
+    "CallThemeOverride",
+    "EntityPersonOverride",
     "SegmentEntity",
     "SegmentSlang",
     "SegmentTheme",
@@ -90,6 +92,34 @@ class CallTheme(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
     theme: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
     info_key: Mapped[str] = mapped_column(String(16))
+
+
+class CallThemeOverride(Base):
+    """An editor's decision that a call does (or does not) carry a theme.
+
+    Analysis rows are replaced on every re-analysis; these decisions are not, and are
+    re-applied on top of each new analysis, so a machine re-run never undoes them.
+    """
+
+    __tablename__ = "call_theme_overrides"
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(60), primary_key=True)
+    present: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EntityPersonOverride(Base):
+    """An editor's link of a name at a span of a segment to a Person (or to nobody)."""
+
+    __tablename__ = "entity_person_overrides"
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), primary_key=True)
+    start: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Translation(Base):

@@ -6,7 +6,6 @@ route; every view of a call, playback, search, edit and export is audited.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
@@ -259,7 +258,11 @@ def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> dict[str, An
             if views.call_exists(session, call_id) is False:
                 raise _not_found("call")
             themes = edits.set_call_theme(
-                session, call_id=call_id, theme=edit.theme, present=edit.present
+                session,
+                call_id=call_id,
+                theme=edit.theme,
+                present=edit.present,
+                actor=access.user,
             )
             audit(
                 session,
@@ -291,7 +294,11 @@ def link_entity(
     try:
         with access.case.session() as session:
             edits.link_entity(
-                session, call_id=call_id, entity_id=entity_id, person_id=link.person_id
+                session,
+                call_id=call_id,
+                entity_id=entity_id,
+                person_id=link.person_id,
+                actor=access.user,
             )
             audit(
                 session,
@@ -439,51 +446,3 @@ def graph(access: Access) -> dict[str, Any]:
     """Phones and persons, linked by calls and by use."""
     with access.case.session() as session:
         return insights.call_graph(session)
-
-
-@router.get(
-    "/cases/{case_id}/calls/{call_id}/quote",
-    responses=ERRORS,
-    openapi_extra=needs("PUBLISH_REDACTED"),
-)
-def quote(
-    access: Access, call_id: CallId, segments: Annotated[list[RowId], Query(max_length=200)]
-) -> dict[str, Any]:
-    """A quote from consecutive segments: Russian, English, speaker, time and review state."""
-    access.require("PUBLISH_REDACTED")
-    with access.case.session() as session:
-        detail = views.call_detail(session, call_id)
-        if detail is None:
-            raise _not_found("call")
-        built = views.build_quote(detail, segments)
-        audit(
-            session,
-            user=access.user,
-            action="export",
-            object_type="quote",
-            object_id=call_id,
-            detail={"segments": segments[:50]},
-        )
-        return built
-
-
-@router.get("/cases/{case_id}/export", responses=ERRORS, openapi_extra=needs("EXPORT_UNREDACTED"))
-def export(access: Access, calls: Annotated[list[RowId], Query(max_length=10_000)]) -> Response:
-    """Working export (unredacted) of the chosen calls as a JSON download."""
-    access.require("EXPORT_UNREDACTED")
-    with access.case.session() as session:
-        data = views.export_calls(session, access.case.case_id, calls)
-        audit(
-            session,
-            user=access.user,
-            action="export",
-            object_type="case",
-            object_id=access.case.case_id,
-            detail={"calls": calls[:200], "redacted": False},
-        )
-    body = json.dumps(data, ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        media_type="application/json",
-        headers={"Content-Disposition": 'attachment; filename="earshot-export.json"'},
-    )

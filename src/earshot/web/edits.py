@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import EarshotError
@@ -150,22 +150,22 @@ def stale_message(row: dict[str, Any] | None, expected: int) -> str:
     )
 
 
-def set_call_theme(session: Session, *, call_id: int, theme: str, present: bool) -> list[str]:
-    """Add or remove a theme tag of a call; returns the call's themes."""
+def set_call_theme(
+    session: Session, *, call_id: int, theme: str, present: bool, actor: str | None = None
+) -> list[str]:
+    """Add or remove a theme tag of a call; returns the call's themes.
+
+    Stored as an editor's override, so a later re-analysis keeps the decision.
+    """
     call_theme = model("language_models", "CallTheme")
     if call_theme is None:
         raise EditRefusedError("themes are not available: the language layer is missing")
     theme = theme.strip()
     if not theme or len(theme) > 60:
         raise EditRefusedError("a theme tag must be 1 to 60 characters")
-    existing = session.get(call_theme, (call_id, theme))
-    if present and existing is None:
-        session.add(call_theme(call_id=call_id, theme=theme, info_key="human"))
-    elif not present and existing is not None:
-        session.execute(
-            delete(call_theme).where(call_theme.call_id == call_id, call_theme.theme == theme)
-        )
-    session.flush()
+    from ..language.overrides import set_theme
+
+    set_theme(session, call_id=call_id, theme=theme, present=present, actor=actor)
     return list(
         session.execute(
             select(call_theme.theme).where(call_theme.call_id == call_id).order_by(call_theme.theme)
@@ -173,8 +173,15 @@ def set_call_theme(session: Session, *, call_id: int, theme: str, present: bool)
     )
 
 
-def link_entity(session: Session, *, call_id: int, entity_id: int, person_id: int | None) -> None:
-    """Link a name found in a call to a Person (or unlink it with None)."""
+def link_entity(
+    session: Session,
+    *,
+    call_id: int,
+    entity_id: int,
+    person_id: int | None,
+    actor: str | None = None,
+) -> None:
+    """Link a name found in a call to a Person (or unlink it with None), kept across re-analysis."""
     entity = model("language_models", "SegmentEntity")
     if entity is None:
         raise EditRefusedError("entities are not available: the language layer is missing")
@@ -183,8 +190,9 @@ def link_entity(session: Session, *, call_id: int, entity_id: int, person_id: in
         raise EditRefusedError(f"entity {entity_id} is not part of call {call_id}")
     if person_id is not None and session.get(Person, person_id) is None:
         raise EditRefusedError(f"person {person_id} does not exist in this case")
-    row.person_id = person_id
-    row.person_score = None if person_id is None else 1.0
+    from ..language.overrides import set_entity_person
+
+    set_entity_person(session, row, person_id=person_id, actor=actor)
 
 
 def decide_voice_link(
