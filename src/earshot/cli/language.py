@@ -60,21 +60,33 @@ def _progress(label: str) -> Iterator[Callable[[int, int, int], None]]:
 @cli.command()
 @case_argument
 @calls_option
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Analysis processes for large runs (0: one per core; used from 20,000 segments on).",
+)
 @json_option
-def analyze(case: Path, calls_: str | None, as_json: bool) -> None:
+def analyze(case: Path, calls_: str | None, workers: int, as_json: bool) -> None:
     """Find entities, persons, places, slang and themes in the calls' transcripts.
 
     Reads each call's current verbatim transcript and replaces its previous
     analysis; running it again on unchanged transcripts gives the same result.
     """
-    from ..language.analysis import analyze_case
+    from ..language.analysis import AnalysisOptions, analyze_case
 
     with (
         Case.open(case, settings=settings_from_env()) as opened,
         opened.exclusive("analyze"),
         _progress("analyze") as tick,
     ):
-        report = analyze_case(opened, call_ids=_parse_ids(calls_), progress=tick)
+        report = analyze_case(
+            opened,
+            call_ids=_parse_ids(calls_),
+            progress=tick,
+            options=AnalysisOptions(workers=workers),
+        )
     data = report.as_dict()
     if as_json:
         emit(data)

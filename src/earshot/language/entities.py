@@ -329,7 +329,7 @@ def _in_length_order(items: Sequence[Any], tagger: Any, size: Callable[[Any], in
     spin-waits more than it computes (10x slower under load) and parallelism comes from
     worker processes instead.
     """
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     order = sorted(range(len(items)), key=lambda i: size(items[i]))
     out: list[Any] = [None] * len(items)

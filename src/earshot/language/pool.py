@@ -54,7 +54,7 @@ _directories: dict[tuple[KnownPerson, ...], PersonDirectory] = {}
 
 def _start_worker(options: AnalysisOptions) -> None:
     """Load the models once per worker, with one BLAS thread for the process."""
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     from earshot.language.analysis import LanguageAnalyzer
 
