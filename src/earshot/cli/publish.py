@@ -35,15 +35,16 @@ policy_option = click.option(
 )
 @click.option(
     "--redact/--no-redact",
-    default=True,
-    show_default=True,
+    default=None,
     help="Replace names by pseudonyms and withhold phones, units, addresses, dates of "
-    "birth and home towns; the leak guard refuses the export if anything survives.",
+    "birth and home towns; the leak guard refuses the export if anything survives. "
+    "One of --redact or --identifying is required.",
 )
 @click.option(
     "--identifying",
     is_flag=True,
-    help="Confirm an export WITHOUT redaction (it identifies people; editors only).",
+    help="Ask explicitly for the full export WITHOUT redaction (it identifies people; "
+    "editors only); its first line says so.",
 )
 @click.option(
     "-o",
@@ -59,7 +60,7 @@ policy_option = click.option(
 def export_command(
     case: Path,
     format_: str,
-    redact: bool,
+    redact: bool | None,
     identifying: bool,
     output: Path,
     calls_: str | None,
@@ -67,15 +68,24 @@ def export_command(
     operator: str | None,
     as_json: bool,
 ) -> None:
-    """Export calls, transcripts, translations and analysis (redacted by default).
+    """Export calls, transcripts, translations and analysis, redacted or in full.
 
-    A redacted export replaces every name by the person's pseudonym and withholds
-    phone numbers, unit numbers, addresses, dates of birth and home towns; it is
+    With --redact every name is replaced by the person's pseudonym and phone numbers,
+    unit numbers, addresses, dates of birth and home towns are withheld; the export is
     scanned for every known name and phone before it is written and refused if
-    anything survives. Without redaction the export identifies people: it needs
-    --identifying and says so on its first line.
+    anything survives. Without --redact the export identifies people, so it is
+    refused unless asked for explicitly with --identifying (editors only); such an
+    export says so on its first line.
     """
     from ..publish.export import ExportOptions, export_case
+
+    if redact is None:
+        if not identifying:
+            raise click.UsageError(
+                "this export would identify people: add --redact for a publishable "
+                "export, or --identifying to ask explicitly for the full one"
+            )
+        redact = False
 
     settings = settings_from_env(operator)
     options = ExportOptions(
