@@ -97,7 +97,8 @@ class _SpeechStage:
 
 
 class VadStage(_SpeechStage):
-    """Silero VAD (the ONNX model shipped in the silero-vad wheel) on every channel."""
+    """Silero VAD (the ONNX model shipped in the silero-vad wheel) on every channel, with
+    WebRTC's VAD as the fallback where Silero goes deaf on a narrowband copy."""
 
     name = "vad"
     after = ("decode",)
@@ -110,7 +111,9 @@ class VadStage(_SpeechStage):
             "vad",
             "silero-vad",
             package_version("silero-vad"),
-            _VAD_MODEL,
+            f"{_VAD_MODEL} + webrtcvad {package_version('webrtcvad')}"
+            if self.options.fallback
+            else _VAD_MODEL,
             _jsonable(asdict(self.options)),
         )
 
@@ -119,15 +122,17 @@ class VadStage(_SpeechStage):
 
     def compute(self, case: Case, call_id: int) -> Computed:
         vad = default_vad()
+        reports = [vad.report(samples, self.options) for samples in load_channels(case, call_id)]
         regions = [
             (channel, r.start, r.end)
-            for channel, samples in enumerate(load_channels(case, call_id))
-            for r in vad.detect(samples, self.options)
+            for channel, report in enumerate(reports)
+            for r in report.regions
         ]
         speech = round(sum(end - start for _, start, end in regions), 3)
-        return Computed(
-            StageOutcome("done", {"regions": len(regions), "speech_s": speech}), regions
-        )
+        # How much speech only the WebRTC fallback heard (Silero deaf on this copy).
+        fallback = round(sum(report.fallback_s for report in reports), 3)
+        detail = {"regions": len(regions), "speech_s": speech, "fallback_s": fallback}
+        return Computed(StageOutcome("done", detail), regions)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         for channel, start, end in payload:
