@@ -7,9 +7,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sample_truth import TRUTH
 from sqlalchemy import select
+from voice_calls import held_out_calls
 
+from earshot.ingest.runner import IngestOptions, ingest
+from earshot.pipeline.runner import ProcessOptions, process
 from earshot.store.case import Case
 from earshot.store.models import Call, CustodyEntry, Party
 
@@ -56,7 +60,7 @@ def test_same_voice_is_best_match(processed_sample: tuple[Path, Any], run_cli: A
     listed = {(p["call_a"], p["party_a"], p["call_b"], p["party_b"]) for p in default}
 
     def same(p: dict[str, Any]) -> bool:
-        return (
+        return bool(
             VOICE[(files[p["call_a"]], p["party_a"])] == VOICE[(files[p["call_b"]], p["party_b"])]
         )
 
@@ -122,3 +126,29 @@ def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) ->
     )
     result = run_cli("voices", sample_copy, "--confirm", f"{a}:A", f"{a}:B", code=2)
     assert "different calls" in result.stderr
+
+
+@pytest.mark.slow
+def test_one_new_voice_in_three_new_calls_ranks_first(
+    sample_copy: Path, run_cli: Any, tmp_path: Path
+) -> None:
+    """The issue's held-out check: a voice the options were never chosen on, in three new
+    calls with three codecs, next to the sample corpus: each of the three parties ranks the
+    other two above every other party in `earshot voices --json`."""
+    new = held_out_calls(tmp_path / "new")
+    with Case.open(sample_copy) as case:
+        ingest(case, [tmp_path / "new"], IngestOptions(workers=1))
+        report = process(case, ProcessOptions(only=("decode", "vad", "separate", "voiceprint")))
+        assert report.counts().get("failed", 0) == 0, report.results
+    ids = {name: call_id for call_id, name in _files(sample_copy).items()}
+    shared = {(ids[path.name], "A") for path in new}  # the shared voice opens each call
+    pairs = json.loads(run_cli("voices", sample_copy, "--json", "--min-score", "-1").stdout)
+    for me in shared:
+        scores = {}
+        for p in pairs:
+            a, b = (p["call_a"], p["party_a"]), (p["call_b"], p["party_b"])
+            if me in (a, b):
+                scores[b if a == me else a] = p["score"]
+        assert len(scores) >= 2 * 12, "every party of the other calls is scored"
+        ranked = sorted(scores, key=lambda other: -scores[other])
+        assert set(ranked[:2]) == shared - {me}, [(o, scores[o]) for o in ranked[:4]]
