@@ -36,6 +36,15 @@ __all__ = ["compute_batch", "process_with_ray"]
 
 _cache: dict[str, tuple[Case, StagePlan]] = {}
 
+# One math thread per task, as in the local backend (the speech engines run single-threaded,
+# see VoiceEncoder): the BLAS/OpenMP libraries read these when a worker starts, so a worker
+# computes with the same kernels and thread counts as the driver would.
+_WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
 
 def compute_batch(
     case_path: str, call_id: int, names: list[str], spec: dict[str, Any]
@@ -147,9 +156,9 @@ def _run_levels(
                 progress.advance(f"call {call_id}")
                 continue
             gpu = 1 if gpus and any(s.wants_gpu for s, _ in todo) else 0
-            ref = remote.options(num_cpus=1, num_gpus=gpu).remote(
-                case_path, call_id, [s.name for s, _ in todo], spec
-            )
+            ref = remote.options(
+                num_cpus=1, num_gpus=gpu, runtime_env={"env_vars": _WORKER_ENV}
+            ).remote(case_path, call_id, [s.name for s, _ in todo], spec)
             pending[ref] = (call_id, todo)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

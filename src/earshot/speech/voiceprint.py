@@ -100,6 +100,7 @@ class VoiceEncoder:
 
         if threads is not None:
             torch.set_num_threads(threads)
+        self._threads = threads
         self._torch = torch
         self._encoder = ResemblyzerEncoder(device="cpu", verbose=False)
         self._encoder.eval()
@@ -118,6 +119,10 @@ class VoiceEncoder:
         return EngineInfo(self.info.engine, self.info.model, self.info.version, asdict(options))
 
     def _forward(self, mels: np.ndarray) -> np.ndarray:
+        # The thread count is process-wide and any library may change it after we load; the
+        # same count on every backend (driver, worker processes, Ray) keeps voiceprints equal.
+        if self._threads is not None and self._torch.get_num_threads() != self._threads:
+            self._torch.set_num_threads(self._threads)
         with self._torch.no_grad():
             out = self._encoder(self._torch.from_numpy(mels))
         vectors: np.ndarray = out.numpy()
@@ -185,7 +190,8 @@ def voiceprint_of(
     (or the union of the windows when no regions are given)."""
     if not windows:
         return Voiceprint(np.zeros(EMBEDDING_SIZE, dtype=np.float32), 0.0)
-    mean = np.mean([w.vector for w in windows], axis=0)
+    # float64 sum in window order: the same windows give the same bits on every backend
+    mean = np.mean(np.stack([w.vector for w in windows]).astype(np.float64), axis=0)
     vector = (mean / np.linalg.norm(mean)).astype(np.float32)
     if regions:
         seconds = sum(r.duration for r in regions)
