@@ -8,7 +8,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import networkx as nx
-import pytest
 from sqlalchemy import select, text
 
 from earshot.store.case import Case
