@@ -101,7 +101,9 @@ def test_case_with_the_old_index_file_is_migrated(sample_case: Case) -> None:
             conn.execute(f"DROP INDEX {name}")
         for table in ("segment_fts", "search_stats", "search_signatures"):
             conn.execute(f"DROP TABLE {table}")
-        conn.execute("UPDATE alembic_version SET version_num = '0400' WHERE version_num = '0401'")
+        conn.execute(
+            "UPDATE alembic_version SET version_num = '0400' WHERE version_num IN ('0401', '0402')"
+        )
     reopened = Case.open(sample_case.path)
     try:
         assert reopened.migration is not None
@@ -110,5 +112,28 @@ def test_case_with_the_old_index_file_is_migrated(sample_case: Case) -> None:
         with reopened.session() as session:
             assert check_index(session) == []
             assert {h.segment for h in search(session, "мама", ALL).hits} == expected
+    finally:
+        reopened.close()
+
+
+def test_case_without_facet_tokens_is_migrated(sample_case: Case) -> None:
+    if sample_case.engine.dialect.name != "sqlite":
+        return
+    with sample_case.session() as session:
+        expected = [h.segment for h in search(session, "мама party:A", ALL).hits]
+    assert expected
+    sample_case.close()
+    # Put the case back to schema 0401: a four-column FTS5 table, no facet column.
+    with sqlite3.connect(sample_case.path / "earshot.db") as conn:
+        conn.execute("DROP TABLE segment_fts")
+        conn.execute("CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq)")
+        conn.execute("UPDATE alembic_version SET version_num = '0401' WHERE version_num = '0402'")
+    reopened = Case.open(sample_case.path)
+    try:
+        assert reopened.migration is not None
+        assert current_revision(reopened.engine) == head_revision(reopened.engine)
+        with reopened.session() as session:
+            assert check_index(session) == []
+            assert [h.segment for h in search(session, "мама party:A", ALL).hits] == expected
     finally:
         reopened.close()

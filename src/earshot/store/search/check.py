@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .index import segment_texts, tsvector_literal
+from .index import meta_tokens, segment_texts, tsvector_literal
 from .text import index_parts
 
 __all__ = ["check_index"]
@@ -79,10 +79,10 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
                     problems.append(f"segment {seg_id}: index row differs from its text")
         else:
             stored_lite = {
-                int(r[0]): (r[1], r[2], r[3], r[4])
+                int(r[0]): (r[1], r[2], r[3], r[4], r[5])
                 for r in conn.execute(
                     text(
-                        "SELECT rowid, ru, en, ru_seq, en_seq FROM segment_fts "
+                        "SELECT rowid, ru, en, ru_seq, en_seq, meta FROM segment_fts "
                         f"WHERE rowid IN ({marks})"
                     )
                 )
@@ -91,7 +91,8 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
                 ru, ru_seq, _n, _a = index_parts(seg.ru, "ru")
                 en, en_seq, _m, _b = index_parts(seg.en, "en")
                 got_lite = stored_lite.get(seg_id)
-                if got_lite is not None and got_lite != (ru, en, ru_seq, en_seq):
+                meta = meta_tokens(seg.party, seg.started_at)
+                if got_lite is not None and got_lite != (ru, en, ru_seq, en_seq, meta):
                     problems.append(f"segment {seg_id}: index row differs from its text")
     if postgres:
         n_rows, n_tokens = conn.execute(text("SELECT rows, tokens FROM search_stats")).one()

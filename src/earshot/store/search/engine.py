@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from .index import SegmentText, segment_texts
+from .index import META_TOKENS, SegmentText, segment_texts
 from .plan import KeyPhrase, Plan, compile_query
 from .query import SearchError, parse_query
 from .verify import highlight_spans, row_tokens
@@ -98,7 +98,7 @@ class _Ranked:
 SCALE = 1_000_000
 # (SQLite's CAST truncates, which is floor for these non-negative scores; PostgreSQL's
 # rounds, hence its explicit floor.)
-_SQLITE_KEY = "CAST((-bm25(segment_fts, 1.0, 1.0, 0.0, 0.0)) * 1000000.0 + 0.5 AS INTEGER)"
+_SQLITE_KEY = "CAST((-bm25(segment_fts, 1.0, 1.0, 0.0, 0.0, 0.0)) * 1000000.0 + 0.5 AS INTEGER)"
 _POSTGRES_KEY = "CAST(floor({score} * 1000000.0 + 0.5) AS BIGINT)"
 
 
@@ -204,7 +204,9 @@ def _postgres_ranked(
     params = dict(plan.params)
     n_rows, n_tokens = conn.execute(text("SELECT rows, tokens FROM search_stats")).one()
     n_rows = int(n_rows)
-    avgdl = float(n_tokens) / float(max(n_rows, 1))
+    # FTS5 counts the SQLite-only facet tokens in every row's length: add them here too,
+    # in the same order of operations (total tokens / rows), so the doubles agree.
+    avgdl = float(int(n_tokens) + META_TOKENS * n_rows) / float(max(n_rows, 1))
     hits = _document_frequencies(conn, scored)
     terms: list[str] = []
     lateral: dict[str, list[str]] = {"ru": [], "en": []}
@@ -221,6 +223,7 @@ def _postgres_ranked(
         tf = "CAST(" + " + ".join(parts) + " AS double precision)"
         terms.append(f"(:idf{i} * (({tf} * :k1p1) / ({tf} + :k1 * (:omb + :b * dl.d / :avgdl))))")
     params |= {"k1p1": K1 + 1.0, "k1": K1, "omb": 1 - B, "b": B, "avgdl": avgdl}
+    params["meta"] = META_TOKENS
     joins = "".join(
         f", LATERAL (SELECT {', '.join(cols)} FROM unnest(ss.{col}) u) t_{col}"
         for col, cols in lateral.items()
@@ -230,7 +233,8 @@ def _postgres_ranked(
     order = "" if offset is None else " ORDER BY sk DESC, s.id"
     sql = _text(
         f"SELECT s.id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
-        f", LATERAL (SELECT CAST(ss.ru_len + ss.en_len AS double precision) AS d) dl{joins} "
+        ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl"
+        f"{joins} "
         f"WHERE {where}{order} LIMIT :lim OFFSET :off",
         plan,
     )

@@ -10,7 +10,11 @@ transaction). Its columns: ``ru`` / ``en`` hold every lemma of every word (what 
 match and BM25 scores); ``ru_seq`` / ``en_seq`` hold one *signature* per word (its
 sorted lemmas joined by ``_``), so that FTS5's own phrase queries run over word
 positions. ``search_signatures`` lists, for each lemma, the signatures of ambiguous
-words holding it. BM25 weighs the signature columns 0 (the ``rank`` configuration).
+words holding it. ``meta`` holds three *facet tokens* per row (see :func:`meta_tokens`:
+the segment's party, its call's UTC day and month), so that a word plus a date range or
+a party is one doclist intersection inside FTS5 rather than a row-by-row join. BM25
+weighs the signature and facet columns 0 (the ``rank`` configuration); the facet tokens
+still count in FTS5's document length, which PostgreSQL adds as :data:`META_TOKENS`.
 
 PostgreSQL keeps ``segment_search`` rows as tsvectors built without a text parser
 (the lemma tokens are cast verbatim, every lemma of a word at that word's position, so
@@ -26,20 +30,24 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from ..models import UTCDateTime
 from .text import Column, index_parts, text_keys
 
 __all__ = [
     "FTS_TABLE",
+    "META_TOKENS",
     "OLD_SEARCH_DB_NAME",
     "SegmentText",
     "create_fts",
     "has_table",
     "index_segments",
+    "meta_tokens",
     "reindex_all",
     "remove_old_index_file",
     "segment_texts",
@@ -50,11 +58,16 @@ OLD_SEARCH_DB_NAME = "earshot-search.db"  # the companion file of schema 0400, n
 FTS_TABLE = "segment_fts"
 _CHUNK = 500
 FTS_DDL = (
-    "CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq, "
+    "CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq, meta, "
     "tokenize = \"unicode61 remove_diacritics 0 tokenchars '-_'\")"
 )
-FTS_RANK = "INSERT INTO segment_fts (segment_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0, 0.0)')"
-_FTS_INSERT = "INSERT INTO segment_fts (rowid, ru, en, ru_seq, en_seq) VALUES (?, ?, ?, ?, ?)"
+FTS_RANK = (
+    "INSERT INTO segment_fts (segment_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0, 0.0, 0.0)')"
+)
+_FTS_INSERT = (
+    "INSERT INTO segment_fts (rowid, ru, en, ru_seq, en_seq, meta) VALUES (?, ?, ?, ?, ?, ?)"
+)
+META_TOKENS = 3  # facet tokens per row: party, UTC day, UTC month
 _COPY = "COPY segment_search (segment_id, call_id, ru, en, ru_len, en_len) FROM STDIN"
 _GIN = ("ru", "en")
 _REINDEX_CACHE_KIB = -262144  # 256 MiB while rebuilding
@@ -96,12 +109,38 @@ def remove_old_index_file(database: str | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class SegmentText:
-    """What one segment contributes to the index: its Russian and English text."""
+    """What one segment contributes to the index: its Russian and English text, and
+    the facts its facet tokens come from (its party, its call's start)."""
 
     segment_id: int
     call_id: int
     ru: str
     en: str
+    party: str | None = None
+    started_at: datetime | None = None
+
+
+def party_token(party: str | None) -> str:
+    """The facet token of a party value: its UTF-8 in hex, so case and any character
+    survive FTS5's case-folding tokenizer (``party:a`` must not find ``A``)."""
+    return "xpnone" if party is None else "xp" + party.encode().hex()
+
+
+def day_token(day: datetime) -> str:
+    return f"xd{day:%Y%m%d}"
+
+
+def month_token(day: datetime) -> str:
+    return f"xm{day:%Y%m}"
+
+
+def meta_tokens(party: str | None, started_at: datetime | None) -> str:
+    """Exactly :data:`META_TOKENS` facet tokens (a constant, so that PostgreSQL can add
+    it to its document lengths): party, UTC day and UTC month of the call's start."""
+    if started_at is None:
+        return f"{party_token(party)} xdnone xmnone"
+    utc = started_at.astimezone(UTC)
+    return f"{party_token(party)} {day_token(utc)} {month_token(utc)}"
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -132,9 +171,10 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
         marks, params = _in(batch)
         rows = conn.execute(
             text(
-                "SELECT s.id, s.call_id, s.text, t.kind FROM segments s "
-                f"JOIN transcripts t ON t.id = s.transcript_id WHERE s.id IN ({marks})"
-            ),
+                "SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at FROM segments s "
+                "JOIN transcripts t ON t.id = s.transcript_id "
+                f"LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN ({marks})"
+            ).columns(started_at=UTCDateTime()),
             params,
         ).all()
         english: dict[int, list[str]] = {}
@@ -145,12 +185,12 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
             ):
                 if body:
                     english.setdefault(int(seg_id), []).append(str(body))
-        for seg_id, call_id, body, kind in rows:
+        for seg_id, call_id, body, kind, party, started in rows:
             if kind == "translation":
-                out[int(seg_id)] = SegmentText(int(seg_id), int(call_id), "", body or "")
+                ru, en = "", body or ""
             else:
-                extra = "\n".join(english.get(int(seg_id), []))
-                out[int(seg_id)] = SegmentText(int(seg_id), int(call_id), body or "", extra)
+                ru, en = body or "", "\n".join(english.get(int(seg_id), []))
+            out[int(seg_id)] = SegmentText(int(seg_id), int(call_id), ru, en, party, started)
     return out
 
 
@@ -228,7 +268,9 @@ def _insert(conn: Connection, rows: list[SegmentText], known: set[str]) -> int:
     for row in rows:
         ru, ru_seq, _n, ru_amb = index_parts(row.ru, "ru")
         en, en_seq, _m, en_amb = index_parts(row.en, "en")
-        values.append((row.segment_id, ru, en, ru_seq, en_seq))
+        values.append(
+            (row.segment_id, ru, en, ru_seq, en_seq, meta_tokens(row.party, row.started_at))
+        )
         if ru_amb or en_amb:
             fresh.update(ru_amb)
             fresh.update(en_amb)
@@ -272,10 +314,11 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
     while True:
         rows = conn.execute(
             text(
-                f"SELECT s.id, s.call_id, s.text, t.kind{english} FROM segments s "
-                "JOIN transcripts t ON t.id = s.transcript_id "
+                f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
+                "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                "LEFT JOIN calls c ON c.id = s.call_id "
                 "WHERE s.id > :last ORDER BY s.id LIMIT :n"
-            ),
+            ).columns(started_at=UTCDateTime()),
             {"last": last, "n": batch, "nl": "\n"},
         ).all()
         if not rows:
@@ -283,10 +326,10 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
         done += _insert(
             conn,
             [
-                SegmentText(int(i), int(c), "", body or "")
+                SegmentText(int(i), int(c), "", body or "", party, started)
                 if kind == "translation"
-                else SegmentText(int(i), int(c), body or "", extra or "")
-                for i, c, body, kind, extra in rows
+                else SegmentText(int(i), int(c), body or "", extra or "", party, started)
+                for i, c, body, kind, extra, party, started in rows
             ],
             known,
         )

@@ -12,6 +12,14 @@ conditions over ``segments s``.
 Phrases are exact in SQL on both backends: FTS5 phrase queries over the word-signature
 columns (each query word may be any signature holding one of its keys, listed in
 ``search_signatures``), and tsquery's ``<->`` over the word positions on PostgreSQL.
+
+On SQLite, top-level ``party:`` and ``from:``/``to:`` filters next to text also add
+*facet tokens* to the MATCH (``meta : (...)``, see :func:`.index.meta_tokens`): the
+party, and the UTC months (or, for a partly covered month, days) the range touches.
+They only narrow the candidates (a superset of the answer, computed with the same
+bounds), so FTS5 intersects posting lists in C instead of the rows being joined one
+by one; the SQL filters still decide, so local-time boundary days stay exact and the
+answer equals PostgreSQL's.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -20,8 +28,9 @@ columns (each query word may be any signature holding one of its keys, listed in
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,13 +39,15 @@ from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from ...phones import normalize_phone
 from ..models import UTCDateTime
-from .index import has_table
+from .index import day_token, has_table, month_token, party_token
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
 
 __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
 
 MAX_PHRASE_VARIANTS = 512
+MAX_FACET_TOKENS = 64  # a wider date range gets no facet tokens (the SQL filter alone)
+DAYS_BEFORE_MONTH = 7  # a month covered on more days than this is named by its month token
 CALL_FIELDS = ("call", "from", "to", "phone")
 
 
@@ -190,6 +201,63 @@ class _Compiler:
         for (signature,) in rows:
             found.setdefault(str(signature))
         return sorted(found)
+
+    # -- SQLite: facet tokens that narrow a MATCH --------------------------------------
+    def facet_hint(self, fields: list[Field]) -> str | None:
+        """FTS5 text over ``meta`` that every row passing `fields` matches, or None."""
+        parts: list[str] = []
+        for node in fields:
+            if node.name == "party":
+                tokens = [party_token(v) for v in sorted(set(node.value.split("|")))]
+                parts.append("meta : (" + " OR ".join(tokens) + ")")
+        dates = self.date_tokens([f for f in fields if f.name in ("from", "to")])
+        if dates:
+            parts.append("meta : (" + " OR ".join(dates) + ")")
+        return " AND ".join(parts) if parts else None
+
+    def date_tokens(self, fields: list[Field]) -> list[str]:
+        """Month and day tokens covering the calls that the from:/to: `fields` admit
+        (the same bounds as :meth:`call_field`); [] for none or too many."""
+        lo: datetime | None = None
+        hi: datetime | None = None
+        for node in fields:
+            assert node.day is not None
+            if node.name == "from":
+                moment = datetime.combine(node.day, time(0), tzinfo=self.zone)
+                lo = moment if lo is None else max(lo, moment)
+            else:
+                moment = datetime.combine(node.day + timedelta(days=1), time(0), tzinfo=self.zone)
+                hi = moment if hi is None else min(hi, moment)
+        if lo is None and hi is None:
+            return []
+        if lo is None or hi is None:
+            first, last_call = self.conn.execute(
+                text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
+                    lo=UTCDateTime(), hi=UTCDateTime()
+                )
+            ).one()
+            if first is None or last_call is None:
+                return []
+            lo = lo if lo is not None else first
+            hi = hi if hi is not None else last_call + timedelta(microseconds=1)
+        start = lo.astimezone(UTC).date()
+        end = (hi.astimezone(UTC) - timedelta(microseconds=1)).date()
+        out: list[str] = []
+        month = start.replace(day=1)
+        while month <= end and len(out) <= MAX_FACET_TOKENS:
+            month_end = month.replace(day=monthrange(month.year, month.month)[1])
+            first_day, last_day = max(month, start), min(month_end, end)
+            covered = (last_day - first_day).days + 1
+            moment = datetime.combine(month, time(0))
+            if (first_day == month and last_day == month_end) or covered > DAYS_BEFORE_MONTH:
+                out.append(month_token(moment))
+            else:
+                out.extend(
+                    day_token(datetime.combine(first_day + timedelta(days=d), time(0)))
+                    for d in range(covered)
+                )
+            month = month_end + timedelta(days=1)
+        return out if 0 < len(out) <= MAX_FACET_TOKENS else []
 
     # -- PostgreSQL: tsquery conditions over ss -------------------------------------------
     def ts(self, node: Node, phrases: list[KeyPhrase] | None, negated: bool = False) -> str:
@@ -357,7 +425,10 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
     neg: list[Node] = []
     calls: list[str] = []
     rest: list[Node] = []
+    facets: list[Field] = []
     for item in conjuncts:
+        if isinstance(item, Field) and item.name in ("party", "from", "to"):
+            facets.append(item)
         if isinstance(item, Field) and item.name in CALL_FIELDS:
             calls.append(c.call_field(item))
         elif _has_field(item):
@@ -381,7 +452,9 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
         if c.backend == "postgresql":
             plan.main = c.ts(main_node, plan.main_phrases)
         else:
-            plan.main = c.param(c.fts(main_node, plan.main_phrases))
+            match = c.fts(main_node, plan.main_phrases)
+            hint = c.facet_hint(facets)
+            plan.main = c.param(match if hint is None else f"{match} AND {hint}")
     if calls:
         plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {' AND '.join(calls)})")
     for item in rest:

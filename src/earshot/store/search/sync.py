@@ -4,7 +4,9 @@ After every flush, segments that were added, whose text or transcript changed, o
 that were deleted, and segments whose row in ``translations`` changed (that table
 belongs to the language layer; it is recognised by name, so search works before and
 after it exists), are re-indexed on the session's own connection: a rollback undoes
-the index change with the edit. Bulk SQL that bypasses the ORM must call
+the index change with the edit. A call whose start time changes has all its segments
+re-indexed too, as does a segment whose party changes: the SQLite index holds facet
+tokens made from both (see :func:`.index.meta_tokens`). Bulk SQL that bypasses the ORM must call
 :func:`earshot.store.search.reindex_segments` itself.
 """
 
@@ -12,15 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, UOWTransaction
 
-from ..models import Segment
+from ..models import Call, Segment
 from .index import index_segments
 
 __all__: list[str] = []
 
-_WATCHED = ("text", "transcript_id", "call_id")
+_WATCHED = ("text", "transcript_id", "call_id", "party")
 
 
 def _translation_segments(obj: Any) -> set[int]:
@@ -44,8 +46,12 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             ids.add(obj.id)
         else:
             ids |= _translation_segments(obj)
+    moved_calls: set[int] = set()
     for obj in session.dirty:
-        if isinstance(obj, Segment):
+        if isinstance(obj, Call):
+            if inspect(obj).attrs.started_at.history.has_changes():
+                moved_calls.add(obj.id)
+        elif isinstance(obj, Segment):
             state = inspect(obj)
             if any(state.attrs[name].history.has_changes() for name in _WATCHED):
                 ids.add(obj.id)
@@ -56,5 +62,13 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             ids.add(obj.id)
         else:
             ids |= _translation_segments(obj)
+    if moved_calls and session.connection().dialect.name == "sqlite":
+        marks = ", ".join(str(int(c)) for c in sorted(moved_calls))
+        ids |= {
+            int(r[0])
+            for r in session.connection().execute(
+                text(f"SELECT id FROM segments WHERE call_id IN ({marks})")  # noqa: S608 (ints)
+            )
+        }
     if ids:
         index_segments(session.connection(), sorted(ids))

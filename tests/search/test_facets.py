@@ -1,0 +1,99 @@
+"""Facet tokens (party, UTC day and month) narrow word + filter queries inside FTS5;
+the answers must equal plain filtering, in any time zone, after any edit."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+
+from earshot.store.case import Case
+from earshot.store.models import Call, Segment
+from earshot.store.search import SearchOptions, check_index, parse_query, search
+from earshot.store.search.plan import compile_query
+
+WORD = "мама"
+
+
+def _facts(case: Case) -> dict[int, tuple[str | None, datetime | None]]:
+    """segment id -> (party, call start) for every segment holding WORD."""
+    with case.session() as session:
+        ids = [h.segment for h in search(session, WORD, SearchOptions(limit=10_000)).hits]
+        rows = session.execute(
+            select(Segment.id, Segment.party, Call.started_at)
+            .join(Call, Call.id == Segment.call_id)
+            .where(Segment.id.in_(ids))
+        ).all()
+    return {int(i): (p, s) for i, p, s in rows}
+
+
+def _found(case: Case, query: str, zone: str = "UTC") -> set[int]:
+    options = SearchOptions(limit=10_000, timezone=zone)
+    with case.session() as session:
+        return {h.segment for h in search(session, query, options).hits}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Moscow", "America/Los_Angeles"])
+def test_word_with_dates_and_party_equals_plain_filtering(sample_case: Case, zone: str) -> None:
+    facts = _facts(sample_case)
+    starts = sorted({s for _p, s in facts.values() if s is not None})
+    assert len(starts) >= 3, "the sample corpus should spread WORD over several calls"
+    tz = ZoneInfo(zone)
+    # A range whose local-time edges cut through the middle of the calls' days.
+    first, last = starts[1].astimezone(tz).date(), starts[-2].astimezone(tz).date()
+    lo = datetime.combine(first, time(0), tzinfo=tz)
+    hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    cases: dict[str, set[int]] = {
+        f"{WORD} from:{first} to:{last}": {
+            i for i, (_p, s) in facts.items() if s is not None and lo <= s < hi
+        },
+        f"{WORD} from:{first}": {i for i, (_p, s) in facts.items() if s is not None and lo <= s},
+        f"{WORD} to:{last}": {i for i, (_p, s) in facts.items() if s is not None and s < hi},
+        f"{WORD} party:A from:{first} to:{last}": {
+            i for i, (p, s) in facts.items() if p == "A" and s is not None and lo <= s < hi
+        },
+        f"{WORD} party:B": {i for i, (p, _s) in facts.items() if p == "B"},
+    }
+    for query, expected in cases.items():
+        assert _found(sample_case, query, zone) == expected, query
+    assert any(cases.values())
+
+
+def test_moved_call_and_changed_party_are_reindexed(sample_case: Case) -> None:
+    facts = _facts(sample_case)
+    seg_id = next(i for i, (p, s) in facts.items() if p == "A" and s is not None)
+    far = date(2031, 6, 15)
+    with sample_case.session() as session:
+        seg = session.get(Segment, seg_id)
+        assert seg is not None
+        call = session.get(Call, seg.call_id)
+        assert call is not None
+        call.started_at = datetime.combine(far, time(12), tzinfo=UTC)
+        seg.party = "B"
+        session.flush()
+        assert seg_id in {
+            h.segment for h in search(session, f"{WORD} from:{far} to:{far} party:B").hits
+        }
+    assert seg_id in _found(sample_case, f"{WORD} from:2031-06 to:2031-06 party:B")
+    assert seg_id not in _found(sample_case, f"{WORD} party:A")
+    assert seg_id not in _found(sample_case, f"{WORD} to:2031-05-31")
+    with sample_case.session() as session:
+        assert check_index(session) == []
+
+
+def test_sqlite_match_carries_month_and_boundary_day_tokens(sample_case: Case) -> None:
+    if sample_case.engine.dialect.name != "sqlite":
+        return
+    query = f"{WORD} from:2023-01-01 to:2023-02-03 party:A|B"
+    with sample_case.session() as session:
+        conn = session.connection()
+        plan = compile_query(conn, parse_query(query), query, region="RU", timezone="Europe/Moscow")
+        match = str(plan.params[plan.main.lstrip(":")]) if plan.main else ""
+        # Moscow midnight of 1 January is 21:00 UTC on 31 December: that day too.
+        for token in ("xd20221231", "xm202301", "xd20230201", "xd20230203", "xp41", "xp42"):
+            assert token in match, token
+        assert "xd20230204" not in match
+        stored = conn.execute(text("SELECT meta FROM segment_fts LIMIT 1")).scalar_one()
+        assert len(str(stored).split()) == 3
