@@ -7,6 +7,8 @@ their own small case from the `case` fixture.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import threading
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +35,7 @@ from ..conftest import write_audio
 PASSWORD = "correct horse battery staple"
 FAST = AccountPolicy(time_cost=1, memory_cost_kib=1024, parallelism=1, max_failures=5)
 ROLES = ("admin", "editor", "translator", "viewer")
+IDENTIFIERS = {"name", "diminutive", "phone", "unit", "address", "date_of_birth"}
 HOSTILE = '<script>alert("xss-name")</script><img src=x onerror=alert(1)>'
 
 
@@ -56,6 +60,36 @@ class World:
             f"/cases/{self.own.case_id}" if user != "outsider" else f"/cases/{self.other.case_id}"
         )
         return page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+def truth() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (files("earshot") / "data" / "sample" / "truth.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def planted_words(call_files: set[str] | None = None) -> set[str]:
+    """Every word (3+ letters) of the names, diminutives, phones, units, addresses and
+    dates of birth planted in the sample calls (lower case, ё as е)."""
+    words: set[str] = set()
+    for call in truth()["calls"]:
+        if call_files is not None and call["file"] not in call_files:
+            continue
+        for planted in call["planted"]:
+            if planted["kind"] in IDENTIFIERS:
+                words |= {w for w in words_of(planted["text"]) if len(w) > 2} - {"мая"}
+    return words
+
+
+def words_of(text: str) -> set[str]:
+    return {w.lower().replace("ё", "е") for w in re.findall(r"[\w-]+", text)}
+
+
+def leaked(text: str, call_files: set[str] | None = None) -> set[str]:
+    digits = re.sub(r"\D", "", text)
+    phones = {p[-7:] for m in truth()["cast"] for p in m["phones"] if p[-7:] in digits}
+    return (planted_words(call_files) & words_of(text)) | phones
 
 
 def _hostile_inbox(root: Path) -> tuple[Path, Path]:

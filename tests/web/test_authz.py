@@ -27,6 +27,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "person": {"person_id": None},
     "verification": {"status": "partly_verified", "reason": "matrix test"},
     "voice-links/1": {"decision": "reject", "note": "matrix test"},
+    "quotes/check": {"call_id": 1, "first": 0, "last": 0},
+    "quotes": {"call_id": 1, "first": 0, "last": 0, "text": "Matrix test."},
+    "pseudonym": {"pseudonym": "Matrix Person"},
 }
 
 
@@ -97,10 +100,10 @@ def test_authorization_matrix(
         for which, case in (("own", world.own), ("other", world.other)):
             path = template.format(case_id=case.case_id, **ids)
             params: dict[str, Any] = {}
-            if path.endswith("/quote"):
-                params = {"segments": ids["segment_id"]}
-            if path.endswith("/export") and path.startswith("/api/"):
-                params = {"calls": ids["call_id"]}
+            if path.endswith("/clip"):
+                params = {"start": 0, "end": 1}
+            if path.endswith(("/export", "/export/identifying")) and path.startswith("/api/"):
+                params = {"calls": ids["call_id"], "confirm": "true"}
             body = next((b for k, b in BODIES.items() if path.endswith(k)), None)
             for user in USERS:
                 client, csrf = clients[user]

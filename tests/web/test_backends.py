@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -51,3 +52,56 @@ def test_api_and_stale_edit_on_each_backend(case: Case, tmp_path: Path) -> None:
     assert audio.status_code == 206 and audio.content.startswith(b"RIFF")
     assert anna.get(f"/cases/{case.case_id}/calls/1").status_code == 200
     assert anna.get(f"{api}/search", params={"q": 'мама "OR'}).status_code == 200
+
+
+def test_quote_export_and_pseudonym_on_each_backend(case: Case, tmp_path: Path) -> None:
+    """A quote saved with its provenance, a redacted export and a pseudonym, per backend."""
+    with as_file(files("earshot") / "data" / "sample") as sample:
+        ingest(
+            case,
+            [sample / "calls" / "call04.mp3", sample / "calls" / "call04.srt"],
+            IngestOptions(metadata=sample / "calls.csv", workers=1),
+        )
+    accounts = AccountStore(tmp_path / "accounts.db", policy=FAST)
+    accounts.add_user("ed", PASSWORD)
+    accounts.grant("ed", case.case_id, Role.EDITOR)
+    world = World(case, case, accounts, tmp_path)
+    client = TestClient(create_app([case], accounts))
+    headers = {"X-CSRF-Token": world.login(client, "ed")}
+    api = f"/api/cases/{case.case_id}"
+    detail = client.get(f"{api}/calls/1").json()
+    english = ["Dad, hi. It's Denis.", "Deniska! So how are you there, son?"]
+    for seg, text in zip(detail["segments"][:2], english, strict=True):
+        version = 0
+        for status in ("edited", "reviewed", "approved"):
+            saved = client.put(
+                f"{api}/calls/1/segments/{seg['id']}/translation",
+                json={"text": text, "status": status, "version": version},
+                headers=headers,
+            )
+            assert saved.status_code == 200, saved.text
+            version = saved.json()["version"]
+    quote = client.post(
+        f"{api}/quotes",
+        json={"call_id": 1, "first": 0, "last": 1, "text": "Dad, hi … So how are you there, son?"},
+        headers=headers,
+    )
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["approver"] == "ed" and not quote.json()["unapproved"]
+    assert [q["id"] for q in client.get(f"{api}/quotes").json()] == [quote.json()["id"]]
+    sheet = client.get(f"{api}/quotes/sheet", params={"format": "md"})
+    assert sheet.status_code == 200 and "So how are you there, son?" in sheet.text
+    exported = client.get(f"{api}/export", params={"calls": 1, "format": "md"})
+    assert exported.status_code == 200 and "Dad, hi" in exported.text
+    assert "Denis" not in exported.text and "Денис" not in exported.text
+    people = client.get(f"{api}/pseudonyms").json()
+    assert people, "the call record names the caller"
+    done = client.put(
+        f"{api}/persons/{people[0]['person_id']}/pseudonym",
+        json={"pseudonym": "THE SIGNALLER"},
+        headers=headers,
+    )
+    assert done.status_code == 200
+    again = client.get(f"{api}/export", params={"calls": 1, "format": "json"}).json()
+    assert again["redacted"] is True
+    assert "THE SIGNALLER" in json.dumps(again["calls"][0]["parties"], ensure_ascii=False)

@@ -6,15 +6,17 @@ is screenshotted at 1280x800 and 800x900 into artifacts/screenshots/ for review.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import PASSWORD, World
+from .conftest import PASSWORD, World, leaked
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -118,7 +120,8 @@ def _call_with_translation(world: World) -> int:
 
 
 def test_reporter_flow(chrome: Browser, world: World) -> None:
-    """Log in, open a call, play and seek, edit and approve, search, person, quote, export."""
+    """Log in, open a call, play and seek, edit and approve, search, person; build and save
+    a quote, download its sheet, a redacted clip and a redacted export."""
     page = chrome.page()
     chrome.login(page)
     base = f"{chrome.base}/cases/{world.own.case_id}"
@@ -190,21 +193,106 @@ def test_reporter_flow(chrome: Browser, world: World) -> None:
     page.locator("table a").first.click()
     page.wait_for_selector("h2:text('Verification')")
     shoot(page, "person-1280")
-    # quote
+    # quote: pick a span, a rewrite is refused, cut with "…", override the unapproved
+    # translation, save; the quote is listed with its provenance
     page.goto(f"{base}/quotes?call={call_id}")
-    page.locator("input[name=segments]").first.check()
-    page.click("#quote-form button[type=submit]")
-    page.wait_for_selector("#quote-out:not([hidden])")
-    assert "Intercepted call" in page.inner_text("#quote-citation")
-    shoot(page, "quotes-1280")
-    # export
+    boxes = page.locator("#quote-pick input[name=segments]")
+    boxes.nth(0).check()
+    boxes.nth(2).check()
+    wait_js(page, "document.getElementById('quote-span').textContent.includes('segments 0–2')")
+    assert boxes.nth(1).is_checked(), "the span is contiguous"
+    verbatim = page.inner_text("#quote-verbatim")
+    words = verbatim.split()
+    area = page.locator("#quote-text")
+    assert area.input_value() == verbatim
+    area.fill(f"{verbatim} Honestly.")
+    wait_js(page, "document.querySelector('#quote-diff ins') !== null")
+    assert "Honestly" in page.inner_text("#quote-diff ins")
+    draft = page.evaluate(
+        "JSON.parse(localStorage.getItem(JSON.parse(document.getElementById('quote-data').textContent).draft_key))"
+    )
+    assert draft["text"].endswith("Honestly."), "the edit is kept in the browser"
+    page.click("#quote-save")
+    page.wait_for_selector("#quote-refusal:not([hidden])")
+    assert "adds words" in page.inner_text("#quote-refusal-text")
+    assert page.locator("#override-rewrite").is_visible()
+    cut = " ".join([*words[:3], "…", *words[6:]])
+    area.fill(cut)
+    wait_js(
+        page,
+        "document.querySelector('#quote-diff del') !== null && "
+        "!document.querySelector('#quote-diff ins')",
+    )
+    shoot(page, "quote-builder-1280")
+    page.click("#quote-save")
+    wait_js(
+        page, "document.getElementById('quote-refusal-text').textContent.includes('not approved')"
+    )
+    page.check("#allow-unapproved")
+    page.click("#quote-save")
+    page.wait_for_selector("table.quotes tr.this-call")
+    row = page.locator("table.quotes tr.this-call").last
+    assert "UNAPPROVED" in row.inner_text() and "…" in row.inner_text()
+    assert (
+        row.locator("a")
+        .get_attribute("href")
+        .startswith(f"/cases/{world.own.case_id}/calls/{call_id}#t=")
+    )
+    assert page.evaluate("localStorage.length") == 0 or not page.evaluate(
+        "localStorage.getItem(JSON.parse(document.getElementById('quote-data').textContent).draft_key)"
+    ), "the saved draft is gone"
+    row.scroll_into_view_if_needed()
+    shoot(page, "quote-saved-1280")
+    page.select_option("#sheet-form select[name=format]", "md")
+    with page.expect_download() as download:
+        page.click("#sheet-go")
+    sheet = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "Quote sheet" in sheet and "UNAPPROVED" in sheet
+    assert not leaked(sheet), leaked(sheet)
+    # the link back opens the call at the quote's second
+    row.locator("a").click()
+    wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
+    wait_js(
+        page,
+        "window.earshotPlayer.getCurrentTime() > 0 || "
+        "document.querySelector('article.seg.playing') !== null",
+    )
+    # redacted clip of the chosen stretch
+    page.click("#publish summary")
+    page.fill("#clip-form input[name=start]", "0")
+    page.fill("#clip-form input[name=end]", "6")
+    shoot(page, "call-publish-1280")
+    with page.expect_download() as download:
+        page.click("#clip-go")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        names = sorted(archive.namelist())
+        provenance = json.loads(archive.read(names[1]))
+    assert provenance["redacted"] is True and provenance["call_id"] == call_id
+    # export: redacted by default; unredacted needs the confirmation first
     page.goto(f"{base}/export")
-    page.locator("input[name=calls]").first.check()
+    page.check("#export-all")
+    page.select_option("#export-format", "md")
     with page.expect_download() as download:
         page.click("#export-go")
-    saved = download.value.path()
-    assert saved and Path(saved).read_text(encoding="utf-8").startswith("{")
+    exported = Path(download.value.path()).read_bytes()
+    assert download.value.suggested_filename.endswith(".md")
+    text = exported.decode("utf-8")
+    assert "Redacted export" in text and len(text) > 2000
+    assert not leaked(text), leaked(text)
+    page.check("#export-unredacted")
+    page.click("#export-go")
+    page.wait_for_selector("#export-refusal:not([hidden])")
+    assert "identifies people" in page.inner_text("#export-refusal")
     shoot(page, "export-1280")
+    # an editorial pseudonym
+    first = page.locator("form.pseudonym-form").first
+    first.locator("input[name=pseudonym]").fill("THE NIGHT WATCHMAN")
+    first.locator("button").click()
+    wait_js(page, "document.querySelector('.ps-kind').textContent.startsWith('editorial')")
+    # Chromium logs each refused request (the rewrite, the unapproved translation).
+    refused = [e for e in chrome.errors if "status of 422" in e]
+    assert len(refused) == 2, chrome.errors
+    chrome.errors[:] = [e for e in chrome.errors if e not in refused]
     assert not chrome.errors, chrome.errors
     assert not chrome.dialogs
 
@@ -254,5 +342,21 @@ def test_every_page_fits_and_runs_no_injected_script(
         assert overflow <= 1, f"{url} overflows by {overflow}px at {width}px"
         assert page.evaluate("window.__xss") == 0, url
         assert page.locator("img[src=x]").count() == 0, url
+    # the publication tools opened: the quote builder with a span, the clip form
+    page.goto(f"{base}/quotes?call={call}")
+    boxes = page.locator("#quote-pick input[name=segments]")
+    boxes.nth(1).check()
+    boxes.nth(2).check()
+    wait_js(page, "document.getElementById('quote-span').textContent.includes('segments 1–2')")
+    page.locator("#quote-edit").scroll_into_view_if_needed()
+    shoot(page, f"quote-builder-{width}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the quote builder overflows by {overflow}px at {width}px"
+    page.goto(f"{base}/calls/{call}")
+    page.click("#publish summary")
+    page.locator("#publish").scroll_into_view_if_needed()
+    shoot(page, f"call-publish-{width}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the clip form overflows by {overflow}px at {width}px"
     assert not chrome.dialogs, chrome.dialogs
     assert not [e for e in chrome.errors if "Content Security Policy" not in e], chrome.errors

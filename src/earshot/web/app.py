@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..errors import EarshotError
 from ..store.case import Case
-from . import api, pages
+from . import api, api_publish, pages
 from .access import Accounts, LoginThrottle, role_name
 from .context import LoginRequiredError, WebOptions, WebState
 from .sessions import SessionStore
@@ -78,6 +78,7 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
         options=options,
         sessions=SessionStore(options.idle_timeout_s),
         throttle=LoginThrottle(options.login_attempts_per_minute, 60.0),
+        policy=_load_policy(options.redaction_policy),
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
@@ -158,8 +159,18 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(api_publish.router)
     app.include_router(pages.router)
     return app
+
+
+def _load_policy(path: Path | None) -> Any:
+    """The redaction policy named in the options, validated now (a bad file fails at start)."""
+    if path is None:
+        return None
+    from ..publish.policy import load_policy
+
+    return load_policy(path)
 
 
 def _refuse_unsafe(request: Request) -> Response | None:

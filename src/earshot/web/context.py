@@ -37,6 +37,12 @@ class WebOptions:
     login_attempts_per_minute: int = 10
     peaks_per_second: int = 50
     max_peaks: int = 20_000
+    # Longest clip the browser may ask for; disguise (WORLD vocoder) takes about half a
+    # second per second of audio and channel, so disguised clips are kept shorter.
+    max_clip_seconds: float = 300.0
+    max_disguise_seconds: float = 60.0
+    # Redaction policy for every export, sheet and clip made here (None: the shipped one).
+    redaction_policy: Path | None = None
 
 
 @dataclass
@@ -46,6 +52,7 @@ class WebState:
     options: WebOptions
     sessions: SessionStore
     throttle: LoginThrottle
+    policy: Any = None  # earshot.publish.policy.RedactionPolicy, None for the default
     root: Path = field(default_factory=lambda: Path(__file__).parent)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from . import edits, insights, views
+from . import edits, insights, publishing, views
 from .access import audit, role_name
 from .context import Access, CaseAccess, Login, WebState
 
@@ -109,7 +109,9 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "themes": f"/api/cases/{access.case.case_id}/calls/{call_id}/themes",
             "entities": f"/api/cases/{access.case.case_id}/calls/{call_id}/entities/",
             "draft_key": f"earshot:{access.case.case_id}:{call_id}:",
+            "clip": f"/api/cases/{access.case.case_id}/calls/{call_id}/clip",
         },
+        audio_formats=publishing.AUDIO_FORMATS,
     )
 
 
@@ -185,11 +187,14 @@ def graph(request: Request, access: Access) -> Response:
 
 @router.get("/cases/{case_id}/quotes")
 def quotes(
-    request: Request, access: Access, call: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0
+    request: Request,
+    access: Access,
+    call: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Response:
     with access.case.session() as session:
         listing = views.calls_page(session, views.CallFilters())
         detail = views.call_detail(session, call) if call else None
+        saved = publishing.quote_rows(session)
     return render(
         request,
         "quotes.html",
@@ -198,6 +203,15 @@ def quotes(
         calls=listing["calls"],
         detail=detail,
         chosen=call,
+        saved=saved,
+        sheet_formats=publishing.SHEET_FORMATS,
+        builder={
+            "check": f"/api/cases/{access.case.case_id}/quotes/check",
+            "save": f"/api/cases/{access.case.case_id}/quotes",
+            "sheet": f"/api/cases/{access.case.case_id}/quotes/sheet",
+            "call": call,
+            "draft_key": f"earshot:{access.case.case_id}:quote:{call}",
+        },
     )
 
 
@@ -205,4 +219,15 @@ def quotes(
 def export(request: Request, access: Access) -> Response:
     with access.case.session() as session:
         listing = views.calls_page(session, views.CallFilters())
-    return render(request, "export.html", access, page="export", calls=listing["calls"])
+        names = publishing.pseudonym_rows(
+            session, operator=access.user, assign=access.can("PUBLISH_REDACTED")
+        )
+    return render(
+        request,
+        "export.html",
+        access,
+        page="export",
+        calls=listing["calls"],
+        formats=publishing.EXPORT_FORMATS,
+        pseudonyms=names,
+    )

@@ -50,5 +50,73 @@
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
 
-  window.Earshot = { api, toast, errorText, clock, meta };
+  /* A refusal (leak guard, quote rules, missing confirmation) as text plus, for a
+     leak, a table of what was found where. Built with textContent only. */
+  function showRefusal(box, result) {
+    if (!box) return;
+    box.replaceChildren();
+    const p = document.createElement("p");
+    p.className = "refusal-text";
+    p.textContent = errorText(result);
+    box.appendChild(p);
+    const leaks = (result.data && result.data.leaks) || [];
+    if (leaks.length) {
+      const head = document.createElement("p");
+      head.textContent = `Nothing was written. The leak guard found ${leaks.length} protected term(s):`;
+      const table = document.createElement("table");
+      table.className = "compact leaks";
+      const hr = table.createTHead().insertRow();
+      ["Where", "Found", "Category", "Matched as"].forEach((h) => { const th = document.createElement("th"); th.textContent = h; hr.appendChild(th); });
+      const body = table.createTBody();
+      leaks.slice(0, 50).forEach((l) => {
+        const row = body.insertRow();
+        [l.location, l.found, l.category, l.kind].forEach((v) => { row.insertCell().textContent = v; });
+      });
+      const wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      wrap.appendChild(table);
+      box.append(head, wrap);
+    }
+    box.hidden = false;
+  }
+
+  function filenameFrom(disposition) {
+    const m = /filename="([A-Za-z0-9._-]+)"/.exec(disposition || "");
+    return m ? m[1] : "earshot-download";
+  }
+
+  /* GET a file and save it; a refusal is shown in `box` instead. Busy state on `button`. */
+  async function download(url, box, button) {
+    if (box) box.hidden = true;
+    const label = button ? button.textContent : "";
+    if (button) { button.disabled = true; button.textContent = "Preparing…"; }
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) {
+        let data = null;
+        try { data = await response.json(); } catch (e) { data = null; }
+        showRefusal(box, { ok: false, status: response.status, data });
+        toast("Refused: nothing was written.", "error");
+        return false;
+      }
+      const blob = await response.blob();
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = filenameFrom(response.headers.get("content-disposition"));
+      link.hidden = true;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      toast(`Downloaded ${link.download}.`, "ok");
+      return true;
+    } catch (err) {
+      showRefusal(box, { ok: false, status: 0, data: { detail: `Download failed: ${err.message}` } });
+      return false;
+    } finally {
+      if (button) { button.disabled = false; button.textContent = label; }
+    }
+  }
+
+  window.Earshot = { api, toast, errorText, clock, meta, showRefusal, download };
 })();

@@ -48,7 +48,12 @@
     ws.on("timeupdate", (t) => { tick(t); });
     ws.on("play", () => { playBtn.textContent = "Pause"; });
     ws.on("pause", () => { playBtn.textContent = "Play"; });
-    ws.on("ready", () => tick(0));
+    // A link to a second of the call (#t=83, from a quote's provenance) opens there.
+    const at = /^#t=(\d+(?:\.\d+)?)$/.exec(location.hash);
+    ws.on("ready", () => {
+      if (at) { ws.setTime(parseFloat(at[1])); tick(parseFloat(at[1])); }
+      else tick(0);
+    });
     ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
     drawLanes(peaks.duration);
     window.earshotPlayer = ws;

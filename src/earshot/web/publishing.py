@@ -1,0 +1,251 @@
+"""The web's side of the publication layer (``earshot.publish``): quotes, files, pseudonyms.
+
+Everything that decides what may be published stays in ``earshot.publish``; this
+module only shapes its results for pages and the API: the quote builder's view of
+a call (positions, times, translation states), the live check of an edited quote
+against the verbatim English, why a quote was refused (so the page can offer the
+matching override), and files written to a private temporary directory of the
+case, streamed and then removed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import EarshotError
+from ..store.case import Case
+from ..store.models import Person
+
+__all__ = [
+    "AUDIO_FORMATS",
+    "EXPORT_FORMATS",
+    "MEDIA_TYPES",
+    "SHEET_FORMATS",
+    "QuoteRefusedError",
+    "TempFile",
+    "leak_list",
+    "preview_quote",
+    "pseudonym_rows",
+    "quote_rows",
+    "safe_filename",
+    "save_quote",
+    "temp_output",
+]
+
+EXPORT_FORMATS = ("json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm")
+SHEET_FORMATS = ("md", "html", "pdf", "docx")
+AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
+SUFFIXES = {"ftm": "ftm.json"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "vtt": "text/vtt; charset=utf-8",
+    "srt": "application/x-subrip",
+    "ftm": "application/json",
+    "zip": "application/zip",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class QuoteRefusedError(EarshotError):
+    """The quote library refused a quote; `reason` says which override would allow it.
+
+    reason: ``rewrite`` (words added), ``unmarked_cut`` (a cut without an ellipsis;
+    also allowed as a marked rewrite), ``unapproved`` (translation not approved), or
+    ``invalid`` (no override: empty text, untranslated segments, no such span).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def safe_filename(*parts: str, suffix: str) -> str:
+    """An ASCII file name made of `parts` (never user text that could break a header)."""
+    stem = "-".join(p for p in (_UNSAFE.sub("-", part).strip("-.") for part in parts) if p)
+    return f"{stem or 'earshot'}.{_UNSAFE.sub('', suffix) or 'bin'}"
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def suffix_for(fmt: str) -> str:
+    return SUFFIXES.get(fmt, fmt)
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A file written for one download, in a private directory removed after sending."""
+
+    directory: Path
+    path: Path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def temp_output(case: Case, name: str) -> TempFile:
+    """A path `name` in a new private directory under the case's tmp/ (same disk,
+    same protection as the case; never the system temp of a shared machine)."""
+    base = case.media.tmp
+    base.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="web-download-", dir=base))
+    return TempFile(directory, directory / name)
+
+
+def leak_list(exc: Exception) -> list[dict[str, str]]:
+    """The leaks of a LeakDetectedError as rows (what, where, category, kind)."""
+    return [
+        {
+            "location": leak.location,
+            "found": leak.found,
+            "category": leak.category,
+            "kind": leak.kind,
+        }
+        for leak in getattr(exc, "leaks", ())
+    ]
+
+
+# -- quotes ---------------------------------------------------------------------------
+def preview_quote(
+    session: Session, call_id: int, first: int, last: int, text: str | None
+) -> dict[str, Any]:
+    """The verbatim English of a span and how `text` differs from it (the live diff).
+
+    Raises the quote library's error for a span that cannot be quoted at all
+    (no such call or span, untranslated segments).
+    """
+    from ..publish.quotes import _span, check_edit, hms, verbatim_english
+    from ..store.language_models import Translation
+
+    _call, segments = _span(session, call_id, first, last)
+    verbatim = verbatim_english(session, segments)
+    edited = " ".join((text if text is not None else verbatim).split())
+    check = check_edit(verbatim, edited)
+    statuses = {
+        t.segment_id: t.status
+        for t in session.scalars(
+            select(Translation).where(Translation.segment_id.in_([s.id for s in segments]))
+        )
+    }
+    unapproved = [s.idx for s in segments if statuses.get(s.id) != "approved"]
+    start, end = segments[0].start, segments[-1].end
+    return {
+        "call_id": call_id,
+        "first": first,
+        "last": last,
+        "start": start,
+        "end": end,
+        "start_hms": hms(start),
+        "end_hms": hms(end),
+        "verbatim": verbatim,
+        "text": edited,
+        "diff": check.diff,
+        "added": check.added,
+        "unmarked_cuts": check.unmarked_cuts,
+        "unapproved": unapproved,
+    }
+
+
+def save_quote(
+    session: Session,
+    call_id: int,
+    first: int,
+    last: int,
+    text: str,
+    *,
+    actor: str,
+    allow_rewrite: bool,
+    allow_unapproved: bool,
+) -> dict[str, Any]:
+    """Create the quote through ``create_quote``; a refusal says which override applies."""
+    from ..publish.quotes import QuoteError, create_quote
+
+    try:
+        preview = preview_quote(session, call_id, first, last, text)
+    except QuoteError as exc:
+        raise QuoteRefusedError(str(exc), "invalid") from None
+    try:
+        quote = create_quote(
+            session,
+            call_id,
+            first,
+            last,
+            text,
+            actor=actor,
+            allow_rewrite=allow_rewrite,
+            allow_unapproved=allow_unapproved,
+        )
+    except QuoteError as exc:
+        if not preview["text"]:
+            reason = "invalid"
+        elif preview["added"] and not allow_rewrite:
+            reason = "rewrite"
+        elif preview["unmarked_cuts"] and not allow_rewrite:
+            reason = "unmarked_cut"
+        elif preview["unapproved"] and not allow_unapproved:
+            reason = "unapproved"
+        else:
+            reason = "invalid"
+        raise QuoteRefusedError(str(exc), reason) from None
+    return quote_row(session, quote)
+
+
+def quote_row(session: Session, quote: Any) -> dict[str, Any]:
+    from ..publish.quotes import quote_dict
+
+    row = quote_dict(session, quote)
+    row["sha256_prefix"] = (row["original_sha256"] or "")[:12]
+    # Rounded up to the hundredth so the link lands inside the quote's first segment.
+    row["seek"] = f"{math.ceil((row['start'] or 0.0) * 100) / 100:g}"
+    return row
+
+
+def quote_rows(session: Session, call_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Saved quotes with their provenance, oldest call first."""
+    from ..publish.quotes import list_quotes
+
+    return [quote_row(session, q) for q in list_quotes(session, call_ids)]
+
+
+# -- pseudonyms ------------------------------------------------------------------------
+def pseudonym_rows(session: Session, *, operator: str, assign: bool = True) -> list[dict[str, Any]]:
+    """Every unmerged person with the one name published for them. With `assign`,
+    missing defaults are given now, exactly as the next export would give them, so
+    the list shows what will be used; without it (a reader), only existing ones."""
+    from ..publish.pseudonyms import assign_pseudonyms, pseudonym_map
+    from ..store.publish_models import Pseudonym
+
+    names = assign_pseudonyms(session, operator=operator) if assign else pseudonym_map(session)
+    rows = {p.person_id: p for p in session.scalars(select(Pseudonym))}
+    out = []
+    for person in session.scalars(select(Person).order_by(Person.id)):
+        if getattr(person, "merged_into", None):
+            continue
+        row = rows.get(person.id)
+        out.append(
+            {
+                "person_id": person.id,
+                "name": person.name,
+                "role": getattr(person, "role", None),
+                "pseudonym": names.get(person.id, ""),
+                "kind": row.kind if row else "default",
+                "set_by": row.set_by if row else None,
+            }
+        )
+    return out
