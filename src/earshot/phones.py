@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import carrier, geocoder, number_type
+from phonenumbers import number_type
 from phonenumbers.phonenumberutil import NumberParseException, PhoneNumberType
 
 __all__ = ["PhoneInfo", "describe_phone", "normalize_phone", "phone_digits"]
@@ -72,6 +72,9 @@ class PhoneInfo:
 
 def describe_phone(e164: str) -> PhoneInfo:
     """Type, region, carrier and location from libphonenumber's offline data."""
+    # The carrier and geocoder tables take ~0.3 s to import; only this function needs them.
+    from phonenumbers import carrier, geocoder
+
     number = phonenumbers.parse(e164, None)
     return PhoneInfo(
         e164=e164,

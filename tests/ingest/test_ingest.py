@@ -368,3 +368,19 @@ def test_file_over_the_size_limit(
     assert status["long.wav"][0] == "failed"
     assert "larger than the limit of 10,000 bytes" in (status["long.wav"][1] or "")
     assert list((case_dir / "tmp").iterdir()) == []
+
+
+def test_worker_pool_gives_the_same_records(
+    case: Case, inbox: Path, records: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large batches go through worker processes; the outcome must be the same."""
+    from earshot.ingest import runner
+
+    monkeypatch.setattr(runner, "POOL_MIN_BYTES", 0)
+    report = ingest(case, [inbox], IngestOptions(metadata=records, workers=2))
+    assert report.count("new") == 3 and report.count("failed") == 1
+    with case.session() as session:
+        calls = {c.source_file: c.as_dict() for c in list_calls(session)}
+    assert calls["stereo.wav"]["channels"] == 2
+    assert calls["mono.wav"]["caller"] == "+79165551234"
+    assert _count(case, WorkingCopyRow) == 4

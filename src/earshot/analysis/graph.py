@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 from io import BytesIO
+from typing import TYPE_CHECKING
 
-import networkx as nx
-from networkx.readwrite import json_graph
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import EarshotError
 from ..store.models import Call, Party, Person, PersonPhone, Phone
+
+if TYPE_CHECKING:  # networkx takes ~0.1 s to import: only the graph commands need it
+    import networkx as nx
 
 __all__ = ["GRAPH_FORMATS", "call_graph", "write_graph"]
 
@@ -35,6 +37,8 @@ def _person_node(person_id: int) -> str:
 
 def call_graph(session: Session) -> nx.DiGraph:
     """Build the graph of the whole case."""
+    import networkx as nx
+
     graph: nx.DiGraph = nx.DiGraph()
     phones = {p.id: p.e164 for p in session.execute(select(Phone)).scalars()}
     persons = {p.id: p.name for p in session.execute(select(Person)).scalars()}
@@ -87,6 +91,9 @@ def _end(party: Party, phones: dict[int, str]) -> str | None:
 
 def write_graph(graph: nx.DiGraph, fmt: str) -> str:
     """The graph as GraphML, GEXF or node-link JSON text."""
+    import networkx as nx
+    from networkx.readwrite import json_graph
+
     if fmt == "json":
         return json.dumps(
             json_graph.node_link_data(graph, edges="edges"), ensure_ascii=False, indent=2

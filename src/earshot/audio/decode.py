@@ -53,8 +53,11 @@ _TRUNCATION_FRACTION = 0.10
 _TRUNCATION_SECONDS = 0.5
 # The WAV demuxer hands out 4 KiB packets by default: ~56,000 Python-level frames per hour
 # of 8 kHz mu-law, which costs more than the decoding itself. 64 KiB packets cut that 16x.
-# Demuxers without this private option ignore it.
-_OPEN_OPTIONS = {"max_size": "65536"}
+# With such packets FFmpeg's stream probing reads far more than a WAV header needs
+# (~100 ms per stereo file), so the probe is capped too; both only for RIFF/WAVE input,
+# whose header alone describes the stream. Other formats keep FFmpeg's defaults (an MP3
+# with large ID3 tags needs the full probe).
+_WAV_OPEN_OPTIONS = {"max_size": "65536", "probesize": "32768"}
 # Samples queued before one resampler call (~1 s at 16 kHz).
 _BATCH_SAMPLES = 16384
 
@@ -415,10 +418,21 @@ def _require_content(path: Path) -> None:
         )
 
 
+def _open_options(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return {}
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return dict(_WAV_OPEN_OPTIONS)
+    return {}
+
+
 @contextmanager
 def _open_input(path: Path) -> Iterator[InputContainer]:
     try:
-        container = av.open(str(path), mode="r", options=dict(_OPEN_OPTIONS))
+        container = av.open(str(path), mode="r", options=_open_options(path))
     except av.error.FFmpegError as exc:
         raise UnsupportedAudioError(
             f"{_label(path)}: not a readable audio file ({_one_line(exc)}); it is not audio, "

@@ -108,8 +108,15 @@ def _classify(
     return audio, sidecars, csvs
 
 
+# Starting worker processes costs one to two seconds (each imports the decoder, and the
+# command's own modules); one process ingests ~30 MB/s of telephone audio, so a pool
+# only pays for itself on batches larger than this.
+POOL_MIN_BYTES = 128 * 1024 * 1024
+
+
 def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
-    if workers <= 1 or len(tasks) <= 1:
+    total = sum(max(task.item.size, 0) for task in tasks)
+    if workers <= 1 or len(tasks) <= 1 or total < POOL_MIN_BYTES:
         yield from map(take_in, tasks)
         return
     # forkserver: workers are forked from a clean server process (never from this one,
