@@ -8,11 +8,13 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import networkx as nx
+import pytest
 from sqlalchemy import select, text
 
 from earshot.store.case import Case
 from earshot.store.models import Call, Phone
 from earshot.store.search import SearchOptions, check_index, reindex, search
+from earshot.store.search import engine as search_engine
 
 from ..conftest import Cli
 from .conftest import ingest_sample
@@ -27,6 +29,8 @@ QUERIES = [
     "штурм from:2022-12-01 to:2023-03-31",
     'phone:"+7 915 5553147"',
     "арта OR прилёт",
+    "мама from:2022-11-01 party:A|B",
+    "мама OR штурм to:2023-02-20 party:A|B",
     "-мама call:2",
 ]
 
@@ -59,7 +63,9 @@ def test_reindex_rebuilds_the_same_index(sample_case: Case) -> None:
     assert answers(sample_case) == before
 
 
-def test_cli_search_graph_timeline(sample_case: Case, run_cli: Cli, tmp_path: Path) -> None:
+def test_cli_search_graph_timeline(
+    sample_case: Case, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     case_dir = sample_case.path
     data = json.loads(run_cli("search", case_dir, "Бахмут", "--json").stdout)
     assert data["total"] >= 1 and set(data["hits"][0]) >= {
@@ -77,6 +83,12 @@ def test_cli_search_graph_timeline(sample_case: Case, run_cli: Cli, tmp_path: Pa
     bad = run_cli("search", case_dir, "(мобик", code=2)
     assert "missing ')'" in bad.stderr and "Traceback" not in bad.stderr
     assert json.loads(run_cli("search", case_dir, "--reindex", "--json").stdout)["reindexed"] > 0
+    total = json.loads(run_cli("search", case_dir, "мама", "--json").stdout)["total"]
+    assert f"{total} hit(s)" in run_cli("search", case_dir, "мама").stdout
+    monkeypatch.setattr(search_engine, "TOTAL_CAP", 2)  # past the cap the count is a floor
+    capped = run_cli("search", case_dir, "мама", "--limit", "1").stdout
+    assert "2+ hit(s)" in capped and f"{total} hit(s)" not in capped
+    monkeypatch.undo()
 
     graph = json.loads(run_cli("graph", case_dir, "--format", "json").stdout)
     with sample_case.session() as session:

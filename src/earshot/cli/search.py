@@ -84,8 +84,10 @@ def search_command(
             data["reindexed"] = indexed
         emit(data)
         return
+    # Past the count cap the total is a floor: "10000+" (see docs/search.md, Results).
+    shown_total = f"{result.total}+" if result.total_is_estimate else str(result.total)
     table = Table(
-        title=f"{result.total} hit(s)"
+        title=f"{shown_total} hit(s)"
         + (f", showing {len(result.hits)}" if result.total > len(result.hits) else "")
     )
     for col in ("call", "seg", "time", "party", "text", "score"):

@@ -127,9 +127,12 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         ]
     else:
         ranked = _sqlite_ranked if plan.backend == "sqlite" else _postgres_ranked
-        if plan.where or plan.has_phrase:
+        one_pass = plan.has_phrase if plan.backend == "sqlite" else bool(plan.where)
+        if one_pass or (plan.has_phrase and plan.backend == "postgresql"):
             # Filters and phrases leave few hits: score them all in one pass (no
             # separate count), sort here; only past the cap ask the database to cut.
+            # (Not for filters on SQLite: with facet tokens FTS5 yields only the
+            # candidates, and counting then sorting in C beats fetching every row.)
             rows = ranked(conn, plan, source, where, TOTAL_CAP + 1, None)
             counted = len(rows)
             if counted <= TOTAL_CAP:

@@ -15,11 +15,14 @@ columns (each query word may be any signature holding one of its keys, listed in
 
 On SQLite, top-level ``party:`` and ``from:``/``to:`` filters next to text also add
 *facet tokens* to the MATCH (``meta : (...)``, see :func:`.index.meta_tokens`): the
-party, and the UTC months (or, for a partly covered month, days) the range touches.
+UTC months (or, for a partly covered month, days) the range touches, each with the
+party (or every party), or the party alone.
 They only narrow the candidates (a superset of the answer, computed with the same
 bounds), so FTS5 intersects posting lists in C instead of the rows being joined one
-by one; the SQL filters still decide, so local-time boundary days stay exact and the
-answer equals PostgreSQL's.
+by one. Where the tokens say exactly what the filters say (the party; a range whose
+bounds are UTC midnights, as in a UTC case) the filters are left to FTS5 alone;
+otherwise the SQL filters still decide, so local-time boundary days stay exact. Either
+way the answer equals PostgreSQL's.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -39,15 +42,14 @@ from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from ...phones import normalize_phone
 from ..models import UTCDateTime
-from .index import day_token, has_table, month_token, party_token
+from .index import PARTY_CODES, facet_token, has_table, party_code
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
 
 __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
 
 MAX_PHRASE_VARIANTS = 512
-MAX_FACET_TOKENS = 64  # a wider date range gets no facet tokens (the SQL filter alone)
-DAYS_BEFORE_MONTH = 7  # a month covered on more days than this is named by its month token
+MAX_FACET_TOKENS = 200  # a wider date range gets no facet tokens (the SQL filter alone)
 CALL_FIELDS = ("call", "from", "to", "phone")
 
 
@@ -203,21 +205,31 @@ class _Compiler:
         return sorted(found)
 
     # -- SQLite: facet tokens that narrow a MATCH --------------------------------------
-    def facet_hint(self, fields: list[Field]) -> str | None:
-        """FTS5 text over ``meta`` that every row passing `fields` matches, or None."""
-        parts: list[str] = []
+    def facet_hint(self, fields: list[Field]) -> tuple[str | None, bool]:
+        """FTS5 text over ``meta`` that every row passing `fields` matches (or None), and
+        whether exactly those rows match it (then the SQL filters can be left out)."""
+        parties: set[str] | None = None
         for node in fields:
             if node.name == "party":
-                tokens = [party_token(v) for v in sorted(set(node.value.split("|")))]
-                parts.append("meta : (" + " OR ".join(tokens) + ")")
-        dates = self.date_tokens([f for f in fields if f.name in ("from", "to")])
+                codes = {party_code(v) for v in node.value.split("|")}
+                parties = codes if parties is None else parties & codes
+        dates, exact = self.date_stamps([f for f in fields if f.name in ("from", "to")])
+        wanted = sorted(parties) if parties is not None else list(PARTY_CODES)
         if dates:
-            parts.append("meta : (" + " OR ".join(dates) + ")")
-        return " AND ".join(parts) if parts else None
+            tokens = [facet_token(kind, code, stamp) for code in wanted for kind, stamp in dates]
+        elif parties is not None:
+            tokens = [facet_token("p", code) for code in wanted]
+        else:
+            return None, False
+        if not tokens or len(tokens) > MAX_FACET_TOKENS:
+            return None, False
+        return "meta : (" + " OR ".join(tokens) + ")", exact
 
-    def date_tokens(self, fields: list[Field]) -> list[str]:
-        """Month and day tokens covering the calls that the from:/to: `fields` admit
-        (the same bounds as :meth:`call_field`); [] for none or too many."""
+    def date_stamps(self, fields: list[Field]) -> tuple[list[tuple[str, str]], bool]:
+        """(kind, stamp) of the UTC months ``m`` and days ``d`` covering the calls that the
+        from:/to: `fields` admit (the same bounds as :meth:`call_field`), [] for none or
+        too many; and whether they cover exactly those calls (every bound the query gives
+        is a UTC midnight, i.e. no day is only partly inside the local-time range)."""
         lo: datetime | None = None
         hi: datetime | None = None
         for node in fields:
@@ -229,7 +241,8 @@ class _Compiler:
                 moment = datetime.combine(node.day + timedelta(days=1), time(0), tzinfo=self.zone)
                 hi = moment if hi is None else min(hi, moment)
         if lo is None and hi is None:
-            return []
+            return [], True
+        exact = all(b is None or b.astimezone(UTC).time() == time(0) for b in (lo, hi))
         if lo is None or hi is None:
             first, last_call = self.conn.execute(
                 text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
@@ -237,27 +250,23 @@ class _Compiler:
                 )
             ).one()
             if first is None or last_call is None:
-                return []
+                return [], False
             lo = lo if lo is not None else first
             hi = hi if hi is not None else last_call + timedelta(microseconds=1)
         start = lo.astimezone(UTC).date()
         end = (hi.astimezone(UTC) - timedelta(microseconds=1)).date()
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         month = start.replace(day=1)
         while month <= end and len(out) <= MAX_FACET_TOKENS:
             month_end = month.replace(day=monthrange(month.year, month.month)[1])
             first_day, last_day = max(month, start), min(month_end, end)
             covered = (last_day - first_day).days + 1
-            moment = datetime.combine(month, time(0))
-            if (first_day == month and last_day == month_end) or covered > DAYS_BEFORE_MONTH:
-                out.append(month_token(moment))
+            if first_day == month and last_day == month_end:
+                out.append(("m", f"{month:%Y%m}"))
             else:
-                out.extend(
-                    day_token(datetime.combine(first_day + timedelta(days=d), time(0)))
-                    for d in range(covered)
-                )
+                out.extend(("d", f"{first_day + timedelta(days=d):%Y%m%d}") for d in range(covered))
             month = month_end + timedelta(days=1)
-        return out if 0 < len(out) <= MAX_FACET_TOKENS else []
+        return (out, exact) if len(out) <= MAX_FACET_TOKENS else ([], False)
 
     # -- PostgreSQL: tsquery conditions over ss -------------------------------------------
     def ts(self, node: Node, phrases: list[KeyPhrase] | None, negated: bool = False) -> str:
@@ -423,14 +432,14 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
     conjuncts = list(node.items) if isinstance(node, And) else [node]
     pos: list[Node] = []
     neg: list[Node] = []
-    calls: list[str] = []
+    calls: list[Field] = []
     rest: list[Node] = []
     facets: list[Field] = []
     for item in conjuncts:
         if isinstance(item, Field) and item.name in ("party", "from", "to"):
             facets.append(item)
         if isinstance(item, Field) and item.name in CALL_FIELDS:
-            calls.append(c.call_field(item))
+            calls.append(item)
         elif _has_field(item):
             rest.append(item)
         elif isinstance(item, Not):
@@ -453,10 +462,15 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
             plan.main = c.ts(main_node, plan.main_phrases)
         else:
             match = c.fts(main_node, plan.main_phrases)
-            hint = c.facet_hint(facets)
+            hint, exact = c.facet_hint(facets)
             plan.main = c.param(match if hint is None else f"{match} AND {hint}")
+            if hint is not None and exact:
+                # The facet tokens say exactly what these filters say: FTS5 alone decides.
+                calls = [f for f in calls if f not in facets]
+                rest = [r for r in rest if not (isinstance(r, Field) and r in facets)]
     if calls:
-        plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {' AND '.join(calls)})")
+        sql = " AND ".join(c.call_field(f) for f in calls)
+        plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {sql})")
     for item in rest:
         plan.where.append(c.sql(item))
     return plan
