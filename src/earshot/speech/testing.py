@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..testing_models import RandomTransformerWeights
+
 __all__ = [
     "WHISPER_LANGUAGES",
     "TinyWhisperShape",
@@ -129,57 +131,32 @@ def _write_tokenizer(tokens: list[str], path: Path) -> None:
 
 
 def _build_spec(shape: TinyWhisperShape, vocabulary_size: int, seed: int) -> object:
-    from ctranslate2.specs import common_spec, whisper_spec  # type: ignore[import-untyped, unused-ignore]
+    from ctranslate2.specs import whisper_spec  # type: ignore[import-untyped, unused-ignore]
 
-    rng = np.random.default_rng(seed)
-    d, f = shape.d_model, shape.ffn
-
-    def weights(*dims: int) -> np.ndarray:
-        return (rng.standard_normal(dims, dtype=np.float32) * 0.02).astype(np.float32)
-
-    def linear(spec: common_spec.LinearSpec, out_dim: int, in_dim: int, bias: bool = True) -> None:
-        spec.weight = weights(out_dim, in_dim)
-        if bias:
-            spec.bias = np.zeros(out_dim, dtype=np.float32)
-
-    def norm(spec: common_spec.LayerNormSpec) -> None:
-        spec.gamma = np.ones(d, dtype=np.float32)
-        spec.beta = np.zeros(d, dtype=np.float32)
-
-    def feed_forward(spec: object) -> None:
-        norm(spec.layer_norm)  # type: ignore[attr-defined]
-        linear(spec.linear_0, f, d)  # type: ignore[attr-defined]
-        linear(spec.linear_1, d, f)  # type: ignore[attr-defined]
+    fill = RandomTransformerWeights(
+        np.random.default_rng(seed), d_model=shape.d_model, ffn=shape.ffn, scale=0.02
+    )
+    d = shape.d_model
 
     spec = whisper_spec.WhisperSpec(
         shape.encoder_layers, shape.encoder_heads, shape.decoder_layers, shape.decoder_heads
     )
     encoder = spec.encoder
-    encoder.conv1.weight = weights(d, shape.n_mels, 3)
+    encoder.conv1.weight = fill.weights(d, shape.n_mels, 3)
     encoder.conv1.bias = np.zeros(d, dtype=np.float32)
-    encoder.conv2.weight = weights(d, d, 3)
+    encoder.conv2.weight = fill.weights(d, d, 3)
     encoder.conv2.bias = np.zeros(d, dtype=np.float32)
-    encoder.position_encodings.encodings = weights(_ENCODER_POSITIONS, d)
-    norm(encoder.layer_norm)
+    encoder.position_encodings.encodings = fill.weights(_ENCODER_POSITIONS, d)
+    fill.norm(encoder.layer_norm)
     for layer in encoder.layer:
-        norm(layer.self_attention.layer_norm)
-        linear(layer.self_attention.linear[0], 3 * d, d)
-        linear(layer.self_attention.linear[1], d, d)
-        feed_forward(layer.ffn)
+        fill.encoder_layer(layer)
 
     decoder = spec.decoder
-    decoder.embeddings.weight = weights(vocabulary_size, d)
-    decoder.position_encodings.encodings = weights(_DECODER_POSITIONS, d)
-    norm(decoder.layer_norm)
+    decoder.embeddings.weight = fill.weights(vocabulary_size, d)
+    decoder.position_encodings.encodings = fill.weights(_DECODER_POSITIONS, d)
+    fill.norm(decoder.layer_norm)
     for layer in decoder.layer:
-        norm(layer.self_attention.layer_norm)
-        linear(layer.self_attention.linear[0], 3 * d, d)
-        linear(layer.self_attention.linear[1], d, d)
-        norm(layer.attention.layer_norm)
-        linear(layer.attention.linear[0], d, d)
-        linear(layer.attention.linear[1], 2 * d, d)
-        linear(layer.attention.linear[2], d, d)
-        feed_forward(layer.ffn)
+        fill.decoder_layer(layer)
     decoder.projection.weight = decoder.embeddings.weight
     return spec
 

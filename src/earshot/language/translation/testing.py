@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...testing_models import RandomTransformerWeights
+
 __all__ = ["build_tiny_opus_mt"]
 
 
@@ -55,52 +57,28 @@ def build_tiny_opus_mt(
     seed: int = 0,
 ) -> Path:
     """Write the model into `directory` (created) and return it."""
-    from ctranslate2.specs import TransformerSpec, common_spec
+    from ctranslate2.specs import TransformerSpec
 
     directory.mkdir(parents=True, exist_ok=True)
     source_vocab = _train_spm(source_sentences, directory / "source.spm", vocab_size)
     target_vocab = _train_spm(target_sentences, directory / "target.spm", vocab_size)
-    rng = np.random.default_rng(seed)
-    d, f = d_model, 2 * d_model
-
-    def weights(*dims: int) -> np.ndarray:
-        return (rng.standard_normal(dims, dtype=np.float32) * 0.1).astype(np.float32)
-
-    def linear(spec: common_spec.LinearSpec, out_dim: int, in_dim: int) -> None:
-        spec.weight = weights(out_dim, in_dim)
-        spec.bias = np.zeros(out_dim, dtype=np.float32)
-
-    def norm(spec: common_spec.LayerNormSpec) -> None:
-        spec.gamma = np.ones(d, dtype=np.float32)
-        spec.beta = np.zeros(d, dtype=np.float32)
-
-    def feed_forward(spec: object) -> None:
-        norm(spec.layer_norm)  # type: ignore[attr-defined]
-        linear(spec.linear_0, f, d)  # type: ignore[attr-defined]
-        linear(spec.linear_1, d, f)  # type: ignore[attr-defined]
+    fill = RandomTransformerWeights(
+        np.random.default_rng(seed), d_model=d_model, ffn=2 * d_model, scale=0.1
+    )
+    d = d_model
 
     spec = TransformerSpec.from_config(layers, heads)
     encoder, decoder = spec.encoder, spec.decoder
-    encoder.embeddings[0].weight = weights(len(source_vocab), d)
+    encoder.embeddings[0].weight = fill.weights(len(source_vocab), d)
     encoder.scale_embeddings = True
-    norm(encoder.layer_norm)
+    fill.norm(encoder.layer_norm)
     for layer in encoder.layer:
-        norm(layer.self_attention.layer_norm)
-        linear(layer.self_attention.linear[0], 3 * d, d)
-        linear(layer.self_attention.linear[1], d, d)
-        feed_forward(layer.ffn)
-    decoder.embeddings.weight = weights(len(target_vocab), d)
-    norm(decoder.layer_norm)
+        fill.encoder_layer(layer)
+    decoder.embeddings.weight = fill.weights(len(target_vocab), d)
+    fill.norm(decoder.layer_norm)
     for layer in decoder.layer:
-        norm(layer.self_attention.layer_norm)
-        linear(layer.self_attention.linear[0], 3 * d, d)
-        linear(layer.self_attention.linear[1], d, d)
-        norm(layer.attention.layer_norm)
-        linear(layer.attention.linear[0], d, d)
-        linear(layer.attention.linear[1], 2 * d, d)
-        linear(layer.attention.linear[2], d, d)
-        feed_forward(layer.ffn)
-    linear(decoder.projection, len(target_vocab), d)
+        fill.decoder_layer(layer)
+    fill.linear(decoder.projection, len(target_vocab), d)
     spec.register_source_vocabulary(source_vocab)
     spec.register_target_vocabulary(target_vocab)
     spec.config.decoder_start_token = "</s>"  # noqa: S105  (a token, as Marian models use)
