@@ -42,8 +42,9 @@ from earshot.store.models import Call, Segment, WorkingCopyRow
 
 from .call_redaction import redact_calls
 from .clip_audio import Disguise, cover_intervals, disguise_voice, write_clip_audio
-from .export import ExportOptions, _authorise_identifying, write_atomic
+from .export import ExportOptions, _authorise_identifying
 from .leakguard import LeakGuard
+from .output import write_atomic
 from .policy import RedactionPolicy, default_policy
 from .redaction import TextSpan
 

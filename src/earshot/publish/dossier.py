@@ -33,10 +33,11 @@ from earshot.store.identity_models import Evidence
 from earshot.store.language_models import CallTheme
 from earshot.store.models import Call, Party, Person
 
-from .export import ExportOptions, _authorise_identifying, audit_export, write_atomic
+from .export import ExportOptions, _authorise_identifying
 from .export_json import WARNING
 from .formats import Rendered
-from .leakguard import LeakGuard, document_strings
+from .leakguard import LeakGuard
+from .output import write_guarded
 from .policy import RedactionPolicy
 from .pseudonyms import assign_pseudonyms, party_persons
 from .quotes import list_quotes, quote_dict
@@ -339,6 +340,8 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
 
 def render_dossier(doc: dict[str, Any], fmt: str) -> Rendered:
     """The dossier in `fmt` (html, pdf, docx), with the text the leak guard reads."""
+    from .formats.html import HTML_FORMATS, html_or_pdf
+
     charts = {t["id"]: trend_chart_png(t) for t in doc["themes"]}
     if fmt == "docx":
         return _docx(doc, charts)
@@ -346,12 +349,8 @@ def render_dossier(doc: dict[str, Any], fmt: str) -> Rendered:
     # The guard reads the text without the embedded charts: base64 is random letters
     # (false alarms), and a chart holds only theme labels, periods and counts.
     readable = _DATA_URI_RE.sub("data:image/png;base64,", text)
-    if fmt == "html":
-        return Rendered(text.encode("utf-8"), [("html", readable)])
-    if fmt == "pdf":
-        from weasyprint import HTML
-
-        return Rendered(bytes(HTML(string=text).write_pdf() or b""), [("pdf source", readable)])
+    if fmt in HTML_FORMATS:
+        return html_or_pdf(text, fmt, readable=readable)
     raise EarshotError(f"unknown dossier format {fmt!r}; use one of {', '.join(DOSSIER_FORMATS)}")
 
 
@@ -381,22 +380,21 @@ def export_dossier(
             extractor=extractor,
         )
         rendered = render_dossier(doc, options.fmt)
-        if options.redact:
-            guard = LeakGuard.for_case(session)
-            guard.check(document_strings(doc), "redacted dossier")
-            guard.check(rendered.texts, f"redacted {options.fmt} dossier")
-        write_atomic(out, rendered.data)
-        detail = {
-            "format": options.fmt,
-            "redacted": options.redact,
-            "persons": len(doc["persons"]),
-            "themes": [t["id"] for t in doc["themes"]],
-            "file": out.name,
-        }
-        audit_export(
+        return write_guarded(
             session,
+            out,
+            rendered,
+            guard=LeakGuard.for_case(session) if options.redact else None,
+            document=doc,
+            what="dossier",
+            fmt=options.fmt,
+            action="dossier",
             operator=options.operator,
-            action="dossier" if options.redact else "dossier_identifying",
-            detail=detail,
+            detail={
+                "format": options.fmt,
+                "redacted": options.redact,
+                "persons": len(doc["persons"]),
+                "themes": [t["id"] for t in doc["themes"]],
+                "file": out.name,
+            },
         )
-    return {"path": str(out), "bytes": len(rendered.data), **detail}

@@ -8,24 +8,21 @@ nothing. An export without redaction identifies people: it needs the editor role
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from earshot.errors import EarshotError
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
-from earshot.store.custody import append_custody
 
 from .export_json import WARNING, build_export
 from .formats import Rendered, get_writer
 from .leakguard import LeakGuard, document_strings
+from .output import write_guarded
 from .policy import RedactionPolicy, default_policy
 from .redact_export import RedactionSummary, redact_export
 
@@ -33,10 +30,8 @@ __all__ = [
     "ExportOptions",
     "ExportRefusedError",
     "ExportResult",
-    "audit_export",
     "export_case",
     "redacted_document",
-    "write_atomic",
 ]
 
 
@@ -97,30 +92,6 @@ def _authorise_identifying(options: ExportOptions, what: str) -> None:
         )
 
 
-def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:
-    """Record an export in the audit log (when the security layer is there) and custody."""
-    try:
-        from earshot.security.audit import audit
-    except ImportError:
-        audit = None  # type: ignore[assignment]
-    if audit is not None and inspect(session.connection()).has_table("audit_log"):
-        audit(session, user=operator, action=action, object_type="case", detail=detail)
-    append_custody(session, operator=operator, action=action, detail=detail)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so no half export is left behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".earshot-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def redacted_document(
     session: Session,
     call_ids: Sequence[int] | None,
@@ -145,6 +116,7 @@ def export_case(
     """Write an export of `case` to `out` (refused, and nothing written, on any leak)."""
     writer = get_writer(options.fmt)
     summary = RedactionSummary()
+    guard: LeakGuard | None = None  # stays None for an identifying export
     with case.session() as session:
         if options.redact:
             doc, summary, guard = redacted_document(
@@ -155,25 +127,27 @@ def export_case(
                 extractor=extractor,
             )
             rendered: Rendered = writer(doc)
-            guard.check(rendered.texts, f"redacted {options.fmt} export")
         else:
             _authorise_identifying(options, f"a {options.fmt} export")
             doc = build_export(session, options.call_ids)
             doc["warning"] = WARNING
             rendered = writer(doc)
-        write_atomic(out, rendered.data)
-        detail = {
-            "format": options.fmt,
-            "redacted": options.redact,
-            "calls": [int(c["id"]) for c in doc["calls"]],
-            "file": out.name,
-            "withheld": dict(sorted(summary.counts.items())),
-        }
-        audit_export(
+        write_guarded(
             session,
+            out,
+            rendered,
+            guard=guard,
+            what="export",
+            fmt=options.fmt,
+            action="export",
             operator=options.operator,
-            action="export" if options.redact else "export_identifying",
-            detail=detail,
+            detail={
+                "format": options.fmt,
+                "redacted": options.redact,
+                "calls": [int(c["id"]) for c in doc["calls"]],
+                "file": out.name,
+                "withheld": dict(sorted(summary.counts.items())),
+            },
         )
     return ExportResult(
         out, options.fmt, options.redact, len(doc["calls"]), len(rendered.data), summary

@@ -24,10 +24,11 @@ from earshot.store.models import Person
 from earshot.store.publish_models import Quote
 
 from .call_redaction import redact_calls
-from .export import ExportOptions, _authorise_identifying, audit_export, write_atomic
+from .export import ExportOptions, _authorise_identifying
 from .export_json import WARNING
 from .formats import Rendered
-from .leakguard import LeakGuard, document_strings
+from .leakguard import LeakGuard
+from .output import write_guarded
 from .policy import RedactionPolicy
 from .pseudonyms import party_persons
 from .quotes import get_quote, list_quotes, quote_dict
@@ -197,17 +198,15 @@ def _docx(doc: dict[str, Any]) -> Rendered:
 
 def render_quote_sheet(doc: dict[str, Any], fmt: str) -> Rendered:
     """The sheet in `fmt` (md, html, pdf, docx) with the text the leak guard reads."""
+    from .formats.html import HTML_FORMATS, html_or_pdf
+
     if fmt == "md":
         return _markdown(doc)
     if fmt == "docx":
         return _docx(doc)
     text = _html_text(doc)
-    if fmt == "html":
-        return Rendered(text.encode("utf-8"), [("html", text)])
-    if fmt == "pdf":
-        from weasyprint import HTML
-
-        return Rendered(bytes(HTML(string=text).write_pdf() or b""), [("pdf source", text)])
+    if fmt in HTML_FORMATS:
+        return html_or_pdf(text, fmt)
     raise EarshotError(f"unknown quote sheet format {fmt!r}; use one of {', '.join(SHEET_FORMATS)}")
 
 
@@ -241,21 +240,20 @@ def export_quote_sheet(
             extractor=extractor,
         )
         rendered = render_quote_sheet(doc, options.fmt)
-        if options.redact:
-            guard = LeakGuard.for_case(session)
-            guard.check(document_strings(doc), "redacted quote sheet")
-            guard.check(rendered.texts, f"redacted {options.fmt} quote sheet")
-        write_atomic(out, rendered.data)
-        detail = {
-            "format": options.fmt,
-            "redacted": options.redact,
-            "quotes": [q["id"] for q in doc["quotes"]],
-            "file": out.name,
-        }
-        audit_export(
+        return write_guarded(
             session,
+            out,
+            rendered,
+            guard=LeakGuard.for_case(session) if options.redact else None,
+            document=doc,
+            what="quote sheet",
+            fmt=options.fmt,
+            action="quote-sheet",
             operator=options.operator,
-            action="quote-sheet" if options.redact else "quote-sheet_identifying",
-            detail=detail,
+            detail={
+                "format": options.fmt,
+                "redacted": options.redact,
+                "quotes": [q["id"] for q in doc["quotes"]],
+                "file": out.name,
+            },
         )
-    return {"path": str(out), "bytes": len(rendered.data), **detail}

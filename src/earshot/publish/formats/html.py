@@ -7,9 +7,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from earshot.errors import EarshotError
+
 from ._common import Rendered, clock, notice, party_name, speaker, title
 
-__all__ = ["environment", "render_html", "render_pdf"]
+__all__ = ["HTML_FORMATS", "environment", "html_or_pdf", "render_html", "render_pdf"]
+
+HTML_FORMATS = ("html", "pdf")
 
 
 @cache
@@ -40,8 +44,20 @@ def render_html(doc: dict[str, Any]) -> Rendered:
 
 
 def render_pdf(doc: dict[str, Any]) -> Rendered:
-    from weasyprint import HTML
+    return html_or_pdf(_html_text(doc), "pdf")
 
-    text = _html_text(doc)
-    data = HTML(string=text).write_pdf()
-    return Rendered(bytes(data or b""), [("pdf source", text)])
+
+def html_or_pdf(text: str, fmt: str, *, readable: str | None = None) -> Rendered:
+    """`text` as an HTML file, or typeset by WeasyPrint as a PDF (`fmt`: one of HTML_FORMATS).
+
+    The leak guard reads `readable` (default: `text`) labelled "html" or "pdf source": a PDF's
+    own bytes are compressed, so the HTML it is typeset from is what the guard can check.
+    """
+    guarded = text if readable is None else readable
+    if fmt == "html":
+        return Rendered(text.encode("utf-8"), [("html", guarded)])
+    if fmt == "pdf":
+        from weasyprint import HTML
+
+        return Rendered(bytes(HTML(string=text).write_pdf() or b""), [("pdf source", guarded)])
+    raise EarshotError(f"html_or_pdf renders {' or '.join(HTML_FORMATS)}, not {fmt!r}")

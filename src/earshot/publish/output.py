@@ -1,0 +1,85 @@
+"""The last step of every publication: leak guard, atomic write, audit and custody.
+
+Exports, quote sheets and dossiers are built and rendered differently, but what happens
+once the bytes exist must not differ between them: a redacted file is scanned by the leak
+guard (as a document when asked, and as rendered, i.e. what the file really holds) and is
+written only if nothing is found; the file appears whole or not at all; and the export is
+recorded in the audit log and the chain of custody. Doing it in one place keeps a new kind
+of publication from forgetting a step.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from earshot.store.custody import append_custody
+
+from .formats import Rendered
+from .leakguard import LeakGuard, document_strings
+
+__all__ = ["audit_export", "write_atomic", "write_guarded"]
+
+
+def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:
+    """Record an export in the audit log (when the security layer is there) and custody."""
+    try:
+        from earshot.security.audit import audit
+    except ImportError:
+        audit = None  # type: ignore[assignment]
+    if audit is not None and inspect(session.connection()).has_table("audit_log"):
+        audit(session, user=operator, action=action, object_type="case", detail=detail)
+    append_custody(session, operator=operator, action=action, detail=detail)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so no half export is left behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".earshot-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_guarded(
+    session: Session,
+    out: Path,
+    rendered: Rendered,
+    *,
+    guard: LeakGuard | None,
+    what: str,
+    fmt: str,
+    action: str,
+    operator: str,
+    detail: dict[str, Any],
+    document: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Guard, write and audit `rendered` as `out`; return the path, size and `detail`.
+
+    `guard` is the case's leak guard for a redacted publication; None means an identifying
+    one (its caller has already authorised it), which is written unguarded and audited as
+    ``<action>_identifying`` so the two can never be confused in the log. With a guard,
+    `document` (when given) is checked first, as "redacted <what>", then the rendered text,
+    as "redacted <fmt> <what>"; on a leak nothing is written and nothing is audited.
+    """
+    if guard is not None:
+        if document is not None:
+            guard.check(document_strings(document), f"redacted {what}")
+        guard.check(rendered.texts, f"redacted {fmt} {what}")
+    write_atomic(out, rendered.data)
+    audit_export(
+        session,
+        operator=operator,
+        action=action if guard is not None else f"{action}_identifying",
+        detail=detail,
+    )
+    return {"path": str(out), "bytes": len(rendered.data), **detail}
