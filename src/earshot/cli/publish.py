@@ -11,14 +11,17 @@ from rich.table import Table
 from ..publish.formats import FORMATS
 from ..publish.policy import load_policy
 from ..store.case import Case
-from ._base import case_argument, cli, emit, err, json_option, out, progress_bar, settings_from_env
-from .language import _parse_ids, calls_option, operator_option
-
-policy_option = click.option(
-    "--policy",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Redaction policy YAML (default: the shipped earshot/publish/data/redaction_policy.yaml).",
+from ._base import case_argument, cli, emit, json_option, out, settings_from_env
+from ._publish_common import (
+    identifying_option,
+    output_option,
+    policy_option,
+    publication_kind,
+    redact_option,
+    run_publication,
+    warn_identifying,
 )
+from .language import _parse_ids, calls_option, operator_option
 
 
 # The language layer's `export` (full JSON only) is replaced by this one, which adds
@@ -40,19 +43,11 @@ policy_option = click.option(
     "birth and home towns; the leak guard refuses the export if anything survives. "
     "One of --redact or --identifying is required.",
 )
-@click.option(
-    "--identifying",
-    is_flag=True,
-    help="Ask explicitly for the full export WITHOUT redaction (it identifies people; "
-    "editors only); its first line says so.",
+@identifying_option(
+    "Ask explicitly for the full export WITHOUT redaction (it identifies people; "
+    "editors only); its first line says so."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write.",
-)
+@output_option()
 @calls_option
 @policy_option
 @operator_option
@@ -96,21 +91,20 @@ def export_command(
         operator=settings.operator,
         identifying=identifying,
     )
-    with Case.open(case, settings=settings) as opened, progress_bar("export") as bar:
-        task = bar.add_task("export", total=None, current=format_)
-        result = export_case(opened, output, options)
-        bar.update(task, total=1, completed=1)
+    result = run_publication(
+        case, settings, "export", format_, lambda opened: export_case(opened, output, options)
+    )
     data = result.as_dict()
     if as_json:
         emit(data)
         return
-    kind = "redacted" if result.redacted else "IDENTIFYING"
+    kind = publication_kind(result.redacted)
     out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {escape(str(output))}")
     if result.redacted:
         withheld = ", ".join(f"{k} {v}" for k, v in data["withheld"].items()) or "nothing"
         out.print(f"Withheld: {withheld}")
     else:
-        err.print("[yellow]warning:[/] this export identifies people; it is not redacted")
+        warn_identifying("export")
 
 
 @cli.group()
@@ -178,18 +172,11 @@ def pseudonym_set(
     "--start", type=float, required=True, help="Start of the clip, seconds into the call."
 )
 @click.option("--end", type=float, required=True, help="End of the clip, seconds into the call.")
-@click.option(
-    "--redact/--no-redact",
-    default=True,
-    show_default=True,
-    help="Cover every redacted word (names, phones, units, addresses, dates of birth, "
-    "home towns) found by the redactor in the call's transcript.",
+@redact_option(
+    "Cover every redacted word (names, phones, units, addresses, dates of birth, "
+    "home towns) found by the redactor in the call's transcript."
 )
-@click.option(
-    "--identifying",
-    is_flag=True,
-    help="Confirm a clip WITHOUT redaction (it identifies people; editors only).",
-)
+@identifying_option("Confirm a clip WITHOUT redaction (it identifies people; editors only).")
 @click.option(
     "--mode",
     type=click.Choice(["bleep", "silence"]),
@@ -226,13 +213,9 @@ def pseudonym_set(
     show_default=True,
     help="Seconds covered on each side of a redacted word or segment.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Audio file to write: .wav, .flac, .mp3 or .ogg (the format follows the suffix); "
-    "the provenance goes beside it as OUTPUT.json.",
+@output_option(
+    "Audio file to write: .wav, .flac, .mp3 or .ogg (the format follows the suffix); "
+    "the provenance goes beside it as OUTPUT.json."
 )
 @policy_option
 @operator_option
@@ -279,15 +262,18 @@ def clip_command(
         operator=settings.operator,
         identifying=identifying,
     )
-    with Case.open(case, settings=settings) as opened, progress_bar("clip") as bar:
-        task = bar.add_task("clip", total=None, current=f"call {call_id}")
-        result = clip_call(opened, call_id, output, options)
-        bar.update(task, total=1, completed=1)
+    result = run_publication(
+        case,
+        settings,
+        "clip",
+        f"call {call_id}",
+        lambda opened: clip_call(opened, call_id, output, options),
+    )
     data = result.as_dict()
     if as_json:
         emit(data)
         return
-    kind = "redacted" if redact else "IDENTIFYING"
+    kind = publication_kind(redact)
     out.print(
         f"Wrote a {kind} clip of call {call_id} ({data['start']}-{data['end']} s) to "
         f"{escape(str(output))}; provenance in {escape(str(result.sidecar))}"
@@ -295,7 +281,7 @@ def clip_command(
     if redact:
         out.print(f"Covered {len(data['redactions'])} interval(s)")
     else:
-        err.print("[yellow]warning:[/] this clip identifies people; it is not redacted")
+        warn_identifying("clip")
 
 
 @cli.command("dossier")
@@ -315,22 +301,9 @@ def clip_command(
     show_default=True,
     help="Period of the theme trend charts.",
 )
-@click.option(
-    "--redact/--no-redact",
-    default=True,
-    show_default=True,
-    help="Name people by pseudonym and redact quotes; the leak guard checks the dossier.",
-)
-@click.option(
-    "--identifying", is_flag=True, help="Confirm a dossier WITHOUT redaction (editors only)."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write.",
-)
+@redact_option("Name people by pseudonym and redact quotes; the leak guard checks the dossier.")
+@identifying_option("Confirm a dossier WITHOUT redaction (editors only).")
+@output_option()
 @policy_option
 @operator_option
 @json_option
@@ -363,14 +336,13 @@ def dossier_command(
         operator=settings.operator,
         identifying=identifying,
     )
-    with Case.open(case, settings=settings) as opened, progress_bar("dossier") as bar:
-        task = bar.add_task("dossier", total=None, current=format_)
-        data = export_dossier(opened, output, options)
-        bar.update(task, total=1, completed=1)
+    data = run_publication(
+        case, settings, "dossier", format_, lambda opened: export_dossier(opened, output, options)
+    )
     if as_json:
         emit(data)
         return
-    kind = "redacted" if redact else "IDENTIFYING"
+    kind = publication_kind(redact)
     out.print(
         f"Wrote a {kind} {format_} dossier ({data['persons']} people, "
         f"{len(data['themes'])} themes) to {escape(str(output))}"

@@ -10,9 +10,16 @@ from rich.markup import escape
 
 from ..publish.policy import load_policy
 from ..store.case import Case
-from ._base import case_argument, cli, emit, json_option, out, progress_bar, settings_from_env
+from ._base import case_argument, cli, emit, json_option, out, settings_from_env
+from ._publish_common import (
+    identifying_option,
+    output_option,
+    policy_option,
+    publication_kind,
+    redact_option,
+    run_publication,
+)
 from .language import _parse_ids, calls_option, operator_option
-from .publish import policy_option
 
 
 class _ListByDefault(click.Group):
@@ -164,23 +171,12 @@ def quotes_show(case: Path, quote_id: int, as_json: bool) -> None:
     show_default=True,
     help="Quote sheet format.",
 )
-@click.option(
-    "--redact/--no-redact",
-    default=True,
-    show_default=True,
-    help="Redact the English and name speakers by pseudonym; the leak guard checks the sheet.",
+@redact_option(
+    "Redact the English and name speakers by pseudonym; the leak guard checks the sheet."
 )
-@click.option(
-    "--identifying", is_flag=True, help="Confirm a sheet WITHOUT redaction (editors only)."
-)
+@identifying_option("Confirm a sheet WITHOUT redaction (editors only).")
 @click.option("--quotes", "quote_ids", metavar="IDS", help="Only these quote ids (e.g. 1,3-5).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write.",
-)
+@output_option()
 @policy_option
 @operator_option
 @json_option
@@ -207,14 +203,17 @@ def quotes_export(
         operator=settings.operator,
         identifying=identifying,
     )
-    with Case.open(case, settings=settings) as opened, progress_bar("quote sheet") as bar:
-        task = bar.add_task("quote sheet", total=None, current=format_)
-        data = export_quote_sheet(opened, output, options)
-        bar.update(task, total=1, completed=1)
+    data = run_publication(
+        case,
+        settings,
+        "quote sheet",
+        format_,
+        lambda opened: export_quote_sheet(opened, output, options),
+    )
     if as_json:
         emit(data)
         return
-    kind = "redacted" if redact else "IDENTIFYING"
+    kind = publication_kind(redact)
     out.print(
         f"Wrote a {kind} quote sheet of {len(data['quotes'])} quote(s) to {escape(str(output))}"
     )
