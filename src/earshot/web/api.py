@@ -6,11 +6,13 @@ route; every view of a call, playback, search, edit and export is audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from ..errors import EarshotError
 from . import edits, insights, views
@@ -107,22 +109,32 @@ def calls(
         return views.calls_page(session, filters)
 
 
-@router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)
-def call(access: Access, call_id: CallId) -> dict[str, Any]:
-    """One call: parties, transcript segments with translations, entities, slang, themes."""
+def _viewed(
+    access: Access,
+    kind: str,
+    object_id: int,
+    load: Callable[[Session, int], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Load one object for the API, 404 if absent, and record the view in the audit log."""
     with access.case.session() as session:
-        detail = views.call_detail(session, call_id)
+        detail = load(session, object_id)
         if detail is None:
-            raise _not_found("call")
+            raise _not_found(kind)
         audit(
             session,
             user=access.user,
             action="view",
-            object_type="call",
-            object_id=call_id,
+            object_type=kind,
+            object_id=object_id,
             detail={"via": "api"},
         )
         return detail
+
+
+@router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)
+def call(access: Access, call_id: CallId) -> dict[str, Any]:
+    """One call: parties, transcript segments with translations, entities, slang, themes."""
+    return _viewed(access, "call", call_id, views.call_detail)
 
 
 @router.get(
@@ -394,19 +406,7 @@ def persons(access: Access) -> list[dict[str, Any]]:
 @router.get("/cases/{case_id}/persons/{person_id}", responses=ERRORS)
 def person(access: Access, person_id: CallId) -> dict[str, Any]:
     """One person: phones, calls, voice matches, evidence, verification history."""
-    with access.case.session() as session:
-        detail = views.person_detail(session, person_id)
-        if detail is None:
-            raise _not_found("person")
-        audit(
-            session,
-            user=access.user,
-            action="view",
-            object_type="person",
-            object_id=person_id,
-            detail={"via": "api"},
-        )
-        return detail
+    return _viewed(access, "person", person_id, views.person_detail)
 
 
 @router.get("/cases/{case_id}/search", responses=ERRORS)
