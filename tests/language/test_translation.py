@@ -155,6 +155,18 @@ def test_translation_cli(sample: tuple[Case, dict[str, int]], run_cli: Any) -> N
     history = json.loads(run_cli("translation", "history", case.path, segment_id, "--json").stdout)
     assert [h["action"] for h in history] == ["draft", "edit"]
     assert history[-1]["text"] == "Hi, Olya." and history[-1]["actor"]
+    reviewed = run_cli(
+        "translation", "review", case.path, segment_id, "--expected-version", "2",
+        "--operator", "rita", "--json",
+    )  # fmt: skip
+    assert json.loads(reviewed.stdout)["status"] == "reviewed"
+    approved = run_cli(
+        "translation", "approve", case.path, segment_id, "--expected-version", "3",
+        "--operator", "boris", "--json",
+    )  # fmt: skip
+    assert json.loads(approved.stdout)["status"] == "approved"
+    history = json.loads(run_cli("translation", "history", case.path, segment_id, "--json").stdout)
+    assert [h["actor"] for h in history][-2:] == ["rita", "boris"]
     none = json.loads(run_cli("translate", case.path, "--mt", "none", "--json").stdout)
     assert none["created"] == 0
     bad = run_cli("translate", case.path, "--mt", "babelfish", "--json", code=2)

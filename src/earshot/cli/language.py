@@ -221,6 +221,22 @@ version_option = click.option(
 note_option = click.option("--note", metavar="TEXT", help="A note kept in the history.")
 
 
+def _step(
+    case: Path,
+    operator: str | None,
+    as_json: bool,
+    step: Callable[..., Any],
+    segment_id: int,
+    **arguments: Any,
+) -> None:
+    """Run one workflow step (edit, review, approve) as the operator and show the result."""
+    settings = settings_from_env(operator)
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        row = step(session, segment_id, actor=settings.operator, **arguments)
+        data = _translation_dict(row)
+    _show(data, as_json)
+
+
 @translation.command("edit")
 @case_argument
 @segment_argument
@@ -241,18 +257,16 @@ def translation_edit(
     """Write or correct the translation of one segment (status becomes edited)."""
     from ..language.translation import edit_translation
 
-    settings = settings_from_env(operator)
-    with Case.open(case, settings=settings) as opened, opened.session() as session:
-        row = edit_translation(
-            session,
-            segment_id,
-            text,
-            actor=settings.operator,
-            expected_version=expected_version,
-            note=note,
-        )
-        data = _translation_dict(row)
-    _show(data, as_json)
+    _step(
+        case,
+        operator,
+        as_json,
+        edit_translation,
+        segment_id,
+        text=text,
+        expected_version=expected_version,
+        note=note,
+    )
 
 
 @translation.command("review")
@@ -275,18 +289,16 @@ def translation_review(
     """Mark an edited translation as reviewed (optionally correcting it)."""
     from ..language.translation import review_translation
 
-    settings = settings_from_env(operator)
-    with Case.open(case, settings=settings) as opened, opened.session() as session:
-        row = review_translation(
-            session,
-            segment_id,
-            actor=settings.operator,
-            expected_version=expected_version,
-            text=text,
-            note=note,
-        )
-        data = _translation_dict(row)
-    _show(data, as_json)
+    _step(
+        case,
+        operator,
+        as_json,
+        review_translation,
+        segment_id,
+        text=text,
+        expected_version=expected_version,
+        note=note,
+    )
 
 
 @translation.command("approve")
@@ -307,17 +319,15 @@ def translation_approve(
     """Approve a reviewed translation for publication."""
     from ..language.translation import approve_translation
 
-    settings = settings_from_env(operator)
-    with Case.open(case, settings=settings) as opened, opened.session() as session:
-        row = approve_translation(
-            session,
-            segment_id,
-            actor=settings.operator,
-            expected_version=expected_version,
-            note=note,
-        )
-        data = _translation_dict(row)
-    _show(data, as_json)
+    _step(
+        case,
+        operator,
+        as_json,
+        approve_translation,
+        segment_id,
+        expected_version=expected_version,
+        note=note,
+    )
 
 
 @translation.command("history")
