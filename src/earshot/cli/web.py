@@ -28,7 +28,13 @@ def _accounts(settings: Settings, path: Path | None) -> Any:
 
 
 def _serve(
-    cases: list[Case], accounts: Any, host: str, port: int, secure: bool, idle_minutes: float
+    cases: list[Case],
+    accounts: Any,
+    host: str,
+    port: int,
+    secure: bool,
+    idle_minutes: float,
+    policy: Path | None = None,
 ) -> None:
     import uvicorn
 
@@ -36,7 +42,11 @@ def _serve(
     from ..web.context import WebOptions
 
     app = create_app(
-        cases, accounts, WebOptions(idle_timeout_s=idle_minutes * 60.0, secure_cookies=secure)
+        cases,
+        accounts,
+        WebOptions(
+            idle_timeout_s=idle_minutes * 60.0, secure_cookies=secure, redaction_policy=policy
+        ),
     )
     uvicorn.run(
         app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False
@@ -88,6 +98,12 @@ _IDLE = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Accounts database (default: the `accounts` setting).",
 )
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Redaction policy YAML for exports, quote sheets and clips made in the browser "
+    "(default: the shipped policy).",
+)
 @json_option
 def serve(
     cases: tuple[Path, ...],
@@ -96,6 +112,7 @@ def serve(
     secure_cookies: bool,
     idle_minutes: float,
     accounts_path: Path | None,
+    policy: Path | None,
     as_json: bool,
 ) -> None:
     """Serve one or more cases in the browser (log in with an account from `earshot user`)."""
@@ -109,7 +126,7 @@ def serve(
     else:
         out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{escape(url)}[/]")
     try:
-        _serve(opened, accounts, host, port, secure_cookies, idle_minutes)
+        _serve(opened, accounts, host, port, secure_cookies, idle_minutes, policy)
     finally:
         for case in opened:
             case.close()
