@@ -42,9 +42,8 @@ from earshot.store.models import Call, Segment, WorkingCopyRow
 
 from .call_redaction import redact_calls
 from .clip_audio import Disguise, cover_intervals, disguise_voice, write_clip_audio
-from .export import ExportOptions, _authorise_identifying
 from .leakguard import LeakGuard
-from .output import write_atomic
+from .output import authorise_identifying, write_atomic
 from .policy import RedactionPolicy, default_policy
 from .redaction import TextSpan
 
@@ -338,9 +337,8 @@ def clip_call(
             segments = _window_segments(redaction.segments[call_id], call, window)
             covered = _covered(segments, redaction.russian, window, LeakGuard.for_case(session))
         else:
-            _authorise_identifying(
-                ExportOptions(fmt="clip", identifying=options.identifying, role=options.role),
-                "an audio clip",
+            authorise_identifying(
+                "an audio clip", identifying=options.identifying, role=options.role
             )
         samples, rate, copies = _working(case, session, call, options.start, end)
         if options.disguise is not None:

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.language.entities import EntityExtractor
 from earshot.language.lexicon import load_themes
 from earshot.language.trends import ThemeTrend, theme_trend, wilson_interval
@@ -33,11 +32,10 @@ from earshot.store.identity_models import Evidence
 from earshot.store.language_models import CallTheme
 from earshot.store.models import Call, Party, Person
 
-from .export import ExportOptions, _authorise_identifying
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
-from .output import write_guarded
+from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
 from .pseudonyms import assign_pseudonyms, party_persons
 from .quotes import list_quotes, quote_dict
@@ -340,8 +338,9 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
 
 def render_dossier(doc: dict[str, Any], fmt: str) -> Rendered:
     """The dossier in `fmt` (html, pdf, docx), with the text the leak guard reads."""
-    from .formats.html import HTML_FORMATS, html_or_pdf
+    from .formats.html import html_or_pdf
 
+    require_format(fmt, DOSSIER_FORMATS, "dossier")
     charts = {t["id"]: trend_chart_png(t) for t in doc["themes"]}
     if fmt == "docx":
         return _docx(doc, charts)
@@ -349,9 +348,7 @@ def render_dossier(doc: dict[str, Any], fmt: str) -> Rendered:
     # The guard reads the text without the embedded charts: base64 is random letters
     # (false alarms), and a chart holds only theme labels, periods and counts.
     readable = _DATA_URI_RE.sub("data:image/png;base64,", text)
-    if fmt in HTML_FORMATS:
-        return html_or_pdf(text, fmt, readable=readable)
-    raise EarshotError(f"unknown dossier format {fmt!r}; use one of {', '.join(DOSSIER_FORMATS)}")
+    return html_or_pdf(text, fmt, readable=readable)
 
 
 def export_dossier(
@@ -362,14 +359,9 @@ def export_dossier(
     extractor: EntityExtractor | None = None,
 ) -> dict[str, Any]:
     """Write the dossier to `out` (refused, and nothing written, on any leak)."""
-    if options.fmt not in DOSSIER_FORMATS:
-        raise EarshotError(
-            f"unknown dossier format {options.fmt!r}; use one of {', '.join(DOSSIER_FORMATS)}"
-        )
+    require_format(options.fmt, DOSSIER_FORMATS, "dossier")
     if not options.redact:
-        _authorise_identifying(
-            ExportOptions(identifying=options.identifying, role=options.role), "a dossier"
-        )
+        authorise_identifying("a dossier", identifying=options.identifying, role=options.role)
     with case.session() as session:
         doc = dossier_document(
             session,

@@ -15,14 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
 
 from .export_json import WARNING, build_export
 from .formats import Rendered, get_writer
 from .leakguard import LeakGuard, document_strings
-from .output import write_guarded
+from .output import ExportRefusedError, authorise_identifying, write_guarded
 from .policy import RedactionPolicy, default_policy
 from .redact_export import RedactionSummary, redact_export
 
@@ -33,10 +32,6 @@ __all__ = [
     "export_case",
     "redacted_document",
 ]
-
-
-class ExportRefusedError(EarshotError):
-    """An export that identifies people was asked for without the right to make one."""
 
 
 @dataclass(frozen=True)
@@ -71,25 +66,6 @@ class ExportResult:
             "bytes": self.bytes,
             "withheld": dict(sorted(self.summary.counts.items())),
         }
-
-
-def _authorise_identifying(options: ExportOptions, what: str) -> None:
-    if options.role is not None:
-        try:
-            from earshot.security.roles import Permission, Role, require
-        except ImportError:
-            if options.role not in ("editor", "admin"):
-                raise ExportRefusedError(
-                    f"{what} identifies people; it needs the editor role"
-                ) from None
-            return
-        require(Role(options.role), Permission.EXPORT_UNREDACTED, what=what)
-        return
-    if not options.identifying:
-        raise ExportRefusedError(
-            f"{what} without --redact identifies people and is refused unless asked for "
-            "explicitly: add --identifying (editors only), or export with --redact"
-        )
 
 
 def redacted_document(
@@ -128,7 +104,9 @@ def export_case(
             )
             rendered: Rendered = writer(doc)
         else:
-            _authorise_identifying(options, f"a {options.fmt} export")
+            authorise_identifying(
+                f"a {options.fmt} export", identifying=options.identifying, role=options.role
+            )
             doc = build_export(session, options.call_ids)
             doc["warning"] = WARNING
             rendered = writer(doc)

@@ -12,18 +12,54 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from earshot.errors import EarshotError
+from earshot.security.roles import Permission, Role, require
 from earshot.store.custody import append_custody
 
 from .formats import Rendered
 from .leakguard import LeakGuard, document_strings
 
-__all__ = ["audit_export", "write_atomic", "write_guarded"]
+__all__ = [
+    "ExportRefusedError",
+    "audit_export",
+    "authorise_identifying",
+    "require_format",
+    "write_atomic",
+    "write_guarded",
+]
+
+
+class ExportRefusedError(EarshotError):
+    """An export that identifies people was asked for without the right to make one."""
+
+
+def require_format(fmt: str, formats: Sequence[str], what: str) -> None:
+    """Refuse an output format `what` (e.g. "dossier") cannot be written in."""
+    if fmt not in formats:
+        raise EarshotError(f"unknown {what} format {fmt!r}; use one of {', '.join(formats)}")
+
+
+def authorise_identifying(what: str, *, identifying: bool, role: str | None) -> None:
+    """Allow an output that identifies people, or refuse it.
+
+    In the web the caller's role decides (editors and admins only); on the command
+    line the operator must have asked explicitly (``--identifying``).
+    """
+    if role is not None:
+        require(Role(role), Permission.EXPORT_UNREDACTED, what=what)
+        return
+    if not identifying:
+        raise ExportRefusedError(
+            f"{what} without --redact identifies people and is refused unless asked for "
+            "explicitly: add --identifying (editors only), or export with --redact"
+        )
 
 
 def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:

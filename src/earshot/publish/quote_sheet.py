@@ -17,18 +17,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
 from earshot.store.models import Person
 from earshot.store.publish_models import Quote
 
 from .call_redaction import redact_calls
-from .export import ExportOptions, _authorise_identifying
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
-from .output import write_guarded
+from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
 from .pseudonyms import party_persons
 from .quotes import get_quote, list_quotes, quote_dict
@@ -198,16 +196,15 @@ def _docx(doc: dict[str, Any]) -> Rendered:
 
 def render_quote_sheet(doc: dict[str, Any], fmt: str) -> Rendered:
     """The sheet in `fmt` (md, html, pdf, docx) with the text the leak guard reads."""
-    from .formats.html import HTML_FORMATS, html_or_pdf
+    from .formats.html import html_or_pdf
 
+    require_format(fmt, SHEET_FORMATS, "quote sheet")
     if fmt == "md":
         return _markdown(doc)
     if fmt == "docx":
         return _docx(doc)
     text = _html_text(doc)
-    if fmt in HTML_FORMATS:
-        return html_or_pdf(text, fmt)
-    raise EarshotError(f"unknown quote sheet format {fmt!r}; use one of {', '.join(SHEET_FORMATS)}")
+    return html_or_pdf(text, fmt)
 
 
 def export_quote_sheet(
@@ -218,14 +215,9 @@ def export_quote_sheet(
     extractor: EntityExtractor | None = None,
 ) -> dict[str, Any]:
     """Write the quote sheet to `out` (refused, and nothing written, on any leak)."""
-    if options.fmt not in SHEET_FORMATS:
-        raise EarshotError(
-            f"unknown quote sheet format {options.fmt!r}; use one of {', '.join(SHEET_FORMATS)}"
-        )
+    require_format(options.fmt, SHEET_FORMATS, "quote sheet")
     if not options.redact:
-        _authorise_identifying(
-            ExportOptions(identifying=options.identifying, role=options.role), "a quote sheet"
-        )
+        authorise_identifying("a quote sheet", identifying=options.identifying, role=options.role)
     with case.session() as session:
         if options.quote_ids is None:
             quotes = list_quotes(session)
