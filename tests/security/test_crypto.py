@@ -55,7 +55,9 @@ def test_round_trip_whole_and_windows(cipher: MediaCipher, tmp_path: Path, size:
             assert reader.read(10) == data[start : start + 10]
         reader.seek(0)
         assert reader.read() == data
-    if size:
+    if size >= 16:
+        # Shorter plaintexts can turn up in random ciphertext by chance (a 1-byte
+        # one does 1 time in ~8): only a 16-byte run is a meaningful leak check.
         assert data[: min(64, size)] not in sealed.read_bytes()
 
 
