@@ -100,6 +100,20 @@ class Settings:
             "else EARSHOT_PASSPHRASE is used."
         },
     )
+    translation_four_eyes: bool = field(
+        default=True,
+        metadata={
+            "help": "A translation is reviewed by someone other than its translator and "
+            "approved by someone other than its reviewer."
+        },
+    )
+    session_store: str = field(
+        default="memory",
+        metadata={
+            "help": "Where web login sessions live: 'memory' (one server process; a restart "
+            "logs everyone out) or a Redis URL shared by several servers. May be env:VAR."
+        },
+    )
 
     @classmethod
     def declared(cls) -> list[Setting]:
@@ -107,7 +121,7 @@ class Settings:
         out = []
         defaults = cls()
         for f in fields(cls):
-            kind = {"int": int, "float": float}.get(str(f.type), str)
+            kind = {"int": int, "float": float, "bool": bool}.get(str(f.type), str)
             out.append(Setting(f.name, getattr(defaults, f.name), f.metadata["help"], kind))
         return out
 
@@ -124,7 +138,7 @@ class Settings:
                 )
             kind = known[key].kind
             try:
-                changes[key] = kind(raw)
+                changes[key] = _parse_bool(raw) if kind is bool else kind(raw)
             except (TypeError, ValueError):
                 raise ConfigError(
                     f"{origin}: setting {key!r} must be {kind.__name__}, got {raw!r}"
@@ -147,6 +161,21 @@ class Settings:
 
 
 SETTINGS = Settings.declared()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse_bool(raw: Any) -> bool:
+    """TOML gives real booleans; the environment gives words (true/false, yes/no, 1/0)."""
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(raw)
 
 
 def resolve_secret(value: str) -> str:

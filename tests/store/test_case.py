@@ -142,3 +142,26 @@ def test_explicit_option_beats_environment_beats_config(
     with Case.open(case_dir, settings=chosen) as case:
         assert case.settings.operator == "from-option"
         assert case.settings.region == "RU"  # from the case config, untouched
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[("false", False), ("No", False), ("0", False), ("off", False), (False, False)],
+        *[("true", True), ("YES", True), ("1", True), ("on", True), (True, True)],
+    ],
+)
+def test_boolean_settings_from_environment_and_toml(raw: object, expected: bool) -> None:
+    from earshot.settings import Settings
+
+    assert Settings().merged({"translation_four_eyes": raw}, "test").translation_four_eyes is (
+        expected
+    )
+
+
+def test_boolean_setting_rejects_other_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    from earshot.settings import Settings
+
+    monkeypatch.setenv("EARSHOT_TRANSLATION_FOUR_EYES", "maybe")
+    with pytest.raises(ConfigError, match="translation_four_eyes' must be bool, got 'maybe'"):
+        Settings().with_environment()
