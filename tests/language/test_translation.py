@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.language.translation import (
+    FourEyesError,
     NoEngine,
     StaleEditError,
     TranslationStateError,
@@ -171,3 +172,65 @@ def test_translation_cli(sample: tuple[Case, dict[str, int]], run_cli: Any) -> N
     assert none["created"] == 0
     bad = run_cli("translate", case.path, "--mt", "babelfish", "--json", code=2)
     assert "unknown translation engine" in bad.stderr
+
+
+def _first_segment(case: Case, call_id: int) -> int:
+    with case.session() as session:
+        segment_id = (
+            session.execute(select(Translation.segment_id).where(Translation.call_id == call_id))
+            .scalars()
+            .first()
+        )
+    assert segment_id is not None
+    return int(segment_id)
+
+
+def test_four_eyes_rule_and_accepting_a_draft_as_is(sample: tuple[Case, dict[str, int]]) -> None:
+    case, ids = sample
+    with case.session() as session:
+        draft_from_reference(session, actor="mt", call_ids=[ids["call01.wav"]])
+    segment_id = _first_segment(case, ids["call01.wav"])
+    with case.session() as session:
+        edit_translation(session, segment_id, "Mum, it's me.", actor="ann", expected_version=1)
+    with case.session() as session, pytest.raises(FourEyesError, match="ann translated segment"):
+        review_translation(session, segment_id, actor="ann", expected_version=2)
+    with case.session() as session:  # the refusal wrote nothing
+        assert translation_history(session, segment_id)[-1].action == "edit"
+        review_translation(session, segment_id, actor="rita", expected_version=2)
+    with case.session() as session, pytest.raises(FourEyesError, match="rita reviewed segment"):
+        approve_translation(session, segment_id, actor="rita", expected_version=3)
+    with case.session() as session:  # the translator may approve someone else's review
+        done = approve_translation(session, segment_id, actor="ann", expected_version=3)
+        assert (done.translator, done.reviewer, done.approver) == ("ann", "rita", "ann")
+    # a draft accepted as is: reviewed without an edit, the machine stays the translator
+    other = _first_segment(case, ids["call01.wav"]) + 1
+    with case.session() as session:
+        accepted = review_translation(session, other, actor="rita", expected_version=1)
+        assert (accepted.status, accepted.translator, accepted.reviewer) == (
+            "reviewed",
+            None,
+            "rita",
+        )
+        assert [h.action for h in translation_history(session, other)] == ["draft", "accept"]
+    # a case that switches the rule off lets one person do every step
+    with case.session() as session:
+        edit_translation(session, other, "Fine.", actor="solo", expected_version=2)
+        review_translation(session, other, actor="solo", expected_version=3, four_eyes=False)
+        approve_translation(session, other, actor="solo", expected_version=4, four_eyes=False)
+
+
+def test_four_eyes_setting_reaches_the_cli(
+    sample: tuple[Case, dict[str, int]], run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case, ids = sample
+    run_cli("translate", case.path, "--from-reference", "--json")
+    segment_id = _first_segment(case, ids["call03.wav"])
+    run_cli("translation", "edit", case.path, segment_id, "--text", "Hi.",
+            "--expected-version", "1", "--operator", "ann")  # fmt: skip
+    own_review = ("translation", "review", case.path, segment_id, "--expected-version", "2",
+                  "--operator", "ann")  # fmt: skip
+    refused = run_cli(*own_review, code=2)
+    assert "four-eyes rule" in refused.stderr and "translation_four_eyes" in refused.stderr
+    monkeypatch.setenv("EARSHOT_TRANSLATION_FOUR_EYES", "false")
+    reviewed = run_cli(*own_review, "--json")
+    assert json.loads(reviewed.stdout)["reviewer"] == "ann"

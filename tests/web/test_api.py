@@ -137,12 +137,23 @@ def test_translation_edit_review_approve_and_stale_refusal(
         headers={"X-CSRF-Token": csrf},
     )
     assert reviewed.status_code == 200 and reviewed.json()["status"] == "reviewed"
-    approved = editor.put(
+    assert reviewed.json()["translator"] == "translator"
+    after_review = reviewed.json()["version"]
+    own_review = editor.put(  # four eyes: the reviewer does not approve their own review
         url,
-        json={"text": "Hello, mum.", "status": "approved", "version": reviewed.json()["version"]},
+        json={"text": "Hello, mum.", "status": "approved", "version": after_review},
         headers={"X-CSRF-Token": csrf},
     )
-    assert approved.json()["status"] == "approved" and approved.json()["approver"] == "editor"
+    assert own_review.status_code == 422
+    assert "editor reviewed segment" in own_review.json()["detail"]
+    admin, acsrf = _client(world, app_client, "admin")
+    approved = admin.put(
+        url,
+        json={"text": "Hello, mum.", "status": "approved", "version": after_review},
+        headers={"X-CSRF-Token": acsrf},
+    )
+    assert approved.json()["status"] == "approved" and approved.json()["approver"] == "admin"
+    assert approved.json()["reviewer"] == "editor"
     from earshot.language.translation.workflow import translation_history
 
     with world.own.session() as session:

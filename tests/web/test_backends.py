@@ -63,21 +63,25 @@ def test_quote_export_and_pseudonym_on_each_backend(case: Case, tmp_path: Path) 
             IngestOptions(metadata=sample / "calls.csv", workers=1),
         )
     accounts = AccountStore(tmp_path / "accounts.db", policy=FAST)
-    accounts.add_user("ed", PASSWORD)
-    accounts.grant("ed", case.case_id, Role.EDITOR)
+    team = {"tina": Role.TRANSLATOR, "ed": Role.EDITOR, "ada": Role.ADMIN}
+    for user, role in team.items():
+        accounts.add_user(user, PASSWORD)
+        accounts.grant(user, case.case_id, role)
     world = World(case, case, accounts, tmp_path)
-    client = TestClient(create_app([case], accounts))
-    headers = {"X-CSRF-Token": world.login(client, "ed")}
+    app = create_app([case], accounts)
+    clients = {user: TestClient(app) for user in team}
+    csrf = {user: world.login(clients[user], user) for user in team}
+    client, headers = clients["ed"], {"X-CSRF-Token": csrf["ed"]}
     api = f"/api/cases/{case.case_id}"
     detail = client.get(f"{api}/calls/1").json()
     english = ["Dad, hi. It's Denis.", "Deniska! So how are you there, son?"]
     for seg, text in zip(detail["segments"][:2], english, strict=True):
         version = 0
-        for status in ("edited", "reviewed", "approved"):
-            saved = client.put(
+        for user, status in (("tina", "edited"), ("ed", "reviewed"), ("ada", "approved")):
+            saved = clients[user].put(
                 f"{api}/calls/1/segments/{seg['id']}/translation",
                 json={"text": text, "status": status, "version": version},
-                headers=headers,
+                headers={"X-CSRF-Token": csrf[user]},
             )
             assert saved.status_code == 200, saved.text
             version = saved.json()["version"]
@@ -87,7 +91,7 @@ def test_quote_export_and_pseudonym_on_each_backend(case: Case, tmp_path: Path) 
         headers=headers,
     )
     assert quote.status_code == 200, quote.text
-    assert quote.json()["approver"] == "ed" and not quote.json()["unapproved"]
+    assert quote.json()["approver"] == "ada" and not quote.json()["unapproved"]
     assert [q["id"] for q in client.get(f"{api}/quotes").json()] == [quote.json()["id"]]
     sheet = client.get(f"{api}/quotes/sheet", params={"format": "md"})
     assert sheet.status_code == 200 and "So how are you there, son?" in sheet.text

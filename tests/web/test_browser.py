@@ -164,15 +164,37 @@ def test_reporter_flow(chrome: Browser, world: World) -> None:
         "(el) => el.textContent.includes('saved')",
         arg=seg.locator(".tr-state").element_handle(),
     )
-    for status in ("reviewed", "approved"):
-        seg.locator("select.tr-status").select_option(status)
-        seg.locator("button.save").click()
-        wait_js(
-            page,
-            f"(el) => el.value === '{status}' && "
-            "!el.closest('article').classList.contains('dirty')",
-            seg.locator("select.tr-status").element_handle(),
-        )
+    # four eyes: the editor who wrote it cannot review it; the refusal is shown
+    state = seg.locator(".tr-state")
+    seg.locator("select.tr-status").select_option("reviewed")
+    seg.locator("button.save").click()
+    wait_js(page, "(el) => el.textContent === 'not saved'", arg=state.element_handle())
+    assert "someone else must review" in page.locator("#toast").inner_text()
+    # the admin reviews it in another browser
+    second = chrome.page()
+    chrome.login(second, "admin")
+    second.goto(f"{base}/calls/{call_id}")
+    other = second.locator("article.seg:has(textarea.tr-text)").first
+    assert other.locator("textarea.tr-text").input_value() == "Mum, it is me. We are fine here."
+    other.locator("select.tr-status").select_option("reviewed")
+    other.locator("button.save").click()
+    wait_js(
+        second,
+        "(el) => el.textContent.includes('reviewed by admin')",
+        arg=other.locator(".tr-state").element_handle(),
+    )
+    second.context.close()
+    # back in the first browser (leaving the refused change): the editor approves
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+    seg = page.locator("article.seg:has(textarea.tr-text)").first
+    seg.locator("select.tr-status").select_option("approved")
+    seg.locator("button.save").click()
+    wait_js(
+        page,
+        "(el) => el.value === 'approved' && !el.closest('article').classList.contains('dirty')",
+        seg.locator("select.tr-status").element_handle(),
+    )
     assert "approved by editor" in seg.locator(".tr-state").inner_text()
     page.reload()
     assert (

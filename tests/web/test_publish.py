@@ -66,8 +66,10 @@ def _leftovers(world: World) -> list[Path]:
     return list(world.own.media.tmp.glob("web-download-*"))
 
 
-def _approve(client: TestClient, csrf: str, api: str, call_id: int, positions: list[int]) -> None:
-    detail = client.get(f"{api}/calls/{call_id}").json()
+def _approve(app: Any, world: World, api: str, call_id: int, positions: list[int]) -> None:
+    """Translator edits, editor reviews, admin approves: four eyes on every step."""
+    team = {user: _client(app, world, user) for user in ("translator", "editor", "admin")}
+    detail = team["editor"][0].get(f"{api}/calls/{call_id}").json()
     for pos in positions:
         seg = detail["segments"][pos]
         tr = seg["translation"]
@@ -75,7 +77,9 @@ def _approve(client: TestClient, csrf: str, api: str, call_id: int, positions: l
         # A draft is approved after an edit and a review; the words are added at the
         # outer ends of the span, where a quote may cut them without an ellipsis.
         text = f"Well, {tr['text']}" if pos == positions[0] else f"{tr['text']} Over."
-        for status in ("edited", "reviewed", "approved"):
+        steps = (("translator", "edited"), ("editor", "reviewed"), ("admin", "approved"))
+        for user, status in steps:
+            client, csrf = team[user]
             done = client.put(
                 f"{api}/calls/{call_id}/segments/{seg['id']}/translation",
                 json={"text": text, "status": status, "version": version},
@@ -130,9 +134,9 @@ def test_quote_refusals_overrides_and_provenance(world: World, app_client: TestC
         assert quote["start"] == segs[2].start and quote["end"] == segs[3].end
         assert "quote" in {e.action for e in audit_entries(session, user="editor")}
     # once approved, the same quote needs no override and names the approver
-    _approve(editor, csrf, api, call_id, [2, 3])
+    _approve(app_client.app, world, api, call_id, [2, 3])
     clean = editor.post(f"{api}/quotes", json={**span, "text": marked}, headers=headers)
-    assert clean.status_code == 200 and clean.json()["approver"] == "editor"
+    assert clean.status_code == 200 and clean.json()["approver"] == "admin"
     listed = {q["id"]: q for q in editor.get(f"{api}/quotes", params={"call": call_id}).json()}
     assert listed[quote["id"]]["stale"], "its translation changed since"
     assert not listed[clean.json()["id"]]["stale"]

@@ -227,11 +227,18 @@ def _step(
     as_json: bool,
     step: Callable[..., Any],
     segment_id: int,
+    *,
+    four_eyes_step: bool = False,
     **arguments: Any,
 ) -> None:
-    """Run one workflow step (edit, review, approve) as the operator and show the result."""
+    """Run one workflow step (edit, review, approve) as the operator and show the result.
+
+    Review and approval follow the case's four-eyes setting (``translation_four_eyes``).
+    """
     settings = settings_from_env(operator)
     with Case.open(case, settings=settings) as opened, opened.session() as session:
+        if four_eyes_step:
+            arguments["four_eyes"] = opened.settings.translation_four_eyes
         row = step(session, segment_id, actor=settings.operator, **arguments)
         data = _translation_dict(row)
     _show(data, as_json)
@@ -286,7 +293,10 @@ def translation_review(
     operator: str | None,
     as_json: bool,
 ) -> None:
-    """Mark an edited translation as reviewed (optionally correcting it)."""
+    """Mark an edited translation (or a draft accepted as is) reviewed, optionally correcting it.
+
+    Under the four-eyes rule the reviewer must not be the translator.
+    """
     from ..language.translation import review_translation
 
     _step(
@@ -295,6 +305,7 @@ def translation_review(
         as_json,
         review_translation,
         segment_id,
+        four_eyes_step=True,
         text=text,
         expected_version=expected_version,
         note=note,
@@ -316,7 +327,7 @@ def translation_approve(
     operator: str | None,
     as_json: bool,
 ) -> None:
-    """Approve a reviewed translation for publication."""
+    """Approve a reviewed translation for publication (four-eyes: not by its reviewer)."""
     from ..language.translation import approve_translation
 
     _step(
@@ -325,6 +336,7 @@ def translation_approve(
         as_json,
         approve_translation,
         segment_id,
+        four_eyes_step=True,
         expected_version=expected_version,
         note=note,
     )

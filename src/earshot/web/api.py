@@ -233,6 +233,7 @@ def save_translation(
                 status=edit.status,
                 expected_version=edit.version,
                 actor=access.user,
+                four_eyes=access.case.settings.translation_four_eyes,
             )
             audit(
                 session,

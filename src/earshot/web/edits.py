@@ -85,12 +85,16 @@ def save_translation(
     status: str,
     expected_version: int,
     actor: str,
+    four_eyes: bool = True,
 ) -> dict[str, Any]:
     """Save the English of one segment and move it to `status`, in one transaction.
 
     Delegates to the review workflow (``earshot.language.translation``): changed text
     is an edit; "reviewed" and "approved" are the next steps of review, one at a time,
-    so approval always follows a review. `expected_version` 0 means "there was none".
+    so approval always follows a review. Marking a draft or an edit "reviewed" reviews
+    it (with the reviewer's corrections, if any); under the four-eyes rule nobody
+    reviews their own translation or approves their own review. `expected_version` 0
+    means "there was none".
     """
     from ..language.translation import workflow
 
@@ -105,23 +109,36 @@ def save_translation(
         raise EditRefusedError(f"segment {segment_id} is not part of call {call_id}")
     row = _current(session, segment_id)
     version = expected_version
+    changed = row is None or text != row.text
     try:
-        if row is None or text != row.text:
+        if status == "reviewed" and row is not None and row.status in ("draft", "edited"):
+            # A reviewer's corrections are part of the review (the translator stays
+            # the translator), so the four-eyes rule still sees who translated it.
+            row = workflow.review_translation(
+                session,
+                segment_id,
+                actor=actor,
+                expected_version=version,
+                text=text if changed else None,
+                four_eyes=four_eyes,
+            )
+        elif changed:
             if row is None and not text.strip():
                 raise EditRefusedError("nothing to save: the translation is empty")
             row = workflow.edit_translation(
                 session, segment_id, text, actor=actor, expected_version=version
             )
             version = row.version
-        elif row.version != version:
+            if status == "reviewed":
+                row = workflow.review_translation(
+                    session, segment_id, actor=actor, expected_version=version, four_eyes=four_eyes
+                )
+        elif row is not None and row.version != version:
             raise workflow.StaleEditError("stale")
-        if status == "reviewed" and row.status == "edited":
-            row = workflow.review_translation(
-                session, segment_id, actor=actor, expected_version=version
-            )
-        elif status == "approved" and row.status != "approved":
+        assert row is not None  # an empty row is refused above; otherwise one was saved
+        if status == "approved" and row.status != "approved":
             row = workflow.approve_translation(
-                session, segment_id, actor=actor, expected_version=version
+                session, segment_id, actor=actor, expected_version=row.version, four_eyes=four_eyes
             )
     except workflow.StaleEditError as exc:
         raise StaleEditError(str(exc), {}) from None

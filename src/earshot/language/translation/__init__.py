@@ -17,6 +17,7 @@ from .engines import (
 from .workflow import (
     STATUSES,
     DraftReport,
+    FourEyesError,
     StaleEditError,
     TranslationStateError,
     approve_translation,
@@ -35,6 +36,7 @@ __all__ = [
     "CTranslate2Engine",
     "DraftReport",
     "EngineSpec",
+    "FourEyesError",
     "HttpEngine",
     "NoEngine",
     "StaleEditError",

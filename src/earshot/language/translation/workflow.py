@@ -2,11 +2,16 @@
 
 Machine output (or an imported reference translation) is only a draft. A translator
 edits it, a reviewer checks it, an editor approves it; each step names its actor and
-is appended to ``translation_history``. Every change passes the version the writer
-last read: a stale one raises :class:`StaleEditError` instead of silently
-overwriting a colleague. Drafting never touches a translation a person has worked on;
-it only re-drafts untouched drafts when the engine changes. Slang the decoder found in
-the segment is attached to the draft as translator's notes with its gloss.
+is appended to ``translation_history``. A reviewer may also accept a good draft as it
+is (draft -> reviewed, recorded as "accept"). Under the four-eyes rule (setting
+``translation_four_eyes``, on by default) nobody reviews their own translation or
+approves their own review, so every published line has passed two people.
+
+Every change passes the version the writer last read: a stale one raises
+:class:`StaleEditError` instead of silently overwriting a colleague. Drafting never
+touches a translation a person has worked on; it only re-drafts untouched drafts when
+the engine changes. Slang the decoder found in the segment is attached to the draft as
+translator's notes with its gloss.
 
 Everything goes through the ORM (search indexes translations through ORM events).
 """
@@ -32,6 +37,7 @@ from .engines import TranslationEngine
 __all__ = [
     "STATUSES",
     "DraftReport",
+    "FourEyesError",
     "StaleEditError",
     "TranslationStateError",
     "approve_translation",
@@ -53,6 +59,10 @@ class StaleEditError(EarshotError):
 
 class TranslationStateError(EarshotError):
     """A review step asked of a translation that is not at the step before it."""
+
+
+class FourEyesError(TranslationStateError):
+    """Someone tried to review their own translation or approve their own review."""
 
 
 @dataclass
@@ -323,25 +333,42 @@ def edit_translation(
     return row
 
 
+def _check_four_eyes(row: Translation, segment_id: int, actor: str, step: str) -> None:
+    own = row.translator if step == "review" else row.reviewer
+    if own is not None and own == actor:
+        did = "translated" if step == "review" else "reviewed"
+        raise FourEyesError(
+            f"{actor} {did} segment {segment_id}, so someone else must {step} it "
+            f"(four-eyes rule; a case can switch it off with translation_four_eyes = false "
+            f"in earshot.toml)"
+        )
+
+
 def _advance(
     session: Session,
     segment_id: int,
     *,
     actor: str,
     expected_version: int,
-    before: str,
+    before: tuple[str, ...],
     after: str,
     text: str | None,
     note: str | None,
+    four_eyes: bool,
 ) -> Translation:
     row = _load(session, segment_id)
     _check_version(row, segment_id, expected_version)
-    if row is None or row.status != before:
+    step = "review" if after == "reviewed" else "approve"
+    if row is None or row.status not in before:
         status = row.status if row else "untranslated"
+        allowed = " or ".join(before)
         raise TranslationStateError(
-            f"translation of segment {segment_id} is {status}; only an {before} translation "
+            f"translation of segment {segment_id} is {status}; only a {allowed} translation "
             f"can become {after} (draft -> edited -> reviewed -> approved)"
         )
+    if four_eyes:
+        _check_four_eyes(row, segment_id, actor, step)
+    action = "accept" if row.status == "draft" else step
     if text is not None:
         row.text = text
     row.status, row.updated_at = after, utcnow()
@@ -350,7 +377,7 @@ def _advance(
     else:
         row.approver = actor
     _flush(session, segment_id)
-    _log(session, row, actor, "review" if after == "reviewed" else "approve", note)
+    _log(session, row, actor, action, note)
     return row
 
 
@@ -362,17 +389,23 @@ def review_translation(
     expected_version: int,
     text: str | None = None,
     note: str | None = None,
+    four_eyes: bool = True,
 ) -> Translation:
-    """A reviewer checks an edited translation (optionally correcting its text)."""
+    """A reviewer checks an edited translation (optionally correcting its text).
+
+    A draft can be reviewed too: the reviewer accepts the machine or reference draft
+    as it is (history action "accept"), which saves an edit that changes nothing.
+    """
     return _advance(
         session,
         segment_id,
         actor=actor,
         expected_version=expected_version,
-        before="edited",
+        before=("draft", "edited"),
         after="reviewed",
         text=text,
         note=note,
+        four_eyes=four_eyes,
     )
 
 
@@ -383,6 +416,7 @@ def approve_translation(
     actor: str,
     expected_version: int,
     note: str | None = None,
+    four_eyes: bool = True,
 ) -> Translation:
     """An editor approves a reviewed translation for publication."""
     return _advance(
@@ -390,10 +424,11 @@ def approve_translation(
         segment_id,
         actor=actor,
         expected_version=expected_version,
-        before="reviewed",
+        before=("reviewed",),
         after="approved",
         text=None,
         note=note,
+        four_eyes=four_eyes,
     )
 
 

@@ -197,7 +197,9 @@
       localStorage.removeItem(draftKey(area));
       dirty.delete(area);
       seg.classList.remove("dirty", "stale");
-      const by = result.data.status === "approved" ? `approved by ${result.data.approver}` : result.data.translator || "";
+      const d = result.data;
+      const by = d.status === "approved" ? `approved by ${d.approver}`
+        : d.status === "reviewed" ? `reviewed by ${d.reviewer}` : d.translator || "";
       state.textContent = `v${result.data.version} · saved${by ? " · " + by : ""}`;
       E.toast("Saved.", "ok");
     } else if (result.status === 409) {
