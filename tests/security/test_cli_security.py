@@ -112,6 +112,12 @@ def test_init_encrypt_with_key_file_then_ingest_and_verify(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(cli, ["verify", str(case), "--json"], env=env)
     assert result.exit_code == 0 and json.loads(result.stdout)["ok"]
+    listed = CliRunner().invoke(cli, ["calls", str(case), "--json"], env=env)
+    assert listed.exit_code == 0 and len(json.loads(listed.stdout)) == 1
+    # the database is encrypted as well: even listing the calls needs the key
+    locked = _run("calls", case, code=2)
+    assert "this case is encrypted; set EARSHOT_KEY_FILE to open it" in locked.stderr
+    assert (case / "earshot.db").read_bytes()[:16] != b"SQLite format 3\x00"
     wrong = tmp_path / "wrong.key"
     wrong.write_text("00" * 32)
     result = CliRunner().invoke(cli, ["verify", str(case)], env={"EARSHOT_KEY_FILE": str(wrong)})

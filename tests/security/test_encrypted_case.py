@@ -1,4 +1,4 @@
-"""An encrypted case: no audio in the clear under media/, verify with and without the key."""
+"""An encrypted case: no audio and no transcript in the clear, verify, wrong and missing keys."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ from earshot.ingest.runner import IngestOptions, ingest
 from earshot.security.crypto import KeySource, create_key_file, is_encrypted_file
 from earshot.security.errors import KeyRequiredError, TamperedMediaError, WrongKeyError
 from earshot.store.case import Case
-from earshot.store.models import CustodyEntry, Original, Segment, WorkingCopyRow
+from earshot.store.models import (
+    CustodyEntry,
+    Original,
+    Phone,
+    Segment,
+    Sighting,
+    WorkingCopyRow,
+)
 from earshot.store.verify import verify_case
 
 SAMPLE = Path(str(files("earshot") / "data" / "sample"))
@@ -108,34 +115,67 @@ def test_verify_with_key_passes_and_wrong_key_writes_nothing(
     before = {
         p: (p.stat().st_mtime_ns, p.stat().st_size) for p in case_dir.rglob("*") if p.is_file()
     }
-    with _open(case_dir, wrong) as case:
-        with case.session() as session:
-            entries = session.execute(select(func.count(CustodyEntry.id))).scalar_one()
-        with pytest.raises(WrongKeyError, match="wrong key file"):
-            verify_case(case)
-        with pytest.raises(WrongKeyError):
-            ingest(case, [SAMPLE / "calls" / "call03.wav"])
-        with case.session() as session:
-            assert session.execute(select(func.count(CustodyEntry.id))).scalar_one() == entries
+    with pytest.raises(WrongKeyError, match="wrong key file"):
+        _open(case_dir, wrong)
     after = {
         p: (p.stat().st_mtime_ns, p.stat().st_size) for p in case_dir.rglob("*") if p.is_file()
     }
-    changed = {p for p in after if before.get(p) != after[p]}
-    assert all(p.name.startswith("earshot.db") for p in changed), changed
+    assert before == after
 
 
-def test_without_a_key_the_database_opens_but_media_do_not(
+def test_without_a_key_the_case_does_not_open(
     encrypted: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case_dir, _key = encrypted
     monkeypatch.delenv("EARSHOT_PASSPHRASE", raising=False)
     monkeypatch.delenv("EARSHOT_KEY_FILE", raising=False)
-    with Case.open(case_dir) as case, case.session() as session:
-        assert session.execute(select(func.count(Original.sha256))).scalar_one() >= 5
-        row = session.execute(select(WorkingCopyRow)).scalars().first()
-        assert row is not None
-        with pytest.raises(KeyRequiredError, match="EARSHOT_KEY_FILE"):
-            case.media.open_working(row.path)
+    with pytest.raises(KeyRequiredError, match="set EARSHOT_KEY_FILE to open it"):
+        Case.open(case_dir)
+
+
+def test_database_holds_nothing_in_the_clear(encrypted: tuple[Path, Path]) -> None:
+    """Transcript words, names and phone numbers are in the case, but in no file of it."""
+    case_dir, key = encrypted
+    with _open(case_dir, key) as case, case.session() as session:
+        texts = [s.text for s in session.execute(select(Segment)).scalars()]
+        numbers = list(session.execute(select(Phone.e164)).scalars())
+        files_in = list(session.execute(select(Sighting.original_path)).scalars())
+    words = {w for t in texts for w in t.split() if len(w) >= 6}
+    probes = [w.encode() for w in sorted(words)[:40]] + [n.encode() for n in numbers]
+    probes += [Path(f).name.encode() for f in files_in]
+    assert len(probes) > 20 and numbers
+    stored = [p for p in case_dir.rglob("*") if p.is_file() and p.name != "earshot.toml"]
+    database = [p for p in stored if p.name.startswith("earshot.db")]
+    assert database and not database[0].read_bytes().startswith(b"SQLite format 3")
+    for path in stored:
+        blob = path.read_bytes()
+        leaked = [p for p in probes if p in blob]
+        assert not leaked, f"{path.name} holds {leaked[:3]} in the clear"
+
+
+def test_a_case_encrypted_before_database_encryption_still_opens(tmp_path: Path) -> None:
+    """Media-only encryption (no ``database`` in [encryption]): metadata opens keyless."""
+    import tomllib
+
+    import tomli_w
+
+    from earshot.security.crypto import create_encryption
+
+    key = tmp_path / "k"
+    create_key_file(key)
+    with Case.init(tmp_path / "case") as case:
+        case_id = case.case_id
+    config_file = tmp_path / "case" / "earshot.toml"
+    config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    config["encryption"], _ = create_encryption(KeySource(key_file=key), case_id)
+    assert "database" not in config["encryption"]
+    config_file.write_text(tomli_w.dumps(config), encoding="utf-8")
+    with Case.open(tmp_path / "case") as case, case.session() as session:
+        assert session.execute(select(func.count(CustodyEntry.id))).scalar_one() >= 1
+        with pytest.raises(KeyRequiredError):
+            case.media.unlock()
+    with Case.open(tmp_path / "case", key=KeySource(key_file=key)) as case:
+        case.media.unlock()
 
 
 def test_tampered_ciphertext_byte_is_caught(tmp_path: Path) -> None:
@@ -172,5 +212,5 @@ def test_passphrase_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with Case.open(tmp_path / "case") as case:
         case.media.unlock()
     monkeypatch.setenv("EARSHOT_PASSPHRASE", "пять слов для другого ключа")
-    with Case.open(tmp_path / "case") as case, pytest.raises(WrongKeyError):
-        case.media.unlock()
+    with pytest.raises(WrongKeyError, match="wrong passphrase"):
+        Case.open(tmp_path / "case")

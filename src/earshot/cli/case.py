@@ -44,8 +44,8 @@ from ._base import (
 @click.option(
     "--encrypt",
     is_flag=True,
-    help="Store originals and working copies encrypted (AES-256-GCM); the key comes from "
-    "--key-file, else EARSHOT_PASSPHRASE, else a passphrase prompt.",
+    help="Encrypt originals and working copies (AES-256-GCM) and the SQLite database "
+    "(SQLCipher); the key comes from --key-file, else EARSHOT_PASSPHRASE, else a prompt.",
 )
 @click.option(
     "--key-file",
@@ -63,7 +63,7 @@ def init(
     key_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Create a new, empty case directory (optionally with encrypted media)."""
+    """Create a new, empty case directory (optionally encrypted: media and database)."""
     from ..security.crypto import KeySource, create_key_file
 
     settings = settings_from_env().merged({"region": region, "timezone": timezone}, "option")

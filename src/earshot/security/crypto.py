@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import ConfigError
@@ -48,6 +50,7 @@ __all__ = [
     "MediaCipher",
     "create_encryption",
     "create_key_file",
+    "database_key",
     "is_encrypted_file",
     "unlock",
 ]
@@ -196,7 +199,7 @@ def unlock(section: dict[str, Any], case_id: str, source: KeySource | None) -> M
         )
     if source is None:
         how = "EARSHOT_KEY_FILE" if section.get("kdf") == "key-file" else "EARSHOT_PASSPHRASE"
-        raise KeyRequiredError(f"this case is encrypted; set {how} to open its media")
+        raise KeyRequiredError(f"this case is encrypted; set {how} to open it")
     kek = _kek(source, section)
     blob = _unb64(section.get("wrapped_key"), "wrapped_key")
     try:
@@ -207,6 +210,18 @@ def unlock(section: dict[str, Any], case_id: str, source: KeySource | None) -> M
             f"wrong {what}: it does not unlock this case; nothing was read or written"
         ) from None
     return MediaCipher(data_key)
+
+
+def database_key(cipher: MediaCipher, case_id: str) -> bytes:
+    """The SQLCipher key of the case database, derived from the case data key.
+
+    HKDF-SHA256 with its own label, so the database and the media never share a key
+    and neither reveals the other; bound to the case id like the wrapped key.
+    """
+    info = b"earshot case database v1 " + case_id.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
+        cipher.key
+    )
 
 
 def is_encrypted_file(path: Path) -> bool:

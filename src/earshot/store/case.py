@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
-from ..security.crypto import KeySource, MediaCipher, create_encryption, unlock
+from ..security.crypto import KeySource, MediaCipher, create_encryption, database_key, unlock
 from ..settings import Settings, resolve_secret
 from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
 from .custody import append_custody
@@ -34,6 +34,7 @@ __all__ = ["CONFIG_NAME", "Case"]
 
 CONFIG_NAME = "earshot.toml"
 DB_NAME = "earshot.db"
+DATABASE_CIPHER = "sqlcipher-4"  # [encryption] database = ...: the SQLite file is SQLCipher
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ class Case:
         """Create a new case at `path` (an empty or missing directory).
 
         With `encryption`, originals and working copies are stored encrypted under a
-        new random key, unlocked later by the same passphrase or key file.
+        new random key, unlocked later by the same passphrase or key file; the SQLite
+        database is an SQLCipher file under a key derived from it (a PostgreSQL
+        database is the server's to protect).
         """
         path = Path(path)
         if (path / CONFIG_NAME).exists():
@@ -90,10 +93,14 @@ class Case:
         case_id = uuid.uuid4().hex
         cipher = None
         config: dict[str, Any] = {"case": {"id": case_id, "format": 1}, "settings": persisted}
+        sqlite_key = None
         if encryption is not None:  # a bad key source fails here, before anything is made
             config["encryption"], cipher = create_encryption(encryption, case_id)
+            if not base.db:
+                config["encryption"]["database"] = DATABASE_CIPHER
+                sqlite_key = database_key(cipher, case_id)
         path.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(cls._url(path, base.db))
+        engine = make_engine(cls._url(path, base.db), sqlite_key=sqlite_key)
         existing = current_revision(engine)
         if existing is not None:
             with Session(engine) as session:
@@ -129,8 +136,9 @@ class Case:
     ) -> Case:
         """Open an existing case, upgrading its schema if it is older than this Earshot.
 
-        An encrypted case's media unlock when first used, with `key` or else the key
-        file setting / EARSHOT_PASSPHRASE; the database opens without a key.
+        An encrypted case unlocks with `key` or else the key file setting /
+        EARSHOT_PASSPHRASE: at once when its database is encrypted (SQLite cases made
+        since database encryption), else when its media are first used.
         """
         path = Path(path)
         config_file = path / CONFIG_NAME
@@ -152,7 +160,20 @@ class Case:
         def unlock_media() -> MediaCipher:
             return unlock(encryption, case_id, key or KeySource.from_environment(base.key_file))
 
-        engine = make_engine(cls._url(path, base.db))
+        sqlite_key = None
+        if encryption.get("database") is not None:
+            if encryption["database"] != DATABASE_CIPHER:
+                raise ConfigError(
+                    f"{config_file}: unknown database encryption {encryption['database']!r}; "
+                    "upgrade Earshot"
+                )
+            cipher = unlock_media()  # no key, or a wrong one: refused before any file is read
+            sqlite_key = database_key(cipher, case_id)
+
+            def unlock_media() -> MediaCipher:
+                return cipher
+
+        engine = make_engine(cls._url(path, base.db), sqlite_key=sqlite_key)
         before = current_revision(engine)
         if before is None:
             raise CaseError(

@@ -28,11 +28,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url` with the settings Earshot relies on."""
+def _sqlcipher_module() -> Any:
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        raise CaseError(
+            "this case's database is encrypted and needs SQLCipher: "
+            "pip install sqlcipher3-binary (part of Earshot's dependencies), then run again"
+        ) from None
+    return dbapi2
+
+
+def _keyed(key: bytes) -> Any:
+    """A connect hook that gives SQLCipher the raw 256-bit key before anything else runs."""
+    pragma = f"PRAGMA key = \"x'{key.hex()}'\""
+
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(pragma)
+        cursor.close()
+
+    return apply
+
+
+def make_engine(url: str, *, sqlite_key: bytes | None = None) -> Engine:
+    """An engine for `url` with the settings Earshot relies on.
+
+    With `sqlite_key` the SQLite file is an SQLCipher database (AES-256, every page
+    including the WAL), opened with that raw key: the case's transcripts, names and
+    numbers are as protected at rest as its media.
+    """
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False})
+            extra: dict[str, Any] = {}
+            if sqlite_key is not None:
+                extra["module"] = _sqlcipher_module()
+            engine = create_engine(url, connect_args={"check_same_thread": False}, **extra)
+            if sqlite_key is not None:
+                event.listen(engine, "connect", _keyed(sqlite_key))
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             if url.startswith("postgresql://"):
@@ -41,6 +74,11 @@ def make_engine(url: str) -> Engine:
         with engine.connect():
             pass
     except (OperationalError, SQLAlchemyError) as exc:
+        if sqlite_key is not None and "not a database" in str(exc):
+            raise CaseError(
+                f"the case database {_redact(url)} does not open with this case's key: it "
+                "is damaged, or was replaced by an unencrypted copy; restore it from a backup"
+            ) from None
         safe = _redact(url)
         raise CaseError(
             f"cannot connect to the case database {safe}: {exc.__class__.__name__}: "
