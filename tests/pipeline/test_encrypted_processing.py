@@ -12,6 +12,7 @@ import pytest
 from sample_truth import SAMPLE
 from sqlalchemy import select
 
+from earshot.pipeline.runner import ProcessOptions, process
 from earshot.security.crypto import KeySource, create_key_file, is_encrypted_file
 from earshot.store.case import Case
 from earshot.store.models import Call, WorkingCopyRow
@@ -73,7 +74,16 @@ def test_encrypted_case_gives_the_same_turns(
             (case.media.root / path).unlink()
         assert not any((case.media.root / p).exists() for p in copies)
 
-    run_cli("process", str(sealed_dir), *STAGES, "--redo", "decode", "--redo", "vad", "--json")
+    # Library use with the key given in code, none in the environment: the worker
+    # processes get the data key from their parent (in memory) and open the case with it.
+    monkeypatch.delenv("EARSHOT_KEY_FILE")
+    with Case.open(sealed_dir, key=KeySource(key_file=key)) as case:
+        again = process(
+            case,
+            ProcessOptions(only=tuple(STAGES[1].split(",")), redo=("decode", "vad"), workers=2),
+        )
+        assert not again.failed and again.calls == 2, again.as_dict()
+        assert again.counts().get("done", 0) >= 4, again.as_dict()
     with Case.open(sealed_dir, key=KeySource(key_file=key)) as case:
         assert all(is_encrypted_file(case.media.root / p) for p in copies)
         assert _turns(case) == expected

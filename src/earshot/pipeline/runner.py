@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from ..errors import ConfigError, EarshotError
+from ..security.crypto import MediaCipher
+from ..security.errors import KeyRequiredError
 from ..store.case import Case
 from ..store.models import Call
 from .builtin import register_builtin_stages
@@ -245,13 +247,33 @@ def process_call(case: Case, plan: StagePlan, call_id: int) -> list[StageResult]
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(case_path: str, only: list[str], redo: list[str], options: dict[str, Any]) -> None:
-    _worker["case"] = Case.open(Path(case_path))
+def _init_worker(
+    case_path: str,
+    only: list[str],
+    redo: list[str],
+    options: dict[str, Any],
+    media_key: bytes | None,
+) -> None:
+    unlocked = MediaCipher(media_key) if media_key is not None else None
+    _worker["case"] = Case.open(Path(case_path), unlocked=unlocked)
     _worker["plan"] = plan_stages(only, redo, options)
 
 
 def _work(call_id: int) -> list[StageResult]:
     return process_call(_worker["case"], _worker["plan"], call_id)
+
+
+def _media_key(case: Case) -> bytes | None:
+    """An encrypted case's data key, for the workers (through the process pipe only).
+
+    None for a plain case, and for a media-only encrypted case opened without its key
+    (stages that need no audio still run; those that do fail per call, as before).
+    """
+    try:
+        cipher = case.media.cipher()
+    except KeyRequiredError:
+        return None
+    return cipher.key if cipher is not None else None
 
 
 def _process_pool(
@@ -267,6 +289,7 @@ def _process_pool(
         plan.names,
         sorted(plan.redo),
         {k: dict(v) for k, v in options.stage_options.items()},
+        _media_key(case),
     )
     with ProcessPoolExecutor(
         max_workers=options.workers,

@@ -132,13 +132,20 @@ class Case:
 
     @classmethod
     def open(
-        cls, path: Path, *, settings: Settings | None = None, key: KeySource | None = None
+        cls,
+        path: Path,
+        *,
+        settings: Settings | None = None,
+        key: KeySource | None = None,
+        unlocked: MediaCipher | None = None,
     ) -> Case:
         """Open an existing case, upgrading its schema if it is older than this Earshot.
 
         An encrypted case unlocks with `key` or else the key file setting /
         EARSHOT_PASSPHRASE: at once when its database is encrypted (SQLite cases made
-        since database encryption), else when its media are first used.
+        since database encryption), else when its media are first used. Worker
+        processes pass `unlocked`, the cipher their parent already unlocked, so that
+        the key travels in memory and the key derivation does not run again.
         """
         path = Path(path)
         config_file = path / CONFIG_NAME
@@ -158,6 +165,8 @@ class Case:
         base = base.with_environment().merged((settings or Settings()).explicit(), "options")
 
         def unlock_media() -> MediaCipher:
+            if unlocked is not None:
+                return unlocked
             return unlock(encryption, case_id, key or KeySource.from_environment(base.key_file))
 
         sqlite_key = None
