@@ -18,6 +18,7 @@ __all__ = [
     "LexiconError",
     "ModelMissingError",
     "RecordError",
+    "SessionStoreError",
     "SidecarError",
     "UnsafeArchiveError",
 ]
@@ -73,3 +74,8 @@ class LexiconError(EarshotError):
 
 class ModelMissingError(EarshotError):
     """An engine's model is not installed locally; the message says how to get one."""
+
+
+class SessionStoreError(EarshotError):
+    """The web login session store cannot be used: an unknown or malformed setting, or a
+    Redis server that cannot be reached or refuses the login. Messages never hold a password."""

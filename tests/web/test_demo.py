@@ -39,7 +39,7 @@ def test_serve_passes_the_redaction_policy(
     policy.write_text("# placeholder: the fake server does not read it\n", encoding="utf-8")
     seen: dict[str, Any] = {}
 
-    def fake_serve(cases: Any, accounts: Any, host: str, port: int, *rest: Any) -> None:
+    def fake_serve(cases: Any, accounts: Any, host: str, port: int, *rest: Any, **_: Any) -> None:
         seen.update(host=host, port=port, policy=rest[-1], cases=len(cases))
 
     monkeypatch.setattr(web_cli, "_serve", fake_serve)

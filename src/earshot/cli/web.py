@@ -6,7 +6,7 @@ import secrets
 import shutil
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -17,7 +17,11 @@ from ..settings import Settings
 from ..store.case import Case
 from ._base import IngestBar, cli, emit, err, json_option, out, progress_bar, settings_from_env
 
+if TYPE_CHECKING:
+    from ..web.sessions import SessionStore
+
 DEMO_USER = "demo"
+DEMO_IDLE_MINUTES = 30.0
 
 
 def _accounts(settings: Settings, path: Path | None) -> Any:
@@ -35,7 +39,10 @@ def _serve(
     secure: bool,
     idle_minutes: float,
     policy: Path | None = None,
+    *,
+    sessions: SessionStore | None = None,
 ) -> None:
+    """Run the server until interrupted; `sessions` is an open store (None: memory)."""
     import uvicorn
 
     from ..web.app import create_app
@@ -47,6 +54,7 @@ def _serve(
         WebOptions(
             idle_timeout_s=idle_minutes * 60.0, secure_cookies=secure, redaction_policy=policy
         ),
+        sessions,
     )
     uvicorn.run(
         app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False
@@ -104,6 +112,13 @@ _IDLE = click.option(
     help="Redaction policy YAML for exports, quote sheets and clips made in the browser "
     "(default: the shipped policy).",
 )
+@click.option(
+    "--session-store",
+    metavar="memory|URL",
+    help="Where login sessions live: 'memory' (this process; a restart logs everyone out) or "
+    "a redis://, rediss:// or unix:// URL shared by several servers; may be env:VAR "
+    "(default: the session_store setting, EARSHOT_SESSION_STORE).",
+)
 @json_option
 def serve(
     cases: tuple[Path, ...],
@@ -113,23 +128,40 @@ def serve(
     idle_minutes: float,
     accounts_path: Path | None,
     policy: Path | None,
+    session_store: str | None,
     as_json: bool,
 ) -> None:
     """Serve one or more cases in the browser (log in with an account from `earshot user`)."""
-    settings = settings_from_env()
-    opened = [Case.open(path, settings=settings) for path in cases]
-    accounts = _accounts(settings, accounts_path)
-    url = f"http://{host}:{port}/"
-    info = {"url": url, "cases": [{"id": c.case_id, "path": str(c.path)} for c in opened]}
-    if as_json:
-        emit(info)
-    else:
-        out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{escape(url)}[/]")
+    settings = settings_from_env().merged({"session_store": session_store}, "--session-store")
+    sessions = _open_sessions(settings, idle_minutes)  # first: a bad store fails before all else
+    opened: list[Case] = []
     try:
-        _serve(opened, accounts, host, port, secure_cookies, idle_minutes, policy)
+        opened = [Case.open(path, settings=settings) for path in cases]
+        accounts = _accounts(settings, accounts_path)
+        url = f"http://{host}:{port}/"
+        info = {"url": url, "cases": [{"id": c.case_id, "path": str(c.path)} for c in opened]}
+        if as_json:
+            emit(info)
+        else:
+            out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{escape(url)}[/]")
+        _serve(
+            opened, accounts, host, port, secure_cookies, idle_minutes, policy, sessions=sessions
+        )
     finally:
         for case in opened:
             case.close()
+        sessions.close()
+
+
+def _open_sessions(settings: Settings, idle_minutes: float) -> SessionStore:
+    """The login session store the settings name, checked (Redis pinged) before serving.
+
+    An unknown, malformed or unreachable store raises SessionStoreError, which the
+    command group shows as its usual one-line error.
+    """
+    from ..web.sessions import open_session_store
+
+    return open_session_store(settings.session_store, idle_minutes * 60.0)
 
 
 def build_demo(case_dir: Path, *, process_stages: bool) -> dict[str, Any]:
@@ -225,10 +257,29 @@ def demo(
     editor role is created in an accounts database inside the demo directory (a new
     random password is printed each run), and the workbench is served on HOST:PORT.
     """
+    settings = settings_from_env()
+    # Checked before the (long) build, so a bad EARSHOT_SESSION_STORE fails at once.
+    sessions = None if no_serve else _open_sessions(settings, DEMO_IDLE_MINUTES)
+    try:
+        _demo(case_dir, no_serve, no_process, host, port, as_json, settings, sessions)
+    finally:
+        if sessions is not None:
+            sessions.close()
+
+
+def _demo(
+    case_dir: Path,
+    no_serve: bool,
+    no_process: bool,
+    host: str,
+    port: int,
+    as_json: bool,
+    settings: Settings,
+    sessions: SessionStore | None,
+) -> None:
     report = build_demo(case_dir, process_stages=not no_process)
     from ..security.roles import Role
 
-    settings = settings_from_env()
     accounts = _accounts(settings, case_dir / "demo-accounts.db")
     password = secrets.token_urlsafe(12)
     known = {u.username for u in accounts.users()}
@@ -261,4 +312,4 @@ def demo(
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise ConfigError("the demo serves only on this machine; use --host 127.0.0.1")
     with Case.open(case_dir, settings=settings) as case:
-        _serve([case], accounts, host, port, False, 30.0)
+        _serve([case], accounts, host, port, False, DEMO_IDLE_MINUTES, sessions=sessions)

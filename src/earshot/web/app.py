@@ -7,10 +7,15 @@ request made without a session, has its own token) and come from this origin, an
 every response carries a strict Content-Security-Policy. Styles may use a
 per-response nonce because wavesurfer.js builds its waveform in a shadow DOM with
 its own ``<style>``; scripts are only ever files from ``/static``.
+
+A session store that cannot answer (Redis gone) makes the request fail closed with a 503
+and a generic message: the browser learns nothing about the store, the server log gets
+the store's redacted address and the reason, never a password or a stack trace.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,13 +26,14 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
-from ..errors import EarshotError
+from ..errors import EarshotError, SessionStoreError
 from ..store.case import Case
 from . import api, api_publish, pages
 from .access import Accounts, LoginThrottle, role_name
 from .context import LoginRequiredError, WebOptions, WebState
-from .sessions import SessionStore
+from .sessions import MemorySessionStore, SessionStore
 
 __all__ = ["COOKIE", "create_app"]
 
@@ -35,6 +41,9 @@ COOKIE = "earshot_session"
 LOGIN_COOKIE = "earshot_login"
 HERE = Path(__file__).parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+STORE_DOWN = "logins are unavailable right now (the session store is not answering); try again soon"
+
+log = logging.getLogger(__name__)
 
 
 def _csp(nonce: str) -> str:
@@ -61,8 +70,17 @@ def _security_headers(response: Response, nonce: str) -> None:
         headers["Cache-Control"] = "no-store"
 
 
-def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None = None) -> FastAPI:
-    """The web app serving `cases`, with logins checked against `accounts`."""
+def create_app(
+    cases: list[Case],
+    accounts: Accounts,
+    options: WebOptions | None = None,
+    sessions: SessionStore | None = None,
+) -> FastAPI:
+    """The web app serving `cases`, with logins checked against `accounts`.
+
+    `sessions` is where logins live (``open_session_store``; the caller closes it);
+    by default this process's memory, with the idle timeout of `options`.
+    """
     options = options or WebOptions()
     app = FastAPI(
         title="Earshot",
@@ -76,7 +94,7 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
         cases={c.case_id: c for c in cases},
         accounts=accounts,
         options=options,
-        sessions=SessionStore(options.idle_timeout_s),
+        sessions=MemorySessionStore(options.idle_timeout_s) if sessions is None else sessions,
         throttle=LoginThrottle(options.login_attempts_per_minute, 60.0),
         policy=_load_policy(options.redaction_policy),
     )
@@ -92,8 +110,16 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
         web: WebState = request.app.state.web
         nonce = secrets.token_urlsafe(16)
         request.state.csp_nonce = nonce
-        request.state.login = web.sessions.get(request.cookies.get(COOKIE))
-        refused = _refuse_unsafe(request)
+        token = request.cookies.get(COOKIE)
+        try:
+            # In a worker thread: a Redis round trip must not stall the event loop.
+            request.state.login = (
+                await run_in_threadpool(web.sessions.get, token) if token else None
+            )
+        except SessionStoreError as exc:
+            refused: Response | None = _store_down(exc)
+        else:
+            refused = _refuse_unsafe(request)
         response = refused or await call_next(request)
         _security_headers(response, nonce)
         if request.url.path.startswith("/static/"):
@@ -106,6 +132,10 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
             return JSONResponse({"detail": "log in first"}, status_code=401)
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(SessionStoreError)
+    async def store_down(request: Request, exc: SessionStoreError) -> Response:
+        return _store_down(exc)
 
     @app.exception_handler(EarshotError)
     async def library_error(request: Request, exc: EarshotError) -> Response:
@@ -143,7 +173,11 @@ def create_app(cases: list[Case], accounts: Accounts, options: WebOptions | None
             web.throttle.failed(client)
             locked = "Locked" in type(exc).__name__
             return _login_again(next, str(exc)[:200] if locked else "Wrong username or password.")
-        session = web.sessions.create(username)
+        try:
+            session = web.sessions.create(username)
+        except SessionStoreError as exc:
+            log.error("%s", exc)  # redacted URL and reason, never the password
+            return _login_again(next, "Logins are unavailable right now; try again soon.")
         response = RedirectResponse(_local(next), status_code=303)
         _set_cookie(request, response, COOKIE, session.token, options.secure_cookies)
         response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -171,6 +205,12 @@ def _load_policy(path: Path | None) -> Any:
     from ..publish.policy import load_policy
 
     return load_policy(path)
+
+
+def _store_down(exc: SessionStoreError) -> Response:
+    """503 for a session store that cannot answer; the details go to the log only."""
+    log.error("%s", exc)  # the message holds the store's redacted URL, never its password
+    return JSONResponse({"detail": STORE_DOWN}, status_code=503, headers={"Retry-After": "10"})
 
 
 def _refuse_unsafe(request: Request) -> Response | None:
