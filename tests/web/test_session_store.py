@@ -7,6 +7,7 @@ its own prefix (tests run in parallel) and deletes what it wrote.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -362,3 +363,56 @@ def test_serve_and_demo_take_the_store_from_the_environment(
     assert not (tmp_path / "demo").exists()
     bad = run_cli("serve", tmp_path / "case", "--session-store", "memroy", code=2)
     assert "unknown session store 'memroy'" in bad.stderr
+
+
+def test_password_change_and_disable_end_the_users_sessions(
+    world: World, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`earshot user passwd/disable` end the user's sessions on every server (Redis store).
+
+    The CLI uses the default key prefix, so the account has a name of its own; a login
+    typed in capitals is stored under the account's normalized name, which the CLI ends.
+    """
+    from click.testing import CliRunner
+
+    from earshot.cli import cli
+    from earshot.security.accounts import AccountStore
+    from earshot.security.roles import Role
+
+    from .conftest import FAST
+
+    def user_command(*args: str, password: str | None = None) -> dict[str, Any]:
+        result = CliRunner().invoke(
+            cli, ["user", *args, "--json"], input=None if password is None else password + "\n"
+        )
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    name = f"rosa.{uuid.uuid4().hex[:10]}"
+    accounts = AccountStore(tmp_path / "accounts.db", policy=FAST)
+    accounts.add_user(name, PASSWORD)
+    accounts.grant(name, world.own.case_id, Role.EDITOR)
+    monkeypatch.setenv("EARSHOT_ACCOUNTS", str(tmp_path / "accounts.db"))
+    monkeypatch.setenv("EARSHOT_SESSION_STORE", REDIS_URL)
+    store = open_session_store(REDIS_URL, 600)
+    team = World(world.own, world.other, accounts, tmp_path)
+    app = create_app([world.own], accounts, sessions=store)
+    calls = f"/api/cases/{world.own.case_id}/calls"
+    first, second = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    team.login(first, name.upper())
+    team.login(second, name)
+    assert first.get(calls).status_code == second.get(calls).status_code == 200
+    changed = user_command("passwd", name, "--password-stdin", password=PASSWORD + "-new")
+    assert changed["sessions_ended"] is True
+    assert first.get(calls).status_code == second.get(calls).status_code == 401
+    # with the in-memory store the sessions live in the server process: not reachable
+    accounts.set_password(name, PASSWORD)
+    team.login(first, name)
+    monkeypatch.setenv("EARSHOT_SESSION_STORE", "memory")
+    kept = user_command("passwd", name, "--password-stdin", password=PASSWORD)
+    assert kept["sessions_ended"] is None and first.get(calls).status_code == 200
+    monkeypatch.setenv("EARSHOT_SESSION_STORE", REDIS_URL)
+    assert user_command("disable", name)["sessions_ended"] is True
+    assert first.get(calls).status_code == 401
+    store.close()

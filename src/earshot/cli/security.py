@@ -30,6 +30,31 @@ def _read_password(from_stdin: bool, prompt: str) -> str:
     return value
 
 
+def _end_sessions(username: str) -> bool | None:
+    """End the user's web sessions on every server sharing a Redis session store.
+
+    None with the in-memory store (another process holds those: restart the server);
+    False, with a warning, when the shared store cannot be reached.
+    """
+    from ..errors import SessionStoreError
+    from ..security.accounts import normalize_username
+    from ..web.sessions import open_session_store
+
+    settings = settings_from_env()
+    if settings.session_store == "memory":
+        return None
+    try:
+        store = open_session_store(settings.session_store, idle_timeout=60.0)
+        try:
+            store.drop_user(normalize_username(username))
+        finally:
+            store.close()
+    except SessionStoreError as exc:
+        err.print(f"warning: the user's web sessions were not ended: {escape(str(exc))}")
+        return False
+    return True
+
+
 def _done(as_json: bool, data: dict[str, Any], message: str) -> None:
     if as_json:
         emit(data)
@@ -76,19 +101,35 @@ def user_add(username: str, display_name: str | None, password_stdin: bool, as_j
 @password_stdin
 @json_option
 def user_passwd(username: str, password_stdin: bool, as_json: bool) -> None:
-    """Set a new password for USERNAME (also lifts a lockout of that user)."""
+    """Set a new password for USERNAME (also lifts a lockout of that user).
+
+    With a shared (Redis) session store, the user's web sessions end everywhere.
+    """
     store = _store()
     store.set_password(username, _read_password(password_stdin, "New password"))
-    _done(as_json, {"username": username, "changed": True}, f"Password of {username} changed")
+    ended = _end_sessions(username)
+    _done(
+        as_json,
+        {"username": username, "changed": True, "sessions_ended": ended},
+        f"Password of {username} changed" + ("; web sessions ended" if ended else ""),
+    )
 
 
 @user.command("disable")
 @click.argument("username")
 @json_option
 def user_disable(username: str, as_json: bool) -> None:
-    """Disable an account: it can no longer sign in and loses its roles everywhere."""
+    """Disable an account: it can no longer sign in and loses its roles everywhere.
+
+    With a shared (Redis) session store, the user's web sessions end everywhere.
+    """
     _store().disable(username)
-    _done(as_json, {"username": username, "disabled": True}, f"User {username} disabled")
+    ended = _end_sessions(username)
+    _done(
+        as_json,
+        {"username": username, "disabled": True, "sessions_ended": ended},
+        f"User {username} disabled" + ("; web sessions ended" if ended else ""),
+    )
 
 
 @user.command("grant")

@@ -168,13 +168,15 @@ def create_app(
         if web.throttle.blocked(client):
             return _login_again(next, "Too many failed logins from here; wait a minute.")
         try:
-            web.accounts.authenticate(username, password, client=client)
+            user = web.accounts.authenticate(username, password, client=client)
         except EarshotError as exc:
             web.throttle.failed(client)
             locked = "Locked" in type(exc).__name__
             return _login_again(next, str(exc)[:200] if locked else "Wrong username or password.")
         try:
-            session = web.sessions.create(username)
+            # The account's normalized name ("Alice " -> "alice"), so that roles, the audit
+            # log and ending a user's sessions all see one name.
+            session = web.sessions.create(user.username)
         except SessionStoreError as exc:
             log.error("%s", exc)  # redacted URL and reason, never the password
             return _login_again(next, "Logins are unavailable right now; try again soon.")
