@@ -132,3 +132,34 @@ def test_pseudonyms_follow_first_appearance_and_are_never_renumbered(case: Case)
         assert assign_pseudonyms(session, operator="t")[people[0].id] == "THE PROFESSOR"
         with pytest.raises(PseudonymError, match="already"):
             set_pseudonym(session, people[1].id, "the professor", operator="editor")
+
+
+# English translations say numbers the way they were dictated; the phone is the fictional
+# +7 977 555-40-82 of the protected person above, the unit a fictional 71934.
+SPOKEN_EN = [
+    "Write it down: nine seven seven, five five five, forty, eighty-two.",
+    "Plus seven, nine seven seven, five five five, four oh eight two.",
+    "Call Mum on five five five, four oh, double eight... no, eighty-two.",
+]
+
+
+@pytest.mark.parametrize("text", SPOKEN_EN[:2])
+def test_phone_numbers_said_in_english_are_redacted(text: str, extractor: EntityExtractor) -> None:
+    redactor = _redactor(RAW, extractor)
+    out = redactor.redact(text).text
+    assert default_policy().replacement("phone") in out
+    assert "five five five" not in out and "nine seven seven" not in out
+
+
+def test_leak_guard_sees_english_spoken_phones_and_units() -> None:
+    from earshot.publish.leakguard import LeakGuard
+
+    guard = LeakGuard([], phones=["+79775554082"], units=["71934"])
+    for text in SPOKEN_EN[:2]:
+        assert {leak.category for leak in guard.scan_text("$.t", text)} == {"phone"}, text
+    # a wrong digit in the middle is another number, not this one
+    assert guard.scan_text("$.t", SPOKEN_EN[2]) == []
+    unit = guard.scan_text("$.t", "He is in unit seven one nine three four now.")
+    assert [(leak.category, leak.found) for leak in unit] == [("unit", "71934")]
+    harmless = "Two hundred of ours, three hundred wounded, five hundred refusing, since 2022."
+    assert guard.scan_text("$.t", harmless) == []

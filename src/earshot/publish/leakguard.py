@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from earshot.errors import EarshotError
 from earshot.language.morph import fold
 from earshot.language.numbers import spoken_numbers
+from earshot.language.numbers_en import english_number_runs
 
 from .terms import ProtectedPerson, Term, TermIndex, all_phone_numbers, phone_digit_keys
 from .translit import LATIN_WORD_RE, latin_key
@@ -102,10 +103,11 @@ class LeakGuard:
                     break
         runs = [re.sub(r"\D", "", m.group(0)) for m in _DIGITS_RE.finditer(text)]
         spoken = "".join(n.digits for n in spoken_numbers(text) if not n.ordinal)
+        english = [r.digits for r in english_number_runs(text, min_digits=4)]
         for unit in sorted(self._units):
-            if unit in runs or unit in spoken:
+            if unit in runs or unit in spoken or unit in english:
                 leaks.append(Leak(location, unit, "unit", "unit number"))
-        for digits in [*runs, spoken]:
+        for digits in [*runs, spoken, *english]:
             for key, term in self._digit_keys:
                 if key in digits:
                     leaks.append(Leak(location, key, term.category, "digits"))

@@ -20,7 +20,9 @@ from earshot.language.entities import Entity, EntityExtractor, extract_patterns
 from earshot.language.morph import fold, lemmas
 from earshot.language.names import KnownPerson, PersonDirectory, word_forms
 from earshot.language.numbers import find_phones
+from earshot.language.numbers_en import english_number_runs
 
+from .patterns_en import EN_ADDRESS_RE, EN_DOB_RE, EN_UNIT_RE, date_pattern
 from .policy import RedactionPolicy
 from .terms import ProtectedPerson, Term, TermIndex, is_name_like, phone_digit_keys
 from .translit import LATIN_WORD_RE, latin_key, latin_keys_of
@@ -30,49 +32,6 @@ __all__ = ["RedactedText", "Redaction", "Redactor", "TextSpan"]
 _PRIORITY = ("person", "phone", "address", "unit", "date_of_birth", "home_town")
 _CYR_WORD_RE = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
 _DIGIT_RUN_RE = re.compile(r"\+?\d[\d\s().\-\u2010-\u2015]*\d|\d")
-_MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_EN_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_EN_DATE = (
-    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_EN_MONTH},?\s+\d{{4}}"
-    rf"|{_EN_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2})"
-)
-_EN_DOB_RE = re.compile(
-    r"(?:\bborn(?:\s+on|\s+in)?|\bdate\s+of\s+birth:?|\bDOB:?|\bd\.o\.b\.?:?)\s+"
-    rf"({_EN_DATE}|\d{{4}})",
-    re.IGNORECASE,
-)
-_EN_STREET = (
-    r"(?:Street|St\.|Avenue|Ave\.|Prospekt|Prospect|Lane|Boulevard|Blvd\.?|Road|Rd\.|"
-    r"Square|Embankment|Highway|Alley|Passage|Drive|ulitsa|pereulok|per\.|ul\.)"
-)
-_EN_HOUSE = (
-    r"(?:,?\s*(?:building|bldg\.?|house|no\.|block|bl\.|flat|apt\.?|apartment|room|korpus)"
-    r"\s*\d+[a-z]?)"
-)
-_EN_ADDRESS_RE = re.compile(
-    rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}{_EN_STREET}(?:,?\s*\d+[a-z]?\b)?{_EN_HOUSE}*"
-    rf"|\b{_EN_STREET}\s+(?:[A-Z][\w'’-]+\s*){{1,3}}(?:,?\s*\d+[a-z]?\b)?{_EN_HOUSE}*"
-)
-_EN_UNIT_RE = re.compile(
-    r"\b(?:military\s+unit|unit|MU|v/ch)\s*(?:No\.?|number|#)?\s*(\d{4,6})\b", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -355,14 +314,14 @@ class Redactor:
                 spans.append(
                     TextSpan(phone.start, phone.end, "phone", self.policy.replacement("phone"))
                 )
-        for m in _EN_DOB_RE.finditer(text):
+        for m in EN_DOB_RE.finditer(text):
             spans.append(
                 TextSpan(
                     m.start(1), m.end(1), "date_of_birth", self.policy.replacement("date_of_birth")
                 )
             )
         for iso in self.found.dates:
-            for m in re.finditer(_date_pattern(iso), text, re.IGNORECASE):
+            for m in re.finditer(date_pattern(iso), text, re.IGNORECASE):
                 spans.append(
                     TextSpan(
                         m.start(),
@@ -371,13 +330,40 @@ class Redactor:
                         self.policy.replacement("date_of_birth"),
                     )
                 )
-        for m in _EN_ADDRESS_RE.finditer(text):
+        for m in EN_ADDRESS_RE.finditer(text):
             spans.append(
                 TextSpan(m.start(), m.end(), "address", self.policy.replacement("address"))
             )
-        for m in _EN_UNIT_RE.finditer(text):
+        for m in EN_UNIT_RE.finditer(text):
             spans.append(TextSpan(m.start(1), m.end(1), "unit", self.policy.replacement("unit")))
+        spans += self._english_number_spans(text)
         return [s for s in spans if self.policy.redacts(s.category)]
+
+    def _english_number_spans(self, text: str) -> list[TextSpan]:
+        """Phone and unit numbers said in English words ("nine one six, double five ...")."""
+        spans: list[TextSpan] = []
+        for run in english_number_runs(text, min_digits=4):
+            known = next(
+                (
+                    t
+                    for index in (self.known, self.found.terms)
+                    for k, t in index.digits.items()
+                    if len(k) >= 6 and k in run.digits
+                ),
+                None,
+            )
+            if known is not None:
+                spans.append(self._term_span(run.start, run.end, known))
+            elif run.digits in self.found.numbers:
+                category = self.found.numbers[run.digits]
+                spans.append(
+                    TextSpan(run.start, run.end, category, self.policy.replacement(category))
+                )
+            elif self.policy.spoken_phones and len(run.digits) >= 7:
+                spans.append(
+                    TextSpan(run.start, run.end, "phone", self.policy.replacement("phone"))
+                )
+        return spans
 
     def redact(
         self,
@@ -411,24 +397,6 @@ def _capitalised_names(text: str) -> list[Entity]:
         if named:
             found.append(Entity("PER", m.start(), m.end(), word, word))
     return found
-
-
-def _date_pattern(iso: str) -> str:
-    """A regex for one ISO date ("1991-05-14", "--05-14", "1991") written in English or digits."""
-    m = re.fullmatch(r"(\d{4}|-)-(\d{2})-(\d{2})", iso)
-    if not m:
-        return rf"\b{re.escape(iso)}\b" if iso.isdigit() else r"(?!x)x"
-    year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
-    name = _MONTHS_EN[month - 1]
-    y = rf"(?:,?\s+{year})?" if year != "-" else ""
-    return (
-        rf"\b0?{day}(?:st|nd|rd|th)?\s+(?:of\s+)?{name[:3]}[a-z]*\.?{y}"
-        rf"|\b{name[:3]}[a-z]*\.?\s+0?{day}(?:st|nd|rd|th)?{y}"
-        rf"|\b0?{day}[./]0?{month}[./](?:{year}|{year[-2:]})\b"
-        if year != "-"
-        else rf"\b0?{day}(?:st|nd|rd|th)?\s+(?:of\s+)?{name[:3]}[a-z]*"
-        rf"|\b{name[:3]}[a-z]*\s+0?{day}\b"
-    )
 
 
 def _merge(text: str, spans: list[TextSpan], redactor: Redactor) -> list[TextSpan]:
