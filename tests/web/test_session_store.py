@@ -32,7 +32,7 @@ from .conftest import PASSWORD, World
 
 REDIS_URL = os.environ.get("EARSHOT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DEAD = "redis://:secretpw@127.0.0.1:1/0"  # nothing listens on port 1
-IDLE = 1.5  # seconds; long enough for a loaded CI machine, short enough to wait out
+IDLE = 3.0  # seconds: margins of 0.4 x IDLE on a loaded CI machine, short enough to wait
 
 
 def _redis_available() -> bool:
