@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -233,17 +232,3 @@ def test_labelled_precision_and_recall(matcher: SlangMatcher) -> None:
     print(f"\nslang labelled set: n={len(sentences)} precision={precision:.3f} recall={recall:.3f}")
     assert precision >= 0.9
     assert recall >= 0.9
-
-
-def test_throughput_of_short_segments(matcher: SlangMatcher) -> None:
-    segments = [str(item["text"]) for item in _labelled()]
-    for segment in segments:  # warm the lemma cache, as a long run would be
-        matcher.find(segment)
-    rounds = 20
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for segment in segments:
-            matcher.find(segment)
-    rate = rounds * len(segments) / (time.perf_counter() - started)
-    print(f"\nslang throughput: {rate:.0f} segments/s")
-    assert rate > 2000
