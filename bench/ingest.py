@@ -8,7 +8,7 @@ AMR-NB and MP3, a few minutes per call), then times
 * `earshot ingest` of the same folder into a fresh case (hashing, copying into the
   content-addressed store, decoding to 16 kHz working copies, the database and custody).
 
-Usage: python bench/ingest.py [--hours 2] [--workers 2] [--db postgresql://...]
+Usage: python bench/ingest.py [--hours 2] [--workers 2] [--db postgresql://...] [--encrypt]
 Target (issue 2): >= 10 audio-hours per minute on 2 cores, within 2x of the ceiling.
 """
 
@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from earshot.ingest.runner import IngestOptions, ingest
+from earshot.security.crypto import KeySource, create_key_file
 from earshot.store.case import Case
 
 MIX = [  # (suffix, container, codec, channels, share of the hours)
@@ -120,8 +121,12 @@ def ceiling(folder: Path, processes: int = 1) -> float:
     return time.perf_counter() - started
 
 
-def run_ingest(folder: Path, case_dir: Path, workers: int, db: str | None) -> float:
-    case = Case.init(case_dir, db=db)
+def run_ingest(
+    folder: Path, case_dir: Path, workers: int, db: str | None, key: Path | None = None
+) -> float:
+    """Seconds to ingest `folder` into a new case (encrypted under `key` if given)."""
+    encryption = KeySource(key_file=key) if key is not None else None
+    case = Case.init(case_dir, db=db, encryption=encryption)
     try:
         started = time.perf_counter()
         report = ingest(case, [folder], IngestOptions(workers=workers))
@@ -140,6 +145,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated audio here")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measurement; the fastest counts"
+    )
+    parser.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="also time encrypted cases (AES-256-GCM media, SQLCipher database)",
     )
     args = parser.parse_args()
     console = Console()
@@ -163,6 +173,16 @@ def main() -> None:
                     for i in range(args.repeat)
                 )
             runs.append((f"earshot ingest, {workers} worker(s)", best, ceil))
+            if args.encrypt:
+                key = work / "case.key"
+                if not key.exists():
+                    create_key_file(key)
+                with console.status(f"earshot ingest, encrypted, {workers} worker(s)"):
+                    best = min(
+                        run_ingest(audio, work / f"enc-{workers}-{i}", workers, args.db, key)
+                        for i in range(args.repeat)
+                    )
+                runs.append((f"earshot ingest, encrypted, {workers} worker(s)", best, ceil))
         hours = seconds / 3600
         load = os.getloadavg()[0]
         table = Table(
