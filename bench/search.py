@@ -7,6 +7,7 @@ FTS5 / tsvector rows) and a fixed query mix through ``earshot.store.search.searc
 single word, two words, phrase, word + facet, facet only.
 
 Usage: python bench/search.py [--segments 1000000] [--pg postgresql://host:5432/postgres]
+                              [--encrypt] [--keep DIR]
 Target (issue 5): p95 <= 50 ms for every query type at 1M segments on SQLite;
 index build >= 20k segments/s.
 """
@@ -38,6 +39,7 @@ from sqlalchemy import insert, text
 
 import earshot.store.schema  # noqa: F401  (every layer's tables and the search events)
 from earshot.language.morph import tokens
+from earshot.security.crypto import KeySource, create_key_file
 from earshot.store.case import Case
 from earshot.store.models import Call, Original, Party, Phone, Segment, Transcript, utcnow
 from earshot.store.search import TOTAL_CAP, SearchOptions, reindex, search
@@ -191,21 +193,31 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(
-    db: str | None, n: int, queries: int, seed: int, keep: Path | None = None
+    db: str | None,
+    n: int,
+    queries: int,
+    seed: int,
+    keep: Path | None = None,
+    encrypt: bool = False,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     root = keep or Path(tempfile.mkdtemp(prefix="earshot-bench-search-"))
     reuse = keep is not None and (keep / "case" / "earshot.toml").exists()
+    key_file = root / "case.key"
+    if encrypt and not key_file.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        create_key_file(key_file)
+    key = KeySource(key_file=key_file) if encrypt else None
     try:
         if reuse:
-            case = Case.open(root / "case")
+            case = Case.open(root / "case", key=key)
             backend = case.engine.dialect.name
             with case.session() as session:
                 n = int(session.execute(text("SELECT count(*) FROM segments")).scalar_one())
             console.print(f"[bold]{backend}[/]: reusing {n:,} segments in {root}")
             gen, build_s, indexed = 0.0, float("nan"), n
         else:
-            case = Case.init(root / "case", db=db)
+            case = Case.init(root / "case", db=db, encryption=key)
             backend = case.engine.dialect.name
             console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
             gen = build(case, n, rng)
@@ -242,7 +254,7 @@ def run(
             )
         case.close()
         return {
-            "backend": backend,
+            "backend": backend + (" (SQLCipher)" if encrypt and db is None else ""),
             "segments": n,
             "generate_s": gen,
             "index_s": build_s,
@@ -284,6 +296,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--skip-sqlite", action="store_true", help="only run on PostgreSQL")
     parser.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="an encrypted case: the SQLite database is SQLCipher (see docs/security.md)",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         metavar="DIR",
@@ -296,7 +313,9 @@ def main() -> None:
     )
     reports = []
     if not args.skip_sqlite:
-        reports.append(run(None, args.segments, args.queries, args.seed, args.keep))
+        reports.append(
+            run(None, args.segments, args.queries, args.seed, args.keep, encrypt=args.encrypt)
+        )
     if args.pg:
         with scratch_database(args.pg) as url:
             reports.append(run(url, args.segments, args.queries, args.seed))
