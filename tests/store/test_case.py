@@ -165,3 +165,15 @@ def test_boolean_setting_rejects_other_words(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("EARSHOT_TRANSLATION_FOUR_EYES", "maybe")
     with pytest.raises(ConfigError, match="translation_four_eyes' must be bool, got 'maybe'"):
         Settings().with_environment()
+
+
+def test_case_settings_are_checked_and_kept_in_the_case(tmp_path: Path) -> None:
+    with Case.init(tmp_path / "c", case_settings={"translation_four_eyes": "no"}) as case:
+        assert case.settings.translation_four_eyes is False
+    with Case.open(tmp_path / "c") as case:
+        assert case.settings.translation_four_eyes is False
+    with pytest.raises(ConfigError, match="unknown setting 'four_eyes'"):
+        Case.init(tmp_path / "d", case_settings={"four_eyes": False})
+    with pytest.raises(ConfigError, match="not case settings"):
+        Case.init(tmp_path / "e", case_settings={"db": "postgresql://u:pw@h/db"})
+    assert not (tmp_path / "d").exists() and not (tmp_path / "e").exists()

@@ -25,6 +25,12 @@ def test_demo_builds_case_and_account(tmp_path: Path, run_cli: Cli) -> None:
     accounts = AccountStore(Path(second["accounts"]))
     accounts.authenticate("demo", second["password"], client="test")
     assert accounts.role("demo", second["case_id"]) == Role.EDITOR
+    # the one demo account may review and approve its own work: the demo case says so
+    from earshot.store.case import Case
+
+    with Case.open(target) as case:
+        assert case.settings.translation_four_eyes is False
+    assert "translation_four_eyes = false" in (target / "earshot.toml").read_text("utf-8")
 
 
 def test_serve_passes_the_redaction_policy(

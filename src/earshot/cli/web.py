@@ -171,7 +171,11 @@ def build_demo(case_dir: Path, *, process_stages: bool) -> dict[str, Any]:
     report: dict[str, Any] = {"case": str(case_dir)}
     with as_file(sample) as sample_dir:
         if not (case_dir / "earshot.toml").exists():
-            Case.init(case_dir, settings=settings).close()
+            # One demo account does every step, so the demo case lets one person review
+            # and approve (four eyes stay on by default for real cases).
+            Case.init(
+                case_dir, settings=settings, case_settings={"translation_four_eyes": False}
+            ).close()
         inbox = _sample_inbox(sample_dir, case_dir / "sample-inbox")
         with Case.open(case_dir, settings=settings) as case:
             with progress_bar("ingest") as bar:

@@ -11,7 +11,7 @@ import fcntl
 import os
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,23 +73,31 @@ class Case:
         settings: Settings | None = None,
         revision: str = "heads",
         encryption: KeySource | None = None,
+        case_settings: Mapping[str, Any] | None = None,
     ) -> Case:
         """Create a new case at `path` (an empty or missing directory).
 
         With `encryption`, originals and working copies are stored encrypted under a
         new random key, unlocked later by the same passphrase or key file; the SQLite
         database is an SQLCipher file under a key derived from it (a PostgreSQL
-        database is the server's to protect).
+        database is the server's to protect). `case_settings` are written to the
+        case's ``earshot.toml`` (checked like any setting; never secrets), e.g. the
+        demo case's ``translation_four_eyes = false``.
         """
         path = Path(path)
         if (path / CONFIG_NAME).exists():
             raise CaseExistsError(f"{path} is already an Earshot case; open it instead")
         if path.exists() and not path.is_dir():
             raise CaseError(f"{path} exists and is not a directory; choose another path")
-        base = Settings().with_environment().merged((settings or Settings()).explicit(), "options")
+        stored = dict(case_settings or {})
+        if {"db", "key_file"} & set(stored):
+            raise ConfigError("db and key_file are not case settings; pass them as options")
+        in_case = Settings().merged(stored, "case settings")  # checked names and types
+        base = in_case.with_environment().merged((settings or Settings()).explicit(), "options")
         if db is not None:
             base = base.merged({"db": db}, "--db")
         persisted = cls._persisted(base)  # refuses a literal password before anything is made
+        persisted.update({name: getattr(in_case, name) for name in stored})
         case_id = uuid.uuid4().hex
         cipher = None
         config: dict[str, Any] = {"case": {"id": case_id, "format": 1}, "settings": persisted}
