@@ -28,6 +28,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+SQLCIPHER_CACHE_KIB = 64 * 1024
+
+
 def _sqlcipher_module() -> Any:
     try:
         from sqlcipher3 import dbapi2
@@ -46,6 +49,9 @@ def _keyed(key: bytes) -> Any:
     def apply(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(pragma)
+        # Every page read from disk (or the OS cache) is decrypted and authenticated;
+        # a 64 MiB page cache per connection keeps the hot search index decrypted.
+        cursor.execute(f"PRAGMA cache_size = -{SQLCIPHER_CACHE_KIB}")
         cursor.close()
 
     return apply
