@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from earshot.security.crypto import KeySource, create_key_file
 from earshot.store.case import Case
 from earshot.store.custody import verify_chain
 from earshot.store.models import Batch, Call, Original, Party, Sighting, WorkingCopyRow
@@ -29,6 +30,24 @@ def _earshot(*args: str | Path) -> list[str]:
 
 @pytest.mark.slow
 def test_sigkill_mid_ingest_then_rerun_completes(tmp_path: Path, case_dir: Path) -> None:
+    _kill_mid_ingest_then_rerun(tmp_path, case_dir)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_ingest_of_an_encrypted_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLCipher database and its WAL recover from the kill like a plain one."""
+    key = tmp_path / "case.key"
+    create_key_file(key)
+    monkeypatch.setenv("EARSHOT_KEY_FILE", str(key))
+    case_dir = tmp_path / "sealed"
+    Case.init(case_dir, encryption=KeySource(key_file=key)).close()
+    _kill_mid_ingest_then_rerun(tmp_path, case_dir)
+    assert not (case_dir / "earshot.db").read_bytes().startswith(b"SQLite format 3")
+
+
+def _kill_mid_ingest_then_rerun(tmp_path: Path, case_dir: Path) -> None:
     inbox = tmp_path / "inbox"
     for i in range(FILES):
         write_audio(
