@@ -13,6 +13,7 @@ import numpy as np
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings as hypothesis_settings
 
 from earshot.cli import cli
 from earshot.store.case import Case
@@ -127,3 +128,11 @@ def audio_factory() -> type:
         write = staticmethod(write_audio)
 
     return Factory
+
+
+# Hypothesis runs the same examples on every run (derandomized), so that main stays green
+# and a failure on one machine is a failure on all; explore new examples with
+# `pytest --hypothesis-profile=explore`.
+hypothesis_settings.register_profile("default", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile("default")
