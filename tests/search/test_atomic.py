@@ -99,10 +99,13 @@ def test_case_with_the_old_index_file_is_migrated(sample_case: Case) -> None:
             "ix_search_parties_person_id",
         ):
             conn.execute(f"DROP INDEX {name}")
-        for table in ("segment_fts", "search_stats", "search_signatures"):
+        for table in ("segment_fts", "search_stats", "search_signatures", "search_keys"):
             conn.execute(f"DROP TABLE {table}")
+        for column in ("ru_rep", "en_rep"):  # migration 0403's
+            conn.execute(f"ALTER TABLE segment_search DROP COLUMN {column}")
         conn.execute(
-            "UPDATE alembic_version SET version_num = '0400' WHERE version_num IN ('0401', '0402')"
+            "UPDATE alembic_version SET version_num = '0400' "
+            "WHERE version_num IN ('0401', '0402', '0403')"
         )
     reopened = Case.open(sample_case.path)
     try:
@@ -127,7 +130,12 @@ def test_case_without_facet_tokens_is_migrated(sample_case: Case) -> None:
     with sqlite3.connect(sample_case.path / "earshot.db") as conn:
         conn.execute("DROP TABLE segment_fts")
         conn.execute("CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq)")
-        conn.execute("UPDATE alembic_version SET version_num = '0401' WHERE version_num = '0402'")
+        conn.execute("DROP TABLE search_keys")  # migration 0403's
+        for column in ("ru_rep", "en_rep"):
+            conn.execute(f"ALTER TABLE segment_search DROP COLUMN {column}")
+        conn.execute(
+            "UPDATE alembic_version SET version_num = '0401' WHERE version_num IN ('0402', '0403')"
+        )
     reopened = Case.open(sample_case.path)
     try:
         assert reopened.migration is not None

@@ -6,6 +6,10 @@
 * ``search_signatures``: SQLite's map from a lemma to every *word signature* holding it
   (the sorted lemmas of one ambiguous word, joined by ``_``), for exact phrase queries
   in FTS5 (see :mod:`earshot.store.search.index`).
+* ``search_keys`` (migration 0403): each index key's document frequency per column
+  (PostgreSQL; kept by triggers on ``segment_search``), and ``segment_search.ru_rep`` /
+  ``en_rep``: the counts of the keys that occur more than once in the row's column (jsonb,
+  NULL when none do), so that BM25 needs neither a GIN count nor an unnest per query.
 
 On SQLite the full-text index itself is the FTS5 table ``segment_fts`` in the case
 database (created by migration 0401; FTS5 tables cannot be ORM models). Every table
@@ -14,16 +18,26 @@ exists on both backends so that the schema is one; the other backend leaves it e
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
 from .models import Base, Call, Party
 
-__all__ = ["LEMMA_VECTOR", "SearchSignature", "SearchStats", "SegmentSearch"]
+__all__ = [
+    "KEY_REPEATS",
+    "LEMMA_VECTOR",
+    "SearchKey",
+    "SearchSignature",
+    "SearchStats",
+    "SegmentSearch",
+]
 
 LEMMA_VECTOR: TypeEngine[str] = TSVECTOR().with_variant(Text(), "sqlite")
+KEY_REPEATS: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 
 
 class SegmentSearch(Base):
@@ -46,6 +60,18 @@ class SegmentSearch(Base):
     en: Mapped[str] = mapped_column(LEMMA_VECTOR)
     ru_len: Mapped[int] = mapped_column(Integer, default=0)
     en_len: Mapped[int] = mapped_column(Integer, default=0)
+    ru_rep: Mapped[dict[str, int] | None] = mapped_column(KEY_REPEATS, nullable=True)
+    en_rep: Mapped[dict[str, int] | None] = mapped_column(KEY_REPEATS, nullable=True)
+
+
+class SearchKey(Base):
+    """Rows of ``segment_search`` holding `key` in ``ru``, in ``en``, and in both."""
+
+    __tablename__ = "search_keys"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    rows_ru: Mapped[int] = mapped_column(BigInteger)
+    rows_en: Mapped[int] = mapped_column(BigInteger)
+    rows_both: Mapped[int] = mapped_column(BigInteger)
 
 
 class SearchStats(Base):

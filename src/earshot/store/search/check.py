@@ -8,15 +8,27 @@ agree; this re-derives every index row from the segments and compares.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .index import meta_tokens, segment_texts, tsvector_literal
+from .index import meta_tokens, segment_texts, tsvector_parts
 from .text import index_parts
 
 __all__ = ["check_index"]
 
 _BATCH = 2000
+
+# Each key of the rows in {rows} (a table with tsvectors ru, en): k, and how many rows
+# hold it in ru (r), in en (e), in both (b). Migration 0403 uses the same query.
+SEARCH_KEY_COUNTS = (
+    "SELECT coalesce(j.rk, j.ek) AS k, count(j.rk) AS r, count(j.ek) AS e, "
+    "count(*) FILTER (WHERE j.rk IS NOT NULL AND j.ek IS NOT NULL) AS b "
+    "FROM {rows} x, LATERAL (SELECT a.k AS rk, c.k AS ek "
+    "FROM unnest(tsvector_to_array(x.ru)) a(k) "
+    "FULL JOIN unnest(tsvector_to_array(x.en)) c(k) ON a.k = c.k) j GROUP BY 1"
+)
 
 
 def check_index(session: Session, *, limit: int = 20) -> list[str]:
@@ -58,23 +70,28 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
         marks = ", ".join(str(i) for i in ids)
         if postgres:
             stored = {
-                int(r[0]): (str(r[1]), str(r[2]), int(r[3]), int(r[4]))
+                int(r[0]): (str(r[1]), str(r[2]), int(r[3]), int(r[4]), r[5], r[6])
                 for r in conn.execute(
                     text(
-                        "SELECT segment_id, ru, en, ru_len, en_len FROM segment_search "
-                        f"WHERE segment_id IN ({marks})"
+                        "SELECT segment_id, ru, en, ru_len, en_len, ru_rep, en_rep "
+                        f"FROM segment_search WHERE segment_id IN ({marks})"
                     )
                 )
             }
             for seg_id, seg in texts.items():
+                ru, ru_rep = tsvector_parts(seg.ru, "ru")
+                en, en_rep = tsvector_parts(seg.en, "en")
                 want = conn.execute(
                     text("SELECT CAST(:ru AS tsvector), CAST(:en AS tsvector)"),
-                    {"ru": tsvector_literal(seg.ru, "ru"), "en": tsvector_literal(seg.en, "en")},
+                    {"ru": ru, "en": en},
                 ).one()
                 lengths = (index_parts(seg.ru, "ru")[2], index_parts(seg.en, "en")[2])
+                repeats = tuple(json.loads(r) if r else None for r in (ru_rep, en_rep))
                 got = stored.get(seg_id)
                 if got is not None and (
-                    got[:2] != (str(want[0]), str(want[1])) or got[2:] != lengths
+                    got[:2] != (str(want[0]), str(want[1]))
+                    or got[2:4] != lengths
+                    or got[4:] != repeats
                 ):
                     problems.append(f"segment {seg_id}: index row differs from its text")
         else:
@@ -104,4 +121,15 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
                 f"search_stats says {n_rows} rows / {n_tokens} tokens, "
                 f"the index holds {real[0]} / {real[1]}"
             )
+        # search_keys against a fresh count of every key (one pass over the index).
+        wrong = conn.execute(
+            text(
+                "SELECT coalesce(k.key, f.k) FROM search_keys k FULL JOIN ("
+                f"{SEARCH_KEY_COUNTS.format(rows='segment_search')}) f ON f.k = k.key "
+                "WHERE k.key IS NULL OR f.k IS NULL OR (k.rows_ru, k.rows_en, k.rows_both) "
+                "<> (f.r, f.e, f.b) LIMIT :n"
+            ),
+            {"n": limit},
+        ).all()
+        problems += [f"search_keys disagrees with the index for key {w[0]!r}" for w in wrong]
     return problems[:limit]

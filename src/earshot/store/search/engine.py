@@ -4,8 +4,10 @@ Scores are FTS5's BM25 (k1 = 1.2, b = 0.75, summed over the key phrases of the q
 words, document length over every column of the row). On SQLite FTS5 computes them
 and cuts the list (``ORDER BY rank LIMIT``) in C; on PostgreSQL the same formula runs
 in SQL over the GIN candidates, from the same statistics (``search_stats`` totals,
-each key's document frequency, per-row term counts from the tsvector positions), and
-``ORDER BY score DESC LIMIT`` cuts there. Both give the same raw doubles, turned
+each key's document frequency from ``search_keys``, per-row term counts: 1 for a key
+in the row's tsvector, or its count in the row's ``*_rep`` repeats), and
+``ORDER BY score DESC LIMIT`` cuts there (without filters, in the same query that
+counts the candidates, see :func:`_postgres_page`). Both give the same raw doubles, turned
 into whole millionths in SQL (``floor(score * 1e6 + 0.5)``, exact IEEE steps on both)
 and ordered by (that, segment id) in the database, so the answers are identical.
 
@@ -140,6 +142,12 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
                 rows = rows[options.offset : options.offset + options.limit]
             else:
                 rows = ranked(conn, plan, source, where, options.limit, options.offset)
+        elif plan.backend == "postgresql":
+            # The page and the total from one scan of the candidates (they are all
+            # scored before the top ones are known anyway); a separate capped count
+            # gets a plan that walks the whole table in id order for common words.
+            rows, total = _postgres_page(conn, plan, source, where, options.limit, options.offset)
+            counted = _count(conn, plan, source, where) if total is None else total
         else:
             counted = _count(conn, plan, source, where)
             rows = ranked(conn, plan, source, where, options.limit, options.offset)
@@ -203,41 +211,11 @@ def _postgres_ranked(
     conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int | None
 ) -> list[_Ranked]:
     """BM25 exactly as FTS5's bm25() computes it, in SQL (see the module docstring)."""
-    scored = [p for p in plan.main_phrases if not p.negated]
-    params = dict(plan.params)
-    n_rows, n_tokens = conn.execute(text("SELECT rows, tokens FROM search_stats")).one()
-    n_rows = int(n_rows)
-    # FTS5 counts the SQLite-only facet tokens in every row's length: add them here too,
-    # in the same order of operations (total tokens / rows), so the doubles agree.
-    avgdl = float(int(n_tokens) + META_TOKENS * n_rows) / float(max(n_rows, 1))
-    hits = _document_frequencies(conn, scored)
-    terms: list[str] = []
-    lateral: dict[str, list[str]] = {"ru": [], "en": []}
-    for i, (phrase, df) in enumerate(zip(scored, hits, strict=True)):
-        idf = math.log((n_rows - df + 0.5) / (df + 0.5))
-        params |= {f"idf{i}": idf if idf > 0 else 1e-6, f"key{i}": phrase.key}
-        parts = []
-        for col in phrase.columns:
-            lateral[col].append(
-                f"coalesce(sum(cardinality(u.positions)) FILTER (WHERE u.lexeme = :key{i}), 0)"
-                f" AS t{i}"
-            )
-            parts.append(f"t_{col}.t{i}")
-        tf = "CAST(" + " + ".join(parts) + " AS double precision)"
-        terms.append(f"(:idf{i} * (({tf} * :k1p1) / ({tf} + :k1 * (:omb + :b * dl.d / :avgdl))))")
-    params |= {"k1p1": K1 + 1.0, "k1": K1, "omb": 1 - B, "b": B, "avgdl": avgdl}
-    params["meta"] = META_TOKENS
-    joins = "".join(
-        f", LATERAL (SELECT {', '.join(cols)} FROM unnest(ss.{col}) u) t_{col}"
-        for col, cols in lateral.items()
-        if cols
-    )
-    score = "(" + (" + ".join(terms) if terms else "CAST(0 AS double precision)") + ")"
+    score, params = _postgres_score(conn, plan)
     order = "" if offset is None else " ORDER BY sk DESC, s.id"
     sql = _text(
         f"SELECT s.id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
-        ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl"
-        f"{joins} "
+        ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl "
         f"WHERE {where}{order} LIMIT :lim OFFSET :off",
         plan,
     )
@@ -247,22 +225,90 @@ def _postgres_ranked(
     ]
 
 
+def _postgres_page(
+    conn: Connection, plan: Plan, source: str, where: str, limit: int, offset: int
+) -> tuple[list[_Ranked], int | None]:
+    """The page of scored hits in order, and how many candidates there are in all
+    (None when the page is empty: then no row carried the count).
+
+    Every candidate is scored before the best are known, so counting them in the same
+    pass is nearly free. The scores are computed behind a fence (``OFFSET 0``) so that
+    only (id, score) pairs are counted and sorted, not whole index rows; without filters
+    the index rows alone are read (each has its segment: the foreign key)."""
+    score, params = _postgres_score(conn, plan)
+    ident, rows_from = ("s.id", source) if plan.where else ("ss.segment_id", "segment_search ss")
+    sql = _text(
+        "SELECT id, sk, count(*) OVER () AS n FROM ("
+        f"SELECT {ident} AS id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {rows_from}"
+        ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl "
+        f"WHERE {where} OFFSET 0) t ORDER BY sk DESC, id LIMIT :lim OFFSET :off",
+        plan,
+    )
+    result = conn.execute(sql, params | {"lim": limit, "off": offset}).all()
+    rows = [_Ranked(int(r[0]), int(r[1]) / SCALE) for r in result]
+    return rows, int(result[0][2]) if result else None
+
+
+def _postgres_score(conn: Connection, plan: Plan) -> tuple[str, dict[str, Any]]:
+    """The BM25 score of a candidate row ``ss`` (with its length as ``dl.d``), as an
+    SQL expression, and its parameters."""
+    scored = [p for p in plan.main_phrases if not p.negated]
+    params = dict(plan.params)
+    n_rows, n_tokens = conn.execute(text("SELECT rows, tokens FROM search_stats")).one()
+    n_rows = int(n_rows)
+    # FTS5 counts the SQLite-only facet tokens in every row's length: add them here too,
+    # in the same order of operations (total tokens / rows), so the doubles agree.
+    avgdl = float(int(n_tokens) + META_TOKENS * n_rows) / float(max(n_rows, 1))
+    hits = _document_frequencies(conn, scored)
+    terms: list[str] = []
+    for i, (phrase, df) in enumerate(zip(scored, hits, strict=True)):
+        idf = math.log((n_rows - df + 0.5) / (df + 0.5))
+        params |= {f"idf{i}": idf if idf > 0 else 1e-6, f"key{i}": phrase.key}
+        params[f"q{i}"] = _ts_key(phrase.key)
+        # The key's positions in each column: 0 when absent, else its count among the
+        # row's repeated keys, or 1 (see index.tsvector_parts).
+        parts = [
+            f"(CASE WHEN ss.{col} @@ CAST(:q{i} AS tsquery) THEN "
+            f"coalesce(CAST(ss.{col}_rep ->> :key{i} AS integer), 1) ELSE 0 END)"
+            for col in phrase.columns
+        ]
+        tf = "CAST(" + " + ".join(parts) + " AS double precision)"
+        terms.append(f"(:idf{i} * (({tf} * :k1p1) / ({tf} + :k1 * (:omb + :b * dl.d / :avgdl))))")
+    params |= {"k1p1": K1 + 1.0, "k1": K1, "omb": 1 - B, "b": B, "avgdl": avgdl}
+    params["meta"] = META_TOKENS
+    score = "(" + (" + ".join(terms) if terms else "CAST(0 AS double precision)") + ")"
+    return score, params
+
+
+def _ts_key(key: str) -> str:
+    """A tsquery literal matching exactly the lexeme `key`."""
+    return "'" + key.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def _document_frequencies(conn: Connection, phrases: list[KeyPhrase]) -> list[int]:
-    """Rows holding each key in its columns (FTS5's per-phrase hit count), in one scan."""
+    """Rows holding each key in its columns (FTS5's per-phrase hit count), from the
+    per-key counts that triggers keep in ``search_keys`` (migration 0403)."""
     if not phrases:
         return []
-    params: dict[str, str] = {}
-    conds: list[str] = []
-    for i, phrase in enumerate(phrases):
-        params[f"q{i}"] = "'" + phrase.key.replace("\\", "\\\\").replace("'", "''") + "'"
-        conds.append(
-            "(" + " OR ".join(f"{c} @@ CAST(:q{i} AS tsquery)" for c in phrase.columns) + ")"
+    keys = sorted({p.key for p in phrases})
+    marks = ", ".join(f":k{i}" for i in range(len(keys)))
+    counts = {
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+        for r in conn.execute(
+            text(
+                f"SELECT key, rows_ru, rows_en, rows_both FROM search_keys WHERE key IN ({marks})"
+            ),
+            {f"k{i}": k for i, k in enumerate(keys)},
         )
-    counts = ", ".join(f"count(*) FILTER (WHERE {c})" for c in conds)
-    row = conn.execute(
-        text(f"SELECT {counts} FROM segment_search WHERE {' OR '.join(conds)}"), params
-    ).one()
-    return [int(v) for v in row]
+    }
+    out: list[int] = []
+    for phrase in phrases:
+        ru, en, both = counts.get(phrase.key, (0, 0, 0))
+        if set(phrase.columns) == {"ru", "en"}:
+            out.append(ru + en - both)
+        else:
+            out.append(ru if phrase.columns[0] == "ru" else en)
+    return out
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ still count in FTS5's document length, which PostgreSQL adds as :data:`META_TOKE
 PostgreSQL keeps ``segment_search`` rows as tsvectors built without a text parser
 (the lemma tokens are cast verbatim, every lemma of a word at that word's position, so
 ``<->`` is an exact phrase operator), with GIN indexes, and ``search_stats`` totals.
+Since migration 0403 each row also holds ``ru_rep`` / ``en_rep``, the counts of its keys
+that occur more than once (jsonb, NULL when none do), written here from the same
+positions as the tsvector; and triggers on ``segment_search`` keep ``search_keys`` (each
+key's document frequency per column) in step with every write, so BM25 needs neither a
+count over the GIN index nor an unnest of each row. The triggers keep the
+``search_stats`` totals too, so that index rows going by the foreign key's cascade when
+a segment is deleted are counted out as well.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -27,6 +34,7 @@ PostgreSQL keeps ``segment_search`` rows as tsvectors built without a text parse
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,12 +78,15 @@ _FTS_INSERT = (
     "INSERT INTO segment_fts (rowid, ru, en, ru_seq, en_seq, meta) VALUES (?, ?, ?, ?, ?, ?)"
 )
 META_TOKENS = 3  # facet tokens per row: party, UTC day, UTC month
-_COPY = "COPY segment_search (segment_id, call_id, ru, en, ru_len, en_len) FROM STDIN"
+_COPY = "COPY segment_search (segment_id, call_id, ru, en, ru_len, en_len{rep}) FROM STDIN"
+_MAX_POS = 16383  # a tsvector position's ceiling (greater ones are stored as it)
+_MAX_POSITIONS = 256  # positions a tsvector keeps per lexeme
 _GIN = ("ru", "en")
 _REINDEX_CACHE_KIB = -262144  # 256 MiB while rebuilding
 _SIGNATURE_INSERT = "INSERT OR IGNORE INTO search_signatures (key, signature) VALUES (?, ?)"
 
 _TABLES: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+_COLUMNS: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
 def has_table(conn: Connection, name: str) -> bool:
@@ -85,6 +96,21 @@ def has_table(conn: Connection, name: str) -> bool:
         return True
     if inspect(conn).has_table(name):
         known.add(name)
+        return True
+    return False
+
+
+def _has_repeats(conn: Connection) -> bool:
+    """Whether ``segment_search`` has the repeated-key columns and the triggers of
+    migration 0403 (an older migration may rebuild the index before they exist; positive
+    answers are cached). With them the triggers keep ``search_stats``; without, this
+    module does."""
+    known = _COLUMNS.setdefault(conn.engine, set())
+    if "segment_search.ru_rep" in known:
+        return True
+    names = {c["name"] for c in inspect(conn).get_columns("segment_search")}
+    if "ru_rep" in names:
+        known.add("segment_search.ru_rep")
         return True
     return False
 
@@ -206,13 +232,24 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
 
 def tsvector_literal(body: str, column: Column) -> str:
     """A tsvector literal of `body`'s keys; every key of one word shares its position."""
+    return tsvector_parts(body, column)[0]
+
+
+def tsvector_parts(body: str, column: Column) -> tuple[str, str | None]:
+    """The tsvector literal of `body`'s keys and, as a JSON object, the number of
+    positions the tsvector will hold for each key that has more than one (None when no
+    key repeats): what ``cardinality(positions)`` of its lexeme gives, so that BM25 term
+    frequencies can be read without unnesting the tsvector."""
     parts: list[str] = []
+    positions: dict[str, set[int]] = {}
     for position, token in enumerate(text_keys(body, column), start=1):
-        pos = min(position, 16383)
+        pos = min(position, _MAX_POS)
         for key in token.keys:
             quoted = key.replace("\\", "\\\\").replace("'", "''")
             parts.append(f"'{quoted}':{pos}")
-    return " ".join(parts)
+            positions.setdefault(key, set()).add(pos)
+    repeats = {k: min(len(p), _MAX_POSITIONS) for k, p in positions.items() if len(p) > 1}
+    return " ".join(parts), json.dumps(repeats, ensure_ascii=False) if repeats else None
 
 
 def index_segments(conn: Connection, ids: Iterable[int]) -> int:
@@ -233,7 +270,8 @@ def index_segments(conn: Connection, ids: Iterable[int]) -> int:
                 ),
                 params,
             ).all()
-            _add_stats(conn, -len(gone), -sum(int(g[0]) for g in gone))
+            if not _has_repeats(conn):
+                _add_stats(conn, -len(gone), -sum(int(g[0]) for g in gone))
         else:
             conn.execute(text(f"DELETE FROM segment_fts WHERE rowid IN ({marks})"), params)
         written += _insert(conn, list(texts.values()), set())
@@ -253,25 +291,25 @@ def _insert(conn: Connection, rows: list[SegmentText], known: set[str]) -> int:
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":
-        payload: list[dict[str, Any]] = []
+        repeats = _has_repeats(conn)
+        payload: list[tuple[Any, ...]] = []
+        tokens = 0
         for row in rows:
-            payload.append(
-                {
-                    "id": row.segment_id,
-                    "call": row.call_id,
-                    "ru": tsvector_literal(row.ru, "ru"),
-                    "en": tsvector_literal(row.en, "en"),
-                    "ru_len": index_parts(row.ru, "ru")[2],
-                    "en_len": index_parts(row.en, "en")[2],
-                }
-            )
+            ru, ru_rep = tsvector_parts(row.ru, "ru")
+            en, en_rep = tsvector_parts(row.en, "en")
+            ru_len, en_len = index_parts(row.ru, "ru")[2], index_parts(row.en, "en")[2]
+            tokens += ru_len + en_len
+            fields: tuple[Any, ...] = (row.segment_id, row.call_id, ru, en, ru_len, en_len)
+            payload.append((*fields, ru_rep, en_rep) if repeats else fields)
         # COPY: the server parses the tsvector literals; many times faster than INSERTs.
         raw = conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for p in payload:
-                copy.write_row((p["id"], p["call"], p["ru"], p["en"], p["ru_len"], p["en_len"]))
-        _add_stats(conn, len(payload), sum(int(p["ru_len"]) + int(p["en_len"]) for p in payload))
+        sql = _COPY.format(rep=", ru_rep, en_rep" if repeats else "")
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for fields in payload:
+                copy.write_row(fields)
+        if not repeats:
+            _add_stats(conn, len(payload), tokens)
         return len(rows)
     values = []
     fresh: set[str] = set()
@@ -301,7 +339,9 @@ def reindex_all(conn: Connection, *, batch: int = 5000, progress: Any = None) ->
         # Filling GIN indexes row by row is slow: drop them and build them at the end.
         for column in _GIN:
             conn.execute(text(f"DROP INDEX IF EXISTS ix_segment_search_{column}"))
-        conn.execute(text("DELETE FROM segment_search"))
+        # TRUNCATE, not DELETE: the triggers would count every row out of search_keys.
+        keys = ", search_keys" if has_table(conn, "search_keys") else ""
+        conn.execute(text(f"TRUNCATE segment_search{keys}"))
         conn.execute(text("DELETE FROM search_stats"))
         conn.execute(text("INSERT INTO search_stats (id, rows, tokens) VALUES (1, 0, 0)"))
     else:
