@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import (
     case,  # noqa: F401  (registers its commands)
     identity,  # noqa: F401
+    identity_evidence,  # noqa: F401
+    identity_links,  # noqa: F401
     language,  # noqa: F401
     process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)
