@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import wave
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -31,13 +29,24 @@ from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
+from earshot.audio.container import (
+    audio_stream,
+    bit_rate,
+    codec_name,
+    container_name,
+    is_sealed,
+    label,
+    one_line,
+    open_input,
+    require_content,
+    too_long,
+    write_error,
+)
 from earshot.audio.decode_errors import (
-    AudioTooLongError,
     CorruptAudioError,
     EmptyAudioError,
     TruncatedAudioError,
     UnsupportedAudioError,
-    WorkingCopyWriteError,
 )
 from earshot.audio.header import header_duration, trusted_header_duration
 from earshot.audio.working_copy import ChannelWriters, WrittenChannel
@@ -51,13 +60,6 @@ DEFAULT_MAX_DURATION = 6 * 3600.0
 # file lost data (cut copy, dropped Ogg pages).
 _TRUNCATION_FRACTION = 0.10
 _TRUNCATION_SECONDS = 0.5
-# The WAV demuxer hands out 4 KiB packets by default: ~56,000 Python-level frames per hour
-# of 8 kHz mu-law, which costs more than the decoding itself. 64 KiB packets cut that 16x.
-# With such packets FFmpeg's stream probing reads far more than a WAV header needs
-# (~100 ms per stereo file), so the probe is capped too; both only for RIFF/WAVE input,
-# whose header alone describes the stream. Other formats keep FFmpeg's defaults (an MP3
-# with large ID3 tags needs the full probe).
-_WAV_OPEN_OPTIONS = {"max_size": "65536", "probesize": "32768"}
 # Samples queued before one resampler call (~1 s at 16 kHz).
 _BATCH_SAMPLES = 16384
 
@@ -91,17 +93,17 @@ def probe(path: Path) -> AudioInfo:
     `duration` is the header's value, 0.0 when the header has none; it can be an estimate.
     """
     path = Path(path)
-    _require_content(path)
-    with _open_input(path) as container:
-        stream = _audio_stream(container, path)
+    require_content(path)
+    with open_input(path) as container:
+        stream = audio_stream(container, path)
         declared = header_duration(container, stream)
         return AudioInfo(
-            container=_container_name(container, path),
-            codec=_codec_name(stream),
+            container=container_name(container, path),
+            codec=codec_name(stream),
             sample_rate=int(stream.rate or 0),
             channels=int(stream.channels or 0),
             duration=declared or 0.0,
-            bit_rate=_bit_rate(container, stream),
+            bit_rate=bit_rate(container, stream),
             header_duration=declared,
         )
 
@@ -126,25 +128,25 @@ def decode_to_working(
         )
     path = Path(path)
     out_dir = Path(out_dir)
-    _require_content(path)
+    require_content(path)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _write_error(path, out_dir, exc) from exc
-    with _open_input(path) as container:
-        stream = _audio_stream(container, path)
+        raise write_error(path, out_dir, exc) from exc
+    with open_input(path) as container:
+        stream = audio_stream(container, path)
         declared = trusted_header_duration(container, stream, path)
         if declared is not None and declared > max_duration:
-            raise _too_long(path, declared, max_duration, "its header declares")
+            raise too_long(path, declared, max_duration, "its header declares")
         run = _DecodeRun(path, out_dir, sample_rate, max_duration)
         written = run.decode(container, stream, declared)
         info = AudioInfo(
-            container=_container_name(container, path),
-            codec=_codec_name(stream),
+            container=container_name(container, path),
+            codec=codec_name(stream),
             sample_rate=run.source_rate,
             channels=len(written),
             duration=run.decoded_seconds,
-            bit_rate=_bit_rate(container, stream),
+            bit_rate=bit_rate(container, stream),
             header_duration=header_duration(container, stream),
         )
     copies = [
@@ -167,9 +169,9 @@ def read_working(
     if isinstance(path, (str, Path)):
         path = Path(path)
         source = str(path)
-        if _is_sealed(path):
+        if is_sealed(path):
             raise AudioDecodeError(
-                f"{_label(path)}: this working copy is encrypted; read it through "
+                f"{label(path)}: this working copy is encrypted; read it through "
                 "case.media.open_working(path)"
             )
     else:
@@ -182,7 +184,7 @@ def read_working(
         ):
             if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
                 raise AudioDecodeError(
-                    f"{_label(path)}: not an Earshot working copy ({wav.getnchannels()} "
+                    f"{label(path)}: not an Earshot working copy ({wav.getnchannels()} "
                     f"channels, {8 * wav.getsampwidth()}-bit); regenerate it with "
                     "decode_to_working"
                 )
@@ -194,7 +196,7 @@ def read_working(
             raw = wav.readframes(min(count, total - start))
     except (OSError, EOFError, wave.Error) as exc:
         raise AudioDecodeError(
-            f"{_label(path)}: cannot read working copy ({_one_line(exc)}); "
+            f"{label(path)}: cannot read working copy ({one_line(exc)}); "
             "regenerate it with decode_to_working"
         ) from exc
     samples = np.frombuffer(raw, dtype="<i2").astype(np.float32)
@@ -241,7 +243,7 @@ class _DecodeRun:
             try:
                 return self._writers.commit()
             except OSError as exc:
-                raise _write_error(self.path, self.out_dir, exc) from exc
+                raise write_error(self.path, self.out_dir, exc) from exc
         finally:
             if self._writers is not None:
                 self._writers.discard()
@@ -264,7 +266,7 @@ class _DecodeRun:
             except av.error.FFmpegError as exc:
                 if pending_error is not None:
                     raise self._corrupt(pending_error) from exc
-                pending_error = _one_line(exc)
+                pending_error = one_line(exc)
                 continue
             if pending_error is not None and is_data:
                 # Good data after a bad packet: the damage is inside the recording.
@@ -273,7 +275,7 @@ class _DecodeRun:
                 self._consume(frame)
         if pending_error is not None:
             raise TruncatedAudioError(
-                f"{_label(self.path)}: truncated: the file ends inside an audio frame after "
+                f"{label(self.path)}: truncated: the file ends inside an audio frame after "
                 f"{self.decoded_seconds:.1f} s ({pending_error}); copy the complete file "
                 "again from the source device"
             )
@@ -303,7 +305,7 @@ class _DecodeRun:
 
     def _check_length(self) -> None:
         if self.decoded_seconds > self.max_duration:
-            raise _too_long(self.path, self.decoded_seconds, self.max_duration, "already")
+            raise too_long(self.path, self.decoded_seconds, self.max_duration, "already")
 
     def _matches(self, frame: AudioFrame) -> bool:
         key = (frame.format.name, frame.layout.name, frame.sample_rate)
@@ -318,10 +320,10 @@ class _DecodeRun:
             try:
                 self._writers = ChannelWriters(self.out_dir, channels, self.sample_rate)
             except OSError as exc:
-                raise _write_error(self.path, self.out_dir, exc) from exc
+                raise write_error(self.path, self.out_dir, exc) from exc
         elif channels != self._writers.channels:
             raise CorruptAudioError(
-                f"{_label(self.path)}: the channel count changes from "
+                f"{label(self.path)}: the channel count changes from "
                 f"{self._writers.channels} to {channels} at {self.decoded_seconds:.1f} s; "
                 "split the recording into parts with a constant channel count"
             )
@@ -356,8 +358,8 @@ class _DecodeRun:
                     f"{frame.format.name} audio at {frame.sample_rate} Hz"
                 )
             raise UnsupportedAudioError(
-                f"{_label(self.path)}: cannot convert{detail} to {self.sample_rate} Hz "
-                f"({_one_line(exc)}); convert it to WAV with another tool first"
+                f"{label(self.path)}: cannot convert{detail} to {self.sample_rate} Hz "
+                f"({one_line(exc)}); convert it to WAV with another tool first"
             ) from exc
         self._write(converted)
 
@@ -368,12 +370,12 @@ class _DecodeRun:
             try:
                 self._writers.write(planes)
             except OSError as exc:
-                raise _write_error(self.path, self.out_dir, exc) from exc
+                raise write_error(self.path, self.out_dir, exc) from exc
 
     def _check_complete(self, declared: float | None) -> None:
         if self._writers is None or self._writers.frames == 0:
             raise EmptyAudioError(
-                f"{_label(self.path)}: no audio samples decode from this file; the "
+                f"{label(self.path)}: no audio samples decode from this file; the "
                 "recording is empty or its audio stream is damaged; check the original"
             )
         if declared is None:
@@ -381,138 +383,18 @@ class _DecodeRun:
         missing = declared - self.decoded_seconds
         if missing > _TRUNCATION_SECONDS and missing > _TRUNCATION_FRACTION * declared:
             raise TruncatedAudioError(
-                f"{_label(self.path)}: truncated or damaged: the header declares "
+                f"{label(self.path)}: truncated or damaged: the header declares "
                 f"{declared:.1f} s but only {self.decoded_seconds:.1f} s decode; copy the "
                 "complete file again from the source device"
             )
 
     def _corrupt(self, cause: BaseException | str) -> CorruptAudioError:
-        detail = cause if isinstance(cause, str) else _one_line(cause)
+        detail = cause if isinstance(cause, str) else one_line(cause)
         if self.decoded_seconds == 0:
             where = "from the start (it may not be audio in the format it claims)"
         else:
             where = f"at {self.decoded_seconds:.1f} s"
         return CorruptAudioError(
-            f"{_label(self.path)}: corrupt audio data {where} ({detail}); copy the original "
+            f"{label(self.path)}: corrupt audio data {where} ({detail}); copy the original "
             "again, or repair it with a dedicated tool and ingest the repaired file"
         )
-
-
-def _require_content(path: Path) -> None:
-    """Fail early, with a clear reason, on missing, non-regular or empty files."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise AudioDecodeError(
-            f"{_label(path)}: cannot read the file ({_one_line(exc)}); check the path "
-            "and its permissions"
-        ) from exc
-    if not path.is_file():
-        raise UnsupportedAudioError(
-            f"{_label(path)}: not a regular file; give the path of an audio recording"
-        )
-    if size == 0:
-        raise EmptyAudioError(
-            f"{_label(path)}: the file is empty (0 bytes); the copy probably failed, copy "
-            "it again from the source device"
-        )
-
-
-def _open_options(path: Path) -> dict[str, str]:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return {}
-    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-        return dict(_WAV_OPEN_OPTIONS)
-    return {}
-
-
-@contextmanager
-def _open_input(path: Path) -> Iterator[InputContainer]:
-    try:
-        container = av.open(str(path), mode="r", options=_open_options(path))
-    except av.error.FFmpegError as exc:
-        raise UnsupportedAudioError(
-            f"{_label(path)}: not a readable audio file ({_one_line(exc)}); it is not audio, "
-            "in an unsupported format, or cut short before its index; check the original"
-        ) from exc
-    except (OSError, ValueError, UnicodeError) as exc:
-        raise UnsupportedAudioError(
-            f"{_label(path)}: cannot open as audio ({_one_line(exc)}); check the original"
-        ) from exc
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _audio_stream(container: InputContainer, path: Path) -> AudioStream:
-    stream = container.streams.best("audio")
-    if not isinstance(stream, AudioStream):
-        raise UnsupportedAudioError(
-            f"{_label(path)}: the {container.format.name} file holds no audio stream; "
-            "check that this is the recording and not another document"
-        )
-    if stream.codec_context is None:
-        raise UnsupportedAudioError(
-            f"{_label(path)}: its audio codec is not supported by the bundled FFmpeg; "
-            "convert it to WAV or FLAC with another tool first"
-        )
-    return stream
-
-
-def _container_name(container: InputContainer, path: Path) -> str:
-    """One short name: FFmpeg's demuxer lists aliases ("mov,mp4,m4a,...")."""
-    names = container.format.name.split(",")
-    suffix = path.suffix.lower().lstrip(".")
-    return suffix if suffix in names else names[0]
-
-
-def _codec_name(stream: AudioStream) -> str:
-    """FFmpeg's codec id name ("amr_nb"), not the decoder's ("amrnb", "mp3float")."""
-    return str(stream.codec_context.codec.canonical_name)
-
-
-def _bit_rate(container: InputContainer, stream: AudioStream) -> int | None:
-    rate = stream.bit_rate or container.bit_rate
-    return int(rate) if rate else None
-
-
-def _too_long(path: Path, seconds: float, limit: float, how: str) -> AudioTooLongError:
-    return AudioTooLongError(
-        f"{_label(path)}: longer than the {limit / 3600:.2f} h limit ({how} "
-        f"{seconds / 3600:.2f} h); split the recording or raise max_duration"
-    )
-
-
-def _write_error(path: Path, out_dir: Path, exc: OSError) -> WorkingCopyWriteError:
-    return WorkingCopyWriteError(
-        f"{_label(path)}: cannot write working copies to {_label(out_dir)} "
-        f"({_one_line(exc)}); check free disk space and permissions, then retry"
-    )
-
-
-def _one_line(exc: BaseException | str) -> str:
-    if isinstance(exc, av.error.FFmpegError):
-        text = exc.strerror or str(exc)
-    elif isinstance(exc, OSError) and exc.strerror:
-        text = exc.strerror
-    else:
-        text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
-
-
-def _is_sealed(path: Path) -> bool:
-    """Whether `path` starts with Earshot's encrypted-media header (see security.crypto)."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(5) == b"ESENC"
-    except OSError:
-        return False  # wave.open reports the problem with its own message
-
-
-def _label(path: Path) -> str:
-    """The path as one printable line (file names can hold newlines); Cyrillic stays."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(path))
