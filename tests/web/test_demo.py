@@ -28,9 +28,42 @@ def test_demo_builds_case_and_account(tmp_path: Path, run_cli: Cli) -> None:
     # the one demo account may review and approve its own work: the demo case says so
     from earshot.store.case import Case
 
+    assert "translation_four_eyes = false" in (target / "earshot.toml").read_text("utf-8")
     with Case.open(target) as case:
         assert case.settings.translation_four_eyes is False
-    assert "translation_four_eyes = false" in (target / "earshot.toml").read_text("utf-8")
+        _demo_user_reviews_and_approves(case, accounts, second["password"])
+
+
+def _demo_user_reviews_and_approves(case: Any, accounts: AccountStore, password: str) -> None:
+    """In the served demo, the one demo account accepts a draft and approves it itself."""
+    from fastapi.testclient import TestClient
+
+    from earshot.web.app import create_app
+
+    client = TestClient(create_app([case], accounts), base_url="http://testserver")
+    form = client.get("/login")
+    token = form.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+    client.post(
+        "/login",
+        data={"username": "demo", "password": password, "login_token": token, "next": "/"},
+    )
+    page = client.get(f"/cases/{case.case_id}")
+    csrf = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    api = f"/api/cases/{case.case_id}/calls"
+    details = (client.get(f"{api}/{c['id']}").json() for c in client.get(api).json()["calls"])
+    detail = next(d for d in details if any(s["translation"] for s in d["segments"]))
+    seg = next(s for s in detail["segments"] if s["translation"])
+    url = f"{api}/{detail['call']['id']}/segments/{seg['id']}/translation"
+    version = seg["translation"]["version"]
+    for status in ("reviewed", "approved"):
+        saved = client.put(
+            url,
+            json={"text": seg["translation"]["text"], "status": status, "version": version},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert saved.status_code == 200, saved.text
+        version = saved.json()["version"]
+    assert saved.json()["reviewer"] == saved.json()["approver"] == "demo"
 
 
 def test_serve_passes_the_redaction_policy(
