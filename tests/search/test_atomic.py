@@ -101,11 +101,12 @@ def test_case_with_the_old_index_file_is_migrated(sample_case: Case) -> None:
             conn.execute(f"DROP INDEX {name}")
         for table in ("segment_fts", "search_stats", "search_signatures", "search_keys"):
             conn.execute(f"DROP TABLE {table}")
-        for column in ("ru_rep", "en_rep"):  # migration 0403's
+        conn.execute("DROP INDEX ix_segment_search_facets")  # migration 0404's
+        for column in ("ru_rep", "en_rep", "party", "started_at"):  # migrations 0403, 0404
             conn.execute(f"ALTER TABLE segment_search DROP COLUMN {column}")
         conn.execute(
             "UPDATE alembic_version SET version_num = '0400' "
-            "WHERE version_num IN ('0401', '0402', '0403')"
+            "WHERE version_num IN ('0401', '0402', '0403', '0404')"
         )
     reopened = Case.open(sample_case.path)
     try:
@@ -131,10 +132,12 @@ def test_case_without_facet_tokens_is_migrated(sample_case: Case) -> None:
         conn.execute("DROP TABLE segment_fts")
         conn.execute("CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq)")
         conn.execute("DROP TABLE search_keys")  # migration 0403's
-        for column in ("ru_rep", "en_rep"):
+        conn.execute("DROP INDEX ix_segment_search_facets")  # migration 0404's
+        for column in ("ru_rep", "en_rep", "party", "started_at"):
             conn.execute(f"ALTER TABLE segment_search DROP COLUMN {column}")
         conn.execute(
-            "UPDATE alembic_version SET version_num = '0401' WHERE version_num IN ('0402', '0403')"
+            "UPDATE alembic_version SET version_num = '0401' "
+            "WHERE version_num IN ('0402', '0403', '0404')"
         )
     reopened = Case.open(sample_case.path)
     try:

@@ -10,6 +10,9 @@
   (PostgreSQL; kept by triggers on ``segment_search``), and ``segment_search.ru_rep`` /
   ``en_rep``: the counts of the keys that occur more than once in the row's column (jsonb,
   NULL when none do), so that BM25 needs neither a GIN count nor an unnest per query.
+* ``segment_search.party`` / ``started_at`` (migration 0404): the segment's party and its
+  call's start (PostgreSQL), the facts SQLite's facet tokens are made from, so that a
+  word plus ``party:``/``from:``/``to:`` is decided on the index rows alone.
 
 On SQLite the full-text index itself is the FTS5 table ``segment_fts`` in the case
 database (created by migration 0401; FTS5 tables cannot be ORM models). Every table
@@ -18,6 +21,7 @@ exists on both backends so that the schema is one; the other backend leaves it e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Text
@@ -25,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from .models import Base, Call, Party
+from .models import Base, Call, Party, UTCDateTime
 
 __all__ = [
     "KEY_REPEATS",
@@ -45,12 +49,15 @@ class SegmentSearch(Base):
 
     `ru_len` / `en_len` are the tokens each text contributes to FTS5's document length
     on SQLite (lemma keys plus one word signature per word), so that BM25 is the same.
+    `party` / `started_at` copy the segment's party and its call's start (the facet
+    filters' data), kept in step by the same writers as the tokens.
     """
 
     __tablename__ = "segment_search"
     __table_args__ = (
         Index("ix_segment_search_ru", "ru", postgresql_using="gin"),
         Index("ix_segment_search_en", "en", postgresql_using="gin"),
+        Index("ix_segment_search_facets", "started_at", "party"),
     )
     segment_id: Mapped[int] = mapped_column(
         ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
@@ -62,6 +69,8 @@ class SegmentSearch(Base):
     en_len: Mapped[int] = mapped_column(Integer, default=0)
     ru_rep: Mapped[dict[str, int] | None] = mapped_column(KEY_REPEATS, nullable=True)
     en_rep: Mapped[dict[str, int] | None] = mapped_column(KEY_REPEATS, nullable=True)
+    party: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SearchKey(Base):

@@ -13,6 +13,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..models import UTCDateTime
 from .index import meta_tokens, segment_texts, tsvector_parts
 from .text import index_parts
 
@@ -70,12 +71,12 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
         marks = ", ".join(str(i) for i in ids)
         if postgres:
             stored = {
-                int(r[0]): (str(r[1]), str(r[2]), int(r[3]), int(r[4]), r[5], r[6])
+                int(r[0]): (str(r[1]), str(r[2]), int(r[3]), int(r[4]), r[5], r[6], *r[7:])
                 for r in conn.execute(
                     text(
-                        "SELECT segment_id, ru, en, ru_len, en_len, ru_rep, en_rep "
-                        f"FROM segment_search WHERE segment_id IN ({marks})"
-                    )
+                        "SELECT segment_id, ru, en, ru_len, en_len, ru_rep, en_rep, call_id, "
+                        f"party, started_at FROM segment_search WHERE segment_id IN ({marks})"
+                    ).columns(started_at=UTCDateTime())
                 )
             }
             for seg_id, seg in texts.items():
@@ -91,9 +92,11 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
                 if got is not None and (
                     got[:2] != (str(want[0]), str(want[1]))
                     or got[2:4] != lengths
-                    or got[4:] != repeats
+                    or got[4:6] != repeats
                 ):
                     problems.append(f"segment {seg_id}: index row differs from its text")
+                elif got is not None and got[6:] != (seg.call_id, seg.party, seg.started_at):
+                    problems.append(f"segment {seg_id}: index row's call, party or start is stale")
         else:
             stored_lite = {
                 int(r[0]): (r[1], r[2], r[3], r[4], r[5])

@@ -129,7 +129,8 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         ]
     else:
         ranked = _sqlite_ranked if plan.backend == "sqlite" else _postgres_ranked
-        one_pass = plan.has_phrase if plan.backend == "sqlite" else bool(plan.where)
+        filtered = bool(plan.where or plan.index_where)
+        one_pass = plan.has_phrase if plan.backend == "sqlite" else filtered
         if one_pass or (plan.has_phrase and plan.backend == "postgresql"):
             # Filters and phrases leave few hits: score them all in one pass (no
             # separate count), sort here; only past the cap ask the database to cut.
@@ -173,7 +174,11 @@ def _source(plan: Plan) -> tuple[str, str]:
     if plan.backend == "postgresql":
         source = "segments s"
         if plan.uses_index:
-            source = "segment_search ss JOIN segments s ON s.id = ss.segment_id"
+            # Only conditions over segments need them joined (see _ident).
+            source = "segment_search ss"
+            if plan.where:
+                source += " JOIN segments s ON s.id = ss.segment_id"
+        where[:0] = plan.index_where
         if plan.main:
             where.insert(0, plan.main)
     elif plan.main:
@@ -184,6 +189,11 @@ def _source(plan: Plan) -> tuple[str, str]:
     else:
         source = "segments s"
     return source, " AND ".join(where) if where else "1 = 1"
+
+
+def _ident(plan: Plan) -> str:
+    """The candidate's segment id in :func:`_source`'s rows (PostgreSQL)."""
+    return "ss.segment_id" if plan.uses_index and not plan.where else "s.id"
 
 
 def _text(sql: str, plan: Plan) -> Any:
@@ -212,9 +222,10 @@ def _postgres_ranked(
 ) -> list[_Ranked]:
     """BM25 exactly as FTS5's bm25() computes it, in SQL (see the module docstring)."""
     score, params = _postgres_score(conn, plan)
-    order = "" if offset is None else " ORDER BY sk DESC, s.id"
+    ident = _ident(plan)
+    order = "" if offset is None else f" ORDER BY sk DESC, {ident}"
     sql = _text(
-        f"SELECT s.id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
+        f"SELECT {ident}, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
         ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl "
         f"WHERE {where}{order} LIMIT :lim OFFSET :off",
         plan,
@@ -234,12 +245,12 @@ def _postgres_page(
     Every candidate is scored before the best are known, so counting them in the same
     pass is nearly free. The scores are computed behind a fence (``OFFSET 0``) so that
     only (id, score) pairs are counted and sorted, not whole index rows; without filters
-    the index rows alone are read (each has its segment: the foreign key)."""
+    over segments the index rows alone are read (each has its segment: the foreign key)."""
     score, params = _postgres_score(conn, plan)
-    ident, rows_from = ("s.id", source) if plan.where else ("ss.segment_id", "segment_search ss")
+    ident = _ident(plan)
     sql = _text(
         "SELECT id, sk, count(*) OVER () AS n FROM ("
-        f"SELECT {ident} AS id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {rows_from}"
+        f"SELECT {ident} AS id, {_POSTGRES_KEY.format(score=score)} AS sk FROM {source}"
         ", LATERAL (SELECT CAST(ss.ru_len + ss.en_len + :meta AS double precision) AS d) dl "
         f"WHERE {where} OFFSET 0) t ORDER BY sk DESC, id LIMIT :lim OFFSET :off",
         plan,

@@ -25,7 +25,11 @@ positions as the tsvector; and triggers on ``segment_search`` keep ``search_keys
 key's document frequency per column) in step with every write, so BM25 needs neither a
 count over the GIN index nor an unnest of each row. The triggers keep the
 ``search_stats`` totals too, so that index rows going by the foreign key's cascade when
-a segment is deleted are counted out as well.
+a segment is deleted are counted out as well. Since migration 0404 each row also holds
+the facts SQLite's facet tokens are made from, the segment's ``party`` and its call's
+``started_at`` (naive UTC, exact), so that ``party:``/``from:``/``to:`` next to a word are
+decided on ``segment_search`` alone (see :mod:`.plan`); like the tokens they are written
+only here, so every writer (the ORM events, ``reindex``, the bulk build) keeps them.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -78,7 +82,7 @@ _FTS_INSERT = (
     "INSERT INTO segment_fts (rowid, ru, en, ru_seq, en_seq, meta) VALUES (?, ?, ?, ?, ?, ?)"
 )
 META_TOKENS = 3  # facet tokens per row: party, UTC day, UTC month
-_COPY = "COPY segment_search (segment_id, call_id, ru, en, ru_len, en_len{rep}) FROM STDIN"
+_COPY = "COPY segment_search (segment_id, call_id, ru, en, ru_len, en_len{extra}) FROM STDIN"
 _MAX_POS = 16383  # a tsvector position's ceiling (greater ones are stored as it)
 _MAX_POSITIONS = 256  # positions a tsvector keeps per lexeme
 _GIN = ("ru", "en")
@@ -113,6 +117,23 @@ def _has_repeats(conn: Connection) -> bool:
         known.add("segment_search.ru_rep")
         return True
     return False
+
+
+def _has_facets(conn: Connection) -> bool:
+    """Whether ``segment_search`` has migration 0404's facet columns (cached when so)."""
+    known = _COLUMNS.setdefault(conn.engine, set())
+    if "segment_search.started_at" in known:
+        return True
+    names = {c["name"] for c in inspect(conn).get_columns("segment_search")}
+    if "started_at" in names:
+        known.add("segment_search.started_at")
+        return True
+    return False
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """`moment` as the schema stores timestamps (naive UTC, see models.UTCDateTime)."""
+    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def create_fts(conn: Connection) -> None:
@@ -292,6 +313,7 @@ def _insert(conn: Connection, rows: list[SegmentText], known: set[str]) -> int:
         return 0
     if conn.dialect.name == "postgresql":
         repeats = _has_repeats(conn)
+        facets = repeats and _has_facets(conn)
         payload: list[tuple[Any, ...]] = []
         tokens = 0
         for row in rows:
@@ -300,11 +322,16 @@ def _insert(conn: Connection, rows: list[SegmentText], known: set[str]) -> int:
             ru_len, en_len = index_parts(row.ru, "ru")[2], index_parts(row.en, "en")[2]
             tokens += ru_len + en_len
             fields: tuple[Any, ...] = (row.segment_id, row.call_id, ru, en, ru_len, en_len)
-            payload.append((*fields, ru_rep, en_rep) if repeats else fields)
+            if repeats:
+                fields = (*fields, ru_rep, en_rep)
+            if facets:
+                fields = (*fields, row.party, _naive_utc(row.started_at))
+            payload.append(fields)
         # COPY: the server parses the tsvector literals; many times faster than INSERTs.
         raw = conn.connection.driver_connection
         assert raw is not None
-        sql = _COPY.format(rep=", ru_rep, en_rep" if repeats else "")
+        extra = (", ru_rep, en_rep" if repeats else "") + (", party, started_at" if facets else "")
+        sql = _COPY.format(extra=extra)
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
             for fields in payload:
                 copy.write_row(fields)

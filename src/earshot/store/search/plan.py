@@ -23,6 +23,13 @@ by one. Where the tokens say exactly what the filters say (the party; a range wh
 bounds are UTC midnights, as in a UTC case) the filters are left to FTS5 alone;
 otherwise the SQL filters still decide, so local-time boundary days stay exact. Either
 way the answer equals PostgreSQL's.
+
+On PostgreSQL, top-level call filters and ``party:`` next to text are conditions over
+``segment_search`` itself (:attr:`Plan.index_where`): its ``party`` and ``started_at``
+copy the segment's party and its call's start (migration 0404), compared with the very
+same bounds (local midnights of the case time zone, as UTC instants), and ``call:`` /
+``phone:`` go through its ``call_id``. With no other filter the segments table is not
+joined at all: the word's GIN bitmap and the facet conditions meet on one table.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -69,7 +76,8 @@ class Plan:
     backend: str
     main: str | None = None  # SQLite: the MATCH parameter; PostgreSQL: an SQL condition
     main_phrases: list[KeyPhrase] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)  # conditions over segments s (and ss)
+    index_where: list[str] = field(default_factory=list)  # over segment_search ss alone
     params: dict[str, Any] = field(default_factory=dict)
     binds: list[BindParameter[Any]] = field(default_factory=list)
     uses_index: bool = False
@@ -329,17 +337,22 @@ class _Compiler:
                 "run the language processing first, or drop the filter"
             )
 
+    def date_bound(self, node: Field, column: str) -> str:
+        """A from:/to: filter as a condition on `column` (a call's start, naive UTC): the
+        local midnight of the case time zone that starts (from:) or ends (to:) the day."""
+        assert node.day is not None
+        day: date = node.day if node.name == "from" else node.day + timedelta(days=1)
+        moment = datetime.combine(day, time(0), tzinfo=self.zone)
+        op = ">=" if node.name == "from" else "<"
+        return f"({column} {op} {self.param(moment, UTCDateTime())})"
+
     def call_field(self, node: Field) -> str:
         """A call-level filter as a condition over ``calls c``."""
         name, value = node.name, node.value
         if name == "call":
             return f"(c.id = {self.param(int(value))})"
         if name in ("from", "to"):
-            assert node.day is not None
-            day: date = node.day if name == "from" else node.day + timedelta(days=1)
-            moment = datetime.combine(day, time(0), tzinfo=self.zone)
-            op = ">=" if name == "from" else "<"
-            return f"(c.started_at {op} {self.param(moment, UTCDateTime())})"
+            return self.date_bound(node, "c.started_at")
         try:
             e164 = normalize_phone(value, self.region)
         except ValueError as exc:
@@ -468,6 +481,20 @@ def compile_query(conn: Connection, node: Node, query: str, *, region: str, time
                 # The facet tokens say exactly what these filters say: FTS5 alone decides.
                 calls = [f for f in calls if f not in facets]
                 rest = [r for r in rest if not (isinstance(r, Field) and r in facets)]
+    if pos and c.backend == "postgresql":
+        # The facet data is in segment_search (migration 0404): decide there, same bounds.
+        for item in calls:
+            if item.name in ("from", "to"):
+                plan.index_where.append(c.date_bound(item, "ss.started_at"))
+        others = [f for f in calls if f.name not in ("from", "to")]
+        if others:
+            sql = " AND ".join(c.call_field(f) for f in others)
+            plan.index_where.append(f"ss.call_id IN (SELECT c.id FROM calls c WHERE {sql})")
+        calls = []
+        for item in [r for r in rest if isinstance(r, Field) and r.name == "party"]:
+            marks = ", ".join(c.param(p) for p in item.value.split("|"))
+            plan.index_where.append(f"(ss.party IN ({marks}))")
+            rest.remove(item)
     if calls:
         sql = " AND ".join(c.call_field(f) for f in calls)
         plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {sql})")

@@ -5,8 +5,9 @@ that were deleted, and segments whose row in ``translations`` changed (that tabl
 belongs to the language layer; it is recognised by name, so search works before and
 after it exists), are re-indexed on the session's own connection: a rollback undoes
 the index change with the edit. A call whose start time changes has all its segments
-re-indexed too, as does a segment whose party changes: the SQLite index holds facet
-tokens made from both (see :func:`.index.meta_tokens`). Bulk SQL that bypasses the ORM must call
+re-indexed too, as does a segment whose party changes: the index holds the facet data
+made from both, on both backends (SQLite's facet tokens, see :func:`.index.meta_tokens`;
+PostgreSQL's ``segment_search.party`` / ``started_at``). Bulk SQL that bypasses the ORM must call
 :func:`earshot.store.search.reindex_segments` itself.
 """
 
@@ -62,7 +63,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             ids.add(obj.id)
         else:
             ids |= _translation_segments(obj)
-    if moved_calls and session.connection().dialect.name == "sqlite":
+    if moved_calls:
         marks = ", ".join(str(int(c)) for c in sorted(moved_calls))
         ids |= {
             int(r[0])
