@@ -6,7 +6,8 @@ route; every view of a call, playback, search, edit and export is audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
@@ -63,6 +64,40 @@ def _not_found(what: str) -> HTTPException:
 
 def _refused(exc: EarshotError) -> HTTPException:
     return HTTPException(status_code=422, detail=str(exc))
+
+
+@contextmanager
+def _audited_edit(
+    access: Access,
+    permission: str,
+    action: str,
+    kind: str,
+    object_id: int,
+    detail: dict[str, Any],
+) -> Iterator[tuple[Session, dict[str, Any]]]:
+    """One change through the API: the role check, a transaction, the audit entry.
+
+    Yields the session and `detail`, which the endpoint may complete with what the
+    change returned; the entry is written in the same transaction, only if the change
+    went through. A refused edit becomes a 422 with the library's message; a stale one
+    is left to the endpoint.
+    """
+    access.require(permission)
+    try:
+        with access.case.session() as session:
+            yield session, detail
+            audit(
+                session,
+                user=access.user,
+                action=action,
+                object_type=kind,
+                object_id=object_id,
+                detail=detail,
+            )
+    except edits.StaleEditError:
+        raise  # the endpoint answers 409 with the version saved meanwhile
+    except edits.EditRefusedError as exc:
+        raise _refused(exc) from None
 
 
 @router.get("/me", responses=ERRORS)
@@ -222,9 +257,13 @@ def save_translation(
     access: Access, call_id: CallId, segment_id: CallId, edit: TranslationEdit
 ) -> dict[str, Any]:
     """Save a segment's English; refused with 409 if it changed since `version`."""
-    access.require("VERIFY" if edit.status == "approved" else "EDIT_TRANSLATION")
+    permission = "VERIFY" if edit.status == "approved" else "EDIT_TRANSLATION"
+    change = {"status": edit.status}
     try:
-        with access.case.session() as session:
+        with _audited_edit(access, permission, "edit", "translation", segment_id, change) as (
+            session,
+            detail,
+        ):
             saved = edits.save_translation(
                 session,
                 call_id=call_id,
@@ -235,14 +274,7 @@ def save_translation(
                 actor=access.user,
                 four_eyes=access.case.settings.translation_four_eyes,
             )
-            audit(
-                session,
-                user=access.user,
-                action="edit",
-                object_type="translation",
-                object_id=segment_id,
-                detail={"status": edit.status, "version": saved["version"]},
-            )
+            detail["version"] = saved["version"]
             return saved
     except edits.StaleEditError:
         with access.case.session() as session:
@@ -251,8 +283,6 @@ def save_translation(
             {"detail": edits.stale_message(latest, edit.version), "current": latest or {}},
             status_code=409,
         )
-    except edits.EditRefusedError as exc:
-        raise _refused(exc) from None
 
 
 class ThemeEdit(BaseModel):
@@ -265,29 +295,18 @@ class ThemeEdit(BaseModel):
 )
 def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> dict[str, Any]:
     """Add (present=true) or remove a theme tag of a call."""
-    access.require("TAG")
-    try:
-        with access.case.session() as session:
-            if views.call_exists(session, call_id) is False:
-                raise _not_found("call")
-            themes = edits.set_call_theme(
-                session,
-                call_id=call_id,
-                theme=edit.theme,
-                present=edit.present,
-                actor=access.user,
-            )
-            audit(
-                session,
-                user=access.user,
-                action="tag",
-                object_type="call",
-                object_id=call_id,
-                detail={"theme": edit.theme, "present": edit.present},
-            )
-            return {"themes": themes}
-    except edits.EditRefusedError as exc:
-        raise _refused(exc) from None
+    change = {"theme": edit.theme, "present": edit.present}
+    with _audited_edit(access, "TAG", "tag", "call", call_id, change) as (session, _):
+        if views.call_exists(session, call_id) is False:
+            raise _not_found("call")
+        themes = edits.set_call_theme(
+            session,
+            call_id=call_id,
+            theme=edit.theme,
+            present=edit.present,
+            actor=access.user,
+        )
+        return {"themes": themes}
 
 
 class EntityLink(BaseModel):
@@ -303,26 +322,15 @@ def link_entity(
     access: Access, call_id: CallId, entity_id: CallId, link: EntityLink
 ) -> dict[str, Any]:
     """Link a name heard in a call to a person of the case (null unlinks)."""
-    access.require("TAG")
-    try:
-        with access.case.session() as session:
-            edits.link_entity(
-                session,
-                call_id=call_id,
-                entity_id=entity_id,
-                person_id=link.person_id,
-                actor=access.user,
-            )
-            audit(
-                session,
-                user=access.user,
-                action="link",
-                object_type="entity",
-                object_id=entity_id,
-                detail={"person_id": link.person_id},
-            )
-    except edits.EditRefusedError as exc:
-        raise _refused(exc) from None
+    change = {"person_id": link.person_id}
+    with _audited_edit(access, "TAG", "link", "entity", entity_id, change) as (session, _):
+        edits.link_entity(
+            session,
+            call_id=call_id,
+            entity_id=entity_id,
+            person_id=link.person_id,
+            actor=access.user,
+        )
     return {"entity_id": entity_id, "person_id": link.person_id}
 
 
@@ -336,27 +344,15 @@ class VoiceDecision(BaseModel):
 )
 def decide_voice(access: Access, link_id: CallId, decision: VoiceDecision) -> dict[str, Any]:
     """Confirm or reject a proposed voice match."""
-    access.require("VERIFY")
-    try:
-        with access.case.session() as session:
-            done = edits.decide_voice_link(
-                session,
-                link_id=link_id,
-                confirm=decision.decision == "confirm",
-                actor=access.user,
-                note=decision.note,
-            )
-            audit(
-                session,
-                user=access.user,
-                action="verify",
-                object_type="voice_link",
-                object_id=link_id,
-                detail={"decision": decision.decision},
-            )
-            return done
-    except edits.EditRefusedError as exc:
-        raise _refused(exc) from None
+    change = {"decision": decision.decision}
+    with _audited_edit(access, "VERIFY", "verify", "voice_link", link_id, change) as (session, _):
+        return edits.decide_voice_link(
+            session,
+            link_id=link_id,
+            confirm=decision.decision == "confirm",
+            actor=access.user,
+            note=decision.note,
+        )
 
 
 class VerificationDecision(BaseModel):
@@ -373,28 +369,16 @@ def verify_person(
     access: Access, person_id: CallId, decision: VerificationDecision
 ) -> dict[str, Any]:
     """Set a person's verification status, with the reason; who decided is recorded."""
-    access.require("VERIFY")
-    try:
-        with access.case.session() as session:
-            done = edits.set_verification(
-                session,
-                person_id=person_id,
-                status=decision.status,
-                reason=decision.reason,
-                actor=access.user,
-                actor_role=access.role_name,
-            )
-            audit(
-                session,
-                user=access.user,
-                action="verify",
-                object_type="person",
-                object_id=person_id,
-                detail={"status": decision.status},
-            )
-            return done
-    except edits.EditRefusedError as exc:
-        raise _refused(exc) from None
+    change = {"status": decision.status}
+    with _audited_edit(access, "VERIFY", "verify", "person", person_id, change) as (session, _):
+        return edits.set_verification(
+            session,
+            person_id=person_id,
+            status=decision.status,
+            reason=decision.reason,
+            actor=access.user,
+            actor_role=access.role_name,
+        )
 
 
 @router.get("/cases/{case_id}/persons", responses=ERRORS)
