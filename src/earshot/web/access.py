@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ __all__ = [
     "LoginThrottle",
     "audit",
     "can",
+    "load_viewed",
     "open_accounts",
     "role_name",
 ]
@@ -73,6 +75,32 @@ def audit(
         object_id=None if object_id is None else str(object_id),
         detail=detail or {},
     )
+
+
+def load_viewed(
+    session: Session,
+    *,
+    user: str,
+    kind: str,
+    object_id: int,
+    load: Callable[[Session, int], dict[str, Any] | None],
+    via: str,
+) -> dict[str, Any]:
+    """Load one call or person for a page or the API, 404 if absent, and audit the view."""
+    from fastapi import HTTPException
+
+    detail = load(session, object_id)
+    if detail is None:
+        raise HTTPException(status_code=404, detail=f"no such {kind}")
+    audit(
+        session,
+        user=user,
+        action="view",
+        object_type=kind,
+        object_id=object_id,
+        detail={"via": via},
+    )
+    return detail
 
 
 class LoginThrottle:

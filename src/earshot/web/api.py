@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import EarshotError
 from . import edits, insights, views
-from .access import audit, role_name
+from .access import audit, load_viewed, role_name
 from .audio import (
     AudioUnavailableError,
     ByteRange,
@@ -152,18 +152,9 @@ def _viewed(
 ) -> dict[str, Any]:
     """Load one object for the API, 404 if absent, and record the view in the audit log."""
     with access.case.session() as session:
-        detail = load(session, object_id)
-        if detail is None:
-            raise _not_found(kind)
-        audit(
-            session,
-            user=access.user,
-            action="view",
-            object_type=kind,
-            object_id=object_id,
-            detail={"via": "api"},
+        return load_viewed(
+            session, user=access.user, kind=kind, object_id=object_id, load=load, via="api"
         )
-        return detail
 
 
 @router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)

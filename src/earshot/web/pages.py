@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from . import edits, insights, publishing, views
-from .access import audit, role_name
+from .access import audit, load_viewed, role_name
 from .context import Access, CaseAccess, Login, WebState
 
 __all__ = ["router"]
@@ -82,18 +82,15 @@ def calls(
 @router.get("/cases/{case_id}/calls/{call_id}")
 def call(request: Request, access: Access, call_id: RowId) -> Response:
     with access.case.session() as session:
-        detail = views.call_detail(session, call_id)
-        if detail is None:
-            raise HTTPException(status_code=404, detail="no such call")
-        persons = views.persons_list(session)
-        audit(
+        detail = load_viewed(
             session,
             user=access.user,
-            action="view",
-            object_type="call",
+            kind="call",
             object_id=call_id,
-            detail={"via": "page"},
+            load=views.call_detail,
+            via="page",
         )
+        persons = views.persons_list(session)
     return render(
         request,
         "call.html",
@@ -125,16 +122,13 @@ def persons(request: Request, access: Access) -> Response:
 @router.get("/cases/{case_id}/persons/{person_id}")
 def person(request: Request, access: Access, person_id: RowId) -> Response:
     with access.case.session() as session:
-        detail = views.person_detail(session, person_id)
-        if detail is None:
-            raise HTTPException(status_code=404, detail="no such person")
-        audit(
+        detail = load_viewed(
             session,
             user=access.user,
-            action="view",
-            object_type="person",
+            kind="person",
             object_id=person_id,
-            detail={"via": "page"},
+            load=views.person_detail,
+            via="page",
         )
     return render(
         request,
