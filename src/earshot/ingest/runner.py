@@ -289,8 +289,7 @@ def ingest(
                 report.files.append(result)
                 progress.advance(result)
 
-        cipher = case.media.cipher()
-        media_key = cipher.key if cipher is not None else None  # travels in memory only
+        media_key = case.media.data_key()  # travels in memory only
         tasks = [
             TakeIn(
                 item,

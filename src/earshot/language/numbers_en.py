@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from text_to_num import alpha2digit
+
 __all__ = ["EnglishNumberRun", "english_number_runs"]
 
 _SMALL = {
@@ -59,8 +61,6 @@ def _kind(token: str) -> str | None:
 
 def _to_digits(tokens: list[str]) -> str:
     """Digits of one run, left to right ("twelve thirty-four" -> "1234")."""
-    from text_to_num import alpha2digit
-
     words: list[str] = []
     for token in tokens:
         kind = _kind(token)

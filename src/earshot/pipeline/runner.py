@@ -270,10 +270,9 @@ def _media_key(case: Case) -> bytes | None:
     (stages that need no audio still run; those that do fail per call, as before).
     """
     try:
-        cipher = case.media.cipher()
+        return case.media.data_key()
     except KeyRequiredError:
         return None
-    return cipher.key if cipher is not None else None
 
 
 def _process_pool(

@@ -270,21 +270,23 @@ class Redactor:
                     spans.append(self._term_span(m.start(), m.end(), term))
                     break
         for m in _DIGIT_RUN_RE.finditer(text):
-            digits = re.sub(r"\D", "", m.group(0))
-            for index in indexes:
-                hit = next(
-                    (t for k, t in index.digits.items() if len(k) >= 6 and k in digits), None
-                )
-                if hit is not None:
-                    spans.append(self._term_span(m.start(), m.end(), hit))
-                    break
-            else:
-                if digits in self.found.numbers:
-                    category = self.found.numbers[digits]
-                    spans.append(
-                        TextSpan(m.start(), m.end(), category, self.policy.replacement(category))
-                    )
+            span = self._digit_span(m.start(), m.end(), re.sub(r"\D", "", m.group(0)))
+            if span is not None:
+                spans.append(span)
         return spans
+
+    def _digit_span(self, start: int, end: int, digits: str) -> TextSpan | None:
+        """The span for a run of digits (written or spoken) that holds a known phone (6+
+        digits of it, known persons first, then what the first pass found) or is a unit
+        number the first pass found; None for any other number."""
+        for index in (self.known, self.found.terms):
+            hit = next((t for k, t in index.digits.items() if len(k) >= 6 and k in digits), None)
+            if hit is not None:
+                return self._term_span(start, end, hit)
+        if digits in self.found.numbers:
+            category = self.found.numbers[digits]
+            return TextSpan(start, end, category, self.policy.replacement(category))
+        return None
 
     def _latin_public(self, word: str) -> bool:
         return latin_key(word) in self._figure_latin
@@ -343,26 +345,11 @@ class Redactor:
         """Phone and unit numbers said in English words ("nine one six, double five ...")."""
         spans: list[TextSpan] = []
         for run in english_number_runs(text, min_digits=4):
-            known = next(
-                (
-                    t
-                    for index in (self.known, self.found.terms)
-                    for k, t in index.digits.items()
-                    if len(k) >= 6 and k in run.digits
-                ),
-                None,
-            )
-            if known is not None:
-                spans.append(self._term_span(run.start, run.end, known))
-            elif run.digits in self.found.numbers:
-                category = self.found.numbers[run.digits]
-                spans.append(
-                    TextSpan(run.start, run.end, category, self.policy.replacement(category))
-                )
-            elif self.policy.spoken_phones and len(run.digits) >= 7:
-                spans.append(
-                    TextSpan(run.start, run.end, "phone", self.policy.replacement("phone"))
-                )
+            span = self._digit_span(run.start, run.end, run.digits)
+            if span is None and self.policy.spoken_phones and len(run.digits) >= 7:
+                span = TextSpan(run.start, run.end, "phone", self.policy.replacement("phone"))
+            if span is not None:
+                spans.append(span)
         return spans
 
     def redact(

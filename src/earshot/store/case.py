@@ -184,11 +184,10 @@ class Case:
                     f"{config_file}: unknown database encryption {encryption['database']!r}; "
                     "upgrade Earshot"
                 )
-            cipher = unlock_media()  # no key, or a wrong one: refused before any file is read
-            sqlite_key = database_key(cipher, case_id)
-
-            def unlock_media() -> MediaCipher:
-                return cipher
+            # No key, or a wrong one: refused before any file is read. Unlocked once, the
+            # cipher also serves the media (unlock_media returns it from now on).
+            unlocked = unlock_media()
+            sqlite_key = database_key(unlocked, case_id)
 
         engine = make_engine(cls._url(path, base.db), sqlite_key=sqlite_key)
         before = current_revision(engine)

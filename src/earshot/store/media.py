@@ -81,6 +81,12 @@ class MediaStore:
             self._cipher = self._unlock()
         return self._cipher
 
+    def data_key(self) -> bytes | None:
+        """The case's data key (None for a plain case), for worker processes: it travels
+        through the process pipe, never to disk."""
+        cipher = self.cipher()
+        return cipher.key if cipher is not None else None
+
     def unlock(self) -> None:
         """Check the key now, before any work that would write something."""
         self.cipher()
