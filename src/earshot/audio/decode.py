@@ -52,7 +52,14 @@ from earshot.audio.header import header_duration, trusted_header_duration
 from earshot.audio.working_copy import ChannelWriters, WrittenChannel
 from earshot.errors import AudioDecodeError, ConfigError
 
-__all__ = ["AudioInfo", "WorkingCopy", "decode_to_working", "probe", "read_working"]
+__all__ = [
+    "MAX_CHANNELS",
+    "AudioInfo",
+    "WorkingCopy",
+    "decode_to_working",
+    "probe",
+    "read_working",
+]
 
 WORKING_SAMPLE_RATE = 16000
 DEFAULT_MAX_DURATION = 6 * 3600.0
@@ -62,6 +69,9 @@ _TRUNCATION_FRACTION = 0.10
 _TRUNCATION_SECONDS = 0.5
 # Samples queued before one resampler call (~1 s at 16 kHz).
 _BATCH_SAMPLES = 16384
+# FFmpeg's resampler handles at most 64 channels (SWR_CH_MAX); every channel up to that is
+# split into its own working copy, never mixed down.
+MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -315,6 +325,12 @@ class _DecodeRun:
         """Start a new input segment (the first, or after a mid-stream format change)."""
         self._finish_segment()
         channels = frame.layout.nb_channels
+        if channels > MAX_CHANNELS:
+            raise UnsupportedAudioError(
+                f"{label(self.path)}: {channels} channels; Earshot splits at most "
+                f"{MAX_CHANNELS} channels into working copies; split the recording first "
+                "(e.g. ffmpeg -af channelsplit) and ingest the parts"
+            )
         if self._writers is None:
             self.source_rate = frame.sample_rate
             try:
@@ -328,8 +344,11 @@ class _DecodeRun:
                 "split the recording into parts with a constant channel count"
             )
         # Layout is kept as decoded (also "3 channels" with no known order): one file
-        # per channel needs no downmix.
-        self._resampler = AudioResampler(format="s16p", rate=self.sample_rate)
+        # per channel needs no downmix. Packed "s16", never planar "s16p": PyAV counts a
+        # planar frame's planes by walking FFmpeg's pointer array up to a NULL, which an
+        # 8-channel frame does not have (it reads past it and to_ndarray() segfaults);
+        # a packed frame has exactly one plane at any channel count.
+        self._resampler = AudioResampler(format="s16", rate=self.sample_rate)
         self._fifo = AudioFifo()
         self._segment_rate = frame.sample_rate
         self._segment_key = (frame.format.name, frame.layout.name, frame.sample_rate)
@@ -366,7 +385,9 @@ class _DecodeRun:
     def _write(self, frames: list[AudioFrame]) -> None:
         assert self._writers is not None
         for frame in frames:
-            planes = cast(npt.NDArray[np.int16], frame.to_ndarray())
+            channels = frame.layout.nb_channels
+            packed = cast(npt.NDArray[np.int16], frame.to_ndarray())  # (1, samples*channels)
+            planes = packed.reshape(-1, channels).T  # interleaved -> (channels, samples)
             try:
                 self._writers.write(planes)
             except OSError as exc:
