@@ -13,9 +13,7 @@ A kill before 3 leaves only content-addressed files that the re-run finds and re
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,10 +27,11 @@ from ..store.failures import record_failure, resolve_failure
 from ..store.models import Batch, Original, Sighting, utcnow
 from .apply_records import RecordOutcome, apply_records
 from .discover import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, InputFile, discover
+from .isolated import run_isolated
 from .recorder import AudioRecorder, FileResult
 from .records import CallRecord, read_call_records
 from .transcripts import match_sidecars
-from .worker import TakeIn, TakenIn, take_in
+from .worker import TakeIn, TakenIn
 
 __all__ = ["FileResult", "IngestOptions", "IngestProgress", "IngestReport", "ingest"]
 
@@ -108,23 +107,17 @@ def _classify(
     return audio, sidecars, csvs
 
 
-# Starting worker processes costs one to two seconds (each imports the decoder, and the
-# command's own modules); one process ingests ~30 MB/s of telephone audio, so a pool
-# only pays for itself on batches larger than this.
+# One worker process ingests ~30 MB/s of telephone audio and each extra one costs its
+# start-up, so several only pay for themselves on batches larger than this.
 POOL_MIN_BYTES = 128 * 1024 * 1024
 
 
 def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
+    """Store and decode in child processes, always: a decoder crash costs one file."""
     total = sum(max(task.item.size, 0) for task in tasks)
-    if workers <= 1 or len(tasks) <= 1 or total < POOL_MIN_BYTES:
-        yield from map(take_in, tasks)
-        return
-    # forkserver: workers are forked from a clean server process (never from this one,
-    # which may run a progress-bar thread), with the decoder imported there once.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["earshot.ingest.worker"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(take_in, tasks, chunksize=1)
+    if total < POOL_MIN_BYTES:
+        workers = 1
+    yield from run_isolated(tasks, workers)
 
 
 def _read_records(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,13 @@ def _read_working(media: MediaStore, sha256: str) -> dict[str, Any] | None:
     return None
 
 
-def take_in(task: TakeIn) -> TakenIn:
-    """Store one input and, for audio, make its working copies. Never raises."""
+def take_in(task: TakeIn, on_stored: Callable[[str, int], None] | None = None) -> TakenIn:
+    """Store one input and, for audio, make its working copies. Never raises.
+
+    ``on_stored(sha256, size)`` is called once the bytes are in the media store, before the
+    decoder runs: the isolating parent (`earshot.ingest.isolated`) then knows which original a
+    decoder crash belongs to.
+    """
     key = task.media_key
     media = MediaStore(Path(task.case_dir), unlock=(lambda: MediaCipher(key)) if key else None)
     item = task.item
@@ -72,6 +78,8 @@ def take_in(task: TakeIn) -> TakenIn:
         return TakenIn(item, error=str(exc))
     except (OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
         return TakenIn(item, error=f"{item.display}: cannot read ({exc}); check the copy")
+    if on_stored is not None:
+        on_stored(sha, size)
     if not task.decode:
         return TakenIn(item, sha256=sha, size=size)
     if size == 0:

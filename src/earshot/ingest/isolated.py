@@ -1,0 +1,177 @@
+"""Run the native half of ingest in child processes, so a decoder crash costs one file.
+
+FFmpeg and PyAV are C code fed by hostile files: a segmentation fault, an abort or the
+kernel's out-of-memory killer would end whatever process runs them. Every `take_in` (store,
+hash, decode) therefore runs in a worker process that this module watches. When a worker
+dies, the file it was working on becomes that file's failure ("the decoder crashed"), a
+fresh worker takes the next file, and the batch completes; a re-run fails the same file
+again in the same way instead of dying at it.
+
+Workers are forked from a forkserver (never from the caller, which may run a progress-bar
+thread) with the decoder imported once, so a new worker after a crash costs milliseconds.
+Results come back in input order.
+
+``EARSHOT_TEST_CRASH_FILE`` (read by the caller, for tests): a worker that stores a file
+of that name then kills itself with SIGSEGV, exactly where the decoder would run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from .worker import TakeIn, TakenIn, take_in
+
+__all__ = ["CRASH_HOOK_ENV", "run_isolated"]
+
+CRASH_HOOK_ENV = "EARSHOT_TEST_CRASH_FILE"
+_PRELOAD = ["earshot.ingest.worker", "earshot.ingest.isolated"]
+_STOP_SECONDS = 5.0
+
+
+def _serve(conn: Connection, crash_name: str | None) -> None:
+    """Worker loop: take tasks from the pipe until told to stop or the parent is gone."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent died or closed the pipe
+            return
+        if task is None:
+            return
+
+        def stored(sha256: str, size: int, task: TakeIn = task) -> None:
+            conn.send(("stored", sha256, size))
+            if crash_name is not None and task.item.name == crash_name:
+                os.kill(os.getpid(), signal.SIGSEGV)
+
+        conn.send(("done", take_in(task, stored)))
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    index: int = -1  # the task in hand, -1 when idle
+    sha256: str | None = None
+    size: int = 0
+
+
+def _describe(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit status {exitcode}"
+
+
+def _crashed(worker: _Worker, task: TakeIn) -> TakenIn:
+    item = task.item
+    how = _describe(worker.process.exitcode)
+    error = (
+        f"{item.display}: the decoder crashed on this file ({how}); it was not taken in and "
+        "the rest of the batch went on; convert it with another tool (e.g. ffmpeg to WAV) "
+        "and ingest the converted file"
+    )
+    return TakenIn(item, sha256=worker.sha256, size=worker.size, error=error)
+
+
+class _Pool:
+    def __init__(self, workers: int, crash_name: str | None) -> None:
+        self.size = max(1, workers)
+        self.crash_name = crash_name
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(_PRELOAD)
+        self.idle: list[_Worker] = []
+        self.busy: list[_Worker] = []
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(
+            target=_serve, args=(child, self.crash_name), name="earshot-ingest", daemon=True
+        )
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def submit(self, index: int, task: TakeIn) -> None:
+        worker = self.idle.pop() if self.idle else self._start()
+        worker.index, worker.sha256, worker.size = index, None, 0
+        worker.conn.send(task)
+        self.busy.append(worker)
+
+    def collect(self, tasks: Sequence[TakeIn]) -> Iterator[tuple[int, TakenIn]]:
+        """Wait for at least one worker to finish or die; yield what finished."""
+        ready = set(wait([w.conn for w in self.busy] + [w.process.sentinel for w in self.busy]))
+        for worker in list(self.busy):
+            if worker.conn not in ready and worker.process.sentinel not in ready:
+                continue
+            result = self._drain(worker)
+            if result is None and worker.process.is_alive():
+                continue  # only a "stored" note so far
+            self.busy.remove(worker)
+            index = worker.index
+            if result is None:  # the worker died with the task in hand
+                worker.process.join()
+                result = _crashed(worker, tasks[index])
+                worker.conn.close()
+            else:
+                worker.index = -1
+                self.idle.append(worker)
+            yield index, result
+
+    @staticmethod
+    def _drain(worker: _Worker) -> TakenIn | None:
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                if message[0] == "stored":
+                    worker.sha256, worker.size = message[1], message[2]
+                else:
+                    return message[1]  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            return None
+        return None
+
+    def close(self) -> None:
+        for worker in self.idle + self.busy:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        for worker in self.idle + self.busy:
+            worker.process.join(_STOP_SECONDS)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+
+
+def run_isolated(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
+    """`take_in` every task in worker processes; results in task order, one per task.
+
+    At most `workers` processes run at once. A worker that dies (signal, abort, killed for
+    memory) turns its task into a failed `TakenIn` and is replaced.
+    """
+    if not tasks:
+        return
+    pool = _Pool(min(workers, len(tasks)), os.environ.get(CRASH_HOOK_ENV) or None)
+    pending = deque(enumerate(tasks))
+    done: dict[int, TakenIn] = {}
+    next_out = 0
+    try:
+        while next_out < len(tasks):
+            while pending and len(pool.busy) < pool.size:
+                pool.submit(*pending.popleft())
+            for index, result in pool.collect(tasks):
+                done[index] = result
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
+    finally:
+        pool.close()
