@@ -132,6 +132,12 @@ def _print_ingest(report: IngestReport) -> None:
 @click.option("--operator", metavar="NAME", help="Who is ingesting (default: login name).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Parallel decode processes.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 if anything failed.")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow links to files that stay inside the folder being ingested "
+    "(by default every link is a failure, unread).",
+)
 @json_option
 def ingest_command(
     case: Path,
@@ -141,6 +147,7 @@ def ingest_command(
     operator: str | None,
     workers: int | None,
     strict: bool,
+    follow_symlinks: bool,
     as_json: bool,
 ) -> None:
     """Take audio files, folders and zip archives into CASE.
@@ -157,7 +164,12 @@ def ingest_command(
         report = ingest(
             opened,
             list(paths),
-            IngestOptions(source=source, metadata=metadata, workers=workers),
+            IngestOptions(
+                source=source,
+                metadata=metadata,
+                workers=workers,
+                follow_symlinks=follow_symlinks,
+            ),
             IngestBar(bar),
         )
     if as_json:

@@ -3,10 +3,20 @@
 Archives are read in place, member by member, never extracted by name, so a
 zip-slip path cannot write anywhere; such members and zip bombs are still refused
 and reported, because an archive that tries either is itself suspicious.
+
+Links and special files: every entry is looked at with ``lstat`` and never opened
+unless it is a regular file. A symbolic link (in a folder, on the command line, or as a
+zip member) is a failure naming the link, never its target (a link named like audio can
+point at ``/proc/self/environ`` or a key file). ``follow_symlinks`` follows only links to
+regular files that stay inside the folder being ingested; links in archives are never
+followed. FIFOs, sockets, devices and anything on /proc, /sys or /dev are refused unread,
+and inputs are opened with ``O_NOFOLLOW`` so a file swapped for a link after discovery is
+refused too.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -87,6 +97,50 @@ class DiscoveryProblem:
     skipped: bool = False
 
 
+_LINK_ADVICE = (
+    "copy the file itself into the folder, or pass --follow-symlinks for links that "
+    "stay inside the folder being ingested"
+)
+# Pseudo file systems: "files" there are the kernel's live state (a process environment,
+# memory), never recordings. Compared by device as well, so bind mounts are caught too.
+_PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def _pseudo_devices() -> set[int]:
+    devices = set()
+    for root in _PSEUDO_ROOTS:
+        try:
+            devices.add(Path(root).stat().st_dev)
+        except OSError:
+            continue
+    return devices
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _link_problem(link: Path, why: str = "a symbolic link") -> DiscoveryProblem:
+    """A refused link, named by its own path only: the target is neither read nor shown."""
+    where = printable(str(link))
+    return DiscoveryProblem(where, f"{where}: {why}; not followed and not read; {_LINK_ADVICE}")
+
+
+def _special_problem(path: Path, mode: int) -> DiscoveryProblem:
+    where = printable(str(path))
+    return DiscoveryProblem(
+        where, f"{where}: {_kind(mode)}, not a regular file; refused without reading it"
+    )
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".") or name.lower() in _IGNORED_NAMES
 
@@ -104,12 +158,37 @@ def _skip(raw: str) -> DiscoveryProblem:
 def open_input(item: InputFile) -> Iterator[BinaryIO]:
     """Open an input for reading, wherever it lives."""
     if item.archive is None:
-        with Path(item.fs_path or item.display).open("rb") as fh:
+        with _open_regular(Path(item.fs_path or item.display)) as fh:
             yield fh
     else:
         assert item.member is not None
         with zipfile.ZipFile(item.archive) as zf, zf.open(item.member) as fh:
             yield fh  # type: ignore[misc]
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading without following a link and without blocking.
+
+    The file was checked at discovery; this closes the gap until it is read: a link put
+    in its place fails (``O_NOFOLLOW``), and a FIFO or device is refused after ``fstat``
+    (``O_NONBLOCK`` keeps the open of a FIFO from waiting for a writer).
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: the last component is a symbolic link
+            raise OSError(exc.errno, "it is a symbolic link; not followed") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"{_kind(mode)}, not a regular file; refused without reading it")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def printable(text: str) -> str:
@@ -166,6 +245,19 @@ def _zip_inputs(
                         )
                     )
                     continue
+                unix_mode = info.external_attr >> 16
+                # Some writers set permission bits only (no file type): a plain file.
+                if stat.S_IFMT(unix_mode) and not stat.S_ISREG(unix_mode):
+                    # A link member's data is its target path: never read, never shown.
+                    what = "a symbolic link" if stat.S_ISLNK(unix_mode) else _kind(unix_mode)
+                    problems.append(
+                        DiscoveryProblem(
+                            where,
+                            f"{where}: refused: the member is {what}, not a regular file; "
+                            "links in archives are never followed or read",
+                        )
+                    )
+                    continue
                 if info.flag_bits & 0x1:
                     problems.append(
                         DiscoveryProblem(
@@ -198,15 +290,60 @@ def _zip_inputs(
     return items, problems
 
 
-def _walk(root: Path, skipped: list[DiscoveryProblem]) -> Iterator[Path]:
-    """Files under `root`, sorted, not following symlinked folders (no loops)."""
-    for child in sorted(root.iterdir(), key=lambda p: p.name):
-        if _hidden(child.name):
-            skipped.append(_skip(str(child)))
-        elif child.is_dir() and not child.is_symlink():
-            yield from _walk(child, skipped)
-        elif child.is_file():
-            yield child
+def _walk(
+    root: Path, folder: Path, follow: bool, problems: list[DiscoveryProblem]
+) -> Iterator[tuple[Path, Path | None]]:
+    """(path, followed target) of the regular files under `folder`, sorted, by lstat only.
+
+    `root` is the folder being ingested: the only place a followed link may lead.
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        where = printable(str(folder))
+        problems.append(DiscoveryProblem(where, f"{where}: cannot list ({exc.strerror})"))
+        return
+    for entry in entries:
+        child = Path(entry.path)
+        if _hidden(entry.name):
+            problems.append(_skip(str(child)))
+            continue
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:
+            where = printable(str(child))
+            problems.append(DiscoveryProblem(where, f"{where}: cannot read ({exc.strerror})"))
+            continue
+        if stat.S_ISLNK(mode):
+            target = _inside(root, child) if follow else None
+            if target is None:
+                why = "a symbolic link" if not follow else "a symbolic link leading out of"
+                problems.append(
+                    _link_problem(child, why if not follow else f"{why} {printable(str(root))}")
+                )
+            else:
+                yield child, target
+        elif stat.S_ISDIR(mode):
+            yield from _walk(root, child, follow, problems)
+        elif stat.S_ISREG(mode):
+            yield child, None
+        else:
+            problems.append(_special_problem(child, mode))
+
+
+def _inside(root: Path, link: Path) -> Path | None:
+    """The regular file `link` leads to, if it stays inside `root`; else None."""
+    try:
+        target = link.resolve(strict=True)
+        mode = target.lstat().st_mode
+    except (OSError, RuntimeError):  # dangling, or a loop of links
+        return None
+    base = root.resolve()
+    if not stat.S_ISREG(mode) or not target.is_relative_to(base):
+        return None
+    if any(_hidden(part) for part in target.relative_to(base).parts):
+        return None  # a hidden file is never read, not even through a link
+    return target
 
 
 def discover(
@@ -215,56 +352,95 @@ def discover(
     max_zip_total: int,
     max_zip_ratio: float,
     exclude: Iterable[Path] = (),
+    follow_symlinks: bool = False,
 ) -> tuple[list[InputFile], list[DiscoveryProblem]]:
-    """Expand `paths` into input files (sorted, each once) and problems found on the way."""
+    """Expand `paths` into input files (sorted, each once) and problems found on the way.
+
+    Nothing is opened before ``lstat`` says it is a regular file (see the module docstring
+    for links and special files).
+    """
     excluded = {p.resolve() for p in exclude}
     items: list[InputFile] = []
     problems: list[DiscoveryProblem] = []
     seen: set[str] = set()
+    pseudo = _pseudo_devices()
 
-    def add_file(path: Path) -> None:
-        resolved = path.resolve()
-        if resolved in excluded:
-            return
-        if zipfile.is_zipfile(resolved) and resolved.suffix.lower() == ".zip":
-            found, trouble = _zip_inputs(resolved, max_total=max_zip_total, max_ratio=max_zip_ratio)
-            items.extend(found)
-            problems.extend(trouble)
-            return
+    def add_file(path: Path, target: Path | None = None) -> None:
+        # `path` is a regular file by lstat, or a link followed to `target` (a regular file).
+        real = target or path
         try:
-            info = resolved.stat()
+            info = real.lstat()
         except OSError as exc:
             where = printable(str(path))
             problems.append(DiscoveryProblem(where, f"{where}: cannot read ({exc.strerror})"))
             return
         if not stat.S_ISREG(info.st_mode):
-            where = printable(str(path))
-            problems.append(DiscoveryProblem(where, f"{where}: not a regular file; skipped"))
+            problems.append(_special_problem(path, info.st_mode))
             return
-        shown = printable(str(resolved))
+        if info.st_dev in pseudo:
+            where = printable(str(path))
+            problems.append(
+                DiscoveryProblem(
+                    where,
+                    f"{where}: on a kernel pseudo file system (/proc, /sys, /dev); "
+                    "refused without reading it",
+                )
+            )
+            return
+        # The shown path is the link's own (its folder resolved), never the target's.
+        shown_path = path.parent.resolve() / path.name
+        if shown_path.resolve() in excluded:
+            return
+        if path.suffix.lower() == ".zip" and zipfile.is_zipfile(real):
+            archive = shown_path if target is None else target
+            found, trouble = _zip_inputs(archive, max_total=max_zip_total, max_ratio=max_zip_ratio)
+            items.extend(found)
+            problems.extend(trouble)
+            return
+        shown = printable(str(shown_path))
+        opened = str(target) if target is not None else str(shown_path)
         items.append(
             InputFile(
                 display=shown,
-                name=printable(resolved.name),
-                folder=printable(str(resolved.parent)),
+                name=printable(path.name),
+                folder=printable(str(shown_path.parent)),
                 size=info.st_size,
-                fs_path=None if shown == str(resolved) else str(resolved),
+                fs_path=None if shown == opened else opened,
             )
         )
 
     for path in paths:
         path = Path(path)
-        if path.is_dir():
-            for file in _walk(path, problems):
-                add_file(file)
-        elif path.exists():
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            where = printable(str(path))
+            problems.append(DiscoveryProblem(where, f"{where}: no such file or folder"))
+            continue
+        if stat.S_ISLNK(mode):
+            # Named on the command line: the folder it is ingested from is its own.
+            target = _inside(path.parent, path) if follow_symlinks else None
+            if target is None:
+                problems.append(_link_problem(path))
+            else:
+                add_file(path, target)
+        elif stat.S_ISDIR(mode):
+            if path.stat().st_dev in pseudo:
+                where = printable(str(path))
+                problems.append(
+                    DiscoveryProblem(
+                        where,
+                        f"{where}: a kernel pseudo file system (/proc, /sys, /dev); "
+                        "refused without reading it",
+                    )
+                )
+                continue
+            for file, target in _walk(path, path, follow_symlinks, problems):
+                add_file(file, target)
+        elif stat.S_ISREG(mode):
             add_file(path)
         else:
-            problems.append(
-                DiscoveryProblem(
-                    printable(str(path)), f"{printable(str(path))}: no such file or folder"
-                )
-            )
+            problems.append(_special_problem(path, mode))
     unique: list[InputFile] = []
     for item in items:
         if item.display not in seen:

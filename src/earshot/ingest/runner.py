@@ -41,6 +41,7 @@ class IngestOptions:
     source: str | None = None
     metadata: Path | None = None
     workers: int | None = None  # None: the case settings
+    follow_symlinks: bool = False  # only links to files inside the folder being ingested
 
 
 @dataclass
@@ -233,6 +234,7 @@ def ingest(
             max_zip_total=settings.zip_max_total_bytes,
             max_zip_ratio=settings.zip_max_ratio,
             exclude=[options.metadata] if options.metadata else [],
+            follow_symlinks=options.follow_symlinks,
         )
         audio, sidecar_items, csvs = _classify(items)
         matches, orphans = match_sidecars(audio, sidecar_items)
