@@ -21,6 +21,7 @@ __all__ = [
     "SessionStoreError",
     "SidecarError",
     "UnsafeArchiveError",
+    "WorkingCopyAlteredError",
 ]
 
 
@@ -79,3 +80,7 @@ class ModelMissingError(EarshotError):
 class SessionStoreError(EarshotError):
     """The web login session store cannot be used: an unknown or malformed setting, or a
     Redis server that cannot be reached or refuses the login. Messages never hold a password."""
+
+
+class WorkingCopyAlteredError(IntegrityError):
+    """A working copy no longer matches the SHA-256 recorded when it was made."""

@@ -9,14 +9,17 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from ..ingest.rebuild import RebuildReport
+from ..ingest.rebuild import rebuild_working as rebuild_working_copies
 from ..ingest.runner import IngestOptions, IngestReport, ingest
+from ..security.private import make_private
 from ..settings import Settings
 from ..store.case import Case
 from ..store.custody import verify_chain
 from ..store.failures import list_failures
 from ..store.models import CustodyEntry
 from ..store.queries import list_calls
-from ..store.verify import verify_case
+from ..store.verify import private_extras, verify_case
 from ._base import (
     EXIT_PROBLEMS,
     IngestBar,
@@ -221,11 +224,30 @@ def calls(case: Path, as_json: bool) -> None:
 
 @cli.command()
 @case_argument
+@click.option(
+    "--rebuild-working",
+    is_flag=True,
+    help="First remake altered, missing or unhashed working copies from their originals.",
+)
+@click.option(
+    "--fix-permissions",
+    is_flag=True,
+    help="First make every case file owner-only (folders 0700, files 0600/0400).",
+)
 @json_option
-def verify(case: Path, as_json: bool) -> None:
-    """Re-hash every stored original and check the custody log; exit 1 if anything is wrong."""
+def verify(case: Path, rebuild_working: bool, fix_permissions: bool, as_json: bool) -> None:
+    """Re-hash every original and working copy, check the custody log and file
+    permissions; exit 1 if anything is wrong."""
+    rebuilt = None
     with Case.open(case, settings=settings_from_env()) as opened, progress_bar("verify") as bar:
         task = bar.add_task("verify", total=None, current="")
+        if fix_permissions:
+            make_private(opened.path, extra=private_extras(opened.settings.accounts))
+        if rebuild_working:
+            with opened.exclusive("verify --rebuild-working"):
+                rebuilt = rebuild_working_copies(
+                    opened, on_file=lambda sha: bar.update(task, current=f"rebuild {sha[:12]}")
+                )
         report = verify_case(
             opened, on_file=lambda sha: bar.update(task, advance=1, current=sha[:12])
         )
@@ -245,25 +267,50 @@ def verify(case: Path, as_json: bool) -> None:
                 ],
                 "custody_entries": report.custody_entries,
                 "custody_problems": report.custody_problems,
+                "working_checked": report.working_checked,
+                "working_problems": [p.as_dict() for p in report.working_problems],
+                "permission_problems": report.permission_problems,
+                "rebuilt": rebuilt.as_dict() if rebuilt is not None else None,
             }
         )
     else:
+        _print_rebuilt(rebuilt)
         for problem in report.problems:
             err.print(f"[red]{escape(problem.message)}[/]")
         for message in report.custody_problems:
             err.print(f"[red]CUSTODY  {escape(message)}[/]")
+        for working in report.working_problems:
+            colour = "red" if working.problem == "altered" else "yellow"
+            err.print(f"[{colour}]{escape(working.message)}[/]")
+        for message in report.permission_problems:
+            err.print(f"[red]{escape(message)}[/]")
         if report.ok:
             out.print(
-                f"OK: {report.checked} originals intact; custody log of "
-                f"{report.custody_entries} entries unbroken"
+                f"OK: {report.checked} originals and {report.working_checked} working copies "
+                f"intact; custody log of {report.custody_entries} entries unbroken; "
+                "case files private"
             )
         else:
             err.print(
                 f"FAILED: {len(report.problems)} of {report.checked} originals missing or "
-                f"altered; {len(report.custody_problems)} custody problem(s)"
+                f"altered; {len(report.working_altered)} of {report.working_checked} working "
+                f"copies altered; {len(report.custody_problems)} custody problem(s); "
+                f"{len(report.permission_problems)} file(s) open to other users"
             )
     if not report.ok:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _print_rebuilt(rebuilt: RebuildReport | None) -> None:
+    if rebuilt is None:
+        return
+    for problem in rebuilt.rebuilt:
+        out.print(
+            f"REBUILT  working copy media/{escape(problem.path)} ({problem.problem}) "
+            "from its original"
+        )
+    for problem, message in rebuilt.failed:
+        err.print(f"[red]NOT REBUILT  media/{escape(problem.path)}: {escape(message)}[/]")
 
 
 @cli.command()

@@ -26,10 +26,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
 
-from .worker import TakeIn, TakenIn, take_in
+from ..audio.decode import DEFAULT_MAX_DURATION
+from ..errors import AudioDecodeError, EarshotError
+from ..security.crypto import MediaCipher
+from ..security.private import narrow_umask
+from ..store.media import MediaStore
+from .worker import TakeIn, TakenIn, make_working_copies, take_in
 
-__all__ = ["CRASH_HOOK_ENV", "run_isolated"]
+__all__ = ["CRASH_HOOK_ENV", "decode_isolated", "run_isolated"]
 
 CRASH_HOOK_ENV = "EARSHOT_TEST_CRASH_FILE"
 _PRELOAD = ["earshot.ingest.worker", "earshot.ingest.isolated"]
@@ -38,6 +45,7 @@ _STOP_SECONDS = 5.0
 
 def _serve(conn: Connection, crash_name: str | None) -> None:
     """Worker loop: take tasks from the pipe until told to stop or the parent is gone."""
+    narrow_umask()  # the forkserver may predate the case's umask
     while True:
         try:
             task = conn.recv()
@@ -175,3 +183,63 @@ def run_isolated(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
                 next_out += 1
     finally:
         pool.close()
+
+
+def _decode_child(
+    conn: Connection,
+    case_dir: str,
+    media_key: bytes | None,
+    sha256: str,
+    max_seconds: float,
+    replace: bool,
+) -> None:
+    narrow_umask()
+    media = MediaStore(
+        Path(case_dir), unlock=(lambda: MediaCipher(media_key)) if media_key else None
+    )
+    try:
+        conn.send(
+            ("done", make_working_copies(media, sha256, max_seconds=max_seconds, replace=replace))
+        )
+    except EarshotError as exc:
+        conn.send(("error", type(exc), str(exc)))
+
+
+def decode_isolated(
+    media: MediaStore,
+    sha256: str,
+    *,
+    max_seconds: float = DEFAULT_MAX_DURATION,
+    replace: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`make_working_copies` in a child process: a decoder crash raises, never kills us.
+
+    For the decodes outside ingest (the decode stage repairing lost copies, rebuilding
+    altered ones); raises the decoder's `EarshotError`, or `AudioDecodeError` if it died.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_decode_child,
+        args=(child, str(media.root.parent), media.data_key(), sha256, max_seconds, replace),
+        name="earshot-decode",
+        daemon=True,
+    )
+    process.start()
+    child.close()
+    try:
+        message = parent.recv()
+    except EOFError:
+        process.join()
+        raise AudioDecodeError(
+            f"original {sha256}: the decoder crashed on it ({_describe(process.exitcode)}); "
+            "convert the original with another tool (e.g. ffmpeg to WAV) and ingest that"
+        ) from None
+    finally:
+        parent.close()
+    process.join()
+    if message[0] == "error":
+        error_type, text = message[1], message[2]
+        raise error_type(text)
+    return message[1]  # type: ignore[no-any-return]

@@ -19,7 +19,7 @@ from ..audio import decode_to_working
 from ..audio.decode import DEFAULT_MAX_DURATION
 from ..errors import EarshotError
 from ..security.crypto import MediaCipher
-from ..store.media import MediaStore
+from ..store.media import MediaStore, sha256_file
 from .discover import InputFile, open_input
 
 __all__ = ["TakeIn", "TakenIn", "make_working_copies", "take_in"]
@@ -128,7 +128,11 @@ def make_working_copies(
                 media.copy_original(sha256, source)
             info, copies = decode_to_working(source, stage, max_duration=max_seconds)
             relative = media.relative_working(sha256)
+            hashes = {}
             for copy in copies:
+                # Hashed as made (plaintext), before sealing: `verify`, the stages and clips
+                # refuse a copy that no longer matches (earshot.store.working).
+                hashes[copy.channel] = sha256_file(copy.path)
                 media.seal_working(copy.path, f"{relative}/{copy.path.name}")
             rows = [
                 {
@@ -136,6 +140,7 @@ def make_working_copies(
                     "path": f"{relative}/{c.path.name}",
                     "sample_rate": c.sample_rate,
                     "frames": c.frames,
+                    "content_sha256": hashes[c.channel],
                 }
                 for c in copies
             ]

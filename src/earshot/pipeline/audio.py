@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ from ..errors import AudioDecodeError
 from ..store.case import Case
 from ..store.models import Call, Party, WorkingCopyRow
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun
+from ..store.working import read_checked
 
 __all__ = [
     "StoredTurn",
@@ -59,7 +61,7 @@ def load_channels(case: Case, call_id: int) -> list[np.ndarray]:
     """The 16 kHz float32 samples of every channel of the call's working copies."""
     with case.session() as session:
         call = call_or_error(session, call_id)
-        rows = [(r.channel, r.path) for r in working_rows(session, call.sha256)]
+        rows = [(r.channel, r.path, r.content_sha256) for r in working_rows(session, call.sha256)]
         source = call.source_file
     if not rows:
         raise AudioDecodeError(
@@ -67,14 +69,18 @@ def load_channels(case: Case, call_id: int) -> list[np.ndarray]:
             "`earshot process CASE --only decode --redo decode` to make them"
         )
     channels = []
-    for channel, path in rows:
+    for channel, path, expected in rows:
         if not (case.media.root / path).is_file():
             raise AudioDecodeError(
                 f"call {call_id} ({source}): working copy of channel {channel} is missing "
                 f"({path}); run `earshot process CASE --redo decode` to regenerate it"
             )
-        # Through the media store: it decrypts the copies of an encrypted case.
-        channels.append(read_working(case.media.open_working(path)))
+        # Through the media store (it decrypts the copies of an encrypted case), and only
+        # if the copy is still the one made from the original.
+        data = read_checked(
+            case.media, path, expected, what=f"call {call_id} ({source}), channel {channel}"
+        )
+        channels.append(read_working(io.BytesIO(data)))
     return channels
 
 

@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..audio.decode import WORKING_SAMPLE_RATE
-from ..errors import EarshotError
-from ..ingest.worker import make_working_copies
+from ..errors import EarshotError, WorkingCopyAlteredError
+from ..ingest.isolated import decode_isolated
 from ..speech.info import package_version
 from ..store.case import Case
 from ..store.media import MediaStore
 from ..store.models import WorkingCopyRow
 from ..store.speech_models import StageRun
+from ..store.working import REBUILD_ADVICE, hash_working
 from .audio import call_or_error, working_rows
 from .runs import digest
 from .split import Computed, compute_and_write
@@ -65,14 +66,26 @@ class DecodeStage:
         with case.session() as session:
             call = call_or_error(session, call_id)
             sha, channels, source = call.sha256, call.channels, call.source_file
-            rows = [(r.channel, r.path, r.frames) for r in working_rows(session, sha)]
+            rows = [
+                (r.channel, r.path, r.frames, r.content_sha256) for r in working_rows(session, sha)
+            ]
+        for channel, path, _, expected in rows:
+            # A missing copy is remade below; one present but changed is refused: altered
+            # audio is evidence of tampering, never silently replaced.
+            actual = hash_working(case.media, path)
+            if expected is not None and actual is not None and actual != expected:
+                raise WorkingCopyAlteredError(
+                    f"call {call_id} ({source}), channel {channel}: the working copy {path} "
+                    f"was altered since it was made (its SHA-256 no longer matches); refused; "
+                    f"{REBUILD_ADVICE}"
+                )
         intact = len(rows) == channels and all(
-            _frames(case.media, path) == frames for _, path, frames in rows
+            _frames(case.media, path) == frames for _, path, frames, _ in rows
         )
         if intact:
             return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
         try:
-            _info, written = make_working_copies(case.media, sha, replace=True)
+            _info, written = decode_isolated(case.media, sha, replace=True)
         except EarshotError as exc:
             raise type(exc)(
                 f"call {call_id} ({source}): working copies are missing or damaged and "
@@ -94,6 +107,7 @@ class DecodeStage:
             else:
                 row.path, row.frames = copy["path"], copy["frames"]
                 row.sample_rate = copy["sample_rate"]
+                row.content_sha256 = copy["content_sha256"]
         for stale in existing.values():
             session.delete(stale)
 

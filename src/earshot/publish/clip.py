@@ -17,6 +17,7 @@ Earshot. The export is recorded in custody and the audit log.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -33,12 +34,13 @@ from sqlalchemy.orm import Session
 
 from earshot import __version__
 from earshot.audio.decode import read_working
-from earshot.errors import EarshotError
+from earshot.errors import EarshotError, WorkingCopyAlteredError
 from earshot.language.analysis import current_transcript
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
 from earshot.store.custody import append_custody
 from earshot.store.models import Call, Segment, WorkingCopyRow
+from earshot.store.working import read_checked
 
 from .call_redaction import redact_calls
 from .clip_audio import Disguise, cover_intervals, disguise_voice, write_clip_audio
@@ -197,11 +199,19 @@ def _working(
     channels: list[np.ndarray[Any, np.dtype[np.float32]]] = []
     copies: list[dict[str, Any]] = []
     for row in rows:
-        with case.media.open_working(row.path) as handle:
-            data = handle.read()
+        # Refused if the copy changed since it was made: a clip must be cut from the audio
+        # its provenance (the original's SHA-256) vouches for.
+        try:
+            data = read_checked(
+                case.media,
+                row.path,
+                row.content_sha256,
+                what=f"call {call.id} ({call.source_file}), channel {row.channel}",
+            )
+        except WorkingCopyAlteredError as exc:
+            raise ClipError(str(exc)) from exc
         copies.append({"channel": row.channel, "sha256": hashlib.sha256(data).hexdigest()})
-        with case.media.open_working(row.path) as handle:
-            channels.append(read_working(handle, offset=start, duration=end - start))
+        channels.append(read_working(io.BytesIO(data), offset=start, duration=end - start))
     frames = min(len(c) for c in channels)
     return np.vstack([c[:frames] for c in channels]), rates.pop(), copies
 

@@ -54,6 +54,7 @@ from .errors import (
     UnknownUserError,
     UserExistsError,
 )
+from .private import narrow_umask
 from .roles import Role
 
 __all__ = ["AccountPolicy", "AccountStore", "User", "normalize_username"]
@@ -158,10 +159,12 @@ class AccountStore:
 
     def _open(self) -> Engine:
         try:
+            narrow_umask()  # its -wal/-shm files and anything else written: owner-only
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
                 fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
+            _make_owner_only(self.path)
         except OSError as exc:
             raise ConfigError(
                 f"cannot create the accounts database {self.path} ({exc.strerror}); "
@@ -420,3 +423,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _make_owner_only(path: Path) -> None:
+    """The accounts database (password hashes, roles) and its -wal/-shm: 0600 if ours."""
+    for target in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = target.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            target.chmod(0o600)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
 from ..security.crypto import KeySource, MediaCipher, create_encryption, database_key, unlock
+from ..security.private import harden_case_dir, narrow_umask
 from ..settings import Settings, resolve_secret
 from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
 from .custody import append_custody
@@ -35,6 +36,8 @@ __all__ = ["CONFIG_NAME", "Case"]
 CONFIG_NAME = "earshot.toml"
 DB_NAME = "earshot.db"
 DATABASE_CIPHER = "sqlcipher-4"  # [encryption] database = ...: the SQLite file is SQLCipher
+# Made 0600 (the folder 0700) on every open, whatever the umask they were made under.
+PRIVATE_FILES = (CONFIG_NAME, DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ class Case:
             if not base.db:
                 config["encryption"]["database"] = DATABASE_CIPHER
                 sqlite_key = database_key(cipher, case_id)
+        narrow_umask()  # everything below is owner-only, whatever the caller's umask
         path.mkdir(parents=True, exist_ok=True)
+        harden_case_dir(path, PRIVATE_FILES)  # an existing empty folder made under 022
         engine = make_engine(cls._url(path, base.db), sqlite_key=sqlite_key)
         existing = current_revision(engine)
         if existing is not None:
@@ -162,6 +167,7 @@ class Case:
                 f"{path} is not an Earshot case (no {CONFIG_NAME}); create one with "
                 f"`earshot init {path}`"
             )
+        harden_case_dir(path, PRIVATE_FILES)
         try:
             config = tomllib.loads(config_file.read_text(encoding="utf-8"))
             case_id = str(config["case"]["id"])

@@ -150,7 +150,7 @@ class MediaStore:
                 tmp.unlink()
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                tmp.chmod(0o444)
+                tmp.chmod(0o400)  # read-only, and the owner's only
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
             return sha, size

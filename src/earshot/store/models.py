@@ -182,6 +182,9 @@ class WorkingCopyRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sample_rate: Mapped[int]
     frames: Mapped[int]
+    # SHA-256 of the plaintext WAV when it was made (None: made before hashes, rebuild it);
+    # checked by `verify`, before any stage reads the audio, and before a clip is cut.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Phone(Base):

@@ -1,15 +1,22 @@
-"""`earshot verify`: prove every stored original is still exactly what was received."""
+"""`earshot verify`: prove every stored original is still exactly what was received.
+
+Also re-hashes every working copy (`earshot.store.working`) and reports case files that
+other users could read (`earshot.security.private`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
+from ..security.private import loose_permissions
 from .case import Case
 from .custody import append_custody, verify_chain
 from .models import Original, Sighting
+from .working import WorkingProblem, check_working_copies
 
 __all__ = ["OriginalProblem", "VerifyReport", "verify_case"]
 
@@ -35,10 +42,23 @@ class VerifyReport:
     problems: list[OriginalProblem] = field(default_factory=list)
     custody_entries: int = 0
     custody_problems: list[str] = field(default_factory=list)
+    working_checked: int = 0
+    working_problems: list[WorkingProblem] = field(default_factory=list)
+    permission_problems: list[str] = field(default_factory=list)
+
+    @property
+    def working_altered(self) -> list[WorkingProblem]:
+        """Altered copies fail verify; missing and unhashed ones are reported only."""
+        return [p for p in self.working_problems if p.problem == "altered"]
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.custody_problems
+        return (
+            not self.problems
+            and not self.custody_problems
+            and not self.working_altered
+            and not self.permission_problems
+        )
 
 
 def verify_case(case: Case, *, on_file: Callable[[str], None] | None = None) -> VerifyReport:
@@ -64,6 +84,10 @@ def verify_case(case: Case, *, on_file: Callable[[str], None] | None = None) -> 
             )
         if on_file:
             on_file(original.sha256)
+    report.working_checked, report.working_problems = check_working_copies(case, on_file=None)
+    report.permission_problems = loose_permissions(
+        case.path, extra=private_extras(case.settings.accounts)
+    )
     with case.session() as session:
         report.custody_entries, chain = verify_chain(session)
         report.custody_problems = [f"custody entry {p.entry_id}: {p.message}" for p in chain]
@@ -76,6 +100,16 @@ def verify_case(case: Case, *, on_file: Callable[[str], None] | None = None) -> 
                 "missing": [p.sha256 for p in report.problems if p.problem == "missing"],
                 "altered": [p.sha256 for p in report.problems if p.problem == "altered"],
                 "custody_ok": not report.custody_problems,
+                "working_altered": [f"{p.sha256}/ch{p.channel}" for p in report.working_altered],
+                "loose_permissions": len(report.permission_problems),
             },
         )
     return report
+
+
+def private_extras(accounts: str | None) -> tuple[Path, ...]:
+    """Files outside the case that verify checks too: the accounts database and its WAL."""
+    if not accounts:
+        return ()
+    path = Path(accounts).expanduser()
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
