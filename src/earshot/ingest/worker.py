@@ -8,6 +8,7 @@ exists from an earlier run, and hands back plain data for the main process to re
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -145,7 +146,9 @@ def make_working_copies(
                 for c in copies
             ]
             data: dict[str, Any] = {"info": asdict(info), "copies": rows}
-            (stage / INFO_NAME).write_text(json.dumps(data), encoding="utf-8")
+            fd = os.open(stage / INFO_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as info_file:
+                info_file.write(json.dumps(data))
             target = media.working_dir(sha256)
             if replace and target.exists():  # a stale or incomplete set would be kept
                 shutil.rmtree(target)

@@ -258,6 +258,7 @@ class Case:
     @contextmanager
     def exclusive(self, what: str) -> Iterator[None]:
         """Hold the case's write lock (one ingest or process run at a time)."""
+        narrow_umask()  # whatever the process set since: this run writes owner-only files
         lock_path = self.path / ".lock"
         with lock_path.open("a+") as fh:
             try:

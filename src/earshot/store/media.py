@@ -52,6 +52,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _private_dirs(path: Path) -> None:
+    """mkdir -p with every folder made 0700 (``parents=True`` would use the umask's mode)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -93,7 +103,7 @@ class MediaStore:
 
     def create(self) -> None:
         for sub in (self.root / "originals", self.root / "working", self.tmp):
-            sub.mkdir(parents=True, exist_ok=True)
+            _private_dirs(sub)
 
     def clean_tmp(self) -> None:
         """Remove staging left by an interrupted run (nothing there is referenced)."""
@@ -149,7 +159,7 @@ class MediaStore:
             if final.exists() and final.stat().st_size == stored_size:
                 tmp.unlink()
             else:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                _private_dirs(final.parent)
                 tmp.chmod(0o400)  # read-only, and the owner's only
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
@@ -254,7 +264,7 @@ class MediaStore:
         is replaced.
         """
         final = self.working_dir(sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(final.parent)
         for _attempt in range(3):
             try:
                 os.replace(staged, final)
