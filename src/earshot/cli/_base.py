@@ -9,7 +9,6 @@ on stdout and progress on stderr.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,8 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,6 +28,7 @@ from rich.progress import (
 from ..errors import EarshotError
 from ..ingest.runner import FileResult
 from ..settings import Settings
+from ._terminal import SafeConsole, safe, safe_json
 
 __all__ = [
     "EXIT_ERROR",
@@ -44,13 +42,16 @@ __all__ = [
     "main",
     "out",
     "progress_bar",
+    "safe",
     "settings_from_env",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Piped output keeps whole lines (tables are not squeezed to 80 columns).
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Every printed string passes SafeConsole (controls made visible); data values also go
+# through `safe` where they are put into markup (see cli/_terminal.py).
+out = SafeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
@@ -69,7 +70,7 @@ def case_argument(func: F) -> F:
 
 
 def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(safe_json(data))
 
 
 def settings_from_env(operator: str | None = None) -> Settings:
@@ -104,9 +105,9 @@ class IngestBar:
         self.progress.update(self.task, total=total)
 
     def advance(self, result: FileResult) -> None:
-        self.progress.update(self.task, advance=1, current=Path(result.path).name[-40:])
+        self.progress.update(self.task, advance=1, current=safe(Path(result.path).name[-40:]))
         if result.status == "failed" and result.message and err.is_terminal:
-            self.progress.console.print(f"[red]failed[/red] {escape(result.message)}")
+            self.progress.console.print(f"[red]failed[/red] {safe(result.message)}")
 
 
 class _UserError(click.ClickException):
@@ -115,7 +116,7 @@ class _UserError(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[bold red]error:[/] {escape(self.message)}")
+        err.print(f"[bold red]error:[/] {safe(self.message)}")
 
 
 class _EarshotGroup(click.Group):

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..ingest.rebuild import RebuildReport
@@ -32,6 +31,7 @@ from ._base import (
     progress_bar,
     settings_from_env,
 )
+from ._terminal import safe, visible
 
 
 @cli.command()
@@ -97,12 +97,12 @@ def init(
         emit(data)
     else:
         out.print(
-            f"Created case {escape(str(data['case']))} ({data['backend']}, id {data['id']}"
+            f"Created case {safe(str(data['case']))} ({data['backend']}, id {data['id']}"
             f"{', encrypted' if encrypt else ''})"
         )
         if created_key:
             out.print(
-                f"Wrote a new random key to {escape(str(key_file))}: back it up; "
+                f"Wrote a new random key to {safe(str(key_file))}: back it up; "
                 "without it the media cannot be read"
             )
 
@@ -118,7 +118,7 @@ def _print_ingest(report: IngestReport) -> None:
     if report.errors:
         err.print(f"[bold red]{len(report.errors)} problem(s)[/]; see `earshot failures`:")
         for message in report.errors:
-            err.print(f"  [red]✗[/] {escape(message)}")
+            err.print(f"  [red]✗[/] {safe(message)}")
 
 
 @cli.command("ingest")
@@ -207,17 +207,17 @@ def calls(case: Path, as_json: bool) -> None:
     ):
         table.add_column(column, overflow="fold")
     for row in rows:
-        persons = escape(" / ".join(p or "?" for p in (row["caller_person"], row["callee_person"])))
+        persons = safe(" / ".join(p or "?" for p in (row["caller_person"], row["callee_person"])))
         table.add_row(
             str(row["id"]),
-            escape(row["source_file"]),
+            safe(row["source_file"]),
             (row["started_at"] or "")[:16],
             f"{row['duration']:.1f}s",
             str(row["channels"]),
-            row["caller"] or "",
-            row["callee"] or "",
+            safe(row["caller"] or ""),
+            safe(row["callee"] or ""),
             persons,
-            row["transcript_source"] or "",
+            safe(row["transcript_source"] or ""),
         )
     out.print(table)
 
@@ -276,14 +276,14 @@ def verify(case: Path, rebuild_working: bool, fix_permissions: bool, as_json: bo
     else:
         _print_rebuilt(rebuilt)
         for problem in report.problems:
-            err.print(f"[red]{escape(problem.message)}[/]")
+            err.print(f"[red]{safe(problem.message)}[/]")
         for message in report.custody_problems:
-            err.print(f"[red]CUSTODY  {escape(message)}[/]")
+            err.print(f"[red]CUSTODY  {safe(message)}[/]")
         for working in report.working_problems:
             colour = "red" if working.problem == "altered" else "yellow"
-            err.print(f"[{colour}]{escape(working.message)}[/]")
+            err.print(f"[{colour}]{safe(working.message)}[/]")
         for message in report.permission_problems:
-            err.print(f"[red]{escape(message)}[/]")
+            err.print(f"[red]{safe(message)}[/]")
         if report.ok:
             out.print(
                 f"OK: {report.checked} originals and {report.working_checked} working copies "
@@ -306,11 +306,11 @@ def _print_rebuilt(rebuilt: RebuildReport | None) -> None:
         return
     for problem in rebuilt.rebuilt:
         out.print(
-            f"REBUILT  working copy media/{escape(problem.path)} ({problem.problem}) "
+            f"REBUILT  working copy media/{safe(problem.path)} ({problem.problem}) "
             "from its original"
         )
     for problem, message in rebuilt.failed:
-        err.print(f"[red]NOT REBUILT  media/{escape(problem.path)}: {escape(message)}[/]")
+        err.print(f"[red]NOT REBUILT  media/{safe(problem.path)}: {safe(message)}[/]")
 
 
 @cli.command()
@@ -341,7 +341,7 @@ def failures(case: Path, include_resolved: bool, as_json: bool) -> None:
         out.print("No failures.")
     for row in rows:
         state = " (resolved)" if row["resolved_at"] else ""
-        out.print(f"[{row['stage']}] {row['message']}{state}", markup=False)
+        out.print(f"[{row['stage']}] {visible(str(row['message']))}{state}", markup=False)
 
 
 @cli.command()
@@ -375,8 +375,8 @@ def custody(case: Path, limit: int | None, as_json: bool) -> None:
         return
     for e in entries:
         out.print(
-            f"{e.id:>6} {e.at.isoformat()[:19]} {e.operator:<12} {e.action:<20} "
-            f"{(e.sha256 or '')[:12]:<12} {e.path or ''}",
+            f"{e.id:>6} {e.at.isoformat()[:19]} {visible(e.operator):<12} {e.action:<20} "
+            f"{(e.sha256 or '')[:12]:<12} {visible(e.path or '')}",
             markup=False,
         )
     out.print("chain intact" if not problems else f"CHAIN BROKEN: {len(problems)} problem(s)")

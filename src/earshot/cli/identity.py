@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from ..identity import (
 from ..identity.errors import IdentityError
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
+from ._terminal import safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,12 +117,12 @@ def person_add(
     if as_json:
         emit(data)
     else:
-        out.print(f"Added person #{data['id']} {escape(data['name'])}")
+        out.print(f"Added person #{data['id']} {safe(data['name'])}")
 
 
 def _print_person(data: dict[str, Any]) -> None:
     out.print(
-        f"[bold]#{data['id']} {escape(data['name'])}[/]  {data['role']}  status: "
+        f"[bold]#{data['id']} {safe(data['name'])}[/]  {safe(data['role'])}  status: "
         f"[bold]{data['status']}[/]" + ("  (protected)" if data["protected"] else "  (public)")
     )
     if data["merged_into"]:
@@ -131,17 +131,17 @@ def _print_person(data: dict[str, Any]) -> None:
         value = data[label]
         if value:
             text = ", ".join(value) if isinstance(value, list) else value
-            out.print(f"{label.replace('_', ' ')}: {escape(text)}")
+            out.print(f"{label.replace('_', ' ')}: {safe(text)}")
     table = Table(title="phones", title_justify="left")
     for column in ("number", "type", "carrier", "region", "source", "from", "to"):
         table.add_column(column)
     for p in data["phones"]:
         table.add_row(
-            p["e164"],
-            p["type"] or "",
-            escape(p["carrier"] or ""),
-            escape(p["location"] or p["region"] or ""),
-            p["source"],
+            safe(p["e164"]),
+            safe(p["type"] or ""),
+            safe(p["carrier"] or ""),
+            safe(p["location"] or p["region"] or ""),
+            safe(p["source"]),
             (p["from"] or "")[:10],
             (p["to"] or "")[:10],
         )
@@ -152,13 +152,13 @@ def _print_person(data: dict[str, Any]) -> None:
     for c in data["calls"]:
         other = c["other"] or {}
         table.add_row(
-            f"{c['call_id']} {escape(c['file'])}",
+            f"{c['call_id']} {safe(c['file'])}",
             (c["started_at"] or "")[:10],
-            c["party"],
-            c["phone"] or "",
-            c["basis"] or "",
-            c["status"],
-            escape(f"{other.get('phone') or '?'} {other.get('person') or ''}".strip()),
+            safe(c["party"]),
+            safe(c["phone"] or ""),
+            safe(c["basis"] or ""),
+            safe(c["status"]),
+            safe(f"{other.get('phone') or '?'} {other.get('person') or ''}".strip()),
         )
     out.print(table)
     for title, rows in (
@@ -190,7 +190,7 @@ def _print_person(data: dict[str, Any]) -> None:
         if rows:
             out.print(f"[bold]{title}[/]")
             for row in rows:
-                out.print(f"  {escape(row)}")
+                out.print(f"  {safe(row)}")
 
 
 @person.command("show")
@@ -384,11 +384,11 @@ def person_list(case: Path, include_merged: bool, as_json: bool) -> None:
     for row in rows:
         table.add_row(
             str(row["id"]) + (f"→{row['merged_into']}" if row["merged_into"] else ""),
-            escape(row["name"]),
-            escape(", ".join(row["aliases"])),
-            row["role"],
-            row["status"],
-            " ".join(row["phones"]),
+            safe(row["name"]),
+            safe(", ".join(row["aliases"])),
+            safe(row["role"]),
+            safe(row["status"]),
+            safe(" ".join(row["phones"])),
             str(row["call_sides"]),
         )
     out.print(table)

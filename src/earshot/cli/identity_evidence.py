@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -31,6 +30,7 @@ from ..identity import (
 from ..identity.verification import event_dict
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out
+from ._terminal import safe
 from .identity import _date, _session, operator_option
 
 # -------------------------------------------------------------------------- phone
@@ -54,12 +54,12 @@ def phone_show(case: Path, number: str, as_json: bool) -> None:
         emit(data)
         return
     out.print(
-        f"[bold]{data['e164']}[/] {data['type']} {escape(data['carrier'] or '')} "
-        f"{escape(data['location'] or data['region'] or '')}; {data['calls']} call(s)"
+        f"[bold]{safe(data['e164'])}[/] {safe(data['type'])} {safe(data['carrier'] or '')} "
+        f"{safe(data['location'] or data['region'] or '')}; {data['calls']} call(s)"
     )
     for user in data["persons"]:
         out.print(
-            f"  #{user['person_id']} {escape(user['name'])} ({user['source']}) "
+            f"  #{user['person_id']} {safe(user['name'])} ({safe(user['source'])}) "
             f"{(user['from'] or '?')[:10]} – {(user['to'] or '?')[:10]}"
         )
 
@@ -80,12 +80,12 @@ def phone_list(case: Path, as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["e164"],
-            row["type"] or "",
-            escape(row["carrier"] or ""),
-            escape(row["location"] or row["region"] or ""),
+            safe(row["e164"]),
+            safe(row["type"] or ""),
+            safe(row["carrier"] or ""),
+            safe(row["location"] or row["region"] or ""),
             str(row["calls"]),
-            escape(", ".join(f"#{u['person_id']} {u['name']}" for u in row["persons"])),
+            safe(", ".join(f"#{u['person_id']} {u['name']}" for u in row["persons"])),
         )
     out.print(table)
 
@@ -206,10 +206,10 @@ def evidence_list(
         table.add_row(
             str(row["id"]),
             about,
-            row["kind"],
-            escape(row["summary"]),
-            escape(row["url"] or (row["sha256"] or "")[:16]),
-            escape(f"{row['collected_by']} {(row['collected_at'] or '')[:10]}"),
+            safe(row["kind"]),
+            safe(row["summary"]),
+            safe(row["url"] or (row["sha256"] or "")[:16]),
+            safe(f"{row['collected_by']} {(row['collected_at'] or '')[:10]}"),
         )
     out.print(table)
 
@@ -274,7 +274,7 @@ def verify_identity(
     if as_json:
         emit(data)
     else:
-        out.print(f"{escape(subject)}: {data['status']} (event #{data['id']})")
+        out.print(f"{safe(subject)}: {data['status']} (event #{data['id']})")
 
 
 __all__ = ["evidence", "phone", "verify_identity"]

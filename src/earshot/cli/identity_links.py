@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from ..identity import (
 from ..store.identity_models import PartyPersonLink
 from ..store.models import Party, Person
 from ._base import case_argument, emit, json_option, out, progress_bar
+from ._terminal import safe
 from .identity import _session, operator_option, person
 
 
@@ -130,10 +130,10 @@ def person_proposals(
         table.add_row(
             str(row["id"]),
             f"{row['call_id']}:{row['party']}",
-            escape(f"#{row['person_id']} {row['person']}"),
-            row["basis"],
+            safe(f"#{row['person_id']} {row['person']}"),
+            safe(row["basis"]),
             f"{row['score']:.2f}" if row["score"] is not None else "",
-            escape(row["note"] or ""),
+            safe(row["note"] or ""),
         )
     out.print(table)
 

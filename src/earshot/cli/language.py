@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ConfigError
 from ..store.case import Case
 from ._base import case_argument, cli, emit, err, json_option, out, progress_bar, settings_from_env
+from ._terminal import safe
 
 
 def _parse_ids(value: str | None) -> list[int] | None:
@@ -94,8 +94,8 @@ def analyze(case: Path, calls_: str | None, workers: int, as_json: bool) -> None
     entities = ", ".join(f"{k} {v}" for k, v in data["entities"].items()) or "none"
     themes = ", ".join(f"{k} {v}" for k, v in data["themes"].items()) or "none"
     out.print(f"Analysed {data['calls']} calls, {data['segments']} segments")
-    out.print(f"  entities: {escape(entities)}")
-    out.print(f"  slang hits: {data['slang']}; call themes: {escape(themes)}")
+    out.print(f"  entities: {safe(entities)}")
+    out.print(f"  slang hits: {data['slang']}; call themes: {safe(themes)}")
     if data["without_transcript"]:
         err.print(f"No transcript yet for calls {data['without_transcript']}")
 
@@ -165,7 +165,7 @@ def translate(
         emit(data)
         return
     out.print(
-        f"{escape(str(data['engine'].get('engine')))}: {data['created']} new drafts, "
+        f"{safe(str(data['engine'].get('engine')))}: {data['created']} new drafts, "
         f"{data['redrafted']} re-drafted, {data['kept']} kept"
     )
     if data["without_transcript"]:
@@ -207,7 +207,7 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
     else:
         out.print(
             f"segment {data['segment_id']}: {data['status']} v{data['version']}: "
-            f"{escape(data['text'])}"
+            f"{safe(data['text'])}"
         )
 
 
@@ -372,11 +372,11 @@ def translation_history_command(case: Path, segment_id: int, as_json: bool) -> N
     for r in rows:
         table.add_row(
             str(r["version"]),
-            r["status"],
-            r["action"],
-            escape(r["actor"]),
+            safe(r["status"]),
+            safe(r["action"]),
+            safe(r["actor"]),
             r["at"][:19],
-            escape(r["text"]),
+            safe(r["text"]),
         )
     out.print(table)
 
@@ -407,7 +407,7 @@ def trends(case: Path, theme: str, by: str, timezone: str | None, as_json: bool)
     if as_json:
         emit(data)
         return
-    table = Table(title=f"{escape(theme)} by {by} ({escape(zone)})", title_justify="left")
+    table = Table(title=f"{safe(theme)} by {by} ({safe(zone)})", title_justify="left")
     for column in ("period", "calls", "with theme", "share", "95% CI"):
         table.add_column(column, justify="right")
     for row in [*data["periods"], *([data["undated"]] if data["undated"]["calls"] else [])]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -27,6 +26,7 @@ from ._base import (
     progress_bar,
     settings_from_env,
 )
+from ._terminal import safe
 
 __all__: list[str] = []
 
@@ -71,7 +71,7 @@ def _print_report(report: ProcessReport) -> None:
             colour = "red" if result.status == "failed" else "yellow"
             out.print(
                 f"  [{colour}]{result.status}[/] call {result.call_id} {result.stage}: "
-                f"{escape(result.message or '')}"
+                f"{safe(result.message or '')}"
             )
 
 
@@ -229,7 +229,7 @@ def voices_command(
                     f"call {data['call_b']} {data['party_b']}"
                 )
                 if data["note"]:
-                    err.print(f"[yellow]{escape(data['note'])}[/]")
+                    err.print(f"[yellow]{safe(data['note'])}[/]")
             return
         with opened.session() as session:
             matches = [
@@ -245,10 +245,10 @@ def voices_command(
     for m in matches:
         table.add_row(
             str(m["call_a"]),
-            m["party_a"],
+            safe(m["party_a"]),
             str(m["call_b"]),
-            m["party_b"],
+            safe(m["party_b"]),
             f"{m['score']:.3f}",
-            m["status"] or "",
+            safe(m["status"] or ""),
         )
     out.print(table)

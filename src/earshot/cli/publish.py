@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..publish.formats import FORMATS
@@ -21,6 +20,7 @@ from ._publish_common import (
     run_publication,
     warn_identifying,
 )
+from ._terminal import safe
 from .language import _parse_ids, calls_option, operator_option
 
 
@@ -99,7 +99,7 @@ def export_command(
         emit(data)
         return
     kind = publication_kind(result.redacted)
-    out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {escape(str(output))}")
+    out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {safe(str(output))}")
     if result.redacted:
         withheld = ", ".join(f"{k} {v}" for k, v in data["withheld"].items()) or "nothing"
         out.print(f"Withheld: {withheld}")
@@ -135,9 +135,9 @@ def pseudonym_list(case: Path, operator: str | None, as_json: bool) -> None:
     for row in rows:
         table.add_row(
             str(row["person_id"]),
-            escape(str(row["pseudonym"])),
+            safe(str(row["pseudonym"])),
             str(row["kind"]),
-            escape(str(row["set_by"])),
+            safe(str(row["set_by"])),
         )
     out.print(table)
 
@@ -162,7 +162,7 @@ def pseudonym_set(
     if as_json:
         emit(data)
     else:
-        out.print(f"Person {person_id} is now published as {escape(published)}")
+        out.print(f"Person {person_id} is now published as {safe(published)}")
 
 
 @cli.command("clip")
@@ -276,7 +276,7 @@ def clip_command(
     kind = publication_kind(redact)
     out.print(
         f"Wrote a {kind} clip of call {call_id} ({data['start']}-{data['end']} s) to "
-        f"{escape(str(output))}; provenance in {escape(str(result.sidecar))}"
+        f"{safe(str(output))}; provenance in {safe(str(result.sidecar))}"
     )
     if redact:
         out.print(f"Covered {len(data['redactions'])} interval(s)")
@@ -345,7 +345,7 @@ def dossier_command(
     kind = publication_kind(redact)
     out.print(
         f"Wrote a {kind} {format_} dossier ({data['persons']} people, "
-        f"{len(data['themes'])} themes) to {escape(str(output))}"
+        f"{len(data['themes'])} themes) to {safe(str(output))}"
     )
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from ..publish.policy import load_policy
 from ..store.case import Case
@@ -19,6 +18,7 @@ from ._publish_common import (
     redact_option,
     run_publication,
 )
+from ._terminal import safe
 from .language import _parse_ids, calls_option, operator_option
 
 
@@ -47,7 +47,7 @@ def _quote_line(q: dict[str, Any]) -> str:
     marks = f" [red]{', '.join(flags)}[/]" if flags else ""
     return (
         f"#{q['id']} call {q['call_id']} {q['start_hms']}-{q['end_hms']} "
-        f"segments {q['segments']}{marks}: {escape(q['text'])}"
+        f"segments {q['segments']}{marks}: {safe(q['text'])}"
     )
 
 
@@ -151,14 +151,14 @@ def quotes_show(case: Path, quote_id: int, as_json: bool) -> None:
         emit(data)
         return
     out.print(_quote_line(data))
-    out.print(f"verbatim: {escape(data['verbatim'])}")
+    out.print(f"verbatim: {safe(data['verbatim'])}")
     out.print(
-        f"original {data['original_sha256']}; translated by {escape(str(data['translator']))}; "
-        f"approved by {escape(str(data['approver'] or 'nobody (unapproved)'))}"
+        f"original {data['original_sha256']}; translated by {safe(str(data['translator']))}; "
+        f"approved by {safe(str(data['approver'] or 'nobody (unapproved)'))}"
     )
     for op in data["diff"]:
         if op["op"] != "equal":
-            out.print(f"  {op['op']}: {escape(op['verbatim'])!r} -> {escape(op['edited'])!r}")
+            out.print(f"  {op['op']}: {safe(op['verbatim'])!r} -> {safe(op['edited'])!r}")
 
 
 @quotes_group.command("export")
@@ -215,5 +215,5 @@ def quotes_export(
         return
     kind = publication_kind(redact)
     out.print(
-        f"Wrote a {kind} quote sheet of {len(data['quotes'])} quote(s) to {escape(str(output))}"
+        f"Wrote a {kind} quote sheet of {len(data['quotes'])} quote(s) to {safe(str(output))}"
     )

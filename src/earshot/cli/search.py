@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..analysis import GRAPH_FORMATS, TimelineOptions, call_graph, timeline, write_graph
@@ -13,6 +12,7 @@ from ..analysis.timeline import PERIODS
 from ..store.case import Case
 from ..store.search import SearchOptions, reindex, search
 from ._base import case_argument, cli, emit, json_option, out, progress_bar
+from ._terminal import safe
 
 
 def _highlighted(snippet: str) -> str:
@@ -22,9 +22,9 @@ def _highlighted(snippet: str) -> str:
     while "[" in rest and "]" in rest[rest.index("[") :]:
         start = rest.index("[")
         end = rest.index("]", start)
-        parts += [escape(rest[:start]), "[bold yellow]", escape(rest[start + 1 : end]), "[/]"]
+        parts += [safe(rest[:start]), "[bold yellow]", safe(rest[start + 1 : end]), "[/]"]
         rest = rest[end + 1 :]
-    parts.append(escape(rest))
+    parts.append(safe(rest))
     return "".join(parts)
 
 
@@ -102,7 +102,7 @@ def search_command(
             str(hit.call),
             str(hit.segment),
             when,
-            escape(hit.party or ""),
+            safe(hit.party or ""),
             _highlighted(hit.snippet),
             f"{hit.score:.3f}",
         )
@@ -142,7 +142,7 @@ def graph_command(case: Path, fmt: str, output: Path | None, as_json: bool) -> N
         if as_json:
             emit(summary)
         else:
-            where = escape(str(output))
+            where = safe(str(output))
             out.print(f"Wrote {summary['nodes']} nodes and {summary['edges']} edges to {where}")
         return
     click.echo(body)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..security.accounts import AccountStore
@@ -15,6 +14,7 @@ from ..security.audit import audit, audit_entries, entry_as_dict, verify_audit
 from ..security.roles import Role
 from ..store.case import Case
 from ._base import EXIT_PROBLEMS, case_argument, cli, emit, err, json_option, out, settings_from_env
+from ._terminal import safe, visible
 
 __all__ = ["audit_group", "user"]
 
@@ -50,7 +50,7 @@ def _end_sessions(username: str) -> bool | None:
         finally:
             store.close()
     except SessionStoreError as exc:
-        err.print(f"warning: the user's web sessions were not ended: {escape(str(exc))}")
+        err.print(f"warning: the user's web sessions were not ended: {safe(str(exc))}")
         return False
     return True
 
@@ -59,7 +59,7 @@ def _done(as_json: bool, data: dict[str, Any], message: str) -> None:
     if as_json:
         emit(data)
     else:
-        out.print(escape(message))
+        out.print(safe(message))
 
 
 password_stdin = click.option(
@@ -213,10 +213,10 @@ def user_list(as_json: bool) -> None:
     for row in rows:
         roles = ", ".join(f"{c[:12]}: {r}" for c, r in row["roles"].items())
         table.add_row(
-            escape(row["username"]),
-            escape(row["display_name"] or ""),
+            safe(row["username"]),
+            safe(row["display_name"] or ""),
             "disabled" if row["disabled"] else "active",
-            roles,
+            safe(roles),
         )
     out.print(table)
 
@@ -261,8 +261,8 @@ def audit_list(
         out.print("The audit log is empty.")
     for row in rows:
         out.print(
-            f"{row['id']:>6} {row['at'][:19]} {row['user']:<14} {row['action']:<12} "
-            f"{row['object_type']} {row['object_id'] or ''}",
+            f"{row['id']:>6} {row['at'][:19]} {visible(row['user']):<14} {row['action']:<12} "
+            f"{row['object_type']} {visible(str(row['object_id'] or ''))}",
             markup=False,
         )
 
@@ -278,7 +278,7 @@ def audit_verify(case: Path, as_json: bool) -> None:
         emit(report.as_dict())
     else:
         for problem in report.problems:
-            err.print(f"[red]AUDIT  {escape(problem)}[/]")
+            err.print(f"[red]AUDIT  {safe(problem)}[/]")
         if report.ok:
             out.print(
                 f"OK: audit log of {report.entries} entries unbroken; head {report.head_hash}"

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from ..errors import ConfigError
 from ..ingest.runner import IngestOptions, ingest
 from ..settings import Settings
 from ..store.case import Case
 from ._base import IngestBar, cli, emit, err, json_option, out, progress_bar, settings_from_env
+from ._terminal import safe
 
 if TYPE_CHECKING:
     from ..web.sessions import SessionStore
@@ -143,7 +143,7 @@ def serve(
         if as_json:
             emit(info)
         else:
-            out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{escape(url)}[/]")
+            out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{safe(url)}[/]")
         _serve(
             opened, accounts, host, port, secure_cookies, idle_minutes, policy, sessions=sessions
         )
@@ -305,11 +305,11 @@ def _demo(
         emit(report)
     else:
         for step, result in report["steps"].items():
-            err.print(f"{escape(step)}: {escape(str(result))}")
-        out.print(f"\nDemo case: {escape(str(case_dir))}")
+            err.print(f"{safe(step)}: {safe(str(result))}")
+        out.print(f"\nDemo case: {safe(str(case_dir))}")
         out.print(
-            f"Open [bold]{escape(url)}[/] and log in as [bold]{DEMO_USER}[/] "
-            f"with password [bold]{escape(password)}[/] (demo only; new each run)."
+            f"Open [bold]{safe(url)}[/] and log in as [bold]{DEMO_USER}[/] "
+            f"with password [bold]{safe(password)}[/] (demo only; new each run)."
         )
     if no_serve:
         return
