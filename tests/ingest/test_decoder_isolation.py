@@ -108,3 +108,18 @@ def test_the_cli_batch_survives_the_crash(tmp_path: Path, case_dir: Path) -> Non
     assert report["counts"]["new"] == GOOD + 1 and report["counts"]["failed"] == 1
     with Case.open(case_dir) as case:
         _check_case(case)
+
+
+def test_a_decoder_that_hangs_is_stopped(
+    tmp_path: Path, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.ingest import isolated
+
+    monkeypatch.setattr(isolated, "FILE_TIME_LIMIT", 3.0)
+    monkeypatch.setenv(isolated.HANG_HOOK_ENV, "crash-me.wav")
+    report = ingest(case, [_inbox(tmp_path)])
+    assert report.count("new") == GOOD + 1 and report.count("failed") == 1
+    with case.session() as session:
+        (failure,) = list_failures(session)
+    assert Path(failure.path).name == "crash-me.wav"
+    assert "still busy with this file after 3 s and was stopped" in failure.message

@@ -11,8 +11,12 @@ Workers are forked from a forkserver (never from the caller, which may run a pro
 thread) with the decoder imported once, so a new worker after a crash costs milliseconds.
 Results come back in input order.
 
-``EARSHOT_TEST_CRASH_FILE`` (read by the caller, for tests): a worker that stores a file
-of that name then kills itself with SIGSEGV, exactly where the decoder would run.
+A worker still busy with one file after `FILE_TIME_LIMIT` seconds (a decoder caught in a
+loop) is killed and the file recorded as failed the same way.
+
+``EARSHOT_TEST_CRASH_FILE`` / ``EARSHOT_TEST_HANG_FILE`` (read by the caller, for tests):
+a worker that stores a file of that name then kills itself with SIGSEGV / hangs, exactly
+where the decoder would run.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,14 +41,18 @@ from ..security.private import narrow_umask
 from ..store.media import MediaStore
 from .worker import TakeIn, TakenIn, make_working_copies, take_in
 
-__all__ = ["CRASH_HOOK_ENV", "decode_isolated", "run_isolated"]
+__all__ = ["CRASH_HOOK_ENV", "FILE_TIME_LIMIT", "HANG_HOOK_ENV", "decode_isolated", "run_isolated"]
 
 CRASH_HOOK_ENV = "EARSHOT_TEST_CRASH_FILE"
+HANG_HOOK_ENV = "EARSHOT_TEST_HANG_FILE"
+# One file's store + decode; 6 h of audio (the default max_audio_seconds) decodes in a few
+# minutes, so only a decoder that no longer progresses reaches this.
+FILE_TIME_LIMIT = 1800.0
 _PRELOAD = ["earshot.ingest.worker", "earshot.ingest.isolated"]
 _STOP_SECONDS = 5.0
 
 
-def _serve(conn: Connection, crash_name: str | None) -> None:
+def _serve(conn: Connection, crash_name: str | None, hang_name: str | None = None) -> None:
     """Worker loop: take tasks from the pipe until told to stop or the parent is gone."""
     narrow_umask()  # the forkserver may predate the case's umask
     while True:
@@ -58,6 +67,8 @@ def _serve(conn: Connection, crash_name: str | None) -> None:
             conn.send(("stored", sha256, size))
             if crash_name is not None and task.item.name == crash_name:
                 os.kill(os.getpid(), signal.SIGSEGV)
+            if hang_name is not None and task.item.name == hang_name:
+                time.sleep(24 * 3600)
 
         conn.send(("done", take_in(task, stored)))
 
@@ -69,6 +80,8 @@ class _Worker:
     index: int = -1  # the task in hand, -1 when idle
     sha256: str | None = None
     size: int = 0
+    deadline: float = 0.0
+    timed_out: bool = False
 
 
 def _describe(exitcode: int | None) -> str:
@@ -82,9 +95,11 @@ def _describe(exitcode: int | None) -> str:
 
 def _crashed(worker: _Worker, task: TakeIn) -> TakenIn:
     item = task.item
-    how = _describe(worker.process.exitcode)
+    what = f"crashed on this file ({_describe(worker.process.exitcode)})"
+    if worker.timed_out:
+        what = f"was still busy with this file after {FILE_TIME_LIMIT:.0f} s and was stopped"
     error = (
-        f"{item.display}: the decoder crashed on this file ({how}); it was not taken in and "
+        f"{item.display}: the decoder {what}; it was not taken in and "
         "the rest of the batch went on; convert it with another tool (e.g. ffmpeg to WAV) "
         "and ingest the converted file"
     )
@@ -92,9 +107,9 @@ def _crashed(worker: _Worker, task: TakeIn) -> TakenIn:
 
 
 class _Pool:
-    def __init__(self, workers: int, crash_name: str | None) -> None:
+    def __init__(self, workers: int, hooks: tuple[str | None, str | None]) -> None:
         self.size = max(1, workers)
-        self.crash_name = crash_name
+        self.hooks = hooks
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(_PRELOAD)
         self.idle: list[_Worker] = []
@@ -103,7 +118,7 @@ class _Pool:
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
         process = self.context.Process(
-            target=_serve, args=(child, self.crash_name), name="earshot-ingest", daemon=True
+            target=_serve, args=(child, *self.hooks), name="earshot-ingest", daemon=True
         )
         process.start()
         child.close()
@@ -112,12 +127,21 @@ class _Pool:
     def submit(self, index: int, task: TakeIn) -> None:
         worker = self.idle.pop() if self.idle else self._start()
         worker.index, worker.sha256, worker.size = index, None, 0
+        worker.deadline = time.monotonic() + FILE_TIME_LIMIT
         worker.conn.send(task)
         self.busy.append(worker)
 
     def collect(self, tasks: Sequence[TakeIn]) -> Iterator[tuple[int, TakenIn]]:
         """Wait for at least one worker to finish or die; yield what finished."""
-        ready = set(wait([w.conn for w in self.busy] + [w.process.sentinel for w in self.busy]))
+        timeout = max(0.0, min(w.deadline for w in self.busy) - time.monotonic())
+        handles = [w.conn for w in self.busy] + [w.process.sentinel for w in self.busy]
+        ready = set(wait(handles, timeout=timeout))
+        for worker in self.busy:
+            if worker.process.sentinel not in ready and time.monotonic() > worker.deadline:
+                worker.timed_out = True
+                worker.process.kill()
+                worker.process.join()
+                ready.add(worker.process.sentinel)
         for worker in list(self.busy):
             if worker.conn not in ready and worker.process.sentinel not in ready:
                 continue
@@ -126,9 +150,12 @@ class _Pool:
                 continue  # only a "stored" note so far
             self.busy.remove(worker)
             index = worker.index
-            if result is None:  # the worker died with the task in hand
+            if result is None or not worker.process.is_alive():
+                # Died (or was stopped) with the task in hand; a result that made it
+                # through before the kill still counts.
                 worker.process.join()
-                result = _crashed(worker, tasks[index])
+                if result is None:
+                    result = _crashed(worker, tasks[index])
                 worker.conn.close()
             else:
                 worker.index = -1
@@ -168,7 +195,8 @@ def run_isolated(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
     """
     if not tasks:
         return
-    pool = _Pool(min(workers, len(tasks)), os.environ.get(CRASH_HOOK_ENV) or None)
+    hooks = (os.environ.get(CRASH_HOOK_ENV) or None, os.environ.get(HANG_HOOK_ENV) or None)
+    pool = _Pool(min(workers, len(tasks)), hooks)
     pending = deque(enumerate(tasks))
     done: dict[int, TakenIn] = {}
     next_out = 0
