@@ -128,14 +128,20 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _shown(path: Path) -> str:
+    """An entry's absolute path for reports, its folder resolved but never the entry itself
+    (a link is named as the link, not as what it points at)."""
+    return printable(str(path.parent.resolve() / path.name))
+
+
 def _link_problem(link: Path, why: str = "a symbolic link") -> DiscoveryProblem:
     """A refused link, named by its own path only: the target is neither read nor shown."""
-    where = printable(str(link))
+    where = _shown(link)
     return DiscoveryProblem(where, f"{where}: {why}; not followed and not read; {_LINK_ADVICE}")
 
 
 def _special_problem(path: Path, mode: int) -> DiscoveryProblem:
-    where = printable(str(path))
+    where = _shown(path)
     return DiscoveryProblem(
         where, f"{where}: {_kind(mode)}, not a regular file; refused without reading it"
     )
@@ -311,16 +317,17 @@ def _walk(
         try:
             mode = entry.stat(follow_symlinks=False).st_mode
         except OSError as exc:
-            where = printable(str(child))
+            where = _shown(child)
             problems.append(DiscoveryProblem(where, f"{where}: cannot read ({exc.strerror})"))
             continue
         if stat.S_ISLNK(mode):
             target = _inside(root, child) if follow else None
             if target is None:
-                why = "a symbolic link" if not follow else "a symbolic link leading out of"
-                problems.append(
-                    _link_problem(child, why if not follow else f"{why} {printable(str(root))}")
-                )
+                why = "a symbolic link"
+                if follow:  # followed only into this folder, to a regular, visible file
+                    inside = printable(str(root.resolve()))
+                    why += f" not leading to a visible regular file inside {inside}"
+                problems.append(_link_problem(child, why))
             else:
                 yield child, target
         elif stat.S_ISDIR(mode):
