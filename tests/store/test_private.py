@@ -61,6 +61,10 @@ def test_a_case_made_under_umask_022_is_private(
         report = ingest(case, [_inbox(tmp_path)])
         assert report.count("new") == 1
         assert verify_case(case).ok
+        if not db_url:  # while open, SQLite's -wal and -shm exist: owner-only like the db
+            for name in ("earshot.db-wal", "earshot.db-shm"):
+                assert stat.S_IMODE((case_dir / name).stat().st_mode) == 0o600
+        assert _open_to_others(case_dir) == []
     assert stat.S_IMODE(case_dir.stat().st_mode) == 0o700
     assert _open_to_others(case_dir) == []
     originals = [p for p in (case_dir / "media" / "originals").rglob("*") if p.is_file()]
