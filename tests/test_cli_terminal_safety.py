@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from earshot.cli._terminal import safe, safe_json, visible
+from earshot.cli._terminal import safe, safe_json, safe_json_text, visible
 
 from .conftest import Cli, write_audio
 
@@ -61,6 +61,9 @@ def test_visible_and_safe() -> None:
     assert safe("[link=x]y[/link]") == "\\[link=x]y\\[/link]"
     assert json.loads(safe_json({"v": ATTACK})) == {"v": ATTACK}
     assert not any(char in safe_json({"v": ATTACK}) for char in RAW)
+    dumped = json.dumps({"v": ATTACK}, ensure_ascii=False)
+    assert json.loads(safe_json_text(dumped)) == {"v": ATTACK}
+    assert not any(char in safe_json_text(dumped) for char in RAW)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +74,7 @@ def test_visible_and_safe() -> None:
         ("calls",),
         ("search", "мама"),
         ("verify",),
+        ("graph",),
     ],
 )
 def test_each_command_shows_data_inert(
@@ -90,7 +94,7 @@ def test_each_command_shows_data_inert(
     text = as_json.stdout
     for char in RAW:
         assert char not in text, (args, text)
-    if command not in ("verify", "search"):  # the raw value, JSON-escaped, decodes back
+    if command not in ("verify", "search", "graph"):  # the raw value, JSON-escaped, decodes back
         assert any(ATTACK in value for value in _strings(json.loads(text))), args
 
 

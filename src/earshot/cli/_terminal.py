@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["SafeConsole", "safe", "safe_json", "visible"]
+__all__ = ["SafeConsole", "safe", "safe_json", "safe_json_text", "visible"]
 
 # C0 controls (ESC included), DEL, C1 controls (CSI 0x9b, OSC 0x9d, ...), and the Unicode
 # marks that reorder text on screen (bidi overrides, isolates, LRM/RLM).
@@ -55,7 +55,12 @@ def safe(value: object) -> str:
 
 def safe_json(data: Any) -> str:
     """JSON for the terminal: valid, decoding to the raw values, with no raw control."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return safe_json_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def safe_json_text(text: str) -> str:
+    """Already serialised JSON (C0 escaped by the encoder) with DEL, C1 and bidi controls
+    written as ``\\uXXXX`` too: they can only occur inside strings, so the value is kept."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -12,7 +12,7 @@ from ..analysis.timeline import PERIODS
 from ..store.case import Case
 from ..store.search import SearchOptions, reindex, search
 from ._base import case_argument, cli, emit, json_option, out, progress_bar
-from ._terminal import safe
+from ._terminal import safe, safe_json_text, visible
 
 
 def _highlighted(snippet: str) -> str:
@@ -145,7 +145,10 @@ def graph_command(case: Path, fmt: str, output: Path | None, as_json: bool) -> N
             where = safe(str(output))
             out.print(f"Wrote {summary['nodes']} nodes and {summary['edges']} edges to {where}")
         return
-    click.echo(body)
+    fmt = "json" if as_json else fmt
+    # Names in the graph come from the material: no control character reaches the terminal
+    # (JSON keeps its values through escapes; XML 1.0 cannot hold them raw anyway).
+    click.echo(safe_json_text(body) if fmt == "json" else visible(body, lines=True))
 
 
 @cli.command("timeline")
