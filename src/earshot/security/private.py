@@ -18,6 +18,7 @@ Entries are examined with ``lstat``; links are neither followed nor changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -101,4 +102,6 @@ def harden_case_dir(path: Path, names: tuple[str, ...]) -> None:
         if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid():
             continue  # not ours to change (a shared, read-only copy); verify reports it
         if stat.S_IMODE(info.st_mode) & _GROUP_OTHER:
-            target.chmod(mode if not stat.S_ISDIR(info.st_mode) else 0o700)
+            # A case on read-only media still opens (for reading); verify reports it.
+            with contextlib.suppress(OSError):
+                target.chmod(mode if not stat.S_ISDIR(info.st_mode) else 0o700)
