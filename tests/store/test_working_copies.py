@@ -156,3 +156,20 @@ def test_an_altered_copy_in_an_encrypted_case(
             load_channels(case, call.id)
         assert len(rebuild_working(case).rebuilt) == 1
         assert verify_case(case).ok
+
+
+def test_process_refuses_an_altered_copy_instead_of_unchanged(
+    case: Case, tmp_path: Path, run_cli: Cli
+) -> None:
+    _call, rows = _ingest_one(case, tmp_path)
+    first = json.loads(run_cli("process", case.path, "--only", "decode", "--json").stdout)
+    again = json.loads(run_cli("process", case.path, "--only", "decode", "--json").stdout)
+    assert [r["status"] for r in again["results"]] == ["unchanged"], (first, again)
+    _silence(case, rows[1])
+    refused = run_cli("process", case.path, "--only", "decode", "--json", code=1)
+    (result,) = json.loads(refused.stdout)["results"]
+    assert result["status"] == "failed"
+    assert "channel 1" in result["message"] and "--rebuild-working" in result["message"]
+    run_cli("verify", case.path, "--rebuild-working")
+    fixed = json.loads(run_cli("process", case.path, "--only", "decode", "--json").stdout)
+    assert [r["status"] for r in fixed["results"]] == ["done"]

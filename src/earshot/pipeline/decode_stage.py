@@ -9,6 +9,7 @@ were deleted (to save space, or lost with a disk) or cut short repairs itself on
 from __future__ import annotations
 
 import wave
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,6 +42,14 @@ def _frames(media: MediaStore, path: str) -> int | None:
         return None
 
 
+def _stat_key(case_dir: Any, path: str) -> list[int] | None:
+    try:
+        info = (Path(case_dir) / "media" / path).stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
 class DecodeStage:
     """Check the working copies of a call; re-decode the original when one is missing or wrong."""
 
@@ -60,7 +69,14 @@ class DecodeStage:
     def inputs(self, session: Session, call_id: int) -> str:
         call = call_or_error(session, call_id)
         rows = working_rows(session, call.sha256)
-        return digest([call.sha256, call.channels, [(r.channel, r.frames, r.path) for r in rows]])
+        # Each copy's size and modification time too (one stat, no read): a copy changed on
+        # disk makes this stage run again, and compute() then refuses it by its hash,
+        # instead of `process` calling the call "unchanged".
+        case_dir = session.info.get("case_dir")
+        files = [_stat_key(case_dir, r.path) for r in rows] if case_dir else []
+        return digest(
+            [call.sha256, call.channels, [(r.channel, r.frames, r.path) for r in rows], files]
+        )
 
     def compute(self, case: Case, call_id: int) -> Computed:
         with case.session() as session:
