@@ -107,13 +107,28 @@ _PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
 
 
 def _pseudo_devices() -> set[int]:
+    """The devices of /proc, /sys and /dev where they are mounts of their own (in a bare
+    container /dev can sit on the root file system, whose files are ordinary)."""
+    try:
+        system = Path("/").stat().st_dev
+    except OSError:
+        system = -1
     devices = set()
     for root in _PSEUDO_ROOTS:
         try:
-            devices.add(Path(root).stat().st_dev)
+            device = Path(root).stat().st_dev
         except OSError:
             continue
+        if device != system:
+            devices.add(device)
     return devices
+
+
+def _on_pseudo_fs(path: Path, device: int, pseudo: set[int]) -> bool:
+    if device in pseudo:
+        return True
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root) for root in _PSEUDO_ROOTS)
 
 
 def _kind(mode: int) -> str:
@@ -384,7 +399,7 @@ def discover(
         if not stat.S_ISREG(info.st_mode):
             problems.append(_special_problem(path, info.st_mode))
             return
-        if info.st_dev in pseudo:
+        if _on_pseudo_fs(real, info.st_dev, pseudo):
             where = printable(str(path))
             problems.append(
                 DiscoveryProblem(
@@ -432,7 +447,7 @@ def discover(
             else:
                 add_file(path, target)
         elif stat.S_ISDIR(mode):
-            if path.stat().st_dev in pseudo:
+            if _on_pseudo_fs(path, path.stat().st_dev, pseudo):
                 where = printable(str(path))
                 problems.append(
                     DiscoveryProblem(
