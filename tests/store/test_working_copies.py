@@ -173,3 +173,28 @@ def test_process_refuses_an_altered_copy_instead_of_unchanged(
     run_cli("verify", case.path, "--rebuild-working")
     fixed = json.loads(run_cli("process", case.path, "--only", "decode", "--json").stdout)
     assert [r["status"] for r in fixed["results"]] == ["done"]
+
+
+def test_a_case_from_before_hashes_upgrades_and_rebuilds(case: Case, tmp_path: Path) -> None:
+    """Migration 1000 on a case with working copies: rows kept, reported UNHASHED, rebuilt."""
+    from alembic import command
+
+    from earshot.store.database import _config
+
+    _call, rows = _ingest_one(case, tmp_path)
+    cfg = _config(case.engine)
+    with case.engine.begin() as conn:  # back to the schema before working-copy hashes
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "working_hashes@-1")
+    case.close()
+    with Case.open(case.path) as upgraded:
+        assert upgraded.migration is not None and "1000" in (upgraded.migration.after or "")
+        report = verify_case(upgraded)
+        assert report.ok
+        assert [p.problem for p in report.working_problems] == ["unhashed", "unhashed"]
+        assert len(rebuild_working(upgraded).rebuilt) == 2
+        with upgraded.session() as session:
+            query = select(WorkingCopyRow).order_by(WorkingCopyRow.channel)
+            hashes = [r.content_sha256 for r in session.execute(query).scalars()]
+        assert hashes == [r.content_sha256 for r in rows]  # the same audio as first made
+        assert verify_case(upgraded).working_problems == []
