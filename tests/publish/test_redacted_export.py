@@ -15,6 +15,7 @@ from earshot.publish.export_json import build_export
 from earshot.publish.leakguard import LeakDetectedError
 from earshot.publish.policy import parse_policy
 from earshot.store.case import Case
+from earshot.store.models import Call
 
 from .conftest import truth
 
@@ -87,11 +88,12 @@ def test_front_line_places_and_public_figures_are_kept(redacted: dict[str, Any])
 
 
 def test_one_pseudonym_per_person_across_calls(
-    redacted: dict[str, Any],
+    redacted: dict[str, Any], sample_case: CaseFixture
 ) -> None:
     seen: dict[str, set[str]] = {}
     by_id = {c["id"]: c for c in redacted["calls"]}
-    files = {c["source_file"]: c["id"] for c in redacted["calls"]}
+    with sample_case[0].session() as session:
+        files = {c.source_file: c.id for c in session.query(Call)}
     for call in truth()["calls"]:
         exported = by_id[files[call["file"]]]
         for party in exported["parties"]:

@@ -22,13 +22,13 @@ from earshot.store.case import Case
 from earshot.store.models import Person
 from earshot.store.publish_models import Quote
 
+from .attribution import call_side_attributions, side_names
 from .call_redaction import redact_calls
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
-from .pseudonyms import party_persons
 from .quotes import get_quote, list_quotes, quote_dict
 from .redact_export import REDACTED_NOTICE
 
@@ -49,11 +49,13 @@ class QuoteSheetOptions:
 
 
 def _speakers(session: Session, quote: dict[str, Any], names: dict[int, str]) -> str:
-    owners = party_persons(session, [quote["call_id"]])
-    out = []
-    for label in quote["parties"]:
-        person = owners.get((quote["call_id"], label))
-        out.append(names.get(person, f"Party {label}") if person is not None else f"Party {label}")
+    """The quote's speakers as the library attributes their call sides now."""
+    call_id = int(quote["call_id"])
+    published = side_names(session, call_side_attributions(session, [call_id]), names)
+    out = [
+        published[(call_id, label)].name if (call_id, label) in published else f"Party {label}"
+        for label in quote["parties"]
+    ]
     return ", ".join(out) or "unknown speaker"
 
 

@@ -25,8 +25,9 @@ def clock(seconds: float | None) -> str:
 
 
 def party_name(party: dict[str, Any]) -> str:
-    """How a call side is named: its pseudonym when redacted, else the person or phone."""
-    for key in ("pseudonym", "person", "phone"):
+    """How a call side is named: in a redacted export its published name (the pseudonym of
+    its current attribution, or "Unknown speaker N"), else the person or phone."""
+    for key in ("speaker", "pseudonym", "person", "phone"):
         if party.get(key):
             return str(party[key])
     return f"Party {party.get('label', '?')}"
