@@ -13,9 +13,12 @@ from ..publish.policy import load_policy
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
 from ._publish_common import (
+    allow_proposed_option,
     identifying_option,
     output_option,
+    phone_groups_option,
     policy_option,
+    print_redaction_report,
     publication_kind,
     redact_option,
     run_publication,
@@ -50,6 +53,8 @@ from .language import _parse_ids, calls_option, operator_option
 @output_option()
 @calls_option
 @policy_option
+@allow_proposed_option
+@phone_groups_option
 @operator_option
 @json_option
 def export_command(
@@ -60,6 +65,8 @@ def export_command(
     output: Path,
     calls_: str | None,
     policy: Path | None,
+    allow_proposed: bool,
+    phone_groups: bool,
     operator: str | None,
     as_json: bool,
 ) -> None:
@@ -90,6 +97,8 @@ def export_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        allow_proposed=allow_proposed,
+        phone_groups=phone_groups,
     )
     result = run_publication(
         case, settings, "export", format_, lambda opened: export_case(opened, output, options)
@@ -101,8 +110,7 @@ def export_command(
     kind = publication_kind(result.redacted)
     out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {escape(str(output))}")
     if result.redacted:
-        withheld = ", ".join(f"{k} {v}" for k, v in data["withheld"].items()) or "nothing"
-        out.print(f"Withheld: {withheld}")
+        print_redaction_report(data)
     else:
         warn_identifying("export")
 
@@ -305,6 +313,7 @@ def clip_command(
 @identifying_option("Confirm a dossier WITHOUT redaction (editors only).")
 @output_option()
 @policy_option
+@allow_proposed_option
 @operator_option
 @json_option
 def dossier_command(
@@ -315,6 +324,7 @@ def dossier_command(
     identifying: bool,
     output: Path,
     policy: Path | None,
+    allow_proposed: bool,
     operator: str | None,
     as_json: bool,
 ) -> None:
@@ -335,6 +345,7 @@ def dossier_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        allow_proposed=allow_proposed,
     )
     data = run_publication(
         case, settings, "dossier", format_, lambda opened: export_dossier(opened, output, options)
@@ -350,4 +361,5 @@ def dossier_command(
 
 
 # The quotes group lives in its own module (registered on import).
+from . import publish_nicknames as _publish_nicknames  # noqa: E402, F401
 from . import publish_quotes as _publish_quotes  # noqa: E402, F401

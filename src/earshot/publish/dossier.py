@@ -72,6 +72,7 @@ class DossierOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    allow_proposed: bool = False
 
 
 def _month(moment: datetime | None) -> str | None:
@@ -232,13 +233,20 @@ def dossier_document(
     operator: str,
     by: str = "month",
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
 ) -> dict[str, Any]:
     """The dossier as a JSON-like document (charts are added at rendering)."""
     from .quote_sheet import quote_sheet_document
 
     quotes = list_quotes(session)
     sheet = quote_sheet_document(
-        session, quotes, redact=redact, policy=policy, operator=operator, extractor=extractor
+        session,
+        quotes,
+        redact=redact,
+        policy=policy,
+        operator=operator,
+        extractor=extractor,
+        allow_proposed=allow_proposed,
     )
     raw = [quote_dict(session, q) for q in quotes]
     for entry, q in zip(sheet["quotes"], raw, strict=True):
@@ -375,6 +383,7 @@ def export_dossier(
             operator=options.operator,
             by=options.by,
             extractor=extractor,
+            allow_proposed=options.allow_proposed,
         )
         rendered = render_dossier(doc, options.fmt)
         return write_guarded(

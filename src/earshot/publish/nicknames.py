@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earshot.errors import EarshotError, LexiconError
+from earshot.identity.actor import EDITOR_ROLES, Actor, require_role
 from earshot.language.analysis import current_transcript
 from earshot.language.morph import analyzer, fold
 from earshot.language.names import first_names, word_forms
@@ -253,16 +254,19 @@ def decide_nickname(
     word: str,
     decision: Decision | str,
     *,
-    actor: str,
+    actor: Actor,
     person_id: int | None = None,
     note: str | None = None,
 ) -> NicknameDecision:
     """Record an editor's decision on `word` for the whole case (recorded in custody).
 
+    Editors and admins only (the role is checked here, for the CLI and the web alike).
+
     A nickname of a known person is redacted as that person's pseudonym (and checked
     by the leak guard as one of the person's names); a nickname of nobody known as an
     unlinked name; an ordinary word is published as said.
     """
+    require_role(actor, EDITOR_ROLES, "decide whether a word is a nickname")
     try:
         chosen = Decision(decision)
     except ValueError:
@@ -282,13 +286,13 @@ def decide_nickname(
         decision=chosen.value,
         person_id=person_id,
         note=note,
-        decided_by=actor,
+        decided_by=actor.name,
     )
     session.add(row)
     session.flush()
     append_custody(
         session,
-        operator=actor,
+        operator=actor.name,
         action="nickname-decided",
         detail={"decision_id": row.id, "decision": chosen.value, "person_id": person_id},
     )

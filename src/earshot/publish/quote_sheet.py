@@ -46,12 +46,16 @@ class QuoteSheetOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    allow_proposed: bool = False
 
 
-def _speakers(session: Session, quote: dict[str, Any], names: dict[int, str]) -> str:
+def _speakers(
+    session: Session, quote: dict[str, Any], names: dict[int, str], *, allow_proposed: bool
+) -> str:
     """The quote's speakers as the library attributes their call sides now."""
     call_id = int(quote["call_id"])
-    published = side_names(session, call_side_attributions(session, [call_id]), names)
+    sides = call_side_attributions(session, [call_id])
+    published = side_names(session, sides, names, allow_proposed=allow_proposed)
     out = [
         published[(call_id, label)].name if (call_id, label) in published else f"Party {label}"
         for label in quote["parties"]
@@ -67,8 +71,13 @@ def quote_sheet_document(
     policy: RedactionPolicy | None,
     operator: str,
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
 ) -> dict[str, Any]:
-    """The sheet as a JSON-like document (redacted unless `redact` is false)."""
+    """The sheet as a JSON-like document (redacted unless `redact` is false).
+
+    Speakers are named from their sides' current attribution; a redacted sheet with a
+    side whose attribution is only proposed is refused unless `allow_proposed`.
+    """
     entries = [quote_dict(session, q) for q in quotes]
     if redact:
         calls = sorted({e["call_id"] for e in entries})
@@ -98,7 +107,9 @@ def quote_sheet_document(
             {
                 "id": e["id"],
                 "ref": f"Call {e['call_id']}, {e['start_hms']}–{e['end_hms']}",
-                "speakers": _speakers(session, e, names),
+                "speakers": _speakers(
+                    session, e, names, allow_proposed=allow_proposed or not redact
+                ),
                 "text": clean(e["text"]),
                 "diff": [
                     {
@@ -232,6 +243,7 @@ def export_quote_sheet(
             policy=options.policy,
             operator=options.operator,
             extractor=extractor,
+            allow_proposed=options.allow_proposed,
         )
         rendered = render_quote_sheet(doc, options.fmt)
         return write_guarded(
@@ -248,6 +260,7 @@ def export_quote_sheet(
                 "format": options.fmt,
                 "redacted": options.redact,
                 "quotes": [q["id"] for q in doc["quotes"]],
+                "allow_proposed": options.allow_proposed,
                 "file": out.name,
             },
         )
