@@ -99,6 +99,7 @@ def nickname_decide(
             person_id=person_id,
             note=note,
         )
+        row_word = row.surface
         data = {
             "word": row.surface,
             "decision": row.decision,
@@ -108,4 +109,4 @@ def nickname_decide(
     if as_json:
         emit(data)
     else:
-        out.print(f"{escape(data['word'])}: {data['decision']}")
+        out.print(f"{escape(row_word)}: {data['decision']}")
