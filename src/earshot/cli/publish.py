@@ -223,7 +223,13 @@ def pseudonym_set(
 )
 @output_option(
     "Audio file to write: .wav, .flac, .mp3 or .ogg (the format follows the suffix); "
-    "the provenance goes beside it as OUTPUT.json."
+    "the provenance is internal and goes elsewhere (see --provenance-dir)."
+)
+@click.option(
+    "--provenance-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the clip's internal provenance file (default: the case's "
+    "internal/clips); never the clip's own folder.",
 )
 @policy_option
 @operator_option
@@ -242,6 +248,7 @@ def clip_command(
     stereo: bool,
     margin: float,
     output: Path,
+    provenance_dir: Path | None,
     policy: Path | None,
     operator: str | None,
     as_json: bool,
@@ -250,7 +257,9 @@ def clip_command(
 
     The redacted words are located with the transcript's word timestamps, or the
     whole segment is covered when there are none; what stays audible is checked by
-    the leak guard. A provenance sidecar (OUTPUT.json) records the call, the hashes
+    the leak guard. An internal provenance file (NAME.INTERNAL-provenance.json, in the
+    case's internal/clips folder or --provenance-dir, never beside the clip) records the
+    call, the hashes
     of the original and working copies, the window, the covered intervals with
     their categories, the disguise, the operator and the time.
     """
@@ -269,6 +278,7 @@ def clip_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        provenance_dir=provenance_dir,
     )
     result = run_publication(
         case,

@@ -80,6 +80,7 @@ class ClipOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    provenance_dir: Path | None = None  # default: <case>/internal/clips
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,23 @@ class ClipResult:
         return {"path": str(self.path), "sidecar": str(self.sidecar), **self.provenance}
 
 
-def sidecar_path(out: Path) -> Path:
-    """Where a clip's provenance goes: ``clip.wav`` -> ``clip.wav.json``."""
-    return out.with_name(out.name + ".json")
+INTERNAL_DIR = "internal"
+
+
+def sidecar_path(out: Path, directory: Path) -> Path:
+    """Where a clip's provenance goes: ``clip.wav`` -> ``DIR/clip.wav.INTERNAL-provenance.json``.
+
+    The provenance names the original's hash and the editor who cut the clip: it is for
+    the newsroom, never for publication, so it says so in its name and never lies in the
+    folder of the publishable clip (refused if asked to).
+    """
+    if directory.resolve() == out.parent.resolve():
+        raise ClipError(
+            f"the clip's provenance is internal and never goes beside the publishable clip "
+            f"in {out.parent}; choose another --provenance-dir (default: the case's "
+            f"{INTERNAL_DIR}/clips folder)"
+        )
+    return directory / f"{out.name}.INTERNAL-provenance.json"
 
 
 def _align_words(text: str, words: Sequence[Any]) -> list[tuple[int, int, float, float]] | None:
@@ -260,8 +275,8 @@ def _window_segments(
     ]  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -326,6 +341,7 @@ def clip_call(
         if call is None:
             raise ClipError(f"no call with id {call_id} in this case; see `earshot calls`")
         _check_window(call, options)
+        sidecar = sidecar_path(out, options.provenance_dir or case.path / INTERNAL_DIR / "clips")
         end = min(options.end, call.duration)
         window = replace(options, end=end)
         covered: list[CoveredInterval] = []
@@ -374,6 +390,7 @@ def clip_call(
             "channels": int(samples.shape[0]),
             "file": out.name,
             "file_sha256": _sha256(out),
+            "file_sha1": _sha256(out, "sha1"),  # what FtM's contentHash holds
             "redacted": options.redact,
             "mode": options.mode if options.redact else None,
             "policy": policy.source if options.redact else None,
@@ -386,7 +403,6 @@ def clip_call(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "earshot_version": __version__,
         }
-        sidecar = sidecar_path(out)
         write_atomic(
             sidecar, (json.dumps(provenance, ensure_ascii=False, indent=2) + "\n").encode()
         )

@@ -104,6 +104,19 @@ def redacted_document(
     return redacted, summary, guard
 
 
+def _for_format(case: Case, session: Session, doc: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """`doc` with what one writer needs beyond it (FtM: the case namespace and audio hashes)."""
+    if fmt != "ftm":
+        return doc
+    from .formats.ftm import ftm_context
+
+    calls = [int(c["id"]) for c in doc["calls"]]
+    return {
+        **doc,
+        "ftm": ftm_context(session, case, calls, redacted=bool(doc.get("redacted"))),
+    }
+
+
 def export_case(
     case: Case, out: Path, options: ExportOptions, *, extractor: EntityExtractor | None = None
 ) -> ExportResult:
@@ -122,14 +135,14 @@ def export_case(
                 allow_proposed=options.allow_proposed,
                 phone_groups=options.phone_groups,
             )
-            rendered: Rendered = writer(doc)
+            rendered: Rendered = writer(_for_format(case, session, doc, options.fmt))
         else:
             authorise_identifying(
                 f"a {options.fmt} export", identifying=options.identifying, role=options.role
             )
             doc = build_export(session, options.call_ids)
             doc["warning"] = WARNING
-            rendered = writer(doc)
+            rendered = writer(_for_format(case, session, doc, options.fmt))
         write_guarded(
             session,
             out,
