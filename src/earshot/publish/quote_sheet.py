@@ -27,6 +27,7 @@ from .call_redaction import redact_calls
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
+from .markdown import md_escape
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
 from .quotes import get_quote, list_quotes, quote_dict
@@ -136,25 +137,29 @@ def quote_sheet_document(
 def _diff_md(diff: Sequence[dict[str, str]]) -> str:
     parts = []
     for op in diff:
+        verbatim, edited = md_escape(op["verbatim"]), md_escape(op["edited"])
         if op["op"] == "equal":
-            parts.append(op["verbatim"])
+            parts.append(verbatim)
         elif op["op"] == "cut":
-            parts.append(f"~~{op['verbatim']}~~")
+            parts.append(f"~~{verbatim}~~")
         elif op["op"] == "added":
-            parts.append(f"**{op['edited']}**")
+            parts.append(f"**{edited}**")
         else:
-            parts.append(f"~~{op['verbatim']}~~ **{op['edited']}**")
+            parts.append(f"~~{verbatim}~~ **{edited}**")
     return " ".join(parts)
 
 
 def _markdown(doc: dict[str, Any]) -> Rendered:
-    lines = [f"> {doc['notice']}", "", f"# {doc['title']}", ""]
+    """Markdown that reads as plain text: only what Markdown would misread is escaped."""
+    lines = [f"> {md_escape(doc['notice'])}", "", f"# {md_escape(doc['title'])}", ""]
     for q in doc["quotes"]:
-        lines += [f"## Quote {q['id']} — {q['ref']} — {q['speakers']}", "", f"> “{q['text']}”", ""]
-        lines += [f"**{flag}**" for flag in q["flags"]] + ([""] if q["flags"] else [])
+        head = f"Quote {q['id']} — {q['ref']} — {q['speakers']}"
+        lines += [f"## {md_escape(head)}", "", f"> “{md_escape(q['text'])}”", ""]
+        lines += [f"**{md_escape(flag)}**" for flag in q["flags"]] + ([""] if q["flags"] else [])
         lines += [
             f"- Original SHA-256: `{q['sha256_prefix']}…`",
-            f"- Translated by: {q['translator']}; approved by: {q['approver']}",
+            f"- Translated by: {md_escape(q['translator'])}; "
+            f"approved by: {md_escape(q['approver'])}",
             f"- Against the verbatim (~~cut~~, **added**): {_diff_md(q['diff'])}",
             "",
         ]
