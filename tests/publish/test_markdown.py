@@ -34,7 +34,7 @@ def test_ordinary_transcript_text_needs_no_escape() -> None:
     for text in [
         "Позвони на [phone number], скажи [home town] — 200-е, 300-е.",
         "snake_case 5 + 3 = 8; a - b; 50% (примерно) / #1 in the list!",
-        "He said: \"we're 500s now\" & left.",
+        'He said: "we\'re 500s now" & left.',
     ]:
         assert md_escape(text) == text
 

@@ -36,6 +36,7 @@ from .attribution import call_side_attributions
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
+from .metadata import neutral_docx
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
 from .pseudonyms import assign_pseudonyms
@@ -303,7 +304,6 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
 
     document = Document()
     document.core_properties.title = doc["title"]
-    document.core_properties.author = "Earshot"
     document.add_paragraph().add_run(doc["notice"]).bold = True
     document.add_heading(doc["title"], level=0)
     for line in doc["takeaways"]:
@@ -345,7 +345,7 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
         document.add_paragraph(theme["summary"])
     buffer = io.BytesIO()
     document.save(buffer)
-    data = buffer.getvalue()
+    data = neutral_docx(buffer.getvalue(), doc["title"])
     return Rendered(data, docx_texts(data))
 
 

@@ -28,6 +28,7 @@ from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
 from .markdown import md_escape
+from .metadata import neutral_docx
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
 from .quotes import get_quote, list_quotes, quote_dict
@@ -181,7 +182,6 @@ def _docx(doc: dict[str, Any]) -> Rendered:
 
     document = Document()
     document.core_properties.title = doc["title"]
-    document.core_properties.author = "Earshot"
     document.add_paragraph().add_run(doc["notice"]).bold = True
     document.add_heading(doc["title"], level=1)
     for q in doc["quotes"]:
@@ -208,7 +208,7 @@ def _docx(doc: dict[str, Any]) -> Rendered:
                 para.add_run(" ")
     buffer = io.BytesIO()
     document.save(buffer)
-    data = buffer.getvalue()
+    data = neutral_docx(buffer.getvalue(), doc["title"])
     return Rendered(data, docx_texts(data))
 
 
