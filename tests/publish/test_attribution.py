@@ -73,9 +73,7 @@ def test_sides_are_named_as_the_workbench_attributes_them(sample_case: CaseFixtu
 def test_phone_groups_say_whose_number_without_attributing(sample_case: CaseFixture) -> None:
     case, _ = sample_case
     doc, _ = _doc(case, phone_groups=True)
-    grouped = [
-        p for c in doc["calls"] for p in c["parties"] if "(on the number of" in p["speaker"]
-    ]
+    grouped = [p for c in doc["calls"] for p in c["parties"] if "(on the number of" in p["speaker"]]
     assert grouped
     for party in grouped:
         assert party["pseudonym"] is None and party["attribution"] == "none"

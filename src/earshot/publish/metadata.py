@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -72,18 +73,26 @@ def round_time(iso: str | None, precision: Precision) -> str | None:
 
 
 def neutral_call_metadata(
-    call: dict[str, Any], redactor: Redactor, precision: Precision
+    call: dict[str, Any],
+    redactor: Redactor,
+    precision: Precision,
+    phones: Sequence[str] = (),
 ) -> RedactionSummary:
     """Replace a redacted export call's file name by its id and round its times in place;
     return what was replaced (the file name's redacted details, counted, plus the name
-    itself, the start time and duration when rounding changed them)."""
+    itself, the start time and duration when rounding changed them). `phones`: the case's
+    numbers (E.164), so one in a file name ("0079161234567_call.wav") is counted even
+    when the redactor would not have known it for a phone."""
     from .redact_export import RedactionSummary
 
     summary = RedactionSummary()
     original = str(call.get("source_file") or "")
     name = call_file_name(int(call["id"]))
     if original and original != name:
-        summary.add(redactor.redact(original).spans, "file names")
+        spans = redactor.redact(original).spans
+        summary.add(spans, "file names")
+        found = sum(s.category == "phone" for s in spans)
+        summary.count("phone", "file names", _file_name_phones(original, phones) - found)
         summary.count("file name", "file names")
     call["source_file"] = name
     started = call.get("started_at")
@@ -95,6 +104,24 @@ def neutral_call_metadata(
     summary.count("duration", "metadata", int(short != duration))
     call["duration"] = short
     return summary
+
+
+def _file_name_phones(name: str, phones: Sequence[str]) -> int:
+    """How many phone numbers a file name holds: the case's own numbers, and any run of
+    digits libphonenumber reads as a valid number ("0079161234567_call.wav")."""
+    from earshot.phones import normalize_phone
+
+    found: set[str] = set()
+    digits = re.sub(r"\D", "", name)
+    found |= {p for p in phones if len(p) > 8 and p[-10:] in digits}
+    for run in re.findall(r"\d{10,15}", name):
+        for candidate in (run, "+" + run[2:] if run.startswith("00") else run):
+            try:
+                found.add(normalize_phone(candidate))
+            except ValueError:
+                continue
+            break
+    return len(found)
 
 
 # --------------------------------------------------------------------------- DOCX

@@ -31,6 +31,7 @@ from earshot.identity.actor import EDITOR_ROLES, Actor, require_role
 from earshot.language.analysis import current_transcript
 from earshot.language.morph import analyzer, fold
 from earshot.language.names import first_names, word_forms
+from earshot.language.places import gazetteer
 from earshot.store.custody import append_custody
 from earshot.store.models import Person
 from earshot.store.publish_models import NicknameDecision
@@ -178,18 +179,31 @@ def _listed(text: str, end: int) -> bool:
     return analyzer().parse(after.group(0).lower())[0].tag.POS in ("ADJF", "ADJS", "PRTF")
 
 
+def _sentence(text: str, start: int, end: int) -> str:
+    begin = max(text.rfind(p, 0, start) for p in ".!?…")
+    ends = [i for p in ".!?…" if (i := text.find(p, end)) >= 0]
+    return text[begin + 1 : min(ends) + 1 if ends else len(text)]
+
+
 def _candidates_in(text: str) -> Iterable[tuple[int, int, str]]:
+    """Capitalised words in the places a term of address takes.
+
+    At the start of a sentence before a comma ("Малой, ты где?") the sentence must speak
+    to someone (a "ты"/"вы", a second-person or imperative verb, or a question or an
+    exclamation) and the comma must not open a list of adjectives ("Живой, здоровый");
+    after a comma, capitalised mid-sentence ("Ну что, Рыжий, живой?") is enough.
+    """
     seen: set[int] = set()
-    for pattern in (_LEADING_RE, _TRAILING_RE):
-        for m in pattern.finditer(text):
-            if m.start(1) in seen or _listed(text, m.end(1)):
-                continue
-            seen.add(m.start(1))
-            begin = max(text.rfind(p, 0, m.start(1)) for p in ".!?…")
-            ends = [i for p in ".!?…" if (i := text.find(p, m.end(1))) >= 0]
-            sentence = text[begin + 1 : min(ends) + 1 if ends else len(text)]
-            if _addresses_someone(sentence.replace(m.group(1), " ")):
-                yield m.start(1), m.end(1), m.group(1)
+    for m in _TRAILING_RE.finditer(text):
+        seen.add(m.start(1))
+        yield m.start(1), m.end(1), m.group(1)
+    for m in _LEADING_RE.finditer(text):
+        if m.start(1) in seen or _listed(text, m.end(1)):
+            continue
+        sentence = _sentence(text, m.start(1), m.end(1))
+        rest = sentence.replace(m.group(1), " ")
+        if _addresses_someone(rest) or sentence.rstrip().endswith(("?", "!")):
+            yield m.start(1), m.end(1), m.group(1)
 
 
 def find_nickname_candidates(
@@ -213,6 +227,8 @@ def find_nickname_candidates(
                     continue
                 if first_names(surface) or not _address_like(surface):
                     continue  # a first name is redacted anyway; a verb or particle is no name
+                if gazetteer().geocode(surface):
+                    continue  # a place: the redactor decides on it ("Бахмут, Соледар")
                 out.append(NicknameCandidate(key, surface, call_id, segment.id, start, end))
     return out
 

@@ -27,7 +27,7 @@ from .metadata import Precision, neutral_call_metadata
 from .policy import RedactionPolicy, default_policy
 from .pseudonyms import assign_pseudonyms
 from .redaction import RedactedText, Redactor, TextSpan
-from .terms import protected_people
+from .terms import all_phone_numbers, protected_people
 
 __all__ = ["REDACTED_NOTICE", "RedactionSummary", "redact_export"]
 
@@ -177,8 +177,9 @@ def redact_export(
         phone_groups=phone_groups,
     )
     precision = Precision.of(policy)
+    phones = all_phone_numbers(session)
     for call in out["calls"]:
-        summary.merge(neutral_call_metadata(call, redactor, precision))
+        summary.merge(neutral_call_metadata(call, redactor, precision, phones))
         for party in call.get("parties", []):
             key = (int(call["id"]), str(party["label"]))
             published = names.get(key)
