@@ -56,3 +56,4 @@ def test_markdown_export_is_plain_text_with_few_escapes(
         if seg["translation"]:
             assert " ".join(seg["translation"].split()) in rendered
     assert "[phone number]" in text or "[home town]" in text or "[name]" in text
+    assert re.search(r"^## Call 1 — \d{4}-", text, re.M)

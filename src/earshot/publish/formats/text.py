@@ -19,8 +19,8 @@ def render_json(doc: dict[str, Any]) -> Rendered:
 def render_markdown(doc: dict[str, Any]) -> Rendered:
     lines = [f"> **{_md_escape(notice(doc))}**", "", f"# {title(doc)}", ""]
     for call in doc.get("calls", []):
-        when = f" — {call['started_at']}" if call.get("started_at") else ""
-        lines += [f"## Call {call['id']}{_md_escape(when)}", ""]
+        when = f" — {_md_escape(call['started_at'])}" if call.get("started_at") else ""
+        lines += [f"## Call {call['id']}{when}", ""]
         sides = "; ".join(f"{p['label']}: {_md_escape(party_name(p))}" for p in call["parties"])
         lines += [f"Parties: {sides}", ""]
         if call.get("themes"):
