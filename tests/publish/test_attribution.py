@@ -131,3 +131,31 @@ def test_cli_prints_the_redaction_report(
         run_cli("export", case.path, "--redact", "-o", out, "--calls", "1", "--json").stdout
     )
     assert data["attributions"] and data["replaced_in"]["file names"] >= 1
+
+
+def test_quote_sheets_name_speakers_by_current_attribution(sample_case: CaseFixture) -> None:
+    from earshot.language.analysis import current_transcript
+    from earshot.publish.quote_sheet import quote_sheet_document
+    from earshot.publish.quotes import create_quote, list_quotes, verbatim_english
+
+    case, _ = sample_case
+    with case.session() as session:
+        if not list_quotes(session, [10]):
+            transcript = current_transcript(session, 10)
+            assert transcript is not None
+            english = verbatim_english(session, transcript.segments[:1])
+            create_quote(session, 10, 0, 0, english, actor="desk", allow_unapproved=True)
+        quotes = list_quotes(session)
+        sheet = quote_sheet_document(session, quotes, redact=True, policy=None, operator="t")
+        attributed = {(p.call_id, p.label): p.person_id for p in session.scalars(select(Party))}
+        names = pseudonym_map(session)
+        for quote, row in zip(quotes, sheet["quotes"], strict=True):
+            first = quote.first_segment_id
+            label = next(
+                s.party
+                for s in current_transcript(session, quote.call_id).segments
+                if s.id == first
+            )  # type: ignore[union-attr]
+            person = attributed.get((quote.call_id, label))
+            expected = names[person] if person is not None else "Unknown speaker"
+            assert row["speakers"].startswith(expected), (row["speakers"], expected)

@@ -62,7 +62,7 @@ def _speakers(
         published[(call_id, label)].name if (call_id, label) in published else f"Party {label}"
         for label in quote["parties"]
     ]
-    return ", ".join(out) or "unknown speaker"
+    return ", ".join(out) or "Unknown speaker"  # segments no side was told apart for
 
 
 def quote_sheet_document(

@@ -119,10 +119,12 @@ def ftm_context(
 
 
 def _person_key(doc: dict[str, Any], call: dict[str, Any], party: dict[str, Any]) -> str:
+    """One Person per attributed person; an unattributed side is its own Person (never
+    merged with other sides by its phone: a phone's owner is not its speaker)."""
     side = f"call-{call['id']}-{party['label']}"
     if doc.get("redacted"):
         return str(party.get("pseudonym") or side)
-    return str(party.get("person") or party.get("phone") or side)
+    return str(party.get("person") or side)
 
 
 def _validate(entities: dict[str, Any]) -> None:
