@@ -117,6 +117,12 @@ def test_a_named_segment_is_bleeped_and_the_rest_is_the_source(
     assert meta["earshot_version"] and meta["created_at"].endswith("+00:00")
     assert "Андрюш" not in result.sidecar.read_text(encoding="utf-8")
     assert result.sidecar.name == "clip.wav.INTERNAL-provenance.json"
+    # who speaks, as the library attributes the sides now (never a phone's owner)
+    with case.session() as session:
+        parties = {p.label: p.person_id for p in session.get(Call, call.id).parties}  # type: ignore[union-attr]
+    for side in meta["sides"]:
+        assert (side["state"] == "current") == (parties[side["side"]] is not None)
+        assert side["published_as"].startswith("Unknown speaker") or side["state"] == "current"
     assert result.sidecar.parent == case.path / "internal" / "clips" != out.parent
     with case.session() as session:
         entry = session.scalars(select(CustodyEntry).order_by(CustodyEntry.id.desc())).first()

@@ -309,6 +309,19 @@ def _record(session: Session, call: Call, out: Path, provenance: dict[str, Any])
         )
 
 
+def _sides(session: Session, call_id: int, pseudonyms: dict[int, str] | None) -> list[Any]:
+    """Who speaks in the clip, as the library attributes the call's sides now (pseudonyms
+    in a redacted clip, names in an identifying one; "Unknown speaker N" otherwise)."""
+    from earshot.store.models import Person
+
+    from .attribution import attribution_report, call_side_attributions, side_names
+
+    if pseudonyms is None:
+        pseudonyms = {p.id: p.name for p in session.scalars(select(Person))}
+    sides = call_side_attributions(session, [call_id])
+    return attribution_report(sides, side_names(session, sides, pseudonyms, allow_proposed=True))
+
+
 def _check_window(call: Call, options: ClipOptions) -> None:
     if not 0.0 <= options.start < options.end:
         raise ClipError(
@@ -345,11 +358,13 @@ def clip_call(
         end = min(options.end, call.duration)
         window = replace(options, end=end)
         covered: list[CoveredInterval] = []
+        names: dict[int, str] | None = None  # published names: pseudonyms when redacted
         policy = options.policy or default_policy()
         if options.redact:
             redaction = redact_calls(
                 session, [call_id], policy=policy, operator=options.operator, extractor=extractor
             )
+            names = redaction.pseudonyms
             segments = _window_segments(redaction.segments[call_id], call, window)
             covered = _covered(segments, redaction.russian, window, LeakGuard.for_case(session))
         else:
@@ -397,6 +412,7 @@ def clip_call(
             "transcript": (
                 {"id": transcript.id, "source": transcript.source} if transcript else None
             ),
+            "sides": _sides(session, call_id, names),
             "redactions": [c.as_dict(options.start) for c in covered],
             "disguise": options.disguise.as_dict() if options.disguise else None,
             "operator": options.operator,

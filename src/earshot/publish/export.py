@@ -157,6 +157,7 @@ def export_case(
                 "redacted": options.redact,
                 "calls": [int(c["id"]) for c in doc["calls"]],
                 "file": out.name,
+                "allow_proposed": options.allow_proposed,
                 **summary.as_dict(),
             },
         )
