@@ -37,7 +37,8 @@ from .language import _parse_ids, calls_option, operator_option
     type=click.Choice(sorted(FORMATS)),
     default="json",
     show_default=True,
-    help="Export format: json, md, html, pdf, docx, vtt, srt, or ftm (FollowTheMoney for Aleph).",
+    help="Export format: json, md, html, pdf, docx, vtt or srt (a zip: one file per call "
+    "and language), or ftm (FollowTheMoney for Aleph).",
 )
 @click.option(
     "--redact/--no-redact",
