@@ -159,3 +159,33 @@ def test_quote_sheets_name_speakers_by_current_attribution(sample_case: CaseFixt
             person = attributed.get((quote.call_id, label))
             expected = names[person] if person is not None else "Unknown speaker"
             assert row["speakers"].startswith(expected), (row["speakers"], expected)
+
+
+def test_the_report_carries_the_editors_verification(sample_case: CaseFixture) -> None:
+    from earshot.identity import EvidenceSubject, add_evidence, set_verification
+
+    case, _ = sample_case
+    with case.session() as session:
+        party = session.scalars(
+            select(Party).where(Party.person_id.is_not(None)).order_by(Party.id)
+        ).first()
+        assert party is not None
+        key, person = (party.call_id, party.label), party.person_id
+        editor = Actor("ed")
+        item = add_evidence(
+            session, editor, EvidenceSubject(call_id=party.call_id), kind="other",
+            summary="the mother confirmed the voice",
+        )  # fmt: skip
+        set_verification(
+            session, editor, status="verified", reason="confirmed", evidence_ids=[item.id],
+            party_id=party.id,
+        )  # fmt: skip
+        set_verification(
+            session, editor, status="partly_verified", reason="one source",
+            evidence_ids=[item.id], person_id=person,
+        )  # fmt: skip
+    _, summary = _doc(case)
+    row = next(r for r in summary.attributions if (r["call"], r["side"]) == key)
+    assert row["side_verification"] == "verified"
+    assert row["person_verification"] == "partly_verified"
+    assert row["state"] == "current" and row["basis"]

@@ -25,9 +25,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earshot.identity import current_link, current_status
 from earshot.identity.links import basis_token
-from earshot.store.identity_models import PartyPersonLink
+from earshot.store.identity_models import PartyPersonLink, VerificationEvent
 from earshot.store.models import Party, PersonPhone
 
 from .output import ExportRefusedError
@@ -92,37 +91,71 @@ class SideName:
     phone_of: str | None = None  # "Soldier 2": whose number an unknown side calls from
 
 
+def _chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
+    ordered = sorted(set(ids))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _latest(
+    session: Session, model: Any, column: Any, ids: Sequence[int], *where: Any
+) -> dict[int, Any]:
+    """`column` value -> the row with the highest id among `model` rows for `ids`."""
+    out: dict[int, Any] = {}
+    for chunk in _chunks(ids):
+        rows = session.scalars(select(model).where(column.in_(chunk), *where).order_by(model.id))
+        for row in rows:
+            out[getattr(row, column.key)] = row
+    return out
+
+
 def call_side_attributions(
     session: Session, call_ids: Sequence[int] | None = None
 ) -> dict[tuple[int, str], SideAttribution]:
-    """(call id, side label) -> the side's current attribution, for `call_ids` (default all)."""
+    """(call id, side label) -> the side's current attribution, for `call_ids` (default all).
+
+    The same reading as :func:`earshot.identity.current_link` and
+    :func:`earshot.identity.current_status` (the latest accepted, not superseded link; the
+    latest verification event), done in a few queries for the whole publication.
+    """
     query = select(Party).order_by(Party.call_id, Party.label)
     if call_ids is not None:
         query = query.where(Party.call_id.in_(list(call_ids)))
     parties = list(session.scalars(query))
-    open_proposals: dict[int, PartyPersonLink] = {}
     ids = [p.id for p in parties]
-    if ids:
+    accepted = _latest(
+        session,
+        PartyPersonLink,
+        PartyPersonLink.party_id,
+        ids,
+        PartyPersonLink.status == "accepted",
+        PartyPersonLink.superseded_at.is_(None),
+    )
+    proposals: dict[int, PartyPersonLink] = {}
+    for chunk in _chunks(ids):
         rows = session.scalars(
             select(PartyPersonLink)
             .where(
-                PartyPersonLink.party_id.in_(ids),
+                PartyPersonLink.party_id.in_(chunk),
                 PartyPersonLink.status == "proposed",
                 PartyPersonLink.superseded_at.is_(None),
             )
             .order_by(PartyPersonLink.id)
         )
         for link in rows:
-            open_proposals.setdefault(link.party_id, link)
+            proposals.setdefault(link.party_id, link)
+    side_events = _latest(session, VerificationEvent, VerificationEvent.party_id, ids)
+    person_ids = [p.person_id for p in parties if p.person_id is not None]
+    person_events = _latest(session, VerificationEvent, VerificationEvent.person_id, person_ids)
     out: dict[tuple[int, str], SideAttribution] = {}
     for party in parties:
         person_id = party.person_id
         basis = basis_token(party.person_basis)
-        if person_id is not None:
-            current = current_link(session, party.id)
-            if current is not None and current.person_id == person_id:
-                basis = current.basis
-        proposal = open_proposals.get(party.id) if person_id is None else None
+        current = accepted.get(party.id)
+        if person_id is not None and current is not None and current.person_id == person_id:
+            basis = current.basis
+        proposal = proposals.get(party.id) if person_id is None else None
+        side_event = side_events.get(party.id)
+        person_event = person_events.get(person_id) if person_id is not None else None
         out[(party.call_id, party.label)] = SideAttribution(
             call_id=party.call_id,
             label=party.label,
@@ -130,9 +163,11 @@ def call_side_attributions(
             phone_id=party.phone_id,
             person_id=person_id,
             basis=(basis or "call_record") if person_id is not None else None,
-            side_status=current_status(session, party_id=party.id),
+            side_status=side_event.status if side_event else "unverified",
             person_status=(
-                current_status(session, person_id=person_id) if person_id is not None else None
+                (person_event.status if person_event else "unverified")
+                if person_id is not None
+                else None
             ),
             proposed_person_id=proposal.person_id if proposal else None,
             proposed_basis=proposal.basis if proposal else None,
