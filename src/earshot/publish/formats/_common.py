@@ -34,11 +34,13 @@ def party_name(party: dict[str, Any]) -> str:
 
 
 def speaker(call: dict[str, Any], segment: dict[str, Any]) -> str:
+    """Who says a segment: its side's published name; "Unknown speaker" when no side was
+    told apart (a mono call without diarization)."""
     label = segment.get("party")
     for party in call.get("parties", []):
         if party.get("label") == label:
             return party_name(party)
-    return str(label or "?")
+    return str(label) if label else "Unknown speaker"
 
 
 def notice(doc: dict[str, Any]) -> str:
