@@ -125,8 +125,9 @@ def ordinary_terms() -> frozenset[str]:
     return frozenset(forms)
 
 
-def _address_like(word: str) -> bool:
-    """A noun, a substantivised adjective ("Малой", "Серый") or an unknown word."""
+def _address_like(word: str, *, animate: bool = False) -> bool:
+    """A noun, a substantivised adjective ("Малой", "Серый") or an unknown word; with
+    `animate`, an inanimate noun does not count ("Так, Внимание!", "Ребят, Удачи!")."""
     parses = analyzer().parse(word.lower())
     if not parses or not parses[0].is_known:
         return True
@@ -136,7 +137,7 @@ def _address_like(word: str) -> bool:
         return False
     for parse in parses:
         tag = parse.tag
-        if tag.POS == "NOUN" and tag.case == "nomn":
+        if tag.POS == "NOUN" and tag.case == "nomn" and (not animate or tag.animacy == "anim"):
             return True
         # A substantivised adjective said in the nominative ("Малой", "Рыжий"): pymorphy
         # has no nominative reading of the colloquial "малой", so go by the ending.
@@ -185,25 +186,28 @@ def _sentence(text: str, start: int, end: int) -> str:
     return text[begin + 1 : min(ends) + 1 if ends else len(text)]
 
 
-def _candidates_in(text: str) -> Iterable[tuple[int, int, str]]:
+def _candidates_in(text: str) -> Iterable[tuple[int, int, str, bool]]:
     """Capitalised words in the places a term of address takes.
 
     At the start of a sentence before a comma ("Малой, ты где?") the sentence must speak
     to someone (a "ты"/"вы", a second-person or imperative verb, or a question or an
     exclamation) and the comma must not open a list of adjectives ("Живой, здоровый");
-    after a comma, capitalised mid-sentence ("Ну что, Рыжий, живой?") is enough.
+    after a comma, capitalised mid-sentence ("Ну что, Рыжий, живой?") is enough, but
+    before an exclamation mark only a person-like word counts ("Так, Внимание!"). The
+    last item says whether only animate nouns count.
     """
     seen: set[int] = set()
     for m in _TRAILING_RE.finditer(text):
         seen.add(m.start(1))
-        yield m.start(1), m.end(1), m.group(1)
+        exclaimed = text[m.end(1) :].lstrip().startswith("!")
+        yield m.start(1), m.end(1), m.group(1), exclaimed
     for m in _LEADING_RE.finditer(text):
         if m.start(1) in seen or _listed(text, m.end(1)):
             continue
         sentence = _sentence(text, m.start(1), m.end(1))
         rest = sentence.replace(m.group(1), " ")
         if _addresses_someone(rest) or sentence.rstrip().endswith(("?", "!")):
-            yield m.start(1), m.end(1), m.group(1)
+            yield m.start(1), m.end(1), m.group(1), False
 
 
 def find_nickname_candidates(
@@ -221,11 +225,11 @@ def find_nickname_candidates(
     for call_id in call_ids:
         transcript = current_transcript(session, call_id)
         for segment in transcript.segments if transcript else []:
-            for start, end, surface in _candidates_in(segment.text):
+            for start, end, surface, animate in _candidates_in(segment.text):
                 key = fold(surface)
                 if key in known or key in ordinary or len(key) < 3:
                     continue
-                if first_names(surface) or not _address_like(surface):
+                if first_names(surface) or not _address_like(surface, animate=animate):
                     continue  # a first name is redacted anyway; a verb or particle is no name
                 if gazetteer().geocode(surface):
                     continue  # a place: the redactor decides on it ("Бахмут, Соледар")
