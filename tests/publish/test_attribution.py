@@ -189,3 +189,21 @@ def test_the_report_carries_the_editors_verification(sample_case: CaseFixture) -
     assert row["side_verification"] == "verified"
     assert row["person_verification"] == "partly_verified"
     assert row["state"] == "current" and row["basis"]
+
+
+def test_quote_sheet_reports_the_attributions_it_relies_on(
+    sample_case: CaseFixture, tmp_path: Path
+) -> None:
+    from earshot.publish.quote_sheet import QuoteSheetOptions, export_quote_sheet
+    from earshot.publish.quotes import list_quotes
+
+    case, _ = sample_case
+    with case.session() as session:
+        calls = sorted({q.call_id for q in list_quotes(session)})
+    if not calls:
+        pytest.skip("no quote in the case yet")
+    data = export_quote_sheet(case, tmp_path / "q.md", QuoteSheetOptions(operator="t"))
+    assert {r["call"] for r in data["attributions"]} == set(calls)
+    assert all(
+        {"published_as", "basis", "side_verification"} <= set(r) for r in data["attributions"]
+    )

@@ -22,7 +22,7 @@ from earshot.store.case import Case
 from earshot.store.models import Person
 from earshot.store.publish_models import Quote
 
-from .attribution import call_side_attributions, side_names
+from .attribution import attribution_report, call_side_attributions, side_names
 from .call_redaction import redact_calls
 from .export_json import WARNING
 from .formats import Rendered
@@ -251,6 +251,13 @@ def export_quote_sheet(
             allow_proposed=options.allow_proposed,
         )
         rendered = render_quote_sheet(doc, options.fmt)
+        relied_on = _attributions(
+            session,
+            sorted({q.call_id for q in quotes}),
+            redact=options.redact,
+            allow_proposed=options.allow_proposed,
+            operator=options.operator,
+        )
         return write_guarded(
             session,
             out,
@@ -266,6 +273,23 @@ def export_quote_sheet(
                 "redacted": options.redact,
                 "quotes": [q["id"] for q in doc["quotes"]],
                 "allow_proposed": options.allow_proposed,
+                "attributions": relied_on,
                 "file": out.name,
             },
         )
+
+
+def _attributions(
+    session: Session, call_ids: list[int], *, redact: bool, allow_proposed: bool, operator: str
+) -> list[dict[str, Any]]:
+    """The sheet's redaction report: every call side of its quotes' calls, as published,
+    with basis and verification status."""
+    from .pseudonyms import assign_pseudonyms
+
+    if redact:
+        names = assign_pseudonyms(session, operator=operator)
+    else:
+        names = {p.id: p.name for p in session.query(Person)}
+    sides = call_side_attributions(session, call_ids)
+    published = side_names(session, sides, names, allow_proposed=allow_proposed or not redact)
+    return attribution_report(sides, published)
