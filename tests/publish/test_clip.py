@@ -95,7 +95,7 @@ def test_a_named_segment_is_bleeped_and_the_rest_is_the_source(
     call = _call(case, "call01.wav")  # turn 1 (3.8-8.5 s): "Андрюша! Сынок, слышу..."
     out = tmp_path / "clip.wav"
     result = clip_call(case, call.id, out, ClipOptions(start=1.0, end=12.0, operator="ed"))
-    meta = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
+    meta = json.loads(result.sidecar.read_text(encoding="utf-8"))
     assert meta == json.loads(json.dumps(result.provenance))
     person = [iv for iv in meta["redactions"] if iv["category"] == "person"]
     assert person and all(iv["basis"] == "segment" for iv in meta["redactions"])
@@ -115,7 +115,15 @@ def test_a_named_segment_is_bleeped_and_the_rest_is_the_source(
     assert meta["original_sha256"] == call.sha256 and len(meta["working_copies"]) == 2
     assert meta["start"] == 1.0 and meta["end"] == 12.0 and meta["operator"] == "ed"
     assert meta["earshot_version"] and meta["created_at"].endswith("+00:00")
-    assert "Андрюш" not in sidecar_path(out).read_text(encoding="utf-8")
+    assert "Андрюш" not in result.sidecar.read_text(encoding="utf-8")
+    assert result.sidecar.name == "clip.wav.INTERNAL-provenance.json"
+    # who speaks, as the library attributes the sides now (never a phone's owner)
+    with case.session() as session:
+        parties = {p.label: p.person_id for p in session.get(Call, call.id).parties}  # type: ignore[union-attr]
+    for side in meta["sides"]:
+        assert (side["state"] == "current") == (parties[side["side"]] is not None)
+        assert side["published_as"].startswith("Unknown speaker") or side["state"] == "current"
+    assert result.sidecar.parent == case.path / "internal" / "clips" != out.parent
     with case.session() as session:
         entry = session.scalars(select(CustodyEntry).order_by(CustodyEntry.id.desc())).first()
         assert entry is not None and entry.action == "clip-exported"
@@ -239,7 +247,10 @@ def test_refusals_write_nothing(sample_case: CaseFixture, tmp_path: Path) -> Non
         clip_call(case, call.id, out, ClipOptions(start=5, end=5))
     with pytest.raises(ClipError, match="no call"):
         clip_call(case, 9999, out, ClipOptions(start=0, end=5))
-    assert not out.exists() and not sidecar_path(out).exists()
+    assert not out.exists() and not sidecar_path(out, case.path / "internal" / "clips").exists()
+    with pytest.raises(ClipError, match="internal"):  # never beside the publishable clip
+        clip_call(case, call.id, out, ClipOptions(start=0, end=5, provenance_dir=tmp_path))
+    assert not out.exists()
 
 
 def test_a_name_the_redactor_misses_is_caught_by_the_guard(

@@ -90,7 +90,8 @@ def test_cli_search_graph_timeline(
     assert "2+ hit(s)" in capped and f"{total} hit(s)" not in capped
     monkeypatch.undo()
 
-    graph = json.loads(run_cli("graph", case_dir, "--format", "json").stdout)
+    run_cli("graph", case_dir, "--format", "json", code=2)  # gated like every export
+    graph = json.loads(run_cli("graph", case_dir, "--format", "json", "--identifying").stdout)
     with sample_case.session() as session:
         calls = session.execute(select(Call)).scalars().all()
         two_party = sum(1 for c in calls if len(c.parties) == 2)
@@ -102,10 +103,10 @@ def test_cli_search_graph_timeline(
     }
     assert any(e["kind"] == "uses" for e in graph["edges"])
     out = tmp_path / "g.graphml"
-    run_cli("graph", case_dir, "--format", "graphml", "-o", out)
+    run_cli("graph", case_dir, "--format", "graphml", "-o", out, "--identifying")
     loaded = nx.read_graphml(out)
     assert loaded.number_of_edges() == len(graph["edges"])
-    gexf = run_cli("graph", case_dir, "--format", "gexf").stdout
+    gexf = run_cli("graph", case_dir, "--format", "gexf", "--redact").stdout
     assert ElementTree.fromstring(gexf.strip()).tag.endswith("gexf")
 
     months = json.loads(run_cli("timeline", case_dir, "--json").stdout)

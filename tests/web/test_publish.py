@@ -209,11 +209,13 @@ def test_redacted_export_holds_no_planted_identifier(
     if fmt == "pdf":
         assert got.content.startswith(b"%PDF")
     else:
-        text = (
-            " ".join(t for _, t in docx_texts(got.content))
-            if fmt == "docx"
-            else got.content.decode("utf-8")
-        )
+        if fmt == "docx":
+            text = " ".join(t for _, t in docx_texts(got.content))
+        elif fmt in ("vtt", "srt"):  # a zip: one file per call and language, and a README
+            with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+                text = " ".join(archive.read(n).decode("utf-8") for n in archive.namelist())
+        else:
+            text = got.content.decode("utf-8")
         assert len(text) > 500
         assert not leaked(text, set(calls)), leaked(text, set(calls))
     assert not _leftovers(world)
@@ -296,10 +298,12 @@ def test_clip_zip_holds_redacted_audio_and_provenance(world: World, app_client: 
     assert SAFE_NAME.match(got.headers["content-disposition"])
     with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
         names = sorted(archive.namelist())
-        assert len(names) == 2 and names[1] == names[0] + ".json", names
-        assert names[0].endswith(".wav")
-        audio = archive.read(names[0])
-        sidecar = json.loads(archive.read(names[1]))
+        clip = next(n for n in names if "/" not in n)
+        internal = f"INTERNAL-do-not-publish/{clip}.INTERNAL-provenance.json"
+        # the provenance is internal: its own clearly named folder, never beside the clip
+        assert names == [internal, clip] and clip.endswith(".wav"), names
+        audio = archive.read(clip)
+        sidecar = json.loads(archive.read(internal))
     assert audio.startswith(b"RIFF")
     assert sidecar["call_id"] == call_id and sidecar["original_sha256"] == sha
     assert sidecar["redacted"] is True and sidecar["operator"] == "editor"

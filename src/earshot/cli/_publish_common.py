@@ -16,12 +16,15 @@ import click
 
 from ..settings import Settings
 from ..store.case import Case
-from ._base import err, progress_bar
+from ._base import err, out, progress_bar
 
 __all__ = [
+    "allow_proposed_option",
     "identifying_option",
     "output_option",
+    "phone_groups_option",
     "policy_option",
+    "print_redaction_report",
     "publication_kind",
     "redact_option",
     "run_publication",
@@ -78,3 +81,40 @@ def publication_kind(redacted: bool) -> str:
 def warn_identifying(what: str) -> None:
     """Warn on stderr that `what` (e.g. "export") names people."""
     err.print(f"[yellow]warning:[/] this {what} identifies people; it is not redacted")
+
+
+allow_proposed_option = click.option(
+    "--allow-proposed",
+    is_flag=True,
+    help="Publish call sides whose attribution is only proposed (self-identification, "
+    'voice) under the proposed pseudonym, marked "(proposed)"; recorded in the audit '
+    "log. Without it such an export is refused until an editor decides the proposals.",
+)
+
+phone_groups_option = click.option(
+    "--phone-groups",
+    is_flag=True,
+    help='Say whose number an unattributed side calls from ("Unknown speaker 1 (on the '
+    'number of Soldier 2)"): a fact about the phone, never an attribution.',
+)
+
+
+def print_redaction_report(data: dict[str, Any]) -> None:
+    """The redaction report of a redacted publication: what was replaced where, and every
+    attribution it relies on, with basis and verification status."""
+    from rich.markup import escape
+
+    withheld = ", ".join(f"{k} {v}" for k, v in data.get("withheld", {}).items()) or "nothing"
+    out.print(f"Withheld: {escape(withheld)}")
+    where = ", ".join(f"{k} {v}" for k, v in data.get("replaced_in", {}).items())
+    if where:
+        out.print(f"Replaced in: {escape(where)}")
+    for row in data.get("attributions", []):
+        basis = row["basis"] or "no attribution"
+        status = row["side_verification"]
+        if row["person_verification"]:
+            status += f"; person {row['person_verification']}"
+        out.print(
+            f"  call {row['call']} side {row['side']}: {escape(row['published_as'])} "
+            f"({row['state']}, {escape(basis)}, {status})"
+        )

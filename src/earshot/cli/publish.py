@@ -12,9 +12,12 @@ from ..publish.policy import load_policy
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
 from ._publish_common import (
+    allow_proposed_option,
     identifying_option,
     output_option,
+    phone_groups_option,
     policy_option,
+    print_redaction_report,
     publication_kind,
     redact_option,
     run_publication,
@@ -34,7 +37,8 @@ from .language import _parse_ids, calls_option, operator_option
     type=click.Choice(sorted(FORMATS)),
     default="json",
     show_default=True,
-    help="Export format: json, md, html, pdf, docx, vtt, srt, or ftm (FollowTheMoney for Aleph).",
+    help="Export format: json, md, html, pdf, docx, vtt or srt (a zip: one file per call "
+    "and language), or ftm (FollowTheMoney for Aleph).",
 )
 @click.option(
     "--redact/--no-redact",
@@ -50,6 +54,8 @@ from .language import _parse_ids, calls_option, operator_option
 @output_option()
 @calls_option
 @policy_option
+@allow_proposed_option
+@phone_groups_option
 @operator_option
 @json_option
 def export_command(
@@ -60,6 +66,8 @@ def export_command(
     output: Path,
     calls_: str | None,
     policy: Path | None,
+    allow_proposed: bool,
+    phone_groups: bool,
     operator: str | None,
     as_json: bool,
 ) -> None:
@@ -90,6 +98,8 @@ def export_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        allow_proposed=allow_proposed,
+        phone_groups=phone_groups,
     )
     result = run_publication(
         case, settings, "export", format_, lambda opened: export_case(opened, output, options)
@@ -101,8 +111,7 @@ def export_command(
     kind = publication_kind(result.redacted)
     out.print(f"Wrote a {kind} {format_} export of {result.calls} call(s) to {safe(str(output))}")
     if result.redacted:
-        withheld = ", ".join(f"{k} {v}" for k, v in data["withheld"].items()) or "nothing"
-        out.print(f"Withheld: {withheld}")
+        print_redaction_report(data)
     else:
         warn_identifying("export")
 
@@ -215,7 +224,13 @@ def pseudonym_set(
 )
 @output_option(
     "Audio file to write: .wav, .flac, .mp3 or .ogg (the format follows the suffix); "
-    "the provenance goes beside it as OUTPUT.json."
+    "the provenance is internal and goes elsewhere (see --provenance-dir)."
+)
+@click.option(
+    "--provenance-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the clip's internal provenance file (default: the case's "
+    "internal/clips); never the clip's own folder.",
 )
 @policy_option
 @operator_option
@@ -234,6 +249,7 @@ def clip_command(
     stereo: bool,
     margin: float,
     output: Path,
+    provenance_dir: Path | None,
     policy: Path | None,
     operator: str | None,
     as_json: bool,
@@ -242,7 +258,9 @@ def clip_command(
 
     The redacted words are located with the transcript's word timestamps, or the
     whole segment is covered when there are none; what stays audible is checked by
-    the leak guard. A provenance sidecar (OUTPUT.json) records the call, the hashes
+    the leak guard. An internal provenance file (NAME.INTERNAL-provenance.json, in the
+    case's internal/clips folder or --provenance-dir, never beside the clip) records the
+    call, the hashes
     of the original and working copies, the window, the covered intervals with
     their categories, the disguise, the operator and the time.
     """
@@ -261,6 +279,7 @@ def clip_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        provenance_dir=provenance_dir,
     )
     result = run_publication(
         case,
@@ -305,6 +324,7 @@ def clip_command(
 @identifying_option("Confirm a dossier WITHOUT redaction (editors only).")
 @output_option()
 @policy_option
+@allow_proposed_option
 @operator_option
 @json_option
 def dossier_command(
@@ -315,6 +335,7 @@ def dossier_command(
     identifying: bool,
     output: Path,
     policy: Path | None,
+    allow_proposed: bool,
     operator: str | None,
     as_json: bool,
 ) -> None:
@@ -335,6 +356,7 @@ def dossier_command(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        allow_proposed=allow_proposed,
     )
     data = run_publication(
         case, settings, "dossier", format_, lambda opened: export_dossier(opened, output, options)
@@ -350,4 +372,5 @@ def dossier_command(
 
 
 # The quotes group lives in its own module (registered on import).
+from . import publish_nicknames as _publish_nicknames  # noqa: E402, F401
 from . import publish_quotes as _publish_quotes  # noqa: E402, F401

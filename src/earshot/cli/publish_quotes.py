@@ -11,6 +11,7 @@ from ..publish.policy import load_policy
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
 from ._publish_common import (
+    allow_proposed_option,
     identifying_option,
     output_option,
     policy_option,
@@ -178,6 +179,7 @@ def quotes_show(case: Path, quote_id: int, as_json: bool) -> None:
 @click.option("--quotes", "quote_ids", metavar="IDS", help="Only these quote ids (e.g. 1,3-5).")
 @output_option()
 @policy_option
+@allow_proposed_option
 @operator_option
 @json_option
 def quotes_export(
@@ -188,6 +190,7 @@ def quotes_export(
     quote_ids: str | None,
     output: Path,
     policy: Path | None,
+    allow_proposed: bool,
     operator: str | None,
     as_json: bool,
 ) -> None:
@@ -202,6 +205,7 @@ def quotes_export(
         policy=load_policy(policy) if policy else None,
         operator=settings.operator,
         identifying=identifying,
+        allow_proposed=allow_proposed,
     )
     data = run_publication(
         case,

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..analysis import GRAPH_FORMATS, TimelineOptions, call_graph, timeline, write_graph
+from ..analysis import GRAPH_FORMATS, TimelineOptions, timeline
 from ..analysis.timeline import PERIODS
 from ..store.case import Case
 from ..store.search import SearchOptions, reindex, search
-from ._base import case_argument, cli, emit, json_option, out, progress_bar
+from ._base import case_argument, cli, emit, json_option, out, progress_bar, settings_from_env
 from ._terminal import safe, safe_json_text, visible
 
 
@@ -123,32 +123,67 @@ def search_command(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of stdout.",
+    help="Write to this file (mode 0600) instead of stdout.",
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help='Persons under the pseudonyms every export uses, phones as "Phone N"; the leak '
+    "guard checks the graph. One of --redact or --identifying is required.",
+)
+@click.option(
+    "--identifying",
+    is_flag=True,
+    help="Ask explicitly for the full graph with names and numbers (editors only; audited).",
+)
+@click.option(
+    "--operator", metavar="NAME", help="Who is doing this (default: settings / login name)."
 )
 @json_option
-def graph_command(case: Path, fmt: str, output: Path | None, as_json: bool) -> None:
-    """The call graph: phones and persons as nodes, calls as edges with counts and dates."""
-    with Case.open(case) as opened, opened.session() as session:
-        graph = call_graph(session)
-    body = write_graph(graph, "json" if as_json else fmt)
-    if output is not None:
-        output.write_text(body, encoding="utf-8")
-        summary = {
-            "output": str(output),
-            "format": fmt,
-            "nodes": graph.number_of_nodes(),
-            "edges": graph.number_of_edges(),
-        }
-        if as_json:
-            emit(summary)
-        else:
-            where = safe(str(output))
-            out.print(f"Wrote {summary['nodes']} nodes and {summary['edges']} edges to {where}")
+def graph_command(
+    case: Path,
+    fmt: str,
+    output: Path | None,
+    redact: bool,
+    identifying: bool,
+    operator: str | None,
+    as_json: bool,
+) -> None:
+    """The call graph: phones and persons as nodes, calls as edges with weight and dates.
+
+    It names every person and number, so it is gated like every export: --redact for
+    the pseudonymised graph, --identifying to ask explicitly for the full one.
+    """
+    from ..publish.graph_export import GraphOptions, export_graph
+
+    if redact == identifying:
+        raise click.UsageError(
+            "the call graph names people and numbers: add --redact for the pseudonymised "
+            "graph, or --identifying to ask explicitly for the full one (not both)"
+        )
+    settings = settings_from_env(operator)
+    options = GraphOptions(
+        fmt="json" if as_json and output is None else fmt,
+        redact=redact,
+        identifying=identifying,
+        operator=settings.operator,
+    )
+    with Case.open(case, settings=settings) as opened:
+        result, body = export_graph(opened, output, options)
+    if output is None:
+        # Names in the graph come from the material: no control character reaches the
+        # terminal (JSON keeps its values through escapes; XML 1.0 cannot hold them raw).
+        click.echo(safe_json_text(body) if options.fmt == "json" else visible(body, lines=True))
         return
-    fmt = "json" if as_json else fmt
-    # Names in the graph come from the material: no control character reaches the terminal
-    # (JSON keeps its values through escapes; XML 1.0 cannot hold them raw anyway).
-    click.echo(safe_json_text(body) if fmt == "json" else visible(body, lines=True))
+    summary = result.as_dict()
+    if as_json:
+        emit(summary)
+    else:
+        where = safe(str(output))
+        kind = "redacted" if redact else "IDENTIFYING"
+        out.print(
+            f"Wrote a {kind} graph of {result.nodes} nodes and {result.edges} edges to {where}"
+        )
 
 
 @cli.command("timeline")

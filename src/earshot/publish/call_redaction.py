@@ -22,6 +22,7 @@ from earshot.language.entities import Entity, EntityExtractor
 from earshot.store.language_models import SegmentEntity, SegmentSlang
 from earshot.store.models import Segment
 
+from .nicknames import require_nickname_decisions
 from .policy import RedactionPolicy, default_policy
 from .pseudonyms import assign_pseudonyms
 from .redaction import RedactedText, Redactor
@@ -48,8 +49,13 @@ def redact_calls(
     operator: str,
     extractor: EntityExtractor | None = None,
 ) -> CallRedaction:
-    """Redact the current transcripts of `call_ids` (pseudonyms assigned where missing)."""
+    """Redact the current transcripts of `call_ids` (pseudonyms assigned where missing).
+
+    Refused while a term of address in them that may be a nickname is undecided.
+    """
     policy = policy or default_policy()
+    if policy.review_nicknames:
+        require_nickname_decisions(session, call_ids)
     pseudonyms = assign_pseudonyms(session, operator=operator)
     redactor = Redactor(policy, protected_people(session), pseudonyms, extractor=extractor)
     segments: dict[int, list[Segment]] = {}

@@ -82,6 +82,7 @@ class ClipOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    provenance_dir: Path | None = None  # default: <case>/internal/clips
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,23 @@ class ClipResult:
         return {"path": str(self.path), "sidecar": str(self.sidecar), **self.provenance}
 
 
-def sidecar_path(out: Path) -> Path:
-    """Where a clip's provenance goes: ``clip.wav`` -> ``clip.wav.json``."""
-    return out.with_name(out.name + ".json")
+INTERNAL_DIR = "internal"
+
+
+def sidecar_path(out: Path, directory: Path) -> Path:
+    """Where a clip's provenance goes: ``clip.wav`` -> ``DIR/clip.wav.INTERNAL-provenance.json``.
+
+    The provenance names the original's hash and the editor who cut the clip: it is for
+    the newsroom, never for publication, so it says so in its name and never lies in the
+    folder of the publishable clip (refused if asked to).
+    """
+    if directory.resolve() == out.parent.resolve():
+        raise ClipError(
+            f"the clip's provenance is internal and never goes beside the publishable clip "
+            f"in {out.parent}; choose another --provenance-dir (default: the case's "
+            f"{INTERNAL_DIR}/clips folder)"
+        )
+    return directory / f"{out.name}.INTERNAL-provenance.json"
 
 
 def _align_words(text: str, words: Sequence[Any]) -> list[tuple[int, int, float, float]] | None:
@@ -270,8 +285,8 @@ def _window_segments(
     ]  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -302,6 +317,19 @@ def _record(session: Session, call: Call, out: Path, provenance: dict[str, Any])
             object_id=str(call.id),
             detail=detail,
         )
+
+
+def _sides(session: Session, call_id: int, pseudonyms: dict[int, str] | None) -> list[Any]:
+    """Who speaks in the clip, as the library attributes the call's sides now (pseudonyms
+    in a redacted clip, names in an identifying one; "Unknown speaker N" otherwise)."""
+    from earshot.store.models import Person
+
+    from .attribution import attribution_report, call_side_attributions, side_names
+
+    if pseudonyms is None:
+        pseudonyms = {p.id: p.name for p in session.scalars(select(Person))}
+    sides = call_side_attributions(session, [call_id])
+    return attribution_report(sides, side_names(session, sides, pseudonyms, allow_proposed=True))
 
 
 def _check_window(call: Call, options: ClipOptions) -> None:
@@ -336,14 +364,17 @@ def clip_call(
         if call is None:
             raise ClipError(f"no call with id {call_id} in this case; see `earshot calls`")
         _check_window(call, options)
+        sidecar = sidecar_path(out, options.provenance_dir or case.path / INTERNAL_DIR / "clips")
         end = min(options.end, call.duration)
         window = replace(options, end=end)
         covered: list[CoveredInterval] = []
+        names: dict[int, str] | None = None  # published names: pseudonyms when redacted
         policy = options.policy or default_policy()
         if options.redact:
             redaction = redact_calls(
                 session, [call_id], policy=policy, operator=options.operator, extractor=extractor
             )
+            names = redaction.pseudonyms
             segments = _window_segments(redaction.segments[call_id], call, window)
             covered = _covered(segments, redaction.russian, window, LeakGuard.for_case(session))
         else:
@@ -384,19 +415,20 @@ def clip_call(
             "channels": int(samples.shape[0]),
             "file": out.name,
             "file_sha256": _sha256(out),
+            "file_sha1": _sha256(out, "sha1"),  # what FtM's contentHash holds
             "redacted": options.redact,
             "mode": options.mode if options.redact else None,
             "policy": policy.source if options.redact else None,
             "transcript": (
                 {"id": transcript.id, "source": transcript.source} if transcript else None
             ),
+            "sides": _sides(session, call_id, names),
             "redactions": [c.as_dict(options.start) for c in covered],
             "disguise": options.disguise.as_dict() if options.disguise else None,
             "operator": options.operator,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "earshot_version": __version__,
         }
-        sidecar = sidecar_path(out)
         write_atomic(
             sidecar, (json.dumps(provenance, ensure_ascii=False, indent=2) + "\n").encode()
         )

@@ -159,11 +159,17 @@ def disguise_voice(samples: Samples, rate: int, disguise: Disguise) -> Samples:
     return out
 
 
+_BITEXACT = {"fflags": "+bitexact"}
+_NEUTRAL = {"mp3": {**_BITEXACT, "id3v2_version": "0", "write_xing": "0"}}
+
+
 def write_clip_audio(path: Path, samples: Samples, rate: int) -> None:
     """Write channels x frames float samples to `path`, format chosen by its suffix.
 
     WAV (16-bit PCM), FLAC, MP3 (LAME) and OGG (Opus, resampled to 48 kHz), with
-    PyAV; nothing but the audio and the encoder's name is written.
+    PyAV; nothing but the audio: "bitexact" keeps FFmpeg from writing its name and
+    version as a tag, MP3 gets no ID3 tag and no Xing/LAME header, and only what a
+    format requires stays (FLAC's and Opus's vendor field).
     """
     import av
     from av.audio.stream import AudioStream
@@ -180,8 +186,15 @@ def write_clip_audio(path: Path, samples: Samples, rate: int) -> None:
     out_rate = forced_rate or rate
     pcm = np.ascontiguousarray((np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16))
     try:
-        with av.open(str(path), mode="w", format=fmt) as container:
-            stream = cast("AudioStream", container.add_stream(codec, rate=out_rate, layout=layout))
+        with av.open(
+            str(path), mode="w", format=fmt, options=_NEUTRAL.get(fmt, _BITEXACT)
+        ) as container:
+            stream = cast(
+                "AudioStream",
+                container.add_stream(
+                    codec, rate=out_rate, layout=layout, options={"flags": "+bitexact"}
+                ),
+            )
             resampler = av.AudioResampler(format=stream.format, layout=layout, rate=out_rate)
             block = 4096
             for begin in range(0, pcm.shape[1], block):

@@ -30,14 +30,16 @@ from earshot.language.trends import ThemeTrend, theme_trend, wilson_interval
 from earshot.store.case import Case
 from earshot.store.identity_models import Evidence
 from earshot.store.language_models import CallTheme
-from earshot.store.models import Call, Party, Person
+from earshot.store.models import Call, Person
 
+from .attribution import call_side_attributions
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
+from .metadata import neutral_docx
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
-from .pseudonyms import assign_pseudonyms, party_persons
+from .pseudonyms import assign_pseudonyms
 from .quotes import list_quotes, quote_dict
 from .redact_export import REDACTED_NOTICE
 
@@ -71,6 +73,7 @@ class DossierOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    allow_proposed: bool = False
 
 
 def _month(moment: datetime | None) -> str | None:
@@ -103,23 +106,27 @@ def _persons(
     names: dict[int, str],
     quotes: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    owners = party_persons(session)
+    # The current attribution of each side, exactly as the workbench shows it: a phone's
+    # owner is never taken for the speaker.
+    sides = call_side_attributions(session)
+    owners: dict[tuple[int, str], int] = {
+        key: a.person_id for key, a in sides.items() if a.person_id is not None
+    }
     calls = {c.id: c for c in session.scalars(select(Call))}
     bases: dict[int, Counter[str]] = defaultdict(Counter)
-    for party in session.scalars(select(Party)):
-        person = owners.get((party.call_id, party.label))
-        if person is not None:
-            basis = party.person_basis or "call record"
-            bases[person][_BASIS_LABEL.get(basis, basis.replace("_", " "))] += 1
+    for side in sides.values():
+        if side.person_id is not None:
+            basis = side.basis or "call_record"
+            bases[side.person_id][_BASIS_LABEL.get(basis, basis.replace("_", " "))] += 1
     seen_calls: dict[int, set[int]] = defaultdict(set)
     for (call_id, _label), person in owners.items():
         seen_calls[person].add(call_id)
     by_person_quotes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for q in quotes:
         for label in q["parties"]:
-            person = owners.get((q["call_id"], label))
-            if person is not None:
-                by_person_quotes[person].append(q)
+            speaker = owners.get((q["call_id"], label))
+            if speaker is not None:
+                by_person_quotes[speaker].append(q)
     out = []
     for who in session.scalars(select(Person).order_by(Person.id)):
         if who.merged_into is not None or not seen_calls.get(who.id):
@@ -227,13 +234,20 @@ def dossier_document(
     operator: str,
     by: str = "month",
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
 ) -> dict[str, Any]:
     """The dossier as a JSON-like document (charts are added at rendering)."""
     from .quote_sheet import quote_sheet_document
 
     quotes = list_quotes(session)
     sheet = quote_sheet_document(
-        session, quotes, redact=redact, policy=policy, operator=operator, extractor=extractor
+        session,
+        quotes,
+        redact=redact,
+        policy=policy,
+        operator=operator,
+        extractor=extractor,
+        allow_proposed=allow_proposed,
     )
     raw = [quote_dict(session, q) for q in quotes]
     for entry, q in zip(sheet["quotes"], raw, strict=True):
@@ -290,7 +304,6 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
 
     document = Document()
     document.core_properties.title = doc["title"]
-    document.core_properties.author = "Earshot"
     document.add_paragraph().add_run(doc["notice"]).bold = True
     document.add_heading(doc["title"], level=0)
     for line in doc["takeaways"]:
@@ -332,7 +345,7 @@ def _docx(doc: dict[str, Any], charts: dict[str, bytes]) -> Rendered:
         document.add_paragraph(theme["summary"])
     buffer = io.BytesIO()
     document.save(buffer)
-    data = buffer.getvalue()
+    data = neutral_docx(buffer.getvalue(), doc["title"])
     return Rendered(data, docx_texts(data))
 
 
@@ -370,6 +383,7 @@ def export_dossier(
             operator=options.operator,
             by=options.by,
             extractor=extractor,
+            allow_proposed=options.allow_proposed,
         )
         rendered = render_dossier(doc, options.fmt)
         return write_guarded(

@@ -21,6 +21,7 @@ from earshot.store.case import Case
 from .export_json import WARNING, build_export
 from .formats import Rendered, get_writer
 from .leakguard import LeakGuard, document_strings
+from .nicknames import require_nickname_decisions
 from .output import ExportRefusedError, authorise_identifying, write_guarded
 from .policy import RedactionPolicy, default_policy
 from .redact_export import RedactionSummary, redact_export
@@ -46,6 +47,8 @@ class ExportOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    allow_proposed: bool = False
+    phone_groups: bool = False
 
 
 @dataclass
@@ -64,7 +67,7 @@ class ExportResult:
             "redacted": self.redacted,
             "calls": self.calls,
             "bytes": self.bytes,
-            "withheld": dict(sorted(self.summary.counts.items())),
+            **self.summary.as_dict(),
         }
 
 
@@ -75,15 +78,43 @@ def redacted_document(
     policy: RedactionPolicy | None,
     operator: str,
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
+    phone_groups: bool = False,
 ) -> tuple[dict[str, Any], RedactionSummary, LeakGuard]:
-    """The redacted export document, already checked by the leak guard."""
+    """The redacted export document, already checked by the leak guard.
+
+    Refused (:class:`~earshot.publish.nicknames.NicknameReviewError`) while a term of
+    address that looks like a nickname waits for an editor's decision.
+    """
+    policy = policy or default_policy()
     doc = build_export(session, call_ids)
+    if policy.review_nicknames:
+        require_nickname_decisions(session, [int(c["id"]) for c in doc["calls"]])
     redacted, summary = redact_export(
-        session, doc, policy=policy or default_policy(), operator=operator, extractor=extractor
+        session,
+        doc,
+        policy=policy,
+        operator=operator,
+        extractor=extractor,
+        allow_proposed=allow_proposed,
+        phone_groups=phone_groups,
     )
     guard = LeakGuard.for_case(session)
     guard.check(document_strings(redacted), "redacted export")
     return redacted, summary, guard
+
+
+def _for_format(case: Case, session: Session, doc: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """`doc` with what one writer needs beyond it (FtM: the case namespace and audio hashes)."""
+    if fmt != "ftm":
+        return doc
+    from .formats.ftm import ftm_context
+
+    calls = [int(c["id"]) for c in doc["calls"]]
+    return {
+        **doc,
+        "ftm": ftm_context(session, case, calls, redacted=bool(doc.get("redacted"))),
+    }
 
 
 def export_case(
@@ -101,15 +132,17 @@ def export_case(
                 policy=options.policy,
                 operator=options.operator,
                 extractor=extractor,
+                allow_proposed=options.allow_proposed,
+                phone_groups=options.phone_groups,
             )
-            rendered: Rendered = writer(doc)
+            rendered: Rendered = writer(_for_format(case, session, doc, options.fmt))
         else:
             authorise_identifying(
                 f"a {options.fmt} export", identifying=options.identifying, role=options.role
             )
             doc = build_export(session, options.call_ids)
             doc["warning"] = WARNING
-            rendered = writer(doc)
+            rendered = writer(_for_format(case, session, doc, options.fmt))
         write_guarded(
             session,
             out,
@@ -124,7 +157,8 @@ def export_case(
                 "redacted": options.redact,
                 "calls": [int(c["id"]) for c in doc["calls"]],
                 "file": out.name,
-                "withheld": dict(sorted(summary.counts.items())),
+                "allow_proposed": options.allow_proposed,
+                **summary.as_dict(),
             },
         )
     return ExportResult(

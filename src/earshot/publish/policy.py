@@ -7,7 +7,7 @@ rejected, because a misspelt key silently ignored would mean a detail published.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -19,10 +19,13 @@ from earshot.errors import LexiconError
 from earshot.language.morph import fold
 from earshot.language.names import word_forms
 
+from .metadata import Precision
+
 __all__ = [
     "CATEGORIES",
     "PERSON_FORMS",
     "CategoryRule",
+    "NeverHomeTowns",
     "PolicyError",
     "RedactionPolicy",
     "default_policy",
@@ -32,7 +35,10 @@ __all__ = [
 CATEGORIES = ("person", "phone", "unit", "address", "date_of_birth", "home_town")
 PERSON_FORMS = ("full", "first", "patronymic", "surname", "nickname", "diminutive")
 _TOP_KEYS = {"version", "categories", "keep", "not_names"}
+_OPTIONAL_TOP = {"precision", "review_nicknames"}
 _KEEP_KEYS = {"war_zone", "countries", "public_figures", "places"}
+_OPTIONAL_KEEP = {"never_home_towns"}
+NEVER_HOME_TOWNS = "earshot.publish:data/never_home_towns.yaml"
 
 
 class PolicyError(LexiconError):
@@ -62,6 +68,14 @@ class RedactionPolicy:
     public_figures_ref: str
     keep_places: frozenset[str]
     not_names: tuple[str, ...]
+    precision: Precision = field(default_factory=Precision)
+    never_home_towns_ref: str = NEVER_HOME_TOWNS
+    review_nicknames: bool = True
+
+    @property
+    def never_home_towns(self) -> NeverHomeTowns:
+        """Countries and large cities: named in passing, never a "home town"."""
+        return _never_home_towns(self.never_home_towns_ref)
 
     def redacts(self, category: str) -> bool:
         return self.rules[category].redact
@@ -105,12 +119,61 @@ def _public_figure_forms(ref: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+@dataclass(frozen=True)
+class NeverHomeTowns:
+    """Folded Russian names of countries and of cities at or above a population: a
+    place named in passing ("в России", "из Москвы") that identifies nobody."""
+
+    names: frozenset[str]
+    min_population: int
+
+    def covers(self, name: str, population: int | None = None, kind: str = "city") -> bool:
+        if fold(name) in self.names:
+            return True
+        if kind == "country":
+            return True
+        return population is not None and population >= self.min_population
+
+
+@cache
+def _never_home_towns(ref: str) -> NeverHomeTowns:
+    data = yaml.safe_load(_read_resource(ref, ref))
+    if not isinstance(data, dict) or set(data) - {"min_population", "countries", "cities"}:
+        raise _fail(ref, "needs only 'min_population', 'countries' and 'cities'")
+    population = data.get("min_population")
+    if not isinstance(population, int) or population < 1000:
+        raise _fail(ref, "min_population must be a whole number of at least 1000")
+    names: set[str] = set()
+    for key in ("countries", "cities"):
+        rows = data.get(key)
+        if not isinstance(rows, list) or not all(isinstance(r, str) and r.strip() for r in rows):
+            raise _fail(ref, f"{key} must be a list of names")
+        for row in rows:
+            names |= {fold(f) for f in word_forms(row, "Geox")} | {fold(row)}
+    return NeverHomeTowns(frozenset(names), population)
+
+
+def _precision(source: str, raw: Any) -> Precision:
+    if raw is None:
+        return Precision()
+    if not isinstance(raw, dict) or set(raw) - {"duration_seconds", "time_minutes"}:
+        raise _fail(source, "precision takes only duration_seconds and time_minutes")
+    seconds = raw.get("duration_seconds", 1)
+    minutes = raw.get("time_minutes", 1)
+    if not isinstance(seconds, int) or not 1 <= seconds <= 3600:
+        raise _fail(source, "precision.duration_seconds must be a whole number from 1 to 3600")
+    if not isinstance(minutes, int) or not 1 <= minutes <= 1440 or 1440 % minutes:
+        raise _fail(source, "precision.time_minutes must divide a day (1, 5, 15, 60, 1440...)")
+    return Precision(seconds, minutes)
+
+
 def _mapping(source: str, where: str, value: Any, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _fail(source, f"{where} must be a mapping")
     if unknown := set(value) - allowed:
         raise _fail(source, f"{where} has unknown keys {sorted(unknown)}")
-    if missing := allowed - set(value) - {"unlinked", "forms", "inflections", "spoken"}:
+    optional = {"unlinked", "forms", "inflections", "spoken", *_OPTIONAL_KEEP}
+    if missing := allowed - set(value) - optional:
         raise _fail(source, f"{where} lacks {sorted(missing)}")
     return value
 
@@ -137,7 +200,7 @@ def parse_policy(data: Any, source: str) -> RedactionPolicy:
     """Validate a parsed policy document (see the shipped YAML for its shape)."""
     if not isinstance(data, dict):
         raise _fail(source, "the top level must be a mapping")
-    if unknown := set(data) - _TOP_KEYS:
+    if unknown := set(data) - _TOP_KEYS - _OPTIONAL_TOP:
         raise _fail(source, f"unknown top-level keys {sorted(unknown)}")
     if missing := _TOP_KEYS - set(data):
         raise _fail(source, f"missing top-level keys {sorted(missing)}")
@@ -165,7 +228,7 @@ def parse_policy(data: Any, source: str) -> RedactionPolicy:
     spoken = raw_rules["phone"].get("spoken", True)
     if not isinstance(inflections, bool) or not isinstance(spoken, bool):
         raise _fail(source, "person.inflections and phone.spoken must be true or false")
-    keep = _mapping(source, "keep", data["keep"], _KEEP_KEYS)
+    keep = _mapping(source, "keep", data["keep"], _KEEP_KEYS | _OPTIONAL_KEEP)
     if not isinstance(keep["countries"], bool):
         raise _fail(source, "keep.countries must be true or false")
     places = keep["places"]
@@ -178,6 +241,12 @@ def parse_policy(data: Any, source: str) -> RedactionPolicy:
     not_names = data["not_names"]
     if not isinstance(not_names, list) or not all(isinstance(n, str) and n for n in not_names):
         raise _fail(source, "not_names must be a list of phrases")
+    never = keep.get("never_home_towns", NEVER_HOME_TOWNS)
+    if not isinstance(never, str):
+        raise _fail(source, "keep.never_home_towns must name a data file")
+    review = data.get("review_nicknames", True)
+    if not isinstance(review, bool):
+        raise _fail(source, "review_nicknames must be true or false")
     policy = RedactionPolicy(
         source=source,
         rules=rules,
@@ -190,7 +259,11 @@ def parse_policy(data: Any, source: str) -> RedactionPolicy:
         public_figures_ref=keep["public_figures"],
         keep_places=frozenset(fold(p) for p in places),
         not_names=tuple(not_names),
+        precision=_precision(source, data.get("precision")),
+        never_home_towns_ref=never,
+        review_nicknames=review,
     )
+    _ = policy.never_home_towns
     _ = policy.public_figure_forms  # validate the figures file now, not mid-export
     return policy
 

@@ -22,13 +22,15 @@ from earshot.store.case import Case
 from earshot.store.models import Person
 from earshot.store.publish_models import Quote
 
+from .attribution import attribution_report, call_side_attributions, side_names
 from .call_redaction import redact_calls
 from .export_json import WARNING
 from .formats import Rendered
 from .leakguard import LeakGuard
+from .markdown import md_escape
+from .metadata import neutral_docx
 from .output import authorise_identifying, require_format, write_guarded
 from .policy import RedactionPolicy
-from .pseudonyms import party_persons
 from .quotes import get_quote, list_quotes, quote_dict
 from .redact_export import REDACTED_NOTICE
 
@@ -46,15 +48,21 @@ class QuoteSheetOptions:
     operator: str = "unknown"
     identifying: bool = False
     role: str | None = None
+    allow_proposed: bool = False
 
 
-def _speakers(session: Session, quote: dict[str, Any], names: dict[int, str]) -> str:
-    owners = party_persons(session, [quote["call_id"]])
-    out = []
-    for label in quote["parties"]:
-        person = owners.get((quote["call_id"], label))
-        out.append(names.get(person, f"Party {label}") if person is not None else f"Party {label}")
-    return ", ".join(out) or "unknown speaker"
+def _speakers(
+    session: Session, quote: dict[str, Any], names: dict[int, str], *, allow_proposed: bool
+) -> str:
+    """The quote's speakers as the library attributes their call sides now."""
+    call_id = int(quote["call_id"])
+    sides = call_side_attributions(session, [call_id])
+    published = side_names(session, sides, names, allow_proposed=allow_proposed)
+    out = [
+        published[(call_id, label)].name if (call_id, label) in published else f"Party {label}"
+        for label in quote["parties"]
+    ]
+    return ", ".join(out) or "Unknown speaker"  # segments no side was told apart for
 
 
 def quote_sheet_document(
@@ -65,8 +73,13 @@ def quote_sheet_document(
     policy: RedactionPolicy | None,
     operator: str,
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
 ) -> dict[str, Any]:
-    """The sheet as a JSON-like document (redacted unless `redact` is false)."""
+    """The sheet as a JSON-like document (redacted unless `redact` is false).
+
+    Speakers are named from their sides' current attribution; a redacted sheet with a
+    side whose attribution is only proposed is refused unless `allow_proposed`.
+    """
     entries = [quote_dict(session, q) for q in quotes]
     if redact:
         calls = sorted({e["call_id"] for e in entries})
@@ -96,7 +109,9 @@ def quote_sheet_document(
             {
                 "id": e["id"],
                 "ref": f"Call {e['call_id']}, {e['start_hms']}–{e['end_hms']}",
-                "speakers": _speakers(session, e, names),
+                "speakers": _speakers(
+                    session, e, names, allow_proposed=allow_proposed or not redact
+                ),
                 "text": clean(e["text"]),
                 "diff": [
                     {
@@ -123,25 +138,29 @@ def quote_sheet_document(
 def _diff_md(diff: Sequence[dict[str, str]]) -> str:
     parts = []
     for op in diff:
+        verbatim, edited = md_escape(op["verbatim"]), md_escape(op["edited"])
         if op["op"] == "equal":
-            parts.append(op["verbatim"])
+            parts.append(verbatim)
         elif op["op"] == "cut":
-            parts.append(f"~~{op['verbatim']}~~")
+            parts.append(f"~~{verbatim}~~")
         elif op["op"] == "added":
-            parts.append(f"**{op['edited']}**")
+            parts.append(f"**{edited}**")
         else:
-            parts.append(f"~~{op['verbatim']}~~ **{op['edited']}**")
+            parts.append(f"~~{verbatim}~~ **{edited}**")
     return " ".join(parts)
 
 
 def _markdown(doc: dict[str, Any]) -> Rendered:
-    lines = [f"> {doc['notice']}", "", f"# {doc['title']}", ""]
+    """Markdown that reads as plain text: only what Markdown would misread is escaped."""
+    lines = [f"> {md_escape(doc['notice'])}", "", f"# {md_escape(doc['title'])}", ""]
     for q in doc["quotes"]:
-        lines += [f"## Quote {q['id']} — {q['ref']} — {q['speakers']}", "", f"> “{q['text']}”", ""]
-        lines += [f"**{flag}**" for flag in q["flags"]] + ([""] if q["flags"] else [])
+        head = f"Quote {q['id']} — {q['ref']} — {q['speakers']}"
+        lines += [f"## {md_escape(head)}", "", f"> “{md_escape(q['text'])}”", ""]
+        lines += [f"**{md_escape(flag)}**" for flag in q["flags"]] + ([""] if q["flags"] else [])
         lines += [
             f"- Original SHA-256: `{q['sha256_prefix']}…`",
-            f"- Translated by: {q['translator']}; approved by: {q['approver']}",
+            f"- Translated by: {md_escape(q['translator'])}; "
+            f"approved by: {md_escape(q['approver'])}",
             f"- Against the verbatim (~~cut~~, **added**): {_diff_md(q['diff'])}",
             "",
         ]
@@ -163,7 +182,6 @@ def _docx(doc: dict[str, Any]) -> Rendered:
 
     document = Document()
     document.core_properties.title = doc["title"]
-    document.core_properties.author = "Earshot"
     document.add_paragraph().add_run(doc["notice"]).bold = True
     document.add_heading(doc["title"], level=1)
     for q in doc["quotes"]:
@@ -190,7 +208,7 @@ def _docx(doc: dict[str, Any]) -> Rendered:
                 para.add_run(" ")
     buffer = io.BytesIO()
     document.save(buffer)
-    data = buffer.getvalue()
+    data = neutral_docx(buffer.getvalue(), doc["title"])
     return Rendered(data, docx_texts(data))
 
 
@@ -230,8 +248,16 @@ def export_quote_sheet(
             policy=options.policy,
             operator=options.operator,
             extractor=extractor,
+            allow_proposed=options.allow_proposed,
         )
         rendered = render_quote_sheet(doc, options.fmt)
+        relied_on = _attributions(
+            session,
+            sorted({q.call_id for q in quotes}),
+            redact=options.redact,
+            allow_proposed=options.allow_proposed,
+            operator=options.operator,
+        )
         return write_guarded(
             session,
             out,
@@ -246,6 +272,24 @@ def export_quote_sheet(
                 "format": options.fmt,
                 "redacted": options.redact,
                 "quotes": [q["id"] for q in doc["quotes"]],
+                "allow_proposed": options.allow_proposed,
+                "attributions": relied_on,
                 "file": out.name,
             },
         )
+
+
+def _attributions(
+    session: Session, call_ids: list[int], *, redact: bool, allow_proposed: bool, operator: str
+) -> list[dict[str, Any]]:
+    """The sheet's redaction report: every call side of its quotes' calls, as published,
+    with basis and verification status."""
+    from .pseudonyms import assign_pseudonyms
+
+    if redact:
+        names = assign_pseudonyms(session, operator=operator)
+    else:
+        names = {p.id: p.name for p in session.query(Person)}
+    sides = call_side_attributions(session, call_ids)
+    published = side_names(session, sides, names, allow_proposed=allow_proposed or not redact)
+    return attribution_report(sides, published)

@@ -17,10 +17,17 @@ from sqlalchemy.orm import Session
 
 from earshot.language.entities import Entity, EntityExtractor
 
+from .attribution import (
+    AttributionState,
+    attribution_report,
+    call_side_attributions,
+    side_names,
+)
+from .metadata import Precision, neutral_call_metadata
 from .policy import RedactionPolicy, default_policy
-from .pseudonyms import assign_pseudonyms, party_persons
+from .pseudonyms import assign_pseudonyms
 from .redaction import RedactedText, Redactor, TextSpan
-from .terms import protected_people
+from .terms import all_phone_numbers, protected_people
 
 __all__ = ["REDACTED_NOTICE", "RedactionSummary", "redact_export"]
 
@@ -32,14 +39,40 @@ REDACTED_NOTICE = (
 
 @dataclass
 class RedactionSummary:
-    """What was withheld, by category (counts only: the words stay in the case)."""
+    """The redaction report: what was replaced, by category and by where it was (text,
+    file names, metadata), and every attribution the publication relies on (counts and
+    pseudonyms only: the words stay in the case)."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    where: dict[str, int] = field(default_factory=dict)  # text | file names | metadata
     persons: dict[str, str] = field(default_factory=dict)  # person id -> pseudonym
+    attributions: list[dict[str, Any]] = field(default_factory=list)
+    proposed: int = 0  # sides published on a proposed attribution (--allow-proposed)
 
-    def add(self, spans: Sequence[TextSpan]) -> None:
+    def add(self, spans: Sequence[TextSpan], where: str = "text") -> None:
         for span in spans:
-            self.counts[span.category] = self.counts.get(span.category, 0) + 1
+            self.count(span.category, where)
+
+    def count(self, category: str, where: str, n: int = 1) -> None:
+        """Record `n` replacements of `category` found in `where`."""
+        if n <= 0:
+            return
+        self.counts[category] = self.counts.get(category, 0) + n
+        self.where[where] = self.where.get(where, 0) + n
+
+    def merge(self, other: RedactionSummary) -> None:
+        for category, n in other.counts.items():
+            self.counts[category] = self.counts.get(category, 0) + n
+        for where, n in other.where.items():
+            self.where[where] = self.where.get(where, 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "withheld": dict(sorted(self.counts.items())),
+            "replaced_in": dict(sorted(self.where.items())),
+            "attributions": list(self.attributions),
+            "proposed_attributions": self.proposed,
+        }
 
 
 def _slang_spans(text: str, slang: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -102,10 +135,16 @@ def redact_export(
     policy: RedactionPolicy | None = None,
     operator: str,
     extractor: EntityExtractor | None = None,
+    allow_proposed: bool = False,
+    phone_groups: bool = False,
 ) -> tuple[dict[str, Any], RedactionSummary]:
     """A redacted copy of `doc` (the dict of :func:`build_export`) and what was withheld.
 
-    Pseudonyms are assigned (and persisted) for persons who have none yet.
+    Pseudonyms are assigned (and persisted) for persons who have none yet. Call sides
+    are named from the library's current attribution only (see
+    :mod:`earshot.publish.attribution`); a side with only a proposed attribution is
+    refused unless `allow_proposed`. File names become call ids and times are rounded
+    to the policy's precision; every replacement is counted in the summary.
     """
     policy = policy or default_policy()
     pseudonyms = assign_pseudonyms(session, operator=operator)
@@ -129,15 +168,32 @@ def redact_export(
         for mark in segment.get("slang") or []:
             mark["text"] = redactor.redact(str(mark.get("text", ""))).text
     call_ids = [int(c["id"]) for c in out["calls"]]
-    owners = party_persons(session, call_ids)
+    attributions = call_side_attributions(session, call_ids)
+    names = side_names(
+        session,
+        attributions,
+        pseudonyms,
+        allow_proposed=allow_proposed,
+        phone_groups=phone_groups,
+    )
+    precision = Precision.of(policy)
+    phones = all_phone_numbers(session)
     for call in out["calls"]:
-        call["source_file"] = redactor.redact(str(call.get("source_file", ""))).text
+        summary.merge(neutral_call_metadata(call, redactor, precision, phones))
         for party in call.get("parties", []):
-            person_id = owners.get((int(call["id"]), str(party["label"])))
+            key = (int(call["id"]), str(party["label"]))
+            published = names.get(key)
+            summary.count("person", "metadata", int(party.get("person") is not None))
+            summary.count("phone", "metadata", int(party.get("phone") is not None))
             party["person"] = None
             party["phone"] = None
-            party["pseudonym"] = pseudonyms.get(person_id) if person_id is not None else None
+            current = published is not None and published.state is AttributionState.CURRENT
+            party["pseudonym"] = published.name if current and published else None
+            party["speaker"] = published.name if published else f"Party {party['label']}"
+            party["attribution"] = str(published.state) if published else "none"
     out["warning"] = REDACTED_NOTICE
     out["redacted"] = True
     summary.persons = {str(k): v for k, v in sorted(pseudonyms.items())}
+    summary.attributions = attribution_report(attributions, names)
+    summary.proposed = sum(1 for n in names.values() if n.state is AttributionState.PROPOSED)
     return out, summary

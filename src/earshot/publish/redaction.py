@@ -149,13 +149,18 @@ class Redactor:
         name = entity.normal or entity.text
         if fold(name) in self.policy.keep_places or fold(entity.text) in self.policy.keep_places:
             return True, []
+        never = self.policy.never_home_towns
+        if self.policy.keep_countries and (never.covers(name) or never.covers(entity.text)):
+            return True, []
         places = gazetteer().geocode(name) or gazetteer().geocode(entity.text)
         if not places:
             return False, []
         best = places[0]
         english = [p.name for p in places[:3]]
-        if best.kind == "country":
+        if best.kind == "country" or any(p.kind == "country" for p in places):
             return self.policy.keep_countries, english
+        if never.covers(best.name, best.population, best.kind):
+            return True, english
         if best.kind == "region" or in_war_zone(best):
             return True, english
         return False, english

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -188,6 +188,23 @@ def _role(person: Person) -> str:
 
 
 def protected_people(session: Session) -> list[ProtectedPerson]:
+    """Every person of the case with names, aliases and phones, and the nicknames editors
+    decided (``earshot nickname decide``): a known person's among that person's aliases,
+    a nickname of nobody known as a person of its own (a negative id, so it is redacted
+    as an unlinked name and the leak guard looks for it)."""
+    from .nicknames import nickname_terms
+
+    people = _case_people(session)
+    by_person, unlinked = nickname_terms(session)
+    out = [
+        replace(p, aliases=(*p.aliases, *by_person[p.person_id])) if p.person_id in by_person else p
+        for p in people
+    ]
+    out += [ProtectedPerson(-(i + 1), (), (word,)) for i, word in enumerate(unlinked)]
+    return out
+
+
+def _case_people(session: Session) -> list[ProtectedPerson]:
     """Every person of the case with names, aliases and phones.
 
     Uses ``earshot.identity.identity_terms`` when the identity layer provides it,

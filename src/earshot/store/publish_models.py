@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
 
-__all__ = ["Pseudonym", "Quote"]
+__all__ = ["NicknameDecision", "Pseudonym", "Quote"]
 
 
 class Pseudonym(Base):
@@ -47,4 +47,24 @@ class Quote(Base):
     translator: Mapped[str | None] = mapped_column(String(200))
     approver: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NicknameDecision(Base):
+    """An editor's decision on a term of address that looks like a nickname.
+
+    `word`: the folded lemma ("малой"), decided once for the whole case; `decision`:
+    "nickname" (a person's nickname: redacted, as the person's pseudonym when
+    `person_id` is known, else as an unlinked name) or "ordinary" (an ordinary word:
+    published as said). The latest row for a word is the decision in force.
+    """
+
+    __tablename__ = "nickname_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(80), index=True)
+    surface: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)

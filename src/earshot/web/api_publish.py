@@ -356,7 +356,8 @@ def clip(
             ),
         )
         bundle = tmp.directory / (Path(base).stem + ".zip")
-        _zip(bundle, [result.path, result.sidecar])
+        # The provenance is internal: a folder of its own, never beside the clip.
+        _zip(bundle, [result.path, result.sidecar], {result.sidecar: INTERNAL_FOLDER})
     except EarshotError as exc:
         tmp.remove()
         return _refusal(access, exc, "leak" if publishing.leak_list(exc) else "invalid")
@@ -366,13 +367,18 @@ def clip(
     return _download(TempFile(tmp.directory, bundle), bundle.name, "zip")
 
 
-def _zip(target: Path, members: list[Path]) -> None:
+INTERNAL_FOLDER = "INTERNAL-do-not-publish"
+
+
+def _zip(target: Path, members: list[Path], folders: dict[Path, str] | None = None) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for member in members:
             # Audio is compressed already (or PCM that barely shrinks); store it as is.
             compress = zipfile.ZIP_DEFLATED if member.suffix == ".json" else zipfile.ZIP_STORED
-            archive.write(member, member.name, compress_type=compress)
+            folder = (folders or {}).get(member)
+            name = f"{folder}/{member.name}" if folder else member.name
+            archive.write(member, name, compress_type=compress)
     target.write_bytes(buffer.getvalue())
 
 

@@ -46,15 +46,15 @@ __all__ = [
 EXPORT_FORMATS = ("json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm")
 SHEET_FORMATS = ("md", "html", "pdf", "docx")
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
-SUFFIXES = {"ftm": "ftm.json"}
+SUFFIXES = {"ftm": "ftm.json", "vtt": "vtt.zip", "srt": "srt.zip"}
 MEDIA_TYPES = {
     "json": "application/json",
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "vtt": "text/vtt; charset=utf-8",
-    "srt": "application/x-subrip",
+    "vtt": "application/zip",  # one file per call and language, and a README
+    "srt": "application/zip",
     "ftm": "application/json",
     "zip": "application/zip",
 }

@@ -25,19 +25,22 @@ def clock(seconds: float | None) -> str:
 
 
 def party_name(party: dict[str, Any]) -> str:
-    """How a call side is named: its pseudonym when redacted, else the person or phone."""
-    for key in ("pseudonym", "person", "phone"):
+    """How a call side is named: in a redacted export its published name (the pseudonym of
+    its current attribution, or "Unknown speaker N"), else the person or phone."""
+    for key in ("speaker", "pseudonym", "person", "phone"):
         if party.get(key):
             return str(party[key])
     return f"Party {party.get('label', '?')}"
 
 
 def speaker(call: dict[str, Any], segment: dict[str, Any]) -> str:
+    """Who says a segment: its side's published name; "Unknown speaker" when no side was
+    told apart (a mono call without diarization)."""
     label = segment.get("party")
     for party in call.get("parties", []):
         if party.get("label") == label:
             return party_name(party)
-    return str(label or "?")
+    return str(label) if label else "Unknown speaker"
 
 
 def notice(doc: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from ..metadata import neutral_docx
 from ._common import Rendered, clock, notice, party_name, speaker, title
 
 __all__ = ["docx_texts", "render_docx"]
@@ -21,7 +22,14 @@ def docx_texts(data: bytes) -> list[tuple[str, str]]:
             for c, cell in enumerate(row.cells):
                 texts.append((f"docx table {t} row {r} cell {c}", cell.text))
     props = document.core_properties
-    texts += [("docx title", props.title or ""), ("docx author", props.author or "")]
+    texts += [
+        ("docx title", props.title or ""),
+        ("docx author", props.author or ""),
+        ("docx description", props.comments or ""),
+        ("docx subject", props.subject or ""),
+        ("docx keywords", props.keywords or ""),
+        ("docx last modified by", props.last_modified_by or ""),
+    ]
     return texts
 
 
@@ -31,7 +39,6 @@ def render_docx(doc: dict[str, Any]) -> Rendered:
 
     document = Document()
     document.core_properties.title = title(doc)
-    document.core_properties.author = "Earshot"
     first = document.add_paragraph()
     run = first.add_run(notice(doc))
     run.bold = True
@@ -53,5 +60,5 @@ def render_docx(doc: dict[str, Any]) -> Rendered:
                 en.font.color.rgb = RGBColor(0x22, 0x33, 0x44)
     buffer = io.BytesIO()
     document.save(buffer)
-    data = buffer.getvalue()
+    data = neutral_docx(buffer.getvalue(), title(doc))
     return Rendered(data, docx_texts(data))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..markdown import md_escape as _md_escape
 from ._common import Rendered, clock, notice, party_name, speaker, title
 
 __all__ = ["render_json", "render_markdown"]
@@ -15,22 +16,11 @@ def render_json(doc: dict[str, Any]) -> Rendered:
     return Rendered(text.encode("utf-8"), [("json", text)])
 
 
-def _md_escape(text: str) -> str:
-    """Markdown-inert text: a transcript line never becomes a link, heading or HTML."""
-    out = []
-    for char in text:
-        if char in "\\`*_{}[]()<>#+-!|~":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
 def render_markdown(doc: dict[str, Any]) -> Rendered:
     lines = [f"> **{_md_escape(notice(doc))}**", "", f"# {title(doc)}", ""]
     for call in doc.get("calls", []):
-        when = f" — {call['started_at']}" if call.get("started_at") else ""
-        lines += [f"## Call {call['id']}{_md_escape(when)}", ""]
+        when = f" — {_md_escape(call['started_at'])}" if call.get("started_at") else ""
+        lines += [f"## Call {call['id']}{when}", ""]
         sides = "; ".join(f"{p['label']}: {_md_escape(party_name(p))}" for p in call["parties"])
         lines += [f"Parties: {sides}", ""]
         if call.get("themes"):
@@ -38,7 +28,7 @@ def render_markdown(doc: dict[str, Any]) -> Rendered:
         for seg in call.get("segments", []):
             who = _md_escape(speaker(call, seg))
             lines.append(
-                f"**{who}** \\[{clock(seg.get('start'))}–{clock(seg.get('end'))}\\]: "
+                f"**{who}** [{clock(seg.get('start'))}–{clock(seg.get('end'))}]: "
                 f"{_md_escape(seg['text'])}"
             )
             if seg.get("translation"):
