@@ -102,19 +102,19 @@ phone_groups_option = click.option(
 def print_redaction_report(data: dict[str, Any]) -> None:
     """The redaction report of a redacted publication: what was replaced where, and every
     attribution it relies on, with basis and verification status."""
-    from rich.markup import escape
+    from ._terminal import safe
 
     withheld = ", ".join(f"{k} {v}" for k, v in data.get("withheld", {}).items()) or "nothing"
-    out.print(f"Withheld: {escape(withheld)}")
+    out.print(f"Withheld: {safe(withheld)}")
     where = ", ".join(f"{k} {v}" for k, v in data.get("replaced_in", {}).items())
     if where:
-        out.print(f"Replaced in: {escape(where)}")
+        out.print(f"Replaced in: {safe(where)}")
     for row in data.get("attributions", []):
         basis = row["basis"] or "no attribution"
         status = row["side_verification"]
         if row["person_verification"]:
             status += f"; person {row['person_verification']}"
         out.print(
-            f"  call {row['call']} side {row['side']}: {escape(row['published_as'])} "
-            f"({row['state']}, {escape(basis)}, {status})"
+            f"  call {row['call']} side {row['side']}: {safe(row['published_as'])} "
+            f"({row['state']}, {safe(basis)}, {status})"
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
+from ._terminal import safe
 from .language import _parse_ids, calls_option, operator_option
 
 
@@ -51,10 +51,10 @@ def nickname_list(case: Path, calls_: str | None, as_json: bool) -> None:
         return
     table = Table("word", "call", "segment", "status", title="terms of address")
     for row in data["pending"]:
-        table.add_row(escape(row["surface"]), str(row["call"]), str(row["segment"]), "REVIEW")
+        table.add_row(safe(row["surface"]), str(row["call"]), str(row["segment"]), "REVIEW")
     for row in data["decisions"]:
         who = f" (person {row['person_id']})" if row["person_id"] else ""
-        table.add_row(escape(row["word"]), "", "", f"{row['decision']}{who}")
+        table.add_row(safe(row["word"]), "", "", f"{row['decision']}{who}")
     out.print(table)
 
 
@@ -109,4 +109,4 @@ def nickname_decide(
     if as_json:
         emit(data)
     else:
-        out.print(f"{escape(row_word)}: {data['decision']}")
+        out.print(f"{safe(row_word)}: {data['decision']}")
