@@ -114,6 +114,13 @@ class Settings:
             "logs everyone out) or a Redis URL shared by several servers. May be env:VAR."
         },
     )
+    chain_key_file: str = field(
+        default="",
+        metadata={
+            "help": "File holding the key that seals custody and audit log entries (HMAC); "
+            "empty means chain.key in the case directory. Kept with the case's settings."
+        },
+    )
 
     @classmethod
     def declared(cls) -> list[Setting]:
