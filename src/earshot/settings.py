@@ -121,6 +121,13 @@ class Settings:
             "empty means chain.key in the case directory. Kept with the case's settings."
         },
     )
+    tsa_url: str = field(
+        default="",
+        metadata={
+            "help": "RFC 3161 time-stamp authority that `earshot audit anchor --timestamp` "
+            "asks to sign the logs' heads (an http(s) URL); empty: none."
+        },
+    )
 
     @classmethod
     def declared(cls) -> list[Setting]:
