@@ -133,6 +133,37 @@ def user_disable(username: str, as_json: bool) -> None:
     )
 
 
+@user.command("unlock")
+@click.argument("username", required=False)
+@click.option(
+    "--client",
+    metavar="ADDR",
+    help="Lift the back-off of this client address (every account) instead of a user's.",
+)
+@json_option
+def user_unlock(username: str | None, client: str | None, as_json: bool) -> None:
+    """Lift the sign-in back-off of USERNAME (from every address) or of --client ADDR.
+
+    Back-off after failed sign-ins ends by itself (at most login_lockout_minutes per
+    attempt); this ends it now, on every server sharing the accounts file or the Redis
+    session store.
+    """
+    if (username is None) == (client is None):
+        raise click.UsageError("name either a USERNAME or --client ADDR")
+    store = _store()
+    try:
+        lifted = store.unlock(username=username, client=client)
+    finally:
+        store.close()
+    target = {"username": username} if username is not None else {"client": client}
+    what = f"user {username}" if username is not None else f"client {client}"
+    _done(
+        as_json,
+        {**target, "counts_cleared": lifted},
+        f"Sign-in back-off of {what} lifted ({lifted} count(s) cleared)",
+    )
+
+
 @user.command("grant")
 @click.argument("username")
 @case_argument
