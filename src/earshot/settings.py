@@ -110,6 +110,14 @@ class Settings:
             "approved by someone other than its reviewer."
         },
     )
+    translation_rewrite_threshold: float = field(
+        default=0.5,
+        metadata={
+            "help": "A reviewer's correction that changes more than this share of a translation "
+            "(normalised edit distance, 0-1) makes the reviewer its translator: it goes back "
+            "to edited and needs someone else's review."
+        },
+    )
     session_store: str = field(
         default="memory",
         metadata={

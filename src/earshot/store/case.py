@@ -68,7 +68,9 @@ class Case:
         self._sessions = sessionmaker(
             engine,
             expire_on_commit=False,
-            info={"case_dir": path, "chain_key_file": self.chain_key_file},
+            # The settings too: library rules that follow them (the translation workflow's
+            # rewrite threshold) read them from the session, whoever calls.
+            info={"case_dir": path, "chain_key_file": self.chain_key_file, "settings": settings},
         )
 
     # -- lifecycle -----------------------------------------------------------------
