@@ -388,22 +388,24 @@ def audit_anchor(case: Path, tsr: Path | None, tsa: str | None, as_json: bool) -
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def audit_export(case: Path, log_name: str, output: Path | None) -> None:
+@json_option
+def audit_export(case: Path, log_name: str, output: Path | None, as_json: bool) -> None:
     """Export a log of CASE as JSON Lines for `scripts/verify_chain.py`.
 
     One entry per line: the content its hash covers, prev_hash, entry_hash and
-    entry_mac, so the chain can be re-verified without Earshot.
+    entry_mac, so the chain can be re-verified without Earshot. With --json: one JSON
+    array on standard output, or with --output a summary (log, entries, file).
     """
     import json
 
     from ..security.anchoring import LogName, export_log
 
     with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
-        lines = [
-            json.dumps(row) + "\n"  # ASCII: safe for any line-splitting reader
-            for row in export_log(session, LogName(log_name))
-        ]
-    if output is None:
+        rows = list(export_log(session, LogName(log_name)))
+    lines = [json.dumps(row) + "\n" for row in rows]  # ASCII: safe for any line splitter
+    if output is None and as_json:
+        emit(rows)
+    elif output is None:
         sys.stdout.write("".join(lines))
     else:
         tmp = output.with_name(output.name + ".tmp")
@@ -411,4 +413,7 @@ def audit_export(case: Path, log_name: str, output: Path | None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.writelines(lines)
         os.replace(tmp, output)
-        err.print(f"{len(lines)} {log_name} entries written to {escape(str(output))}")
+        if as_json:
+            emit({"log": log_name, "entries": len(lines), "file": str(output)})
+        else:
+            err.print(f"{len(lines)} {log_name} entries written to {escape(str(output))}")
