@@ -48,7 +48,7 @@ STORE_DOWN = "logins are unavailable right now (the session store is not answeri
 LOGIN_MESSAGES = {
     "expired": "The login form expired; try again.",
     "failed": "Wrong username or password.",
-    "wait": "Too many failed sign-ins from here for this account; wait a little and try again.",
+    "wait": "Too many failed sign-ins; wait a little and try again.",
     "unavailable": "Logins are unavailable right now; try again soon.",
 }
 
