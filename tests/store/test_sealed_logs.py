@@ -315,3 +315,78 @@ def test_old_style_entry_appended_after_an_upgrade_is_caught(tmp_path: Path) -> 
         with case.session() as session:
             report = verify_audit(session)
     assert report.problems == ["audit entry 3: has no MAC: it was written outside Earshot"]
+
+
+@pytest.mark.postgres
+def test_restricted_postgres_role_appends_but_cannot_touch_the_logs(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The recipe of docs/security.md: Earshot runs as a role that may INSERT and SELECT
+    the logs but not UPDATE, DELETE or TRUNCATE them, and does not own them (so it
+    cannot drop their triggers)."""
+    import psycopg
+
+    path = tmp_path / "team"
+    Case.init(path, db=pg_url).close()  # made by the owner
+    role = f"earshot_app_{uuid.uuid4().hex[:8]}"
+    owner = psycopg.connect(pg_url, autocommit=True)
+    try:
+        for statement in (
+            f'CREATE ROLE "{role}" LOGIN',
+            f'GRANT USAGE ON SCHEMA public TO "{role}"',
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+            f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+            f'REVOKE UPDATE, DELETE, TRUNCATE ON custody_log, audit_log FROM "{role}"',
+        ):
+            owner.execute(statement)
+        app_url = sa.make_url(pg_url).set(username=role, password=None)
+        app_url_text = app_url.render_as_string(hide_password=False)
+        with Case.open(path, settings=Settings(db=app_url_text)) as case:
+            assert case.engine.url.username == role
+            _custody(case, 2)
+            with case.session() as session:
+                audit(session, user="ann", action="view_call", object_type="call", object_id="1")
+            with case.engine.begin() as conn:
+                for statement in (
+                    "DELETE FROM custody_log",
+                    "UPDATE audit_log SET object_id = '9'",
+                    "DROP TRIGGER custody_log_append_only ON custody_log",
+                ):
+                    refused = pytest.raises(DBAPIError, match=r"permission denied|must be owner")
+                    with refused, conn.begin_nested():
+                        conn.execute(sa.text(statement))
+            assert verify_case(case).ok
+    finally:
+        owner.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+        owner.execute(f'DROP OWNED BY "{role}"')
+        owner.execute(f'DROP ROLE IF EXISTS "{role}"')
+        owner.close()
+
+
+def test_concurrent_writers_keep_one_chain(case: Case) -> None:
+    """Several threads (as several server processes would) append at once: every entry
+    chains onto the one before it and the anchor ends at the full length."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(8):
+                with case.session() as session:
+                    audit(session, user=f"w{n}", action="view_call", object_type="call",
+                          object_id=str(i))  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with case.session() as session:
+        report = verify_audit(session)
+    assert report.ok, report.problems
+    assert report.entries == 24
+    assert json.loads((case.path / "audit.anchor").read_text())["length"] == 24

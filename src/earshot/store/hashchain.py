@@ -52,6 +52,7 @@ __all__ = [
 
 GENESIS = "0" * 64
 CHAINED_TABLES = ("custody_log", "audit_log")
+_LOCK_KEYS = {"custody_log": 0x45A5C001, "audit_log": 0x45A5C002}  # pg_advisory_xact_lock
 
 
 class ChainEntry(Protocol):
@@ -135,14 +136,24 @@ def append_link(
     """Append ``make(prev_hash)`` with its hash and MAC set, in the caller's transaction;
     the log's anchor follows when the transaction commits.
 
-    On PostgreSQL the table is locked first so two writers never chain onto the same
-    predecessor (SQLite serializes writers by itself).
+    Writers take a lock first (PostgreSQL: an advisory lock per log; SQLite: the
+    database's write lock), so two never chain onto the same predecessor.
     """
     table: Any = model
     name: str = table.__tablename__
     key = chain_key(session)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE"))
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # A transaction-scoped advisory lock per log, not LOCK TABLE: that needs UPDATE or
+        # DELETE rights, which the recommended role for Earshot does not have on the logs.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS.get(name, 0x45A0)}
+        )
+    elif dialect == "sqlite":
+        # pysqlite begins a transaction only at the first write, so the read of the newest
+        # hash below could race another writer (two entries on one predecessor: a broken
+        # chain). A write that changes nothing takes the database's write lock first.
+        session.execute(text("UPDATE case_info SET value = value WHERE 0"))
     last = session.execute(
         select(table.entry_hash).order_by(table.id.desc()).limit(1)
     ).scalar_one_or_none()
