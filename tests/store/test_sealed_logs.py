@@ -118,7 +118,13 @@ def test_every_entry_is_sealed_and_anchored(case: Case) -> None:
     key = bytes.fromhex((case.path / KEY_NAME).read_text().strip())
     assert all(r["entry_mac"] == entry_mac(key, "custody_log", r["entry_hash"]) for r in rows)
     anchor = json.loads((case.path / "custody.anchor").read_text())
-    assert anchor == {"format": 2, "length": 4, "head": rows[-1]["entry_hash"], "legacy": 0}
+    assert anchor == {
+        "format": 2,
+        "length": 4,
+        "head": rows[-1]["entry_hash"],
+        "legacy": 0,
+        "last_id": rows[-1]["id"],
+    }
     assert stat.S_IMODE(os.stat(case.path / KEY_NAME).st_mode) == 0o600
     with case.session() as session:
         assert verify_chain(session) == (4, [])
@@ -152,6 +158,26 @@ def test_deleting_the_newest_custody_entries_fails_verify(case: Case) -> None:
     assert report.custody_entries == 3
     assert any("custody.anchor records 5 entries" in p for p in report.custody_problems)
     assert any("removed from the end" in p for p in report.custody_problems)
+
+
+def test_work_after_a_cut_does_not_paper_over_it(case: Case) -> None:
+    """Entries deleted, then Earshot goes on appending (past the old length): the anchor
+    does not move over the gap, so the cut stays visible."""
+    _custody(case, 3)
+    before = json.loads((case.path / "custody.anchor").read_text())
+    _drop_triggers(case, "custody_log")
+    with case.engine.begin() as conn:
+        newest = conn.execute(sa.text("SELECT max(id) FROM custody_log")).scalar_one()
+        conn.execute(sa.text("DELETE FROM custody_log WHERE id >= :n"), {"n": newest - 1})
+    _custody(case, 5)
+    assert json.loads((case.path / "custody.anchor").read_text()) == before
+    with case.session() as session:
+        count, problems = verify_chain(session)
+    assert count == 7
+    assert [p.message for p in problems] == [
+        f"is not the entry recorded as number {before['length']} in custody.anchor: "
+        "the end of the log was rewritten"
+    ]
 
 
 def test_rewritten_tail_fails_verify(case: Case) -> None:
@@ -288,6 +314,7 @@ def test_older_case_is_upgraded_and_stays_verifiable(tmp_path: Path, db_url: str
             "length": 2,
             "head": _rows(case.engine, "audit_log")[-1]["entry_hash"],
             "legacy": 2,
+            "last_id": 2,
         }
         with case.session() as session:
             audit(session, user="new", action="view_call", object_type="call", object_id="7")
@@ -390,3 +417,26 @@ def test_concurrent_writers_keep_one_chain(case: Case) -> None:
     assert report.ok, report.problems
     assert report.entries == 24
     assert json.loads((case.path / "audit.anchor").read_text())["length"] == 24
+
+
+def test_verify_commands_fail_on_a_cut_custody_log_and_a_forged_audit_entry(
+    case: Case,
+    run_cli: Any,
+) -> None:
+    """The review's two checks, as a newsroom runs them."""
+    _custody(case, 3)
+    with case.session() as session:
+        audit(session, user="ann", action="view_call", object_type="call", object_id="1")
+    assert "OK" in run_cli("verify", case.path).stdout
+    _drop_triggers(case, "custody_log")
+    _drop_triggers(case, "audit_log")
+    with case.engine.begin() as conn:
+        newest = conn.execute(sa.text("SELECT max(id) FROM custody_log")).scalar_one()
+        conn.execute(sa.text("DELETE FROM custody_log WHERE id >= :n"), {"n": newest - 1})
+    failed = run_cli("verify", case.path, code=1)
+    assert "CUSTODY" in failed.stderr and "removed from the end" in failed.stderr
+    fields = {"user": "ann", "action": "export", "object_type": "call", "object_id": "1",
+              "detail": {}}  # fmt: skip
+    _forge(case, "audit_log", _AUDIT_COLS, fields, mac_key=os.urandom(32))
+    forged = run_cli("audit", "verify", case.path, code=1)
+    assert "wrong MAC" in forged.stderr

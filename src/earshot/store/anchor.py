@@ -11,6 +11,10 @@ their HMAC instead (:mod:`earshot.store.chainkey`).
 ``legacy`` is how many leading entries were written before entries carried a MAC
 (cases made by older Earshot): only those may lack one.
 
+An anchor only moves forward over the entry it recorded: if that entry is gone or
+changed when Earshot appends next (someone deleted the newest entries), the anchor
+stays where it was, so that normal work afterwards does not paper over the removal.
+
 Format 1 (older audit anchors) held only the newest entry's id and hash; it is still
 read, and replaced by format 2 at the next append.
 """
@@ -47,11 +51,17 @@ class Anchor:
     head: str
     legacy: int = 0
     format: int = FORMAT
-    last_id: int | None = None  # format 1 only
+    last_id: int | None = None  # the id of the entry at `length` (the newest when written)
     unreadable: bool = False
 
     def as_dict(self) -> dict[str, object]:
-        return {"format": FORMAT, "length": self.length, "head": self.head, "legacy": self.legacy}
+        return {
+            "format": FORMAT,
+            "length": self.length,
+            "head": self.head,
+            "legacy": self.legacy,
+            "last_id": self.last_id,
+        }
 
 
 def anchor_name(table: str) -> str:
@@ -72,8 +82,12 @@ def read_anchor(path: Path) -> Anchor | None:
                     format=1,
                     last_id=int(data["last_id"]),
                 )
+            last_id = data.get("last_id")
             anchor = Anchor(
-                length=int(data["length"]), head=str(data["head"]), legacy=int(data["legacy"])
+                length=int(data["length"]),
+                head=str(data["head"]),
+                legacy=int(data["legacy"]),
+                last_id=None if last_id is None else int(last_id),
             )
             if anchor.length < 0 or anchor.legacy < 0 or anchor.legacy > anchor.length:
                 raise ValueError(anchor)

@@ -169,13 +169,13 @@ def append_link(
 
 def _schedule(session: Session, table: Any, name: str) -> None:
     length, head = chain_head(session, table)
-    if head is None:
-        return
     case_dir = session.info.get("case_dir")
-    if case_dir is None:
+    if head is None or case_dir is None:
         return
     current = read_anchor(Path(case_dir) / anchor_name(name))
-    if current is not None and current.format == 2 and not current.unreadable:
+    if current is not None and not _continues(session, table, current):
+        return  # the anchored entry is gone or changed: keep the evidence, do not move on
+    if current is not None and current.format == 2:
         legacy = current.legacy
     else:  # first anchor of this format: count the entries older Earshot wrote
         legacy = int(
@@ -183,7 +183,20 @@ def _schedule(session: Session, table: Any, name: str) -> None:
                 select(func.count()).select_from(table).where(table.entry_mac.is_(None))
             ).scalar_one()
         )
-    schedule_anchor(session, name, Anchor(length=length, head=head, legacy=legacy))
+    last_id = session.execute(select(func.max(table.id))).scalar_one()
+    schedule_anchor(session, name, Anchor(length=length, head=head, legacy=legacy, last_id=last_id))
+
+
+def _continues(session: Session, table: Any, anchor: Anchor) -> bool:
+    """Whether the entry the anchor recorded is still there, unchanged."""
+    if anchor.unreadable:
+        return False
+    if anchor.last_id is None:
+        return True  # nothing to check against (an empty log's anchor)
+    stored = session.execute(
+        select(table.entry_hash).where(table.id == anchor.last_id)
+    ).scalar_one_or_none()
+    return stored == anchor.head
 
 
 def chain_head(session: Session, model: type[E]) -> tuple[int, str | None]:
