@@ -168,13 +168,26 @@ def append_link(
 
 
 def _schedule(session: Session, table: Any, name: str) -> None:
-    length, head = chain_head(session, table)
     case_dir = session.info.get("case_dir")
-    if head is None or case_dir is None:
+    if case_dir is None:
         return
     current = read_anchor(Path(case_dir) / anchor_name(name))
     if current is not None and not _continues(session, table, current):
         return  # the anchored entry is gone or changed: keep the evidence, do not move on
+    if current is not None and current.format == 2 and current.last_id is not None:
+        # Counting on from the anchor reads a few index entries instead of the whole log
+        # (an audit entry is written on every page view).
+        newer = session.execute(
+            select(func.count()).select_from(table).where(table.id > current.last_id)
+        ).scalar_one()
+        length = current.length + int(newer)
+        head = session.execute(
+            select(table.entry_hash).order_by(table.id.desc()).limit(1)
+        ).scalar_one_or_none()
+    else:
+        length, head = chain_head(session, table)
+    if head is None:
+        return
     if current is not None and current.format == 2:
         legacy = current.legacy
     else:  # first anchor of this format: count the entries older Earshot wrote
