@@ -102,7 +102,7 @@ def user_add(username: str, display_name: str | None, password_stdin: bool, as_j
 @password_stdin
 @json_option
 def user_passwd(username: str, password_stdin: bool, as_json: bool) -> None:
-    """Set a new password for USERNAME (also lifts a lockout of that user).
+    """Set a new password for USERNAME (also lifts the sign-in back-off of that user).
 
     With a shared (Redis) session store, the user's web sessions end everywhere.
     """

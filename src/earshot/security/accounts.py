@@ -1,4 +1,4 @@
-"""User accounts, password sign-in with lockout, and roles granted per case.
+"""User accounts, password sign-in with back-off, and roles granted per case.
 
 Accounts live outside every case (one install, many cases) in a small SQLite file,
 by default ``~/.local/share/earshot/accounts.db`` (setting ``accounts``), created on
@@ -102,7 +102,7 @@ class User:
 
 @dataclass(frozen=True)
 class AccountPolicy:
-    """Password rules, lockout and argon2id cost (defaults: RFC 9106 low-memory profile)."""
+    """Password rules, sign-in back-off and argon2id cost (RFC 9106 low-memory profile)."""
 
     min_password_length: int = 12
     max_failures: int = 5  # free failures per account and client before back-off
