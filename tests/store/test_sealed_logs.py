@@ -125,7 +125,8 @@ def test_every_entry_is_sealed_and_anchored(case: Case) -> None:
         "legacy": 0,
         "last_id": rows[-1]["id"],
     }
-    assert stat.S_IMODE(os.stat(case.path / KEY_NAME).st_mode) == 0o600
+    for name in (KEY_NAME, "custody.anchor", "custody.anchor.lock"):
+        assert stat.S_IMODE(os.stat(case.path / name).st_mode) == 0o600, name
     with case.session() as session:
         assert verify_chain(session) == (4, [])
 

@@ -101,7 +101,9 @@ def write_anchor(case_dir: Path, table: str, anchor: Anchor) -> None:
     """Record `anchor`, unless a concurrent writer already recorded a longer chain."""
     name = anchor_name(table)
     path = Path(case_dir) / name
-    with (Path(case_dir) / (name + ".lock")).open("a") as lock:
+    # Owner-only like every file of the case, whatever the umask.
+    lock_fd = os.open(Path(case_dir) / (name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(lock_fd, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             current = read_anchor(path)
@@ -113,7 +115,9 @@ def write_anchor(case_dir: Path, table: str, anchor: Anchor) -> None:
             ):
                 return
             tmp = path.with_name(name + ".tmp")
-            tmp.write_text(json.dumps(anchor.as_dict()) + "\n", encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(anchor.as_dict()) + "\n")
             os.replace(tmp, path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
