@@ -129,7 +129,8 @@ class Settings:
         default="",
         metadata={
             "help": "File holding the key that seals custody and audit log entries (HMAC); "
-            "empty means chain.key in the case directory. Kept with the case's settings."
+            "empty means chain.key in the case directory, a relative path is taken from it. "
+            "Kept with the case's settings."
         },
     )
     tsa_url: str = field(

@@ -44,9 +44,13 @@ class ChainKeyError(CaseError):
 
 
 def resolve_key_path(case_dir: Path, setting: str) -> Path:
-    """The key file: the ``chain_key_file`` setting if given (``~`` expanded), else
+    """The key file: the ``chain_key_file`` setting if given (``~`` expanded; a relative
+    path is taken from the case directory, wherever the command runs), else
     ``chain.key`` in the case directory."""
-    return Path(setting).expanduser() if setting else Path(case_dir) / KEY_NAME
+    if not setting:
+        return Path(case_dir) / KEY_NAME
+    path = Path(setting).expanduser()
+    return path if path.is_absolute() else Path(case_dir) / path
 
 
 def read_chain_key(path: Path) -> bytes | None:
