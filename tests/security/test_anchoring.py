@@ -148,6 +148,12 @@ def test_timestamp_request_is_rfc3161_der() -> None:
         parse_reply(b"\x30\x05\x02\x01", 1)
     with pytest.raises(TimestampError, match="rejection"):
         parse_reply(bytes.fromhex("3005300302 0102".replace(" ", "")), 1)
+    # Granted, but the token is for another request: refused.
+    other_token = bytes.fromhex("3003020101")
+    granted = b"\x30" + bytes([5 + len(other_token)]) + bytes.fromhex("3003020100") + other_token
+    assert parse_reply(granted, 1).status == "granted"
+    with pytest.raises(TimestampError, match="not for this request"):
+        parse_reply(granted, 1, digest)
 
 
 # -- the stand-in authority ----------------------------------------------------------------

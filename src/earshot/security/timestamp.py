@@ -3,8 +3,9 @@
 Why by hand: a request is a dozen bytes of DER (version, SHA-256 imprint, nonce,
 certReq) and the reply only needs its status read; the token itself is kept as received
 (``.tsr``) and checked with standard tools, e.g.
-``openssl ts -verify -digest HEX -in anchor.tsr -CAfile tsa.pem``. Earshot does not
-verify the authority's signature itself.
+``openssl ts -verify -digest HEX -in anchor.tsr -token_in -CAfile tsa.pem``. Earshot
+checks only that the token carries the requested hash and nonce (so a reply to some
+other request is refused), not the authority's signature.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class TimestampReply:
         return {"status": self.status, "token_bytes": len(self.token), "nonce": str(self.nonce)}
 
 
-def parse_reply(data: bytes, nonce: int) -> TimestampReply:
-    """Read a DER TimeStampResp: PKIStatusInfo, then the token."""
+def parse_reply(data: bytes, nonce: int, digest: bytes | None = None) -> TimestampReply:
+    """Read a DER TimeStampResp: PKIStatusInfo, then the token, which must hold `digest`
+    (the message imprint) and `nonce` (TSTInfo echoes both)."""
     try:
         tag, start, end = _read(data, 0)
         if tag != 0x30:
@@ -101,6 +103,11 @@ def parse_reply(data: bytes, nonce: int) -> TimestampReply:
     name = _STATUS.get(status, f"status {status}")
     if status not in (0, 1) or not token:
         raise TimestampError(f"the time-stamp authority did not grant a token ({name})")
+    if digest is not None and (digest not in token or _integer(nonce) not in token):
+        raise TimestampError(
+            "the time-stamp authority's token is not for this request (hash or nonce "
+            "missing); nothing was written"
+        )
     return TimestampReply(status=name, token=token, nonce=nonce)
 
 
@@ -120,4 +127,4 @@ def request_timestamp(url: str, digest: bytes, *, timeout: float = 30.0) -> Time
         raise TimestampError(f"the time-stamp authority {url} answered HTTP {response.status_code}")
     if len(response.content) > _MAX_REPLY:
         raise TimestampError(f"the time-stamp authority {url} sent an oversized reply")
-    return parse_reply(response.content, nonce)
+    return parse_reply(response.content, nonce, digest)
