@@ -18,6 +18,8 @@ ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 l
 # pyicu (needed by followthemoney) builds from source against ICU.
 dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# openssl: the stand-in RFC 3161 time-stamp authority in tests/security/test_anchoring.py.
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2

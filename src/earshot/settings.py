@@ -88,10 +88,13 @@ class Settings:
     )
     login_max_failures: int = field(
         default=5,
-        metadata={"help": "Failed sign-ins (per user, and per client) before a lockout."},
+        metadata={
+            "help": "Failed sign-ins of one account from one address before exponential "
+            "back-off (4x that for one account from unknown addresses)."
+        },
     )
     login_lockout_minutes: float = field(
-        default=15.0, metadata={"help": "How long a lockout lasts (minutes)."}
+        default=15.0, metadata={"help": "The longest back-off after failed sign-ins (minutes)."}
     )
     key_file: str = field(
         default="",
@@ -107,11 +110,54 @@ class Settings:
             "approved by someone other than its reviewer."
         },
     )
+    translation_rewrite_threshold: float = field(
+        default=0.5,
+        metadata={
+            "help": "A reviewer's correction that changes more than this share of a translation "
+            "(normalised edit distance, 0-1) makes the reviewer its translator: it goes back "
+            "to edited and needs someone else's review."
+        },
+    )
     session_store: str = field(
         default="memory",
         metadata={
             "help": "Where web login sessions live: 'memory' (one server process; a restart "
             "logs everyone out) or a Redis URL shared by several servers. May be env:VAR."
+        },
+    )
+    chain_key_file: str = field(
+        default="",
+        metadata={
+            "help": "File holding the key that seals custody and audit log entries (HMAC); "
+            "empty means chain.key in the case directory, a relative path is taken from it. "
+            "Kept with the case's settings."
+        },
+    )
+    tsa_url: str = field(
+        default="",
+        metadata={
+            "help": "RFC 3161 time-stamp authority that `earshot audit anchor --timestamp` "
+            "asks to sign the logs' heads (an http(s) URL); empty: none."
+        },
+    )
+    trusted_proxies: str = field(
+        default="",
+        metadata={
+            "help": "Reverse proxies whose forwarded-client header is believed "
+            "(comma-separated addresses or networks, e.g. 127.0.0.1); empty: none."
+        },
+    )
+    forwarded_header: str = field(
+        default="x-forwarded-for",
+        metadata={
+            "help": "The header those proxies write: x-forwarded-for or forwarded (RFC 7239)."
+        },
+    )
+    public_origin: str = field(
+        default="",
+        metadata={
+            "help": "The origin browsers use for the workbench (e.g. https://earshot.example); "
+            "state changes from any other Origin are refused. Empty: the address served on."
         },
     )
 

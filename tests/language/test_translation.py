@@ -234,3 +234,60 @@ def test_four_eyes_setting_reaches_the_cli(
     monkeypatch.setenv("EARSHOT_TRANSLATION_FOUR_EYES", "false")
     reviewed = run_cli(*own_review, "--json")
     assert json.loads(reviewed.stdout)["reviewer"] == "ann"
+
+
+def test_rewrite_share_is_normalised_edit_distance() -> None:
+    from earshot.language.translation.workflow import rewrite_share
+
+    assert rewrite_share("Mum, it's me.", "Mum,  it's me.") == 0.0  # whitespace runs
+    assert rewrite_share("abcd", "abcf") == 0.25
+    assert rewrite_share("", "anything") == 1.0
+
+
+def test_reviewers_rewrite_becomes_a_new_translation_of_record(
+    sample: tuple[Case, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case, ids = sample
+    with case.session() as session:
+        draft_from_reference(session, actor="mt", call_ids=[ids["call01.wav"]])
+    first = _first_segment(case, ids["call01.wav"])
+    second = first + 1
+    original = "We are moving out tomorrow morning, don't worry about me."
+    with case.session() as session:
+        edit_translation(
+            session, first, "Mum, it's me, I'm alive.", actor="ann", expected_version=1
+        )
+        edit_translation(session, second, original, actor="ann", expected_version=1)
+    with case.session() as session:  # a correction: a review, ann stays the translator
+        fixed = review_translation(
+            session, first, actor="rita", expected_version=2, text="Mum, it's me. I'm alive."
+        )
+        assert (fixed.status, fixed.translator, fixed.reviewer) == ("reviewed", "ann", "rita")
+    rewrite = "They took our phones and nobody may call home until the rotation."
+    with case.session() as session:  # a rewrite: rita's translation now, back to edited
+        row = review_translation(
+            session, second, actor="rita", expected_version=2, text=rewrite, note="wrong sense"
+        )
+        assert (row.status, row.translator, row.reviewer, row.text) == (
+            "edited",
+            "rita",
+            None,
+            rewrite,
+        )
+        history = translation_history(session, second)
+        assert [h.action for h in history] == ["draft", "edit", "rewrite"]
+        assert history[1].text == original and history[1].actor == "ann"  # kept
+        assert "ann" in (history[2].note or "") and "wrong sense" in (history[2].note or "")
+    with case.session() as session, pytest.raises(FourEyesError, match="rita translated"):
+        review_translation(session, second, actor="rita", expected_version=3)
+    with case.session() as session:
+        done = review_translation(session, second, actor="ann", expected_version=3)
+        assert (done.translator, done.reviewer) == ("rita", "ann")
+    # The threshold is a case setting (here from the environment), read by the library.
+    third = second + 1
+    with case.session() as session:
+        edit_translation(session, third, original, actor="ann", expected_version=1)
+    monkeypatch.setenv("EARSHOT_TRANSLATION_REWRITE_THRESHOLD", "0.95")
+    with Case.open(case.path) as lenient, lenient.session() as session:
+        kept = review_translation(session, third, actor="rita", expected_version=2, text=rewrite)
+        assert (kept.status, kept.translator, kept.reviewer) == ("reviewed", "ann", "rita")

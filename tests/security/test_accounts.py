@@ -103,40 +103,107 @@ def test_failures_share_one_message(store: AccountStore) -> None:
     assert PASSWORD not in messages.pop()
 
 
-def test_lockout_per_user_expires_and_blocks_even_the_right_password(
+def _fail(store: AccountStore, name: str, client: str, times: int = 1) -> None:
+    for _ in range(times):
+        with pytest.raises(AuthenticationError) as info:
+            store.authenticate(name, "wrong password!", client=client)
+        assert not isinstance(info.value, LockedOutError)
+
+
+def test_backoff_per_account_and_client_grows_exponentially(
     store: AccountStore, clock: Clock
 ) -> None:
     store.add_user("maks", PASSWORD)
-    for _ in range(FAST.max_failures - 1):
-        with pytest.raises(AuthenticationError):
-            store.authenticate("maks", "wrong password!", client=f"c{_}")
-    with pytest.raises(LockedOutError):
-        store.authenticate("maks", "wrong password!", client="c9")
-    with pytest.raises(LockedOutError):
-        store.authenticate("maks", PASSWORD, client="elsewhere")
-    clock.now += FAST.lockout_minutes * 60 + 1
-    assert store.authenticate("maks", PASSWORD).username == "maks"
-
-
-def test_lockout_per_client_covers_unknown_users(store: AccountStore, clock: Clock) -> None:
-    store.add_user("maks", PASSWORD)
-    for i in range(FAST.max_failures - 1):
-        with pytest.raises(AuthenticationError):
-            store.authenticate(f"guess{i}", PASSWORD, client="203.0.113.7")
-    with pytest.raises(LockedOutError):
-        store.authenticate("guess9", PASSWORD, client="203.0.113.7")
-    with pytest.raises(LockedOutError):
-        store.authenticate("maks", PASSWORD, client="203.0.113.7")
+    _fail(store, "maks", "203.0.113.7", FAST.max_failures)
+    waits = []
+    for _ in range(4):
+        with pytest.raises(LockedOutError) as info:  # the password is not even checked
+            store.authenticate("maks", PASSWORD, client="203.0.113.7")
+        waits.append(info.value.retry_after)
+        clock.now += info.value.retry_after
+        _fail(store, "maks", "203.0.113.7")
+    assert waits == [1, 2, 4, 8]
+    # The same account from another address, and another account from this address,
+    # sign in at once with the right password.
     assert store.authenticate("maks", PASSWORD, client="198.51.100.2").username == "maks"
+    store.add_user("olena", PASSWORD)
+    assert store.authenticate("olena", PASSWORD, client="203.0.113.7").username == "olena"
 
 
-def test_success_resets_the_user_counter(store: AccountStore) -> None:
+def test_backoff_is_capped_and_never_a_hard_lock(store: AccountStore, clock: Clock) -> None:
+    store.add_user("maks", PASSWORD)
+    for _ in range(30):
+        clock.now += 10_000
+        _fail(store, "maks", "203.0.113.7")
+    with pytest.raises(LockedOutError) as info:
+        store.authenticate("maks", PASSWORD, client="203.0.113.7")
+    assert info.value.retry_after == FAST.lockout_minutes * 60
+    assert "minutes" in str(info.value)
+    clock.now += FAST.lockout_minutes * 60
+    assert store.authenticate("maks", PASSWORD, client="203.0.113.7").username == "maks"
+
+
+def test_a_shared_address_cannot_lock_colleagues_out(store: AccountStore) -> None:
+    """The review's attack: failures from the newsroom's one address (a NAT or the TLS
+    proxy) against many names, and against one colleague in particular."""
+    newsroom = "192.0.2.10"
+    for name in ("anna", "olena", "maks"):
+        store.add_user(name, PASSWORD)
+    for i in range(12):
+        _fail(store, f"guess{i}", newsroom, FAST.max_failures)
+    _fail(store, "anna", newsroom, FAST.max_failures)
+    assert store.authenticate("olena", PASSWORD, client=newsroom).username == "olena"
+    assert store.authenticate("maks", PASSWORD, client=newsroom).username == "maks"
+    # anna herself, from this very address, has to wait for the back-off...
+    with pytest.raises(LockedOutError):
+        store.authenticate("anna", PASSWORD, client=newsroom)
+    # ...but not from her phone, nor once an admin lifts it.
+    assert store.authenticate("anna", PASSWORD, client="198.51.100.20").username == "anna"
+    assert store.unlock(client=newsroom) >= 1
+    assert store.authenticate("anna", PASSWORD, client=newsroom).username == "anna"
+
+
+def test_guessing_from_many_addresses_spares_the_owners_usual_address(
+    store: AccountStore, clock: Clock
+) -> None:
+    store.add_user("maks", PASSWORD)
+    store.authenticate("maks", PASSWORD, client="198.51.100.2")  # his usual address
+    wide = 4 * FAST.max_failures
+    for i in range(wide):
+        _fail(store, "maks", f"203.0.113.{i}")
+    with pytest.raises(LockedOutError):  # a new address waits: it may be the guesser
+        store.authenticate("maks", PASSWORD, client="203.0.113.200")
+    assert store.authenticate("maks", PASSWORD, client="198.51.100.2").username == "maks"
+    assert store.unlock(username="MAKS") >= 1
+    assert store.authenticate("maks", PASSWORD, client="203.0.113.200").username == "maks"
+
+
+def test_unknown_names_back_off_like_known_ones(store: AccountStore) -> None:
+    store.add_user("maks", PASSWORD)
+    _fail(store, "nobody", "203.0.113.7", FAST.max_failures)
+    _fail(store, "maks", "203.0.113.7", FAST.max_failures)
+    messages = set()
+    for name in ("nobody", "maks"):
+        with pytest.raises(LockedOutError) as info:
+            store.authenticate(name, "wrong password!", client="203.0.113.7")
+        messages.add(str(info.value))
+    assert len(messages) == 1
+
+
+def test_success_resets_the_pair_counter(store: AccountStore) -> None:
     store.add_user("maks", PASSWORD)
     for _ in range(3):
-        for _ in range(FAST.max_failures - 1):
-            with pytest.raises(AuthenticationError):
-                store.authenticate("maks", "wrong password!")
-        store.authenticate("maks", PASSWORD)
+        _fail(store, "maks", "c1", FAST.max_failures - 1)
+        assert store.authenticate("maks", PASSWORD, client="c1").username == "maks"
+
+
+def test_set_password_lifts_the_backoff(store: AccountStore) -> None:
+    store.add_user("maks", PASSWORD)
+    _fail(store, "maks", "c1", FAST.max_failures)
+    with pytest.raises(LockedOutError):
+        store.authenticate("maks", PASSWORD, client="c1")
+    store.set_password("maks", PASSWORD + " new")
+    assert store.authenticate("maks", PASSWORD + " new", client="c1").username == "maks"
 
 
 def test_set_password_and_rehash_on_login(tmp_path: Path, clock: Clock) -> None:

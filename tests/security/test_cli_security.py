@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -130,3 +131,39 @@ def test_init_encrypt_prompts_for_a_passphrase(tmp_path: Path) -> None:
     out = _run("init", case, "--encrypt", stdin="twelve chars or more\ntwelve chars or more\n")
     assert "encrypted" in out.stdout
     assert "twelve" not in (case / "earshot.toml").read_text(encoding="utf-8")
+
+
+def test_user_unlock_lifts_the_backoff_for_a_user_or_a_client(
+    accounts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.security.accounts import AccountPolicy, AccountStore
+    from earshot.security.errors import AuthenticationError, LockedOutError
+
+    monkeypatch.setenv("EARSHOT_LOGIN_MAX_FAILURES", "2")
+    _run("user", "add", "maks", "--password-stdin", stdin=PASSWORD + "\n")
+    now = time.time()
+    server = AccountStore(  # what a running web server holds: its own handle on the file
+        accounts,
+        policy=AccountPolicy(time_cost=1, memory_cost_kib=1024, max_failures=2),
+        clock=lambda: now,  # frozen: the slow default argon2 hash must not outlast the back-off
+    )
+
+    def locked(client: str) -> bool:
+        try:
+            server.authenticate("maks", PASSWORD, client=client)
+        except LockedOutError:
+            return True
+        return False
+
+    for client in ("203.0.113.4", "203.0.113.5"):
+        for _ in range(2):
+            with pytest.raises(AuthenticationError):
+                server.authenticate("maks", "wrong password!", client=client)
+    assert locked("203.0.113.4") and locked("203.0.113.5")
+    lifted = json.loads(_run("user", "unlock", "--client", "203.0.113.4", "--json").stdout)
+    assert lifted == {"client": "203.0.113.4", "counts_cleared": 1}
+    assert not locked("203.0.113.4") and locked("203.0.113.5")
+    assert "lifted" in _run("user", "unlock", "MAKS").stdout
+    assert not locked("203.0.113.5")
+    assert "either a USERNAME or --client" in _run("user", "unlock", code=2).stderr
+    server.close()

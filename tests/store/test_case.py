@@ -13,7 +13,7 @@ from sqlalchemy import text
 from earshot.errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
 from earshot.store.case import Case
 from earshot.store.database import current_revision, head_revision, make_engine, migrate
-from earshot.store.models import CustodyEntry, Phone
+from earshot.store.models import CustodyEntry
 from earshot.store.schema import metadata
 
 
@@ -93,22 +93,6 @@ def test_environment_overrides_config(case_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("EARSHOT_REGION", "UA")
     with Case.open(case_dir) as case:
         assert case.settings.region == "UA"
-
-
-def test_older_case_is_upgraded_on_open(tmp_path: Path, db_url: str) -> None:
-    """A case created by an older Earshot (schema 0001) is upgraded, its data kept."""
-    path = tmp_path / "old"
-    Case.init(path, db=db_url or None, revision="0001").close()
-    with Case.open(path) as case:
-        assert case.migration is not None
-        assert case.migration.before == "0001"
-        assert case.migration.after == head_revision(case.engine)
-        with case.session() as session:
-            actions = [e.action for e in session.query(CustodyEntry).order_by(CustodyEntry.id)]
-            session.add(Phone(e164="+79165551234"))
-    assert actions == ["case-created", "schema-upgraded"]
-    with Case.open(path) as again:
-        assert again.migration is None  # nothing left to upgrade
 
 
 def test_custody_log_is_append_only(case: Case) -> None:

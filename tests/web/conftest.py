@@ -29,6 +29,7 @@ from earshot.security.accounts import AccountPolicy, AccountStore
 from earshot.security.roles import Role
 from earshot.store.case import Case
 from earshot.web.app import create_app
+from earshot.web.context import WebOptions
 
 from ..conftest import write_audio
 
@@ -170,7 +171,8 @@ def _free_port() -> int:
 def live_server(world: World) -> Iterator[str]:
     """The app on a free 127.0.0.1 port in a thread, for the browser."""
     port = _free_port()
-    app = create_app([world.own, world.other], world.accounts)
+    origins = (f"http://127.0.0.1:{port}",)  # the public origin setting, as `serve` sets it
+    app = create_app([world.own, world.other], world.accounts, WebOptions(public_origins=origins))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def user_add(username: str, display_name: str | None, password_stdin: bool, as_j
 @password_stdin
 @json_option
 def user_passwd(username: str, password_stdin: bool, as_json: bool) -> None:
-    """Set a new password for USERNAME (also lifts a lockout of that user).
+    """Set a new password for USERNAME (also lifts the sign-in back-off of that user).
 
     With a shared (Redis) session store, the user's web sessions end everywhere.
     """
@@ -129,6 +130,37 @@ def user_disable(username: str, as_json: bool) -> None:
         as_json,
         {"username": username, "disabled": True, "sessions_ended": ended},
         f"User {username} disabled" + ("; web sessions ended" if ended else ""),
+    )
+
+
+@user.command("unlock")
+@click.argument("username", required=False)
+@click.option(
+    "--client",
+    metavar="ADDR",
+    help="Lift the back-off of this client address (every account) instead of a user's.",
+)
+@json_option
+def user_unlock(username: str | None, client: str | None, as_json: bool) -> None:
+    """Lift the sign-in back-off of USERNAME (from every address) or of --client ADDR.
+
+    Back-off after failed sign-ins ends by itself (at most login_lockout_minutes per
+    attempt); this ends it now, on every server sharing the accounts file or the Redis
+    session store.
+    """
+    if (username is None) == (client is None):
+        raise click.UsageError("name either a USERNAME or --client ADDR")
+    store = _store()
+    try:
+        lifted = store.unlock(username=username, client=client)
+    finally:
+        store.close()
+    target = {"username": username} if username is not None else {"client": client}
+    what = f"user {username}" if username is not None else f"client {client}"
+    _done(
+        as_json,
+        {**target, "counts_cleared": lifted},
+        f"Sign-in back-off of {what} lifted ({lifted} count(s) cleared)",
     )
 
 
@@ -287,3 +319,101 @@ def audit_verify(case: Path, as_json: bool) -> None:
             err.print(f"FAILED: {len(report.problems)} problem(s) in the audit log")
     if not report.ok:
         sys.exit(EXIT_PROBLEMS)
+
+
+@audit_group.command("anchor")
+@case_argument
+@click.option(
+    "--timestamp",
+    "tsr",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Also ask the time-stamp authority (setting tsa_url, or --tsa) to sign the "
+    "statement; its RFC 3161 token is written to FILE (.tsr).",
+)
+@click.option("--tsa", metavar="URL", help="Time-stamp authority URL (default: setting tsa_url).")
+@json_option
+def audit_anchor(case: Path, tsr: Path | None, tsa: str | None, as_json: bool) -> None:
+    """Print the heads of CASE's audit and custody logs, to be kept outside the case.
+
+    The statement (RFC 8785 JSON: case id, time, each log's length and newest hash) lets
+    you prove later that nothing before it was changed or removed, even by someone who
+    could rewrite the database, the case directory and its anchors. Paste it somewhere
+    they cannot reach. Exits 1, printing nothing to keep, if a log already fails to verify.
+    """
+    from ..security.anchoring import log_statement
+    from ..security.timestamp import request_timestamp
+
+    settings = settings_from_env()
+    with Case.open(case, settings=settings) as opened, opened.session() as session:
+        statement = log_statement(session)
+    if not statement.ok:
+        for problem in statement.problems:
+            err.print(f"[red]LOG  {escape(problem)}[/]")
+        err.print("FAILED: a log is broken; verify and investigate before anchoring it")
+        sys.exit(EXIT_PROBLEMS)
+    data: dict[str, Any] = {
+        "statement": statement.as_dict(),
+        "sha256": statement.digest().hex(),
+    }
+    url = tsa or settings.tsa_url
+    if tsr is not None:
+        if not url:
+            raise click.UsageError("--timestamp needs a time-stamp authority: --tsa URL or tsa_url")
+        reply = request_timestamp(url, statement.digest())
+        tsr.write_bytes(reply.token)
+        data["timestamp"] = reply.as_dict() | {"file": str(tsr), "tsa": url}
+    if as_json:
+        emit(data)
+        return
+    out.print(statement.canonical().decode("utf-8"), markup=False)
+    err.print(f"SHA-256 of the statement: {data['sha256']}")
+    if "timestamp" in data:
+        err.print(f"RFC 3161 token ({data['timestamp']['status']}) written to {escape(str(tsr))}")
+
+
+@audit_group.command("export")
+@case_argument
+@click.option(
+    "--log",
+    "log_name",
+    type=click.Choice(["audit", "custody"]),
+    default="audit",
+    show_default=True,
+    help="Which log to export.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@json_option
+def audit_export(case: Path, log_name: str, output: Path | None, as_json: bool) -> None:
+    """Export a log of CASE as JSON Lines for `scripts/verify_chain.py`.
+
+    One entry per line: the content its hash covers, prev_hash, entry_hash and
+    entry_mac, so the chain can be re-verified without Earshot. With --json: one JSON
+    array on standard output, or with --output a summary (log, entries, file).
+    """
+    import json
+
+    from ..security.anchoring import LogName, export_log
+
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        rows = list(export_log(session, LogName(log_name)))
+    lines = [json.dumps(row) + "\n" for row in rows]  # ASCII: safe for any line splitter
+    if output is None and as_json:
+        emit(rows)
+    elif output is None:
+        sys.stdout.write("".join(lines))
+    else:
+        tmp = output.with_name(output.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+        os.replace(tmp, output)
+        if as_json:
+            emit({"log": log_name, "entries": len(lines), "file": str(output)})
+        else:
+            err.print(f"{len(lines)} {log_name} entries written to {escape(str(output))}")

@@ -25,10 +25,10 @@ DEMO_IDLE_MINUTES = 30.0
 
 
 def _accounts(settings: Settings, path: Path | None) -> Any:
-    from ..security.accounts import AccountPolicy, AccountStore
+    from ..security.accounts import AccountStore
 
-    target = path or Path(settings.accounts)
-    return AccountStore(target, policy=AccountPolicy.from_settings(settings))
+    # from_settings: with a Redis session store the sign-in throttle is shared there too.
+    return AccountStore.from_settings(settings, path)
 
 
 def _serve(
@@ -41,24 +41,51 @@ def _serve(
     policy: Path | None = None,
     *,
     sessions: SessionStore | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Run the server until interrupted; `sessions` is an open store (None: memory)."""
     import uvicorn
 
     from ..web.app import create_app
     from ..web.context import WebOptions
+    from ..web.proxies import ProxyTrust
 
+    settings = settings or settings_from_env()
     app = create_app(
         cases,
         accounts,
         WebOptions(
-            idle_timeout_s=idle_minutes * 60.0, secure_cookies=secure, redaction_policy=policy
+            idle_timeout_s=idle_minutes * 60.0,
+            secure_cookies=secure,
+            redaction_policy=policy,
+            public_origins=public_origins(settings.public_origin, host, port),
+            proxies=ProxyTrust.parse(settings.trusted_proxies, settings.forwarded_header),
         ),
         sessions,
     )
     uvicorn.run(
         app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False
     )
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def public_origins(configured: str, host: str, port: int) -> tuple[str, ...]:
+    """Origins whose state changes are accepted: the `public_origin` setting (comma-
+    separated), else the address served on when it is this machine's loopback.
+
+    Served on another address, the origin browsers use (a proxy's https name) cannot be
+    guessed, and the request's Host header must not decide it: the setting is required.
+    """
+    if configured.strip():
+        return tuple(o.strip().rstrip("/").lower() for o in configured.split(",") if o.strip())
+    if host not in LOOPBACK:
+        raise ConfigError(
+            f"serving on {host}: set public_origin (EARSHOT_PUBLIC_ORIGIN) to the address "
+            "browsers open, e.g. https://earshot.example.org"
+        )
+    return (f"http://127.0.0.1:{port}", f"http://localhost:{port}", f"http://[::1]:{port}")
 
 
 _HOST = click.option(
@@ -136,6 +163,10 @@ def serve(
     sessions = _open_sessions(settings, idle_minutes)  # first: a bad store fails before all else
     opened: list[Case] = []
     try:
+        from ..web.proxies import ProxyTrust
+
+        public_origins(settings.public_origin, host, port)  # bad settings fail before all else
+        ProxyTrust.parse(settings.trusted_proxies, settings.forwarded_header)
         opened = [Case.open(path, settings=settings) for path in cases]
         accounts = _accounts(settings, accounts_path)
         url = f"http://{host}:{port}/"
@@ -145,7 +176,15 @@ def serve(
         else:
             out.print(f"Earshot is serving {len(opened)} case(s) at [bold]{safe(url)}[/]")
         _serve(
-            opened, accounts, host, port, secure_cookies, idle_minutes, policy, sessions=sessions
+            opened,
+            accounts,
+            host,
+            port,
+            secure_cookies,
+            idle_minutes,
+            policy,
+            sessions=sessions,
+            settings=settings,
         )
     finally:
         for case in opened:
@@ -316,4 +355,13 @@ def _demo(
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise ConfigError("the demo serves only on this machine; use --host 127.0.0.1")
     with Case.open(case_dir, settings=settings) as case:
-        _serve([case], accounts, host, port, False, DEMO_IDLE_MINUTES, sessions=sessions)
+        _serve(
+            [case],
+            accounts,
+            host,
+            port,
+            False,
+            DEMO_IDLE_MINUTES,
+            sessions=sessions,
+            settings=settings,
+        )

@@ -1,4 +1,4 @@
-"""User accounts, password sign-in with lockout, and roles granted per case.
+"""User accounts, password sign-in with back-off, and roles granted per case.
 
 Accounts live outside every case (one install, many cases) in a small SQLite file,
 by default ``~/.local/share/earshot/accounts.db`` (setting ``accounts``), created on
@@ -7,14 +7,15 @@ first use with owner-only permissions. Passwords are stored as argon2id hashes
 
 Sign-in is deliberately uninformative: an unknown user, a wrong password and a
 disabled account give the same :class:`AuthenticationError`, and an unknown user
-costs the same time as a known one (a dummy hash is verified). Failed attempts are
-counted per username and per client (e.g. the remote address); too many within the
-lockout window lock that username or client out for a while.
+costs the same time as a known one (a dummy hash is verified). Failed attempts slow
+further attempts with exponential back-off (:mod:`earshot.security.throttle`) per
+account and client, so that guessing is slow but nobody can lock a colleague out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import time
@@ -57,8 +58,15 @@ from .errors import (
 )
 from .private import narrow_umask
 from .roles import Role
+from .throttle import LoginThrottle, SqlThrottle, ThrottlePolicy
 
-__all__ = ["AccountPolicy", "AccountStore", "User", "normalize_username"]
+__all__ = [
+    "AccountPolicy",
+    "AccountStore",
+    "User",
+    "normalize_username",
+    "throttle_from_settings",
+]
 
 _USERNAME = re.compile(r"^[\w.@+-]{1,64}$")
 _MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is an attack
@@ -84,15 +92,6 @@ _roles = Table(
     Column("role", String(20), nullable=False),
     Column("granted_at", Float, nullable=False),
 )
-_failures = Table(
-    "login_failures",
-    _metadata,
-    Column("scope", String(10), primary_key=True),  # "user" | "client"
-    Column("key", String(300), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("first_at", Float, nullable=False),
-    Column("locked_until", Float),
-)
 
 
 @dataclass(frozen=True)
@@ -105,11 +104,11 @@ class User:
 
 @dataclass(frozen=True)
 class AccountPolicy:
-    """Password rules, lockout and argon2id cost (defaults: RFC 9106 low-memory profile)."""
+    """Password rules, sign-in back-off and argon2id cost (RFC 9106 low-memory profile)."""
 
     min_password_length: int = 12
-    max_failures: int = 5
-    lockout_minutes: float = 15.0
+    max_failures: int = 5  # free failures per account and client before back-off
+    lockout_minutes: float = 15.0  # the longest back-off
     time_cost: int = 3
     memory_cost_kib: int = 65536
     parallelism: int = 4
@@ -142,7 +141,10 @@ class AccountStore:
         *,
         policy: AccountPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        throttle: Callable[[Engine], LoginThrottle] | None = None,
     ) -> None:
+        """`throttle` makes the sign-in throttle from this store's engine; by default its
+        counts live in this accounts database (see :func:`throttle_from_settings`)."""
         self.path = Path(path).expanduser()
         self.policy = policy or AccountPolicy()
         self._clock = clock
@@ -153,10 +155,22 @@ class AccountStore:
         )
         self._dummy_hash: str | None = None
         self._engine = self._open()
+        make = throttle or (lambda engine: SqlThrottle(engine, self.throttle_policy))
+        self.throttle = make(self._engine)
+
+    @property
+    def throttle_policy(self) -> ThrottlePolicy:
+        return ThrottlePolicy(self.policy.max_failures, self.policy.lockout_minutes * 60.0)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AccountStore:
-        return cls(Path(settings.accounts), policy=AccountPolicy.from_settings(settings))
+    def from_settings(cls, settings: Settings, path: Path | None = None) -> AccountStore:
+        """The store the settings name (or `path`), its throttle shared through Redis when
+        the session store is Redis."""
+        return cls(
+            Path(path or settings.accounts),
+            policy=AccountPolicy.from_settings(settings),
+            throttle=throttle_from_settings(settings),
+        )
 
     def _open(self) -> Engine:
         try:
@@ -177,6 +191,7 @@ class AccountStore:
         return engine
 
     def close(self) -> None:
+        self.throttle.close()
         self._engine.dispose()
 
     # -- users ---------------------------------------------------------------------
@@ -212,9 +227,17 @@ class AccountStore:
                 .where(_users.c.username == name)
                 .values(password_hash=hashed, password_changed_at=self._clock())
             )
-            conn.execute(
-                delete(_failures).where(_failures.c.scope == "user", _failures.c.key == name)
-            )
+        self.throttle.unlock(account=name)
+
+    def unlock(self, *, username: str | None = None, client: str | None = None) -> int:
+        """Lift the back-off of an account (from every client) or of a client address;
+        returns how many counts were forgotten. The account need not exist (guesses at
+        unknown names are throttled like any other)."""
+        if username is not None:
+            return self.throttle.unlock(account=normalize_username(username))
+        if client:
+            return self.throttle.unlock(client=client[:300])
+        raise ConfigError("name a user or a client address to unlock")
 
     def disable(self, username: str) -> None:
         """Disable an account: it can no longer sign in and holds no role anywhere."""
@@ -236,11 +259,11 @@ class AccountStore:
 
     # -- sign-in -------------------------------------------------------------------
     def authenticate(self, username: str, password: str, *, client: str = "") -> User:
-        """The user, if the password is right and nothing is locked; else an error.
+        """The user, if the password is right and no back-off applies; else an error.
 
-        Raises :class:`LockedOutError` while the username or the client is locked out
-        (the password is not even checked), otherwise one generic
-        :class:`AuthenticationError` for every kind of failure.
+        Raises :class:`LockedOutError` (with ``retry_after`` seconds) while this account
+        or this client must wait (the password is not even checked), otherwise one
+        generic :class:`AuthenticationError` for every kind of failure.
         """
         try:
             name = normalize_username(username)
@@ -248,8 +271,17 @@ class AccountStore:
             name = ""
         client = client[:300]
         now = self._clock()
-        with self._engine.begin() as conn:
-            self._check_locks(conn, name, client, now)
+        wait = self.throttle.wait(name, client, now)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            error = LockedOutError(
+                f"too many failed sign-ins; try again in {seconds} second(s)"
+                if seconds < 120
+                else f"too many failed sign-ins; try again in {math.ceil(seconds / 60)} minutes"
+            )
+            error.retry_after = seconds
+            raise error
+        with self._engine.connect() as conn:
             row = self._row(conn, name) if name else None
         ok = False
         if row is None or len(password) > _MAX_PASSWORD:
@@ -257,13 +289,11 @@ class AccountStore:
         else:
             ok = self._verify(row.password_hash, password) and not row.disabled
         if not ok or row is None:
-            self._record_failure(name, client, now)
+            self.throttle.failed(name, client, now)
             raise AuthenticationError(_SIGN_IN_FAILED)
-        with self._engine.begin() as conn:
-            conn.execute(
-                delete(_failures).where(_failures.c.scope == "user", _failures.c.key == name)
-            )
-            if self._hasher.check_needs_rehash(row.password_hash):
+        self.throttle.succeeded(name, client, now)
+        if self._hasher.check_needs_rehash(row.password_hash):
+            with self._engine.begin() as conn:
                 conn.execute(
                     update(_users)
                     .where(_users.c.id == row.id)
@@ -281,64 +311,6 @@ class AccountStore:
         if self._dummy_hash is None:
             self._dummy_hash = self._hasher.hash(os.urandom(16).hex())
         return self._dummy_hash
-
-    def _check_locks(self, conn: Connection, name: str, client: str, now: float) -> None:
-        for scope, key in (("user", name), ("client", client)):
-            if not key:
-                continue
-            until = conn.execute(
-                select(_failures.c.locked_until).where(
-                    _failures.c.scope == scope, _failures.c.key == key
-                )
-            ).scalar_one_or_none()
-            if until is not None and until > now:
-                minutes = max(1, round((until - now) / 60))
-                who = "for this user" if scope == "user" else "from here"
-                raise LockedOutError(
-                    f"too many failed sign-ins {who}; try again in {minutes} minute(s)"
-                )
-
-    def _record_failure(self, name: str, client: str, now: float) -> None:
-        window = self.policy.lockout_minutes * 60
-        locked = False
-        with self._engine.begin() as conn:
-            conn.execute(
-                delete(_failures).where(
-                    _failures.c.first_at < now - window,
-                    (_failures.c.locked_until.is_(None)) | (_failures.c.locked_until < now),
-                )
-            )
-            for scope, key in (("user", name), ("client", client)):
-                if not key:
-                    continue
-                row = conn.execute(
-                    select(_failures).where(_failures.c.scope == scope, _failures.c.key == key)
-                ).one_or_none()
-                if row is None or (row.locked_until is not None and row.locked_until <= now):
-                    count, first_at = 1, now
-                    conn.execute(
-                        delete(_failures).where(_failures.c.scope == scope, _failures.c.key == key)
-                    )
-                    conn.execute(
-                        insert(_failures).values(scope=scope, key=key, count=0, first_at=now)
-                    )
-                else:
-                    count, first_at = int(row._mapping["count"]) + 1, float(row.first_at)
-                lock_until = now + window if count >= self.policy.max_failures else None
-                locked = locked or lock_until is not None
-                conn.execute(
-                    update(_failures)
-                    .where(_failures.c.scope == scope, _failures.c.key == key)
-                    .values(
-                        count=0 if lock_until else count,
-                        first_at=first_at,
-                        locked_until=lock_until,
-                    )
-                )
-        if locked:
-            raise LockedOutError(
-                f"too many failed sign-ins; locked out for {self.policy.lockout_minutes:g} minutes"
-            )
 
     # -- roles ---------------------------------------------------------------------
     def grant(self, username: str, case_id: str, role: Role) -> None:
@@ -417,6 +389,20 @@ class AccountStore:
                 f"no user {name!r} in {self.path}; list them with `earshot user list`"
             )
         return row
+
+
+def throttle_from_settings(settings: Settings) -> Callable[[Engine], LoginThrottle] | None:
+    """A Redis throttle when the session store is Redis (servers sharing sessions share
+    the counts too); None (the accounts database) otherwise."""
+    from ..settings import resolve_secret
+
+    url = resolve_secret(settings.session_store.strip()).strip()
+    if not url.lower().startswith(("redis://", "rediss://", "unix://")):
+        return None
+    from .throttle import RedisThrottle
+
+    policy = ThrottlePolicy(settings.login_max_failures, settings.login_lockout_minutes * 60.0)
+    return lambda _engine: RedisThrottle(url, policy)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

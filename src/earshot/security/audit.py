@@ -1,29 +1,24 @@
 """Tamper-evident audit log: who viewed, played, searched, edited, verified, exported.
 
-Entries live in the case database (table ``audit_log``), hash-chained with the same
-helper as the custody log (:mod:`earshot.store.hashchain`) and protected by triggers
-that refuse UPDATE and DELETE. A chain alone cannot reveal that its *last* entries
-were removed (what is left is still a valid chain), so every committed append also
-records the newest entry's id and hash in ``audit.anchor`` in the case directory;
-:func:`verify_audit` checks that this entry is still there, unchanged.
+Entries live in the case database (table ``audit_log``), sealed exactly like the
+custody log (:mod:`earshot.store.hashchain`): hash-chained in RFC 8785 canonical form,
+an HMAC per entry under the case's chain key (kept outside the database), triggers that
+refuse UPDATE, DELETE and an INSERT without a MAC, and ``audit.anchor`` in the case
+directory holding the chain's length and head hash, rewritten after every commit.
+:func:`verify_audit` detects an altered, removed, reordered or forged entry and a
+removed tail.
 
-What the anchor does not protect against: someone who can write both the database
-and the case directory can rewrite the whole chain and the anchor consistently. Copy
-the head hash (``earshot audit verify CASE --json``) somewhere they cannot reach to
-catch that too.
+What the anchor does not protect against: someone who can write the database, the
+case directory *and* read the chain key can rewrite the whole chain consistently. Keep
+the head printed by ``earshot audit anchor`` somewhere they cannot reach to catch that.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.hashchain import append_link, verify_links
@@ -35,10 +30,10 @@ __all__ = [
     "ANCHOR_NAME",
     "AuditReport",
     "audit",
+    "audit_content",
     "audit_entries",
     "entry_as_dict",
     "verify_audit",
-    "write_anchor",
 ]
 
 ANCHOR_NAME = "audit.anchor"
@@ -57,11 +52,10 @@ ACTIONS = (
     "grant",
     "revoke",
 )
-_CASE_DIR_KEY = "case_dir"
-_PENDING_KEY = "earshot_audit_pending"
 
 
-def _content(entry: AuditEntry) -> dict[str, Any]:
+def audit_content(entry: AuditEntry) -> dict[str, Any]:
+    """The fields an entry's hash covers (with ``prev``), as JSON values."""
     return {
         "at": entry.at.isoformat(timespec="microseconds"),
         "user": entry.user,
@@ -87,7 +81,7 @@ def audit(
     session tokens): the log is shown to every case admin.
     """
     at = utcnow()
-    entry = append_link(
+    append_link(
         session,
         AuditEntry,
         lambda prev: AuditEntry(
@@ -99,55 +93,8 @@ def audit(
             detail=dict(detail or {}),
             prev_hash=prev,
         ),
-        _content,
+        audit_content,
     )
-    case_dir = session.info.get(_CASE_DIR_KEY)
-    if case_dir is None:
-        return
-    if _PENDING_KEY not in session.info:
-        event.listen(session, "after_commit", _write_pending_anchor)
-        event.listen(session, "after_rollback", _drop_pending_anchor)
-    session.info[_PENDING_KEY] = (Path(case_dir), entry.id, entry.entry_hash)
-
-
-def _drop_pending_anchor(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-def _write_pending_anchor(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, None)
-    if pending is not None:
-        case_dir, entry_id, entry_hash = pending
-        write_anchor(case_dir, entry_id, entry_hash)
-
-
-def write_anchor(case_dir: Path, entry_id: int, entry_hash: str) -> None:
-    """Record the newest committed entry, unless a concurrent writer recorded a newer one."""
-    path = case_dir / ANCHOR_NAME
-    with (case_dir / (ANCHOR_NAME + ".lock")).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            current = _read_anchor(path)
-            if current is not None and current[0] >= entry_id:
-                return
-            tmp = path.with_name(ANCHOR_NAME + ".tmp")
-            tmp.write_text(
-                json.dumps({"format": 1, "last_id": entry_id, "last_hash": entry_hash}) + "\n",
-                encoding="utf-8",
-            )
-            os.replace(tmp, path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _read_anchor(path: Path) -> tuple[int, str] | None:
-    with contextlib.suppress(FileNotFoundError):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return int(data["last_id"]), str(data["last_hash"])
-        except (ValueError, KeyError, TypeError):
-            return (-1, "unreadable")
-    return None
 
 
 @dataclass
@@ -174,40 +121,17 @@ class AuditReport:
 
 
 def verify_audit(session: Session) -> AuditReport:
-    """Detect altered, removed or reordered entries, and a removed tail (via the anchor)."""
-    case_dir = session.info.get(_CASE_DIR_KEY)
-    anchor = _read_anchor(Path(case_dir) / ANCHOR_NAME) if case_dir is not None else None
-    chain = verify_links(session, AuditEntry, _content)
-    report = AuditReport(entries=chain.count, head_hash=chain.last_hash if chain.count else None)
-    report.problems = [f"audit entry {p.entry_id}: {p.message}" for p in chain.problems]
-    if case_dir is None:
-        return report
-    report.anchor_checked = True
-    if anchor is None:
-        if chain.count:
-            report.problems.append(
-                f"{ANCHOR_NAME} is missing from the case directory although the log has "
-                "entries: it was deleted, possibly to hide removed entries"
-            )
-        return report
-    anchor_id, anchor_hash = anchor
-    if anchor_id < 0:
-        report.problems.append(f"{ANCHOR_NAME} is unreadable: it was altered")
-        return report
-    anchored = session.execute(
-        select(AuditEntry.entry_hash).where(AuditEntry.id == anchor_id)
-    ).scalar_one_or_none()
-    if anchored is None:
-        report.problems.append(
-            f"audit entry {anchor_id}, the newest one recorded in {ANCHOR_NAME}, is gone: "
-            "entries were removed from the end of the log"
-        )
-    elif anchored != anchor_hash:
-        report.problems.append(
-            f"audit entry {anchor_id} no longer has the hash recorded in {ANCHOR_NAME}: "
-            "the end of the log was rewritten"
-        )
-    return report
+    """Detect altered, removed, reordered or forged entries and a removed tail."""
+    chain = verify_links(session, AuditEntry, audit_content)
+    return AuditReport(
+        entries=chain.count,
+        problems=[
+            f"audit entry {p.entry_id}: {p.message}" if p.entry_id is not None else p.message
+            for p in chain.problems
+        ],
+        head_hash=chain.last_hash if chain.count else None,
+        anchor_checked=chain.anchor_checked,
+    )
 
 
 def audit_entries(

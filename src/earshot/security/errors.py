@@ -30,7 +30,11 @@ class AuthenticationError(EarshotError):
 
 
 class LockedOutError(AuthenticationError):
-    """Too many failed sign-ins for this user or from this client; wait and retry."""
+    """Too many failed sign-ins for this user or from this client; wait and retry.
+
+    ``retry_after``: seconds to wait (the web answers with a Retry-After header)."""
+
+    retry_after: int = 0
 
 
 class PasswordPolicyError(ConfigError):

@@ -26,10 +26,13 @@ from ..security.crypto import KeySource, MediaCipher, create_encryption, databas
 from ..security.private import harden_case_dir, narrow_umask
 from ..settings import Settings, resolve_secret
 from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
+from .chainkey import create_chain_key, resolve_key_path
 from .custody import append_custody
 from .database import current_revision, head_revision, make_engine, migrate
+from .hashchain import seal_anchor
 from .media import MediaStore
-from .models import CaseInfo
+from .models import CaseInfo, CustodyEntry
+from .security_models import AuditEntry
 
 __all__ = ["CONFIG_NAME", "Case"]
 
@@ -63,8 +66,15 @@ class Case:
         self.engine = engine
         self.media = MediaStore(path, unlock=unlock_media)
         self.migration: Migration | None = None
-        # Layers that keep files beside the database (the audit anchor) find the case here.
-        self._sessions = sessionmaker(engine, expire_on_commit=False, info={"case_dir": path})
+        self.chain_key_file = resolve_key_path(path, settings.chain_key_file)
+        # The log layers find the case's anchors and chain key here (earshot.store.hashchain).
+        self._sessions = sessionmaker(
+            engine,
+            expire_on_commit=False,
+            # The settings too: library rules that follow them (the translation workflow's
+            # rewrite threshold) read them from the session, whoever calls.
+            info={"case_dir": path, "chain_key_file": self.chain_key_file, "settings": settings},
+        )
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
@@ -125,6 +135,7 @@ class Case:
             )
         migrate(engine, revision)
         MediaStore(path).create()
+        create_chain_key(resolve_key_path(path, base.chain_key_file))
         tmp = path / (CONFIG_NAME + ".tmp")
         tmp.write_text(tomli_w.dumps(config), encoding="utf-8")
         os.replace(tmp, path / CONFIG_NAME)
@@ -221,6 +232,10 @@ class Case:
                     action="schema-upgraded",
                     detail={"from": migrated[0], "to": migrated[1]},
                 )
+                # Anchor both logs now: an entry without a MAC appended from here on is
+                # caught even before Earshot writes its next audit entry.
+                seal_anchor(session, CustodyEntry)
+                seal_anchor(session, AuditEntry)
         return case
 
     @staticmethod
@@ -233,6 +248,8 @@ class Case:
     def _persisted(settings: Settings) -> dict[str, Any]:
         """Settings worth keeping with the case (never the operator or a literal secret)."""
         out: dict[str, Any] = {"region": settings.region, "timezone": settings.timezone}
+        if settings.chain_key_file:
+            out["chain_key_file"] = settings.chain_key_file
         if settings.db:
             out["db"] = (
                 settings.db if settings.db.startswith("env:") else _strip_password(settings.db)

@@ -1,4 +1,9 @@
-"""The chain of custody: an append-only, hash-chained log in the case database."""
+"""The chain of custody: an append-only, hash-chained log in the case database.
+
+Sealed like the audit log (:mod:`earshot.store.hashchain`): RFC 8785 hashes, an HMAC
+per entry under the chain key kept outside the database, and ``custody.anchor`` in the
+case directory holding the chain's length and head hash.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .hashchain import GENESIS, ChainProblem, append_link, chain_digest, verify_links
+from .hashchain import (
+    GENESIS,
+    ChainProblem,
+    ChainResult,
+    append_link,
+    chain_digest,
+    verify_links,
+)
 from .models import CustodyEntry, utcnow
 
-__all__ = ["GENESIS", "ChainProblem", "append_custody", "entry_digest", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "ChainProblem",
+    "append_custody",
+    "custody_content",
+    "entry_digest",
+    "verify_chain",
+    "verify_custody",
+]
 
 
 def entry_digest(
@@ -37,7 +57,8 @@ def entry_digest(
     )
 
 
-def _content(entry: CustodyEntry) -> dict[str, Any]:
+def custody_content(entry: CustodyEntry) -> dict[str, Any]:
+    """The fields an entry's hash covers (with ``prev``), as JSON values."""
     return {
         "at": entry.at.isoformat(timespec="microseconds"),
         "operator": entry.operator,
@@ -71,11 +92,16 @@ def append_custody(
             detail=dict(detail or {}),
             prev_hash=prev,
         ),
-        _content,
+        custody_content,
     )
 
 
+def verify_custody(session: Session) -> ChainResult:
+    """Re-compute every entry's hash and MAC and check the log against its anchor."""
+    return verify_links(session, CustodyEntry, custody_content)
+
+
 def verify_chain(session: Session) -> tuple[int, list[ChainProblem]]:
-    """Re-compute every entry's hash; returns (entries checked, problems)."""
-    result = verify_links(session, CustodyEntry, _content)
+    """:func:`verify_custody` as (entries checked, problems)."""
+    result = verify_custody(session)
     return result.count, result.problems

@@ -318,8 +318,9 @@ class CustodyEntry(Base):
     """Append-only, hash-chained log of everything done to the evidence.
 
     Each entry's hash covers its content and the previous entry's hash, so an
-    altered, removed or reordered entry breaks the chain (checked by `verify`).
-    Database triggers refuse UPDATE and DELETE.
+    altered, removed or reordered entry breaks the chain (checked by `verify`); its
+    MAC and the ``custody.anchor`` file catch forged and removed newest entries.
+    Database triggers refuse UPDATE and DELETE, and INSERT without a MAC.
     """
 
     __tablename__ = "custody_log"
@@ -332,3 +333,6 @@ class CustodyEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC under the case's chain key (earshot.store.chainkey); NULL only in entries
+    # written by Earshot before MACs, at the start of the log.
+    entry_mac: Mapped[str | None] = mapped_column(String(64))

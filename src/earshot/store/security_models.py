@@ -16,9 +16,9 @@ __all__ = ["AuditEntry"]
 class AuditEntry(Base):
     """Who viewed, played, searched, edited, verified or exported what, and when.
 
-    Append-only (database triggers refuse UPDATE and DELETE) and hash-chained like the
-    custody log, so an altered, removed or reordered entry is detected by
-    ``earshot audit verify``.
+    Append-only (database triggers refuse UPDATE, DELETE and INSERT without a MAC) and
+    hash-chained, MAC'd and anchored like the custody log, so an altered, removed,
+    reordered or forged entry is detected by ``earshot audit verify``.
     """
 
     __tablename__ = "audit_log"
@@ -31,3 +31,4 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_mac: Mapped[str | None] = mapped_column(String(64))  # see CustodyEntry

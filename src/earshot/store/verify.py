@@ -90,7 +90,10 @@ def verify_case(case: Case, *, on_file: Callable[[str], None] | None = None) -> 
     )
     with case.session() as session:
         report.custody_entries, chain = verify_chain(session)
-        report.custody_problems = [f"custody entry {p.entry_id}: {p.message}" for p in chain]
+        report.custody_problems = [
+            f"custody entry {p.entry_id}: {p.message}" if p.entry_id is not None else p.message
+            for p in chain
+        ]
         append_custody(
             session,
             operator=case.settings.operator,

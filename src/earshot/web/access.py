@@ -7,9 +7,6 @@ upgraded; every decision about who may do what is delegated to
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +15,6 @@ from sqlalchemy.orm import Session
 
 __all__ = [
     "Accounts",
-    "LoginThrottle",
     "audit",
     "can",
     "load_viewed",
@@ -101,32 +97,3 @@ def load_viewed(
         detail={"via": via},
     )
     return detail
-
-
-class LoginThrottle:
-    """Per-client sliding window on failed logins, in front of the account lockout.
-
-    The account store locks an account after repeated failures; this stops one
-    client from walking through many usernames, which a per-account lock cannot.
-    """
-
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts = attempts
-        self.window_s = window_s
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _window(self, client: str, now: float) -> deque[float]:
-        seen = self._seen.setdefault(client, deque())
-        while seen and now - seen[0] > self.window_s:
-            seen.popleft()
-        return seen
-
-    def blocked(self, client: str) -> bool:
-        """Whether `client` failed too often within the window to try again now."""
-        with self._lock:
-            return len(self._window(client, time.monotonic())) >= self.attempts
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._window(client, time.monotonic()).append(time.monotonic())

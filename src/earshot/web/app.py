@@ -3,10 +3,11 @@
 Security is applied here once for every route rather than per page: the session
 cookie is read, state-changing requests must carry the session's CSRF token in the
 ``X-CSRF-Token`` header (pages send it from htmx/fetch; the login form, the one
-request made without a session, has its own token) and come from this origin, and
-every response carries a strict Content-Security-Policy. Styles may use a
-per-response nonce because wavesurfer.js builds its waveform in a shadow DOM with
-its own ``<style>``; scripts are only ever files from ``/static``.
+request made without a session, has its own token) and come from the configured public
+origin (never judged by the request's own Host header), and every response carries a
+strict Content-Security-Policy. Styles may use a per-response nonce because
+wavesurfer.js builds its waveform in a shadow DOM with its own ``<style>``; scripts
+are only ever files from ``/static``.
 
 A session store that cannot answer (Redis gone) makes the request fail closed with a 503
 and a generic message: the browser learns nothing about the store, the server log gets
@@ -29,9 +30,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import EarshotError, SessionStoreError
+from ..security.errors import LockedOutError
 from ..store.case import Case
 from . import api, api_publish, pages
-from .access import Accounts, LoginThrottle, role_name
+from .access import Accounts, role_name
 from .context import LoginRequiredError, WebOptions, WebState
 from .sessions import MemorySessionStore, SessionStore
 
@@ -42,6 +44,13 @@ LOGIN_COOKIE = "earshot_login"
 HERE = Path(__file__).parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 STORE_DOWN = "logins are unavailable right now (the session store is not answering); try again soon"
+# The login page shows only these texts, chosen by a code in the URL: never text from it.
+LOGIN_MESSAGES = {
+    "expired": "The login form expired; try again.",
+    "failed": "Wrong username or password.",
+    "wait": "Too many failed sign-ins; wait a little and try again.",
+    "unavailable": "Logins are unavailable right now; try again soon.",
+}
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +104,9 @@ def create_app(
         accounts=accounts,
         options=options,
         sessions=MemorySessionStore(options.idle_timeout_s) if sessions is None else sessions,
-        throttle=LoginThrottle(options.login_attempts_per_minute, 60.0),
         policy=_load_policy(options.redaction_policy),
     )
+    origins = tuple(o.strip().rstrip("/").lower() for o in options.public_origins)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.globals["role_name"] = role_name
@@ -119,7 +128,7 @@ def create_app(
         except SessionStoreError as exc:
             refused: Response | None = _store_down(exc)
         else:
-            refused = _refuse_unsafe(request)
+            refused = _refuse_unsafe(request, origins)
         response = refused or await call_next(request)
         _security_headers(response, nonce)
         if request.url.path.startswith("/static/"):
@@ -147,7 +156,7 @@ def create_app(
         response = templates.TemplateResponse(
             request,
             "login.html",
-            {"login_token": token, "next": _local(next), "error": error[:200]},
+            {"login_token": token, "next": _local(next), "error": LOGIN_MESSAGES.get(error, "")},
         )
         _set_cookie(request, response, LOGIN_COOKIE, token, options.secure_cookies, path="/login")
         return response
@@ -163,23 +172,26 @@ def create_app(
         web: WebState = request.app.state.web
         expected = request.cookies.get(LOGIN_COOKIE) or ""
         if not expected or not secrets.compare_digest(expected, login_token):
-            return _login_again(next, "The login form expired; try again.")
-        client = request.client.host if request.client else "unknown"
-        if web.throttle.blocked(client):
-            return _login_again(next, "Too many failed logins from here; wait a minute.")
+            return _login_again(next, "expired")
+        client = options.proxies.client(
+            request.client.host if request.client else None, request.headers
+        )
         try:
             user = web.accounts.authenticate(username, password, client=client)
-        except EarshotError as exc:
-            web.throttle.failed(client)
-            locked = "Locked" in type(exc).__name__
-            return _login_again(next, str(exc)[:200] if locked else "Wrong username or password.")
+        except SessionStoreError as exc:  # a shared (Redis) throttle that cannot answer
+            log.error("%s", exc)
+            return _login_again(next, "unavailable")
+        except LockedOutError as exc:
+            return _login_again(next, "wait", retry_after=exc.retry_after)
+        except EarshotError:
+            return _login_again(next, "failed")
         try:
             # The account's normalized name ("Alice " -> "alice"), so that roles, the audit
             # log and ending a user's sessions all see one name.
             session = web.sessions.create(user.username)
         except SessionStoreError as exc:
             log.error("%s", exc)  # redacted URL and reason, never the password
-            return _login_again(next, "Logins are unavailable right now; try again soon.")
+            return _login_again(next, "unavailable")
         response = RedirectResponse(_local(next), status_code=303)
         _set_cookie(request, response, COOKIE, session.token, options.secure_cookies)
         response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -215,13 +227,17 @@ def _store_down(exc: SessionStoreError) -> Response:
     return JSONResponse({"detail": STORE_DOWN}, status_code=503, headers={"Retry-After": "10"})
 
 
-def _refuse_unsafe(request: Request) -> Response | None:
-    """Refuse a state change without this session's CSRF token or from another origin."""
+def _refuse_unsafe(request: Request, public_origins: tuple[str, ...]) -> Response | None:
+    """Refuse a state change without this session's CSRF token or from another origin.
+
+    The Origin is compared with the configured public origin(s), not with the request's
+    Host header: a Host header is whatever the client (or a rebinding DNS name) says.
+    """
     if request.method in SAFE_METHODS:
         return None
     origin = request.headers.get("origin")
     # "null" is what browsers send under Referrer-Policy no-referrer; the tokens decide then.
-    if origin and origin != "null" and origin != f"{request.url.scheme}://{request.url.netloc}":
+    if origin and origin != "null" and origin.rstrip("/").lower() not in public_origins:
         return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
     if request.url.path == "/login":
         return None  # checked by its own form token: there is no session yet
@@ -243,9 +259,13 @@ def _local(target: str) -> str:
     return target
 
 
-def _login_again(next_: str, message: str) -> Response:
-    url = f"/login?next={quote(_local(next_), safe='/')}&error={quote(message)}"
-    return RedirectResponse(url, status_code=303)
+def _login_again(next_: str, code: str, *, retry_after: int = 0) -> Response:
+    """Back to the form with an error *code* (see LOGIN_MESSAGES), never a text."""
+    url = f"/login?next={quote(_local(next_), safe='/')}&error={code}"
+    response = RedirectResponse(url, status_code=303)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _set_cookie(

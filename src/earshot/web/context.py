@@ -15,7 +15,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 
 from ..store.case import Case
-from .access import Accounts, LoginThrottle, can, role_name
+from .access import Accounts, can, role_name
+from .proxies import ProxyTrust
 from .sessions import LoginSession, SessionStore
 
 __all__ = [
@@ -34,7 +35,11 @@ class WebOptions:
 
     idle_timeout_s: float = 30 * 60.0
     secure_cookies: bool = False
-    login_attempts_per_minute: int = 10
+    # Origins whose state-changing requests are accepted (the `public_origin` setting, or
+    # the address served on); a request's own Host header is never trusted for this.
+    public_origins: tuple[str, ...] = ()
+    # Which peers may tell us the client's address (settings trusted_proxies, forwarded_header).
+    proxies: ProxyTrust = field(default_factory=ProxyTrust)
     peaks_per_second: int = 50
     max_peaks: int = 20_000
     # Longest clip the browser may ask for; disguise (WORLD vocoder) takes about half a
@@ -51,7 +56,6 @@ class WebState:
     accounts: Accounts
     options: WebOptions
     sessions: SessionStore
-    throttle: LoginThrottle
     policy: Any = None  # earshot.publish.policy.RedactionPolicy, None for the default
     root: Path = field(default_factory=lambda: Path(__file__).parent)
 

@@ -7,6 +7,13 @@ is (draft -> reviewed, recorded as "accept"). Under the four-eyes rule (setting
 ``translation_four_eyes``, on by default) nobody reviews their own translation or
 approves their own review, so every published line has passed two people.
 
+A reviewer's "correction" that rewrites the text (normalised Levenshtein distance above
+``translation_rewrite_threshold``, 0.5 by default) is not a review: the reviewer becomes
+the translator of record of the new text, which goes back to "edited" (history action
+"rewrite", the earlier text kept in the history) and needs someone else's review.
+Otherwise a reviewer could replace a whole translation while another person's name
+stayed on it as its translator.
+
 Every change passes the version the writer last read: a stale one raises
 :class:`StaleEditError` instead of silently overwriting a colleague. Drafting never
 touches a translation a person has worked on; it only re-drafts untouched drafts when
@@ -22,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,11 +53,13 @@ __all__ = [
     "draft_translations",
     "edit_translation",
     "review_translation",
+    "rewrite_share",
     "slang_notes",
     "translation_history",
 ]
 
 STATUSES = ("draft", "edited", "reviewed", "approved")
+DEFAULT_REWRITE_THRESHOLD = 0.5
 ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
 
 
@@ -344,6 +354,44 @@ def _check_four_eyes(row: Translation, segment_id: int, actor: str, step: str) -
         )
 
 
+def rewrite_share(before: str, after: str) -> float:
+    """How much of a translation a correction changed: Levenshtein distance over the
+    longer text's length (0 same, 1 all new), whitespace runs counted as one space."""
+    a, b = " ".join(before.split()), " ".join(after.split())
+    return float(Levenshtein.normalized_distance(a, b))
+
+
+def _rewrite_threshold(session: Session, explicit: float | None) -> float:
+    if explicit is not None:
+        return explicit
+    settings = session.info.get("settings")
+    value = getattr(settings, "translation_rewrite_threshold", DEFAULT_REWRITE_THRESHOLD)
+    return float(value)
+
+
+def _rewrite(
+    session: Session,
+    row: Translation,
+    segment_id: int,
+    actor: str,
+    text: str,
+    share: float,
+    threshold: float,
+    note: str | None,
+) -> Translation:
+    """The reviewer's text becomes a new translation of record by the reviewer."""
+    previous = row.translator or (row.engine or {}).get("engine") or "the draft"
+    row.text, row.status, row.translator, row.updated_at = text, "edited", actor, utcnow()
+    row.reviewer = row.approver = None
+    _flush(session, segment_id)
+    why = (
+        f"reviewer's rewrite ({share:.0%} changed, above {threshold:.0%}) replaces the "
+        f"translation by {previous}; {actor} is now its translator and someone else reviews it"
+    )
+    _log(session, row, actor, "rewrite", f"{why}. {note}" if note else why)
+    return row
+
+
 def _advance(
     session: Session,
     segment_id: int,
@@ -355,6 +403,7 @@ def _advance(
     text: str | None,
     note: str | None,
     four_eyes: bool,
+    rewrite_threshold: float | None = None,
 ) -> Translation:
     row = _load(session, segment_id)
     _check_version(row, segment_id, expected_version)
@@ -369,6 +418,11 @@ def _advance(
     if four_eyes:
         _check_four_eyes(row, segment_id, actor, step)
     action = "accept" if row.status == "draft" else step
+    if text is not None and after == "reviewed" and text != row.text:
+        share = rewrite_share(row.text, text)
+        limit = _rewrite_threshold(session, rewrite_threshold)
+        if share > limit:
+            return _rewrite(session, row, segment_id, actor, text, share, limit, note)
     if text is not None:
         row.text = text
     row.status, row.updated_at = after, utcnow()
@@ -390,11 +444,16 @@ def review_translation(
     text: str | None = None,
     note: str | None = None,
     four_eyes: bool = True,
+    rewrite_threshold: float | None = None,
 ) -> Translation:
     """A reviewer checks an edited translation (optionally correcting its text).
 
     A draft can be reviewed too: the reviewer accepts the machine or reference draft
     as it is (history action "accept"), which saves an edit that changes nothing.
+
+    Corrections beyond `rewrite_threshold` (default: the case's
+    ``translation_rewrite_threshold``) are a rewrite, not a review: the returned
+    translation is "edited", by the reviewer (see the module docstring).
     """
     return _advance(
         session,
@@ -406,6 +465,7 @@ def review_translation(
         text=text,
         note=note,
         four_eyes=four_eyes,
+        rewrite_threshold=rewrite_threshold,
     )
 
 
