@@ -349,7 +349,7 @@ def audit_anchor(case: Path, tsr: Path | None, tsa: str | None, as_json: bool) -
         statement = log_statement(session)
     if not statement.ok:
         for problem in statement.problems:
-            err.print(f"[red]LOG  {escape(problem)}[/]")
+            err.print(f"[red]LOG  {safe(problem)}[/]")
         err.print("FAILED: a log is broken; verify and investigate before anchoring it")
         sys.exit(EXIT_PROBLEMS)
     data: dict[str, Any] = {
@@ -369,7 +369,7 @@ def audit_anchor(case: Path, tsr: Path | None, tsa: str | None, as_json: bool) -
     out.print(statement.canonical().decode("utf-8"), markup=False)
     err.print(f"SHA-256 of the statement: {data['sha256']}")
     if "timestamp" in data:
-        err.print(f"RFC 3161 token ({data['timestamp']['status']}) written to {escape(str(tsr))}")
+        err.print(f"RFC 3161 token ({data['timestamp']['status']}) written to {safe(str(tsr))}")
 
 
 @audit_group.command("export")
@@ -416,4 +416,4 @@ def audit_export(case: Path, log_name: str, output: Path | None, as_json: bool) 
         if as_json:
             emit({"log": log_name, "entries": len(lines), "file": str(output)})
         else:
-            err.print(f"{len(lines)} {log_name} entries written to {escape(str(output))}")
+            err.print(f"{len(lines)} {log_name} entries written to {safe(str(output))}")
