@@ -8,6 +8,7 @@ from . import (
     identity_evidence,  # noqa: F401
     identity_links,  # noqa: F401
     language,  # noqa: F401
+    models,  # noqa: F401
     process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)
     search,  # noqa: F401
