@@ -1,0 +1,137 @@
+"""A call never seen before, processed end to end through the onnx-asr engine on a tiny model:
+timed segments per party, provenance with the model hash, the default engine choice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import select
+
+from earshot.ingest.runner import IngestOptions, ingest
+from earshot.speech.testing_onnx import ONNX_BUILDERS
+from earshot.store.case import Case
+from earshot.store.models import Call, Segment, Transcript
+
+RATE = 16_000
+ESPEAK = shutil.which("espeak-ng")
+# Fictional lines, written for this test.
+CALLER = "Мам, это я, у нас тихо, связь только вечером"
+CALLEE = "Сынок, слава богу, отец передаёт привет, береги себя"
+
+
+def _speak(text: str, voice: str, tmp: Path) -> np.ndarray:
+    if ESPEAK is None:
+        pytest.skip("espeak-ng is not installed")
+    out = tmp / f"{voice.replace('+', '_')}.wav"
+    subprocess.run([ESPEAK, "-v", voice, "-w", str(out), text], check=True, capture_output=True)
+    with wave.open(str(out)) as wav:
+        rate = wav.getframerate()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    samples = resample_poly(pcm.astype(np.float32) / 32768.0, RATE, rate).astype(np.float32)
+    loud = np.flatnonzero(np.abs(samples) > 0.001)
+    return samples[loud[0] : loud[-1] + 1]
+
+
+def _stereo_call(path: Path, tmp: Path) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Caller on the left from 0.5 s, callee on the right 0.8 s after; returns both spans."""
+    caller, callee = _speak(CALLER, "ru+m3", tmp), _speak(CALLEE, "ru+f2", tmp)
+    a = (0.5, 0.5 + caller.size / RATE)
+    b = (a[1] + 0.8, a[1] + 0.8 + callee.size / RATE)
+    total = int((b[1] + 1.0) * RATE)
+    rng = np.random.default_rng(3)
+    left, right = (3e-4 * rng.standard_normal((2, total))).astype(np.float32)
+    left[int(a[0] * RATE) : int(a[0] * RATE) + caller.size] += caller
+    right[int(b[0] * RATE) : int(b[0] * RATE) + callee.size] += callee
+    pcm = (np.clip(np.stack([left, right], axis=1), -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(pcm.tobytes())
+    return a, b
+
+
+def _segments(case: Case) -> tuple[Transcript, list[Segment]]:
+    with case.session() as session:
+        [transcript] = session.execute(
+            select(Transcript).where(Transcript.source == "asr")
+        ).scalars()
+        segments = list(
+            session.execute(
+                select(Segment).where(Segment.transcript_id == transcript.id).order_by(Segment.idx)
+            ).scalars()
+        )
+        session.expunge_all()
+    return transcript, segments
+
+
+@pytest.mark.slow
+def test_held_out_call_through_onnx_asr(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "models"
+    ONNX_BUILDERS["gigaam-v3-rnnt"](models / "gigaam-v3-rnnt")
+    monkeypatch.setenv("EARSHOT_MODELS_DIR", str(models))
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    caller_span, callee_span = _stereo_call(incoming / "2026-11-02_0712.wav", tmp_path)
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+    only = ["--only", "decode,vad,separate,transcript"]
+    # a bare model name, found in the models directory
+    data = json.loads(run_cli("process", path, "--json", "--asr", "gigaam-v3-rnnt", *only).stdout)
+    assert {r["stage"]: r["status"] for r in data["results"]} == dict.fromkeys(
+        ("decode", "vad", "separate", "transcript"), "done"
+    )
+    with Case.open(path) as case:
+        transcript, segments = _segments(case)
+        with case.session() as session:
+            [call] = session.execute(select(Call)).scalars()
+            duration = call.duration
+    assert transcript.engine["engine"] == "onnx-asr"
+    assert transcript.engine["party_basis"] == "channel"
+    options = transcript.engine["engine_info"]["options"]
+    assert len(options["model_sha256"]) == 64 and options["onnx_asr_name"] == "gigaam-v3-rnnt"
+    parties = {s.party for s in segments}
+    assert parties == {"A", "B"}, [(s.party, s.start, s.end, s.text) for s in segments]
+    for segment in segments:
+        span = caller_span if segment.party == "A" else callee_span
+        assert span[0] - 0.6 <= segment.start < segment.end <= span[1] + 0.6
+        assert segment.text and segment.words
+        assert all(segment.start <= w["start"] <= w["end"] <= segment.end for w in segment.words)
+        assert segment.end <= (duration or 0) + 1e-6
+
+
+@pytest.mark.slow
+def test_default_engine_is_the_best_installed(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "models"
+    ONNX_BUILDERS["t-one"](models / "t-one")
+    ONNX_BUILDERS["gigaam-v3-ctc"](models / "gigaam-v3-ctc")
+    monkeypatch.setenv("EARSHOT_MODELS_DIR", str(models))
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    _stereo_call(incoming / "call.wav", tmp_path)
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+    result = run_cli("process", path, "--json", "--only", "decode,vad,separate,transcript")
+    assert "gigaam-v3-ctc" in result.stderr and "best installed" in result.stderr
+    with Case.open(path) as case:
+        transcript, segments = _segments(case)
+    assert transcript.engine["engine"] == "onnx-asr"
+    assert transcript.engine["model"] == "gigaam-v3-ctc"
+    assert "best installed model" in transcript.engine["chosen_because"]
+    assert segments and {s.party for s in segments} <= {"A", "B"}
