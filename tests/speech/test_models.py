@@ -130,14 +130,14 @@ def test_fetch_failure_leaves_nothing(hub: str, tmp_path: Path) -> None:
     with pytest.raises(ModelStoreError, match="HTTP 404"):
         fetch_model("gigaam-v3-rnnt", models, base_url=hub)  # not on the stand-in hub
     assert list(models.iterdir()) == []
-    with pytest.raises(ModelStoreError, match="ConnectError|network"):
+    with pytest.raises(ModelStoreError, match=r"ConnectError|network"):
         fetch_model("t-one", models, base_url="http://127.0.0.1:9", timeout=2)
     assert list(models.iterdir()) == []
 
 
 def test_import_without_manifest_needs_a_name(tmp_path: Path) -> None:
     folder = ONNX_BUILDERS["t-one"](tmp_path / "from-colleague")
-    with pytest.raises(ModelStoreError, match="no earshot-manifest.json"):
+    with pytest.raises(ModelStoreError, match=r"no earshot-manifest\.json"):
         import_model(folder, tmp_path / "models")
     installed = import_model(folder, tmp_path / "models", name="t-one")
     assert (installed.path / MANIFEST).is_file()
