@@ -135,3 +135,104 @@ def test_default_engine_is_the_best_installed(
     assert transcript.engine["model"] == "gigaam-v3-ctc"
     assert "best installed model" in transcript.engine["chosen_because"]
     assert segments and {s.party for s in segments} <= {"A", "B"}
+
+
+def _add_transcript(case: Case, call_id: int, source: str, lines: list[tuple[str, str]]) -> None:
+    with case.session() as session:
+        transcript = Transcript(
+            call_id=call_id,
+            source=source,
+            kind="verbatim",
+            language="ru",
+            engine={"engine": "onnx-asr", "model": "stand-in"} if source == "asr" else {},
+        )
+        session.add(transcript)
+        session.flush()
+        for idx, (party, text) in enumerate(lines):
+            session.add(
+                Segment(
+                    transcript_id=transcript.id,
+                    call_id=call_id,
+                    idx=idx,
+                    start=float(idx),
+                    end=idx + 0.9,
+                    party=party,
+                    text=text,
+                )
+            )
+
+
+@pytest.mark.slow
+def test_asr_eval_per_call_channel_and_total(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "models"
+    ONNX_BUILDERS["gigaam-v3-ctc"](models / "gigaam-v3-ctc")
+    monkeypatch.setenv("EARSHOT_MODELS_DIR", str(models))
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    _stereo_call(incoming / "call.wav", tmp_path)
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+        with case.session() as session:
+            [call_id] = session.execute(select(Call.id)).scalars()
+        _add_transcript(
+            case,
+            call_id,
+            "human",
+            [("A", "Мам, привет! Нас двести человек тут."), ("B", "Ёлки, береги себя.")],
+        )
+        _add_transcript(
+            case, call_id, "asr", [("A", "мам привет нас 200 человек"), ("B", "елки береги сибя")]
+        )
+    data = json.loads(run_cli("asr-eval", path, "--json").stdout)
+    rows = {(r["channel"], r["engine"]): r for r in data["rows"]}
+    # hand counts: A loses "тут" (1 of 6 words), B has "сибя" for "себя" (1 of 3)
+    assert rows[("all", "onnx-asr:stand-in")]["wer"] == pytest.approx(2 / 9)
+    assert rows[("0", "onnx-asr:stand-in")]["wer"] == pytest.approx(1 / 6)
+    assert rows[("1", "onnx-asr:stand-in")]["wer"] == pytest.approx(1 / 3)
+    assert rows[("0", "onnx-asr:stand-in")]["cer"] == pytest.approx(4 / 30)
+    assert data["totals"][0]["word_errors"] == 2 and data["totals"][0]["rtf"] is None
+    table = run_cli("asr-eval", path).stdout
+    assert "22.2" in table and "total" in table
+
+    # an engine run now, on the same calls: timed, scored against the same reference
+    run_cli("process", path, "--only", "decode,vad")
+    data = json.loads(run_cli("asr-eval", path, "--engine", "gigaam-v3-ctc", "--json").stdout)
+    [engine] = data["engines"]
+    assert engine.startswith("onnx-asr:gigaam-v3-ctc:")
+    channels = sorted(r["channel"] for r in data["rows"])
+    assert channels == ["0", "1", "all"]
+    [total] = data["totals"]
+    assert total["reference_words"] == 9 and total["word_errors"] >= 1
+    assert total["rtf"] is not None and total["rtf"] > 0
+
+
+@pytest.mark.slow
+def test_transcribe_loose_files(tmp_path: Path, run_cli: Any) -> None:
+    import srt
+
+    model = ONNX_BUILDERS["gigaam-v3-rnnt"](tmp_path / "models" / "gigaam-v3-rnnt")
+    recording = tmp_path / "call.wav"
+    caller_span, callee_span = _stereo_call(recording, tmp_path)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    out_dir = tmp_path / "out"
+    spec = f"onnx-asr:gigaam-v3-rnnt:{model}"
+    result = run_cli(
+        "transcribe", recording, broken, "--asr", spec, "-f", "srt", "-o", out_dir, code=1
+    )
+    assert "broken.wav" in result.stderr
+    cues = list(srt.parse((out_dir / "call.srt").read_text("utf-8")))
+    assert cues and {c.content.split(":")[0] for c in cues} == {"A", "B"}
+    for cue in cues:
+        span = caller_span if cue.content.startswith("A:") else callee_span
+        assert span[0] - 0.6 <= cue.start.total_seconds() < cue.end.total_seconds() <= span[1] + 0.6
+    data = json.loads(run_cli("transcribe", recording, "--asr", spec, "--json").stdout)
+    [only] = data
+    assert only["channels"] == 2 and only["engine"]["engine"] == "onnx-asr"
+    assert {s["party"] for s in only["segments"]} == {"A", "B"}
+    vtt = run_cli("transcribe", recording, "--asr", spec, "-f", "vtt").stdout
+    assert vtt.startswith("WEBVTT") and "<v A>" in vtt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    asr_eval,  # noqa: F401
     case,  # noqa: F401  (registers its commands)
     identity,  # noqa: F401
     identity_evidence,  # noqa: F401
