@@ -236,3 +236,26 @@ def test_transcribe_loose_files(tmp_path: Path, run_cli: Any) -> None:
     assert {s["party"] for s in only["segments"]} == {"A", "B"}
     vtt = run_cli("transcribe", recording, "--asr", spec, "-f", "vtt").stdout
     assert vtt.startswith("WEBVTT") and "<v A>" in vtt
+
+
+@pytest.mark.slow
+def test_case_chooses_an_onnx_speaker_model(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.speech.testing_onnx import build_tiny_wespeaker
+    from earshot.store.speech_models import VoiceprintRow
+
+    model = build_tiny_wespeaker(tmp_path / "speaker") / "wespeaker-tiny.onnx"
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    _stereo_call(incoming / "call.wav", tmp_path)
+    path = tmp_path / "case"
+    Case.init(path, case_settings={"voiceprint_engine": f"onnx:{model}"}).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+    run_cli("process", path, "--only", "decode,vad,separate,voiceprint")
+    with Case.open(path) as case, case.session() as session:
+        rows = list(session.execute(select(VoiceprintRow)).scalars())
+        assert {r.party for r in rows} == {"A", "B"}
+        assert all(r.engine["engine"] == "onnx-speaker" and len(r.vector) == 32 for r in rows)
+        assert all(str(model.name) in r.engine["model"] for r in rows)

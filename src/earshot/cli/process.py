@@ -144,6 +144,11 @@ def process_command(
             address=address,
             stage_options={
                 "separate": {"speakers": speakers},
+                **(
+                    {"voiceprint": {"engine": opened.settings.voiceprint_engine}}
+                    if opened.settings.voiceprint_engine != "resemblyzer"
+                    else {}
+                ),
                 "transcript": {
                     **transcript,
                     "language": language,
