@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from speech_synth import PHRASES, VOICE_A, VOICE_B
 
-from conftest import Render
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.embeddings_onnx import OnnxSpeakerEncoder, encoder_for
 from earshot.speech.testing_onnx import build_tiny_gigaam_v3_ctc, build_tiny_wespeaker
 from earshot.speech.vad import SpeechRegion
 from earshot.speech.voiceprint import VoiceEncoder, similarity
+
+Render = Callable[[str, tuple[str, int, int]], np.ndarray]
 
 
 @pytest.fixture(scope="module")
