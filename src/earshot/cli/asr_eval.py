@@ -55,8 +55,14 @@ def _cell(row: EvalRow | None) -> str:
     help="Engine to run and score (repeatable), e.g. gigaam-v3-rnnt or onnx-asr:t-one:DIR; "
     "default: score the ASR transcripts already in the case.",
 )
-@click.option("--engine-option", "engine_option", metavar="KEY=VALUE", multiple=True)
-@click.option("--language", default="ru", show_default=True)
+@click.option(
+    "--engine-option",
+    "engine_option",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Option for every engine run, e.g. device=cpu or batch_size=16 (repeatable).",
+)
+@click.option("--language", default="ru", show_default=True, help="Language code or auto.")
 @click.option("--call", "calls", type=int, multiple=True, help="Only this call id (repeatable).")
 @json_option
 def asr_eval_command(
@@ -113,8 +119,22 @@ def asr_eval_command(
     metavar="SPEC",
     help="Engine (default: the best installed model, see `earshot models list`).",
 )
-@click.option("--asr-option", "asr_option", metavar="KEY=VALUE", multiple=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="txt", show_default=True)
+@click.option(
+    "--asr-option",
+    "asr_option",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Engine option, e.g. device=cuda or batch_size=16 (repeatable).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="txt",
+    show_default=True,
+    help="Transcript format.",
+)
 @click.option(
     "-o",
     "--output",
@@ -122,8 +142,14 @@ def asr_eval_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write one file per input here (default: print).",
 )
-@click.option("--language", default="ru", show_default=True)
-@click.option("--speakers", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option("--language", default="ru", show_default=True, help="Language code or auto.")
+@click.option(
+    "--speakers",
+    type=click.IntRange(1, 10),
+    default=2,
+    show_default=True,
+    help="Parties of a mono recording (1 = no separation).",
+)
 @json_option
 def transcribe_command(
     files: tuple[Path, ...],
