@@ -259,3 +259,53 @@ def test_case_chooses_an_onnx_speaker_model(
         assert {r.party for r in rows} == {"A", "B"}
         assert all(r.engine["engine"] == "onnx-speaker" and len(r.vector) == 32 for r in rows)
         assert all(str(model.name) in r.engine["model"] for r in rows)
+
+
+class _LanguageEngine:
+    """A chunked engine that reports a language per segment (Ukrainian on channel B's)."""
+
+    max_chunk_s = 10.0
+
+    def __init__(self, model: str | None, **options: object) -> None:
+        from earshot.speech.info import EngineInfo
+
+        self._info = EngineInfo("lang-echo", model or "none", "1", {})
+        self.calls = 0
+
+    @property
+    def info(self) -> Any:
+        return self._info
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Any:
+        raise AssertionError("the stage must hand a chunked engine the VAD regions")
+
+    def transcribe_chunks(self, audio: np.ndarray, chunks: Any, *, language: str | None) -> Any:
+        from earshot.speech.asr import AsrSegment
+
+        self.calls += 1
+        code = "uk" if self.calls == 2 else "ru"  # channel 1 is transcribed second
+        for start, end in chunks:
+            yield AsrSegment(start, end, f"{code} слово", language=code)
+
+
+@pytest.mark.slow
+def test_language_per_segment_is_recorded(tmp_path: Path, run_cli: Any) -> None:
+    from earshot.speech.asr import register_engine, unregister_engine
+
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    _stereo_call(incoming / "call.wav", tmp_path)
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+    register_engine("lang-echo", _LanguageEngine)
+    try:
+        run_cli("process", path, "--asr", "lang-echo:x", "--only", "decode,vad,separate,transcript")
+    finally:
+        unregister_engine("lang-echo")
+    with Case.open(path) as case:
+        transcript, segments = _segments(case)
+    languages = transcript.engine["segment_languages"]
+    assert languages and {segments[int(i)].party for i in languages} == {"B"}
+    assert set(languages.values()) == {"uk"}
