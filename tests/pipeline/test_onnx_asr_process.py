@@ -237,6 +237,24 @@ def test_transcribe_loose_files(tmp_path: Path, run_cli: Any) -> None:
     vtt = run_cli("transcribe", recording, "--asr", spec, "-f", "vtt").stdout
     assert vtt.startswith("WEBVTT") and "<v A>" in vtt
 
+    # a mono recording: parties by voice (Resemblyzer), or none with --speakers 1
+    with wave.open(str(recording)) as wav:
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+    mono_path = tmp_path / "mono.wav"
+    with wave.open(str(mono_path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes((stereo.astype(np.int32).sum(axis=1) // 2).astype("<i2").tobytes())
+    [alone] = json.loads(
+        run_cli("transcribe", mono_path, "--asr", spec, "--speakers", "1", "--json").stdout
+    )
+    assert alone["channels"] == 1 and alone["segments"]
+    assert {s["party"] for s in alone["segments"]} == {None}
+    [split] = json.loads(run_cli("transcribe", mono_path, "--asr", spec, "--json").stdout)
+    assert {s["party"] for s in split["segments"]} <= {"A", "B", None}
+    assert [s["start"] for s in split["segments"]] == [s["start"] for s in alone["segments"]]
+
 
 @pytest.mark.slow
 def test_case_chooses_an_onnx_speaker_model(

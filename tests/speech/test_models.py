@@ -161,3 +161,18 @@ def test_default_choice_and_bare_names(tmp_path: Path) -> None:
     assert choose_default_asr(models).model == "gigaam-v3-rnnt"
     spec = resolve_asr_spec("onnx-asr:t-one", models, available_engines())
     assert spec == f"onnx-asr:t-one:{models / 't-one'}"
+
+
+def test_cli_bare_name_not_installed_is_one_line_advice(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earshot.store.case import Case
+
+    monkeypatch.setenv("EARSHOT_MODELS_DIR", str(tmp_path / "models"))
+    Case.init(tmp_path / "case").close()
+    result = run_cli("process", tmp_path / "case", "--asr", "gigaam-v3-rnnt", code=2)
+    assert (
+        "not installed" in result.stderr and "earshot models fetch gigaam-v3-rnnt" in result.stderr
+    )
+    result = run_cli("transcribe", tmp_path / "nothing.wav", "--json", code=2)
+    assert "no --asr given" in result.stderr and "models fetch" in result.stderr

@@ -140,6 +140,8 @@ class OnnxAsrEngine:
         _check_folder(model, self.folder, self.options.quantization)
         name, found = _onnx_asr_name(model)
         self._entry = found
+        # Whisper and Canary take a language prompt; CTC and transducer models take none.
+        self._takes_language = "whisper" in name or "canary" in name
         providers = _providers(self.options.device)
         session = ort.SessionOptions()
         if self.options.cpu_threads:
@@ -194,12 +196,13 @@ class OnnxAsrEngine:
         """One segment per chunk with text, in time order; times exact to the chunk."""
         samples = check_audio(audio)
         planned = plan_chunks(samples, chunks, self._max_chunk_s)
+        prompt: dict[str, Any] = {"language": language} if self._takes_language and language else {}
         order = sorted(range(len(planned)), key=lambda i: planned[i][1] - planned[i][0])
         results: dict[int, AsrSegment] = {}
         for first in range(0, len(order), self.options.batch_size):
             batch = order[first : first + self.options.batch_size]
             waves: list[Any] = [self._slice(samples, *planned[i]) for i in batch]
-            for index, result in zip(batch, self._model.recognize(waves), strict=True):
+            for index, result in zip(batch, self._model.recognize(waves, **prompt), strict=True):
                 segment = _segment(result, *planned[index])
                 if segment is not None:
                     results[index] = segment
