@@ -176,3 +176,59 @@ def test_cli_bare_name_not_installed_is_one_line_advice(
     )
     result = run_cli("transcribe", tmp_path / "nothing.wav", "--json", code=2)
     assert "no --asr given" in result.stderr and "models fetch" in result.stderr
+
+
+class _SlowHub(SimpleHTTPRequestHandler):
+    """Serves every file as 4 MB trickled out slowly, so a fetch can be killed mid-file."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        import time
+
+        self.send_response(200)
+        self.send_header("Content-Length", str(4 << 20))
+        self.end_headers()
+        try:
+            for _ in range(64):
+                self.wfile.write(b"\0" * (64 << 10))
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def test_killed_fetch_leaves_nothing_installed_and_reruns(tmp_path: Path, hub: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slow = f"http://127.0.0.1:{server.server_address[1]}"
+    models = tmp_path / "models"
+    command = [sys.executable, "-m", "earshot", "models", "fetch", "gigaam-v3-ctc"]
+    process = subprocess.Popen(
+        [*command, "--models-dir", str(models), "--hub-url", slow],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(models.glob(".gigaam-v3-ctc.partial-*/*")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.5)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not (models / "gigaam-v3-ctc").exists()
+    assert choose_default_asr(models).spec is None  # a partial download is not a model
+    installed = fetch_model("gigaam-v3-ctc", models, base_url=hub)
+    assert sorted(p.name for p in models.iterdir()) == ["gigaam-v3-ctc"]  # stale staging gone
+    assert [r.status for r in verify_models(models)] == ["ok"]
+    assert installed.path == models / "gigaam-v3-ctc"

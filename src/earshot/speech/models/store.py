@@ -178,7 +178,11 @@ def _hub_url(base_url: str, repo: str, name: str) -> str:
 
 
 def _staging(models_dir: Path, name: str) -> Path:
+    """A fresh hidden staging folder; those left by a fetch or import that was killed are
+    removed first (they never look installed: `list`, `verify` and the engines skip them)."""
     models_dir.mkdir(parents=True, exist_ok=True)
+    for stale in models_dir.glob(f".{name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=models_dir))
 
 
