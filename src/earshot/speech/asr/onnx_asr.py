@@ -155,11 +155,14 @@ class OnnxAsrEngine:
         ).with_timestamps()
         window = self.options.max_chunk_s or (found.window_s if found else _DEFAULT_WINDOW_S)
         self._max_chunk_s = float(window)
-        files = sorted(
-            p.name
-            for p in self.folder.iterdir()
-            if p.is_file() and p.name != "earshot-manifest.json"
-        )
+        # Hash what the loader reads (and ONNX external weights), not the whole folder: a hub
+        # snapshot may hold gigabytes the model never opens (T-one's KenLM, other variants).
+        read = {
+            f.name
+            for pattern in expected_files(model, self.options.quantization)
+            for f in self.folder.glob(pattern)
+        }
+        files = sorted(read | {f"{n}.data" for n in read if (self.folder / f"{n}.data").is_file()})
         self._info = EngineInfo(
             engine="onnx-asr",
             model=found.name if found else model,
