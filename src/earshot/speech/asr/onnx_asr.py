@@ -28,7 +28,7 @@ from earshot.speech.asr.base import AsrSegment, AsrWord
 from earshot.speech.chunks import plan_chunks
 from earshot.speech.info import SAMPLE_RATE, EngineInfo, check_audio, package_version
 
-__all__ = ["OnnxAsrEngine", "OnnxAsrOptions", "create", "expected_files"]
+__all__ = ["OnnxAsrEngine", "OnnxAsrOptions", "create", "expected_files", "script_language"]
 
 _DEVICES = ("auto", "cpu", "cuda")
 _MIN_CHUNK_SAMPLES = SAMPLE_RATE // 2  # pad very short chunks: GigaAM v3 needs >= 20 ms, TDT more
@@ -142,6 +142,7 @@ class OnnxAsrEngine:
         self._entry = found
         # Whisper and Canary take a language prompt; CTC and transducer models take none.
         self._takes_language = "whisper" in name or "canary" in name
+        self._multilingual = found is not None and len(found.languages) > 1
         providers = _providers(self.options.device)
         session = ort.SessionOptions()
         if self.options.cpu_threads:
@@ -206,7 +207,7 @@ class OnnxAsrEngine:
             batch = order[first : first + self.options.batch_size]
             waves: list[Any] = [self._slice(samples, *planned[i]) for i in batch]
             for index, result in zip(batch, self._model.recognize(waves, **prompt), strict=True):
-                segment = _segment(result, *planned[index])
+                segment = _segment(result, *planned[index], self._multilingual)
                 if segment is not None:
                     results[index] = segment
         for index in sorted(results):
@@ -254,7 +255,27 @@ def _words(result: Any, start: float, end: float) -> tuple[AsrWord, ...]:
     return tuple(words)
 
 
-def _segment(result: Any, start: float, end: float) -> AsrSegment | None:
+_UKRAINIAN_ONLY = set("іїєґ")
+_RUSSIAN_ONLY = set("ыэъё")
+
+
+def script_language(text: str) -> str | None:
+    """The language a multilingual model wrote ``text`` in, from letters only one of the two
+    languages uses (і ї є ґ: Ukrainian; ы э ъ ё: Russian) or the Latin script (English);
+    None when the text does not say (e.g. "так", "да" alone)."""
+    letters = {c for c in text.lower() if c.isalpha()}
+    uk, ru = bool(letters & _UKRAINIAN_ONLY), bool(letters & _RUSSIAN_ONLY)
+    if uk != ru:
+        return "uk" if uk else "ru"
+    latin = sum(c.isascii() for c in letters)
+    if letters and latin == len(letters):
+        return "en"
+    return None
+
+
+def _segment(
+    result: Any, start: float, end: float, multilingual: bool = False
+) -> AsrSegment | None:
     text = " ".join(str(result.text).split())
     if not text:
         return None
@@ -266,7 +287,9 @@ def _segment(result: Any, start: float, end: float) -> AsrSegment | None:
         text=text,
         words=words,
         avg_logprob=round(sum(logprobs) / len(logprobs), 4) if logprobs else None,
-        language=None,  # no onnx-asr CTC/transducer model reports a language
+        # No onnx-asr CTC/transducer model reports a language; a multilingual one (Parakeet:
+        # Russian and Ukrainian) shows it in the letters it writes.
+        language=script_language(text) if multilingual else None,
     )
 
 
