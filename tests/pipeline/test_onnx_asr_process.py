@@ -40,16 +40,21 @@ def _speak(text: str, voice: str, tmp: Path) -> np.ndarray:
     return samples[loud[0] : loud[-1] + 1]
 
 
-def _stereo_call(path: Path, tmp: Path) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Caller on the left from 0.5 s, callee on the right 0.8 s after; returns both spans."""
+def _stereo_call(
+    path: Path, tmp: Path, echo: float = 0.1
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Caller on the left from 0.5 s, callee on the right 0.8 s after, each leaking into the
+    other channel at ``echo`` (-20 dB: a telephone hybrid's crosstalk); returns both spans."""
     caller, callee = _speak(CALLER, "ru+m3", tmp), _speak(CALLEE, "ru+f2", tmp)
     a = (0.5, 0.5 + caller.size / RATE)
     b = (a[1] + 0.8, a[1] + 0.8 + callee.size / RATE)
     total = int((b[1] + 1.0) * RATE)
     rng = np.random.default_rng(3)
     left, right = (3e-4 * rng.standard_normal((2, total))).astype(np.float32)
-    left[int(a[0] * RATE) : int(a[0] * RATE) + caller.size] += caller
-    right[int(b[0] * RATE) : int(b[0] * RATE) + callee.size] += callee
+    for own, other, speech, span in ((left, right, caller, a), (right, left, callee, b)):
+        start = int(span[0] * RATE)
+        own[start : start + speech.size] += speech
+        other[start : start + speech.size] += echo * speech
     pcm = (np.clip(np.stack([left, right], axis=1), -1, 1) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(2)

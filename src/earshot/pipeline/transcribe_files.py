@@ -20,7 +20,7 @@ from ..audio.decode import decode_to_working, read_working
 from ..errors import ConfigError
 from ..speech.asr import AsrEngine
 from ..speech.asr.base import describe
-from ..speech.diarize import DiarizationOptions, assign_speakers, diarize_mono
+from ..speech.diarize import DiarizationOptions, assign_speakers, diarize_mono, own_speech
 from ..speech.info import SAMPLE_RATE
 from ..speech.recognise import recognise_channels
 from ..speech.vad import default_vad
@@ -85,7 +85,9 @@ def transcribe_file(
         info, copies = decode_to_working(Path(path), Path(tmp))
         channels = [read_working(c.path) for c in copies]
     vad = default_vad()
-    regions = {i: [(r.start, r.end) for r in vad.detect(c)] for i, c in enumerate(channels)}
+    # As the separate stage does: each channel of a stereo call without the other's crosstalk.
+    speech = own_speech(channels, vad=vad) if len(channels) >= 2 else [vad.detect(channels[0])]
+    regions = {i: [(r.start, r.end) for r in found] for i, found in enumerate(speech)}
     heard = recognise_channels(engine, channels, language=language, regions=regions)
     parties: list[str | None]
     if len(channels) >= 2:

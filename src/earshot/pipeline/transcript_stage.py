@@ -233,6 +233,13 @@ class TranscriptStage:
         with case.session() as session:
             vad_run = latest_run(session, call_id, "vad", ("done",))
             regions = stored_regions(session, vad_run) if vad_run is not None else None
+        if stereo and turns and all(t.channel is not None for t in turns):
+            # The separation stage's turns are the VAD regions without the other party's
+            # crosstalk (the line echo a hybrid leaks into each channel): chunks from them do
+            # not transcribe one sentence twice, once per channel.
+            regions = {}
+            for turn in turns:
+                regions.setdefault(turn.channel, []).append((turn.start, turn.end))
         # Chunked engines hear each channel on its own (segment party = channel); others get
         # the stereo mix once and each segment goes to the louder channel, as for sidecars.
         heard = recognise_channels(engine, channels, language=self.language, regions=regions)
