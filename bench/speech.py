@@ -312,9 +312,8 @@ def _asr_overhead(
 
     Both run with the model loaded and the VAD stage's regions stored; the stage adds reading
     the working copies, the run bookkeeping, party assignment and writing segments."""
-    from earshot.pipeline.audio import load_channels, stored_regions
-    from earshot.pipeline.runs import latest_run
-    from earshot.pipeline.transcript_stage import _engine
+    from earshot.pipeline.audio import load_channels
+    from earshot.pipeline.transcript_stage import _engine, speech_chunks
     from earshot.speech.recognise import recognise_channels
 
     engine = _engine(spec, options)  # the stage's own cached instance: loaded once for both
@@ -328,10 +327,7 @@ def _asr_overhead(
         calls = list(session.execute(select(Call)).scalars())
         audio = float(sum(c.duration for c in calls))
         ids = [c.id for c in calls]
-        regions = {}
-        for call_id in ids:
-            run = latest_run(session, call_id, "vad", ("done",))
-            regions[call_id] = stored_regions(session, run) if run else None
+        regions = {c.id: speech_chunks(session, c.id, c.channels >= 2) for c in calls}
     channels = {call_id: load_channels(case, call_id) for call_id in ids}
     alone_runs, pipeline_runs = [], []
     for _ in range(3):  # alternate, keep the best of each: the machine is shared

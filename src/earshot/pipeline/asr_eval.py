@@ -29,8 +29,8 @@ from ..speech.evaluate import ErrorCount, char_errors, word_errors
 from ..speech.recognise import recognise_channels
 from ..store.case import Case
 from ..store.models import Call, Transcript
-from .audio import load_channels, party_channels, stored_regions
-from .runs import latest_run
+from .audio import load_channels, party_channels
+from .transcript_stage import speech_chunks
 
 __all__ = ["EvalReport", "EvalRow", "evaluate_case", "normalise_ru"]
 
@@ -187,8 +187,7 @@ def _run_engine(
 ) -> tuple[Hypothesis, float]:
     channels = load_channels(case, call.id)
     with case.session() as session:
-        vad = latest_run(session, call.id, "vad", ("done",))
-        regions = stored_regions(session, vad) if vad is not None else None
+        regions = speech_chunks(session, call.id, len(channels) >= 2)
     began = time.perf_counter()
     heard = recognise_channels(engine, channels, language=language, regions=regions)
     seconds = time.perf_counter() - began

@@ -40,7 +40,7 @@ from .runs import digest, latest_run
 from .split import Computed, compute_and_write
 from .stages import StageInfo, StageOutcome
 
-__all__ = ["NO_ENGINE", "TranscriptStage"]
+__all__ = ["NO_ENGINE", "TranscriptStage", "speech_chunks"]
 
 _PARTY_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -79,6 +79,24 @@ def _engine_version(name: str) -> str:
             f"onnx-asr {package_version('onnx-asr')}, onnxruntime {package_version('onnxruntime')}"
         )
     return "1"
+
+
+def speech_chunks(
+    session: Session, call_id: int, stereo: bool
+) -> dict[int, list[tuple[float, float]]] | None:
+    """Where a chunked engine should listen, per channel: on a stereo call the separation
+    stage's turns (the VAD regions without the other party's crosstalk, the line echo a hybrid
+    leaks into each channel, so no sentence is transcribed twice), else the VAD stage's
+    regions; None when neither stage has run (the engine runs its own VAD)."""
+    separate = latest_run(session, call_id, "separate", ("done",))
+    turns = stored_turns(session, separate) if separate is not None else []
+    if stereo and turns and all(t.channel is not None for t in turns):
+        regions: dict[int, list[tuple[float, float]]] = {}
+        for turn in turns:
+            regions.setdefault(turn.channel or 0, []).append((turn.start, turn.end))
+        return regions
+    vad_run = latest_run(session, call_id, "vad", ("done",))
+    return stored_regions(session, vad_run) if vad_run is not None else None
 
 
 class TranscriptStage:
@@ -231,15 +249,7 @@ class TranscriptStage:
         engine = _engine(spec or self.asr or "", self.asr_options)
         channels = load_channels(case, call_id)
         with case.session() as session:
-            vad_run = latest_run(session, call_id, "vad", ("done",))
-            regions = stored_regions(session, vad_run) if vad_run is not None else None
-        if stereo and turns and all(t.channel is not None for t in turns):
-            # The separation stage's turns are the VAD regions without the other party's
-            # crosstalk (the line echo a hybrid leaks into each channel): chunks from them do
-            # not transcribe one sentence twice, once per channel.
-            regions = {}
-            for turn in turns:
-                regions.setdefault(turn.channel, []).append((turn.start, turn.end))
+            regions = speech_chunks(session, call_id, stereo)
         # Chunked engines hear each channel on its own (segment party = channel); others get
         # the stereo mix once and each segment goes to the louder channel, as for sidecars.
         heard = recognise_channels(engine, channels, language=self.language, regions=regions)
