@@ -64,6 +64,18 @@ def _stereo_call(
     return a, b
 
 
+def _mono_of(stereo_path: Path, path: Path) -> Path:
+    """The two channels mixed into one, as a call recorded on one line."""
+    with wave.open(str(stereo_path)) as wav:
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes((stereo.astype(np.int32).sum(axis=1) // 2).astype("<i2").tobytes())
+    return path
+
+
 def _segments(case: Case) -> tuple[Transcript, list[Segment]]:
     with case.session() as session:
         [transcript] = session.execute(
@@ -243,14 +255,7 @@ def test_transcribe_loose_files(tmp_path: Path, run_cli: Any) -> None:
     assert vtt.startswith("WEBVTT") and "<v A>" in vtt
 
     # a mono recording: parties by voice (Resemblyzer), or none with --speakers 1
-    with wave.open(str(recording)) as wav:
-        stereo = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
-    mono_path = tmp_path / "mono.wav"
-    with wave.open(str(mono_path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        wav.writeframes((stereo.astype(np.int32).sum(axis=1) // 2).astype("<i2").tobytes())
+    mono_path = _mono_of(recording, tmp_path / "mono.wav")
     [alone] = json.loads(
         run_cli("transcribe", mono_path, "--asr", spec, "--speakers", "1", "--json").stdout
     )
@@ -332,3 +337,28 @@ def test_language_per_segment_is_recorded(tmp_path: Path, run_cli: Any) -> None:
     languages = transcript.engine["segment_languages"]
     assert languages and {segments[int(i)].party for i in languages} == {"B"}
     assert set(languages.values()) == {"uk"}
+
+
+@pytest.mark.slow
+def test_mono_call_parties_from_diarization(tmp_path: Path, run_cli: Any) -> None:
+    model = ONNX_BUILDERS["gigaam-v3-ctc"](tmp_path / "models" / "gigaam-v3-ctc")
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    caller_span, callee_span = _stereo_call(tmp_path / "stereo.wav", tmp_path, echo=0.0)
+    _mono_of(tmp_path / "stereo.wav", incoming / "one-line.wav")
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        ingest(case, [incoming], IngestOptions(workers=1))
+    spec = f"onnx-asr:gigaam-v3-ctc:{model}"
+    run_cli("process", path, "--asr", spec, "--only", "decode,vad,separate,transcript")
+    with Case.open(path) as case:
+        transcript, segments = _segments(case)
+    assert transcript.engine["party_basis"] == "diarization"
+    assert segments and {s.party for s in segments} <= {"A", "B", None}
+    for segment in segments:  # chunks are the mono VAD regions: inside one of the two turns
+        inside = [
+            span[0] - 0.6 <= segment.start and segment.end <= span[1] + 0.6
+            for span in (caller_span, callee_span)
+        ]
+        assert any(inside), (segment.start, segment.end)
