@@ -53,6 +53,12 @@ def test_registered_and_chunked(tiny_models: dict[str, Path]) -> None:
     info = describe(engine)
     assert info["engine"] == "onnx-asr" and info["model"] == "gigaam-v3-ctc"
     assert "onnx-asr 0." in str(info["version"])
+    # onnx-asr's own names work too, and name the catalogue model
+    for native, ours in (("t-tech/t-one", "t-one"), ("nemo-parakeet-tdt-0.6b-v3", None)):
+        folder = tiny_models[ours or "parakeet-tdt-0.6b-v3"]
+        loaded = get_engine(f"onnx-asr:{native}:{folder}", device="cpu")
+        assert loaded.info.model == (ours or "parakeet-tdt-0.6b-v3")
+        assert loaded.info.options["onnx_asr_name"] == native
 
 
 @pytest.mark.parametrize("model", MODELS)
