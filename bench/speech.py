@@ -378,7 +378,7 @@ def main() -> None:
         speaker_eers = []
         for model in args.speaker_model:
             if model == "tiny":
-                from earshot.speech.testing_onnx import build_tiny_wespeaker
+                from earshot.speech.testing_speaker import build_tiny_wespeaker
 
                 model = str(build_tiny_wespeaker(Path(tmp) / "speaker") / "wespeaker-tiny.onnx")
             process(

@@ -270,7 +270,7 @@ def test_transcribe_loose_files(tmp_path: Path, run_cli: Any) -> None:
 def test_case_chooses_an_onnx_speaker_model(
     tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from earshot.speech.testing_onnx import build_tiny_wespeaker
+    from earshot.speech.testing_speaker import build_tiny_wespeaker
     from earshot.store.speech_models import VoiceprintRow
 
     model = build_tiny_wespeaker(tmp_path / "speaker") / "wespeaker-tiny.onnx"

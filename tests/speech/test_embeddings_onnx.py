@@ -11,7 +11,8 @@ from speech_synth import PHRASES, VOICE_A, VOICE_B
 
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.embeddings_onnx import OnnxSpeakerEncoder, encoder_for
-from earshot.speech.testing_onnx import build_tiny_gigaam_v3_ctc, build_tiny_wespeaker
+from earshot.speech.testing_onnx import build_tiny_gigaam_v3_ctc
+from earshot.speech.testing_speaker import build_tiny_wespeaker
 from earshot.speech.vad import SpeechRegion
 from earshot.speech.voiceprint import VoiceEncoder, similarity
 
