@@ -146,6 +146,8 @@ def test_default_engine_is_the_best_installed(
         ingest(case, [incoming], IngestOptions(workers=1))
     result = run_cli("process", path, "--json", "--only", "decode,vad,separate,transcript")
     assert "gigaam-v3-ctc" in result.stderr and "best installed" in result.stderr
+    chosen = json.loads(result.stdout)["asr_default"]
+    assert chosen["spec"].startswith("onnx-asr:gigaam-v3-ctc:") and "18.6" in chosen["reason"]
     with Case.open(path) as case:
         transcript, segments = _segments(case)
     assert transcript.engine["engine"] == "onnx-asr"

@@ -160,7 +160,9 @@ def process_command(
         with progress_bar("process") as bar:
             report = process(opened, options, _Bar(bar))
     if as_json:
-        emit(report.as_dict())
+        chosen = transcript.get("default_asr")
+        default = {"asr_default": {"spec": chosen, "reason": transcript["default_reason"]}}
+        emit({**report.as_dict(), **(default if chosen else {})})
     else:
         _print_report(report)
     if report.failed:
