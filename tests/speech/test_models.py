@@ -232,3 +232,31 @@ def test_killed_fetch_leaves_nothing_installed_and_reruns(tmp_path: Path, hub: s
     assert sorted(p.name for p in models.iterdir()) == ["gigaam-v3-ctc"]  # stale staging gone
     assert [r.status for r in verify_models(models)] == ["ok"]
     assert installed.path == models / "gigaam-v3-ctc"
+
+
+class _TamperingHub(SimpleHTTPRequestHandler):
+    """Publishes a SHA-256 (as Hugging Face's ETag) that the bytes it sends do not have."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("ETag", '"' + "ab" * 32 + '"')
+        super().end_headers()
+
+
+def test_fetch_checks_the_published_hash_and_refuses_plain_http(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ONNX_BUILDERS["t-one"](root / "t-tech" / "T-one" / "resolve" / "main")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_TamperingHub, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    models = tmp_path / "models"
+    try:
+        with pytest.raises(ModelStoreError, match="does not match the SHA-256"):
+            fetch_model("t-one", models, base_url=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list(models.iterdir()) == []
+    with pytest.raises(ModelStoreError, match="use https"):
+        fetch_model("t-one", models, base_url="http://mirror.example.org")

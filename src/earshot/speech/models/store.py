@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from ...errors import EarshotError, ModelMissingError
 from .catalogue import CatalogueEntry, catalogue, entry, find_entry
@@ -202,6 +204,32 @@ def _install(staging: Path, target: Path, replace: bool) -> None:
         staging.rename(target)
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_SHA256 = re.compile(r'^(?:W/)?"?([0-9a-f]{64})"?$')
+
+
+def _check_base_url(base_url: str) -> None:
+    """Plain HTTP lets anyone on the path swap a model: only https, or http on this machine."""
+    parsed = urlparse(base_url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in _LOOPBACK):
+        return
+    raise ModelStoreError(
+        f"hub URL {base_url!r}: use https (plain http only for a mirror on this machine, "
+        "e.g. http://127.0.0.1:8080)"
+    )
+
+
+def _published_sha256(response: Any) -> str | None:
+    """The SHA-256 the hub publishes for a file: Hugging Face sends it as the (linked) ETag of
+    large (LFS) files, on the redirect or the final answer."""
+    for answer in (*response.history, response):
+        for header in ("x-linked-etag", "etag"):
+            match = _SHA256.match(answer.headers.get(header, "").strip().lower())
+            if match:
+                return match.group(1)
+    return None
+
+
 def fetch_model(
     name: str,
     models_dir: str | Path,
@@ -213,9 +241,12 @@ def fetch_model(
 ) -> InstalledModel:
     """Download catalogue model ``name`` from its hub repository (``BASE/REPO/resolve/main/FILE``,
     the Hugging Face layout; any mirror with that layout works) into the models directory,
-    writing the SHA-256 manifest.  Opt-in: nothing else in Earshot touches the network."""
+    writing the SHA-256 manifest.  Opt-in: nothing else in Earshot touches the network.
+    Where the hub publishes a file's SHA-256 (Hugging Face's ETag of large files) the download
+    must match it."""
     import httpx
 
+    _check_base_url(base_url)
     item = entry(name)
     root = _models_dir(models_dir)
     staging = _staging(root, item.name)
@@ -232,13 +263,22 @@ def fetch_model(
                                 "setting and that the repository still publishes this file"
                             )
                         total = response.headers.get("content-length")
+                        published = _published_sha256(response)
+                        digest = hashlib.sha256()
                         done = 0
                         with (staging / file_name).open("wb") as handle:
                             for block in response.iter_bytes(_CHUNK):
                                 handle.write(block)
+                                digest.update(block)
                                 done += len(block)
                                 if progress:
                                     progress(file_name, done, int(total) if total else None)
+                        if published and digest.hexdigest() != published:
+                            raise ModelStoreError(
+                                f"fetching {item.name}: {file_name} does not match the SHA-256 "
+                                f"the hub publishes for it ({published[:12]}...); the download "
+                                "was damaged or altered on the way; nothing was installed"
+                            )
                 except httpx.HTTPError as error:
                     raise ModelStoreError(
                         f"fetching {item.name}: {url} failed ({type(error).__name__}: {error}); "
