@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import onnx_asr
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.asr import available_engines, get_engine
@@ -183,3 +185,30 @@ def test_language_from_the_letters_a_multilingual_model_writes() -> None:
     assert script_language("ты поел сегодня") == "ru"
     assert script_language("ok, roger that") == "en"
     assert script_language("") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 170), st.floats(0.06, 90)).map(lambda p: (p[0], p[0] + p[1])),
+        max_size=6,
+    ),
+    st.floats(2.0, 30.0),
+)
+def test_plan_chunks_covers_regions_within_the_window(
+    regions: list[tuple[float, float]], window: float
+) -> None:
+    audio = np.random.default_rng(0).standard_normal(180 * RATE).astype(np.float32) * 0.01
+    chunks = plan_chunks(audio, regions, window)
+    assert all(0 <= s < e <= 180 and e - s <= window + 1e-3 for s, e in chunks)
+    assert chunks == sorted(chunks)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(chunks))
+    union: list[list[float]] = []
+    for start, end in sorted(regions):
+        if union and start <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], end)
+        else:
+            union.append([start, end])
+    expected = sum(min(e, 180.0) - s for s, e in union if min(e, 180.0) - s >= 0.05)
+    covered = sum(e - s for s, e in chunks)
+    assert covered == pytest.approx(expected, abs=0.002 * (len(union) + len(chunks)))

@@ -38,12 +38,19 @@ def plan_chunks(
     *,
     min_s: float = 0.05,
 ) -> list[tuple[float, float]]:
-    """Chunks (start, end) in seconds covering ``regions`` inside ``audio``, none longer than
-    ``max_s``; regions shorter than ``min_s`` are dropped (nothing to recognise)."""
+    """Chunks (start, end) in seconds covering ``regions`` inside ``audio``, in time order and
+    none longer than ``max_s``; overlapping regions are merged first, and stretches shorter than
+    ``min_s`` are dropped (nothing to recognise)."""
     duration = audio.size / SAMPLE_RATE
-    chunks: list[tuple[float, float]] = []
+    merged: list[list[float]] = []  # overlapping regions are one stretch of speech
     for raw_start, raw_end in sorted(regions):
-        start, end = max(0.0, float(raw_start)), min(duration, float(raw_end))
+        if merged and raw_start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], float(raw_end))
+        else:
+            merged.append([float(raw_start), float(raw_end)])
+    chunks: list[tuple[float, float]] = []
+    for raw_start, raw_end in merged:
+        start, end = max(0.0, raw_start), min(duration, raw_end)
         while end - start > max_s:
             cut = _quietest(audio, start, start + max_s / 2, start + max_s)
             cut = min(max(cut, start + min_s), start + max_s)
