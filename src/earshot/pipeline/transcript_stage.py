@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -66,6 +67,7 @@ def _engine(spec: str, options: dict[str, Any]) -> AsrEngine:
     return _engines[key]
 
 
+@cache  # importlib.metadata lookups cost milliseconds; the stage asks on every call
 def _engine_version(name: str) -> str:
     if name == "faster-whisper":
         return (
