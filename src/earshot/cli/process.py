@@ -161,8 +161,12 @@ def process_command(
             report = process(opened, options, _Bar(bar))
     if as_json:
         chosen = transcript.get("default_asr")
-        default = {"asr_default": {"spec": chosen, "reason": transcript["default_reason"]}}
-        emit({**report.as_dict(), **(default if chosen else {})})
+        default = (
+            {"asr_default": {"spec": chosen, "reason": transcript.get("default_reason")}}
+            if chosen
+            else {}
+        )
+        emit({**report.as_dict(), **default})
     else:
         _print_report(report)
     if report.failed:
