@@ -42,6 +42,8 @@ def test_catalogue_entries_match_onnx_asr_loaders() -> None:
         # every file onnx-asr's loader globs for is among the files fetch downloads
         for pattern in expected_files(item.name):
             assert any(Path(f).match(pattern) for f in item.files), (item.name, pattern)
+        for pattern in expected_files(item.name, "int8") if item.int8_files else ():
+            assert any(Path(f).match(pattern) for f in item.int8_files), (item.name, pattern)
 
 
 def test_tiny_builders_write_the_catalogue_layout(tmp_path: Path) -> None:
@@ -260,3 +262,34 @@ def test_fetch_checks_the_published_hash_and_refuses_plain_http(tmp_path: Path) 
     assert list(models.iterdir()) == []
     with pytest.raises(ModelStoreError, match="use https"):
         fetch_model("t-one", models, base_url="http://mirror.example.org")
+
+
+def test_int8_variant_fetched_and_loaded_without_being_told(tmp_path: Path) -> None:
+    from earshot.errors import ConfigError
+
+    root = tmp_path / "hub"
+    served = ONNX_BUILDERS["gigaam-v3-ctc"](
+        root / "istupakov" / "gigaam-v3-onnx" / "resolve" / "main"
+    )
+    (served / "v3_ctc.onnx").rename(served / "v3_ctc.int8.onnx")  # the hub's file name
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Hub, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    models = tmp_path / "models"
+    hub_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(ModelStoreError, match="HTTP 404"):  # no full-precision file there
+            fetch_model("gigaam-v3-ctc", models, base_url=hub_url)
+        installed = fetch_model("gigaam-v3-ctc", models, base_url=hub_url, quantization="int8")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert installed.quantization == "int8"
+    assert sorted(p.name for p in installed.path.iterdir()) == [
+        "config.json", "earshot-manifest.json", "v3_ctc.int8.onnx", "v3_vocab.txt"
+    ]  # fmt: skip
+    choice = choose_default_asr(models)
+    assert choice.model == "gigaam-v3-ctc"
+    engine = get_engine(str(choice.spec), device="cpu")
+    assert engine.info.options["quantization"] == "int8"
+    with pytest.raises(ConfigError, match="no 'int8' variant"):
+        fetch_model("t-one", models, base_url=hub_url, quantization="int8")

@@ -91,9 +91,19 @@ def list_command(models_dir: str | None, as_json: bool) -> None:
 @_dir_option
 @click.option("--hub-url", metavar="URL", help="Hub base URL (default: setting models_hub_url).")
 @click.option("--replace", is_flag=True, help="Overwrite an installed copy.")
+@click.option(
+    "--quantization",
+    type=click.Choice(["int8"]),
+    help="Fetch the hub's int8 variant (about 4x smaller, faster on CPU) where it has one.",
+)
 @json_option
 def fetch_command(
-    name: str, models_dir: str | None, hub_url: str | None, replace: bool, as_json: bool
+    name: str,
+    models_dir: str | None,
+    hub_url: str | None,
+    replace: bool,
+    quantization: str | None,
+    as_json: bool,
 ) -> None:
     """Download model NAME from its hub repository (needs network; opt-in) and write its
     SHA-256 manifest, so the folder can be carried to an offline machine and imported."""
@@ -115,7 +125,12 @@ def fetch_command(
 
     with progress:
         installed = fetch_model(
-            name, _models_dir(models_dir), base_url=base, replace=replace, progress=report
+            name,
+            _models_dir(models_dir),
+            base_url=base,
+            replace=replace,
+            progress=report,
+            quantization=quantization,
         )
     if as_json:
         emit(installed.as_dict())

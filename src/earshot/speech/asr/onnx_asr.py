@@ -103,6 +103,19 @@ def _check_folder(model: str, folder: Path, quantization: str | None) -> None:
     )
 
 
+def _complete(model: str, folder: Path, quantization: str | None) -> bool:
+    return all(
+        any(f.is_file() for f in folder.glob(p)) for p in expected_files(model, quantization)
+    )
+
+
+def _has_only_int8(model: str, folder: Path) -> bool:
+    """True when ``folder`` holds the int8 variant of ``model`` but not the full one."""
+    return (
+        folder.is_dir() and not _complete(model, folder, None) and _complete(model, folder, "int8")
+    )
+
+
 def _providers(device: str) -> list[str]:
     import onnxruntime as ort
 
@@ -137,6 +150,9 @@ class OnnxAsrEngine:
             raise ConfigError("batch_size must be at least 1")
         self.model = model
         self.folder = folder.expanduser()
+        if self.options.quantization is None and _has_only_int8(model, self.folder):
+            # A folder fetched with --quantization int8: load that variant without being told.
+            self.options = replace(self.options, quantization="int8")
         _check_folder(model, self.folder, self.options.quantization)
         name, found = _onnx_asr_name(model)
         self._entry = found

@@ -52,6 +52,20 @@ class CatalogueEntry:
     telephone_wer: tuple[PublishedWer, ...]
     speed: str
     why: str
+    int8_files: tuple[str, ...] = ()
+    """The files of the int8-quantised variant, where the hub publishes one (smaller, faster
+    on CPU): ``earshot models fetch NAME --quantization int8``."""
+
+    def variant_files(self, quantization: str | None) -> tuple[str, ...]:
+        """The files of the full-precision model, or of its ``int8`` variant."""
+        if quantization is None:
+            return self.files
+        if quantization == "int8" and self.int8_files:
+            return self.int8_files
+        raise ConfigError(
+            f"model {self.name} has no {quantization!r} variant"
+            + (" (only int8)" if self.int8_files else "")
+        )
 
     def spec(self, directory: str) -> str:
         """The ``--asr`` spec that loads this model from ``directory``."""
@@ -63,6 +77,7 @@ class CatalogueEntry:
         data = asdict(self)
         data["languages"] = list(self.languages)
         data["files"] = list(self.files)
+        data["int8_files"] = list(self.int8_files)
         data["telephone_wer"] = [asdict(w) for w in self.telephone_wer]
         return data
 
@@ -95,6 +110,7 @@ def _entry(raw: Any, index: int) -> CatalogueEntry:
             telephone_wer=wer,
             speed=str(raw.get("speed", "")),
             why=str(raw.get("why", "")),
+            int8_files=tuple(str(x) for x in raw.get("int8_files") or ()),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise LexiconError(f"{where}: missing or invalid field ({error})") from error
@@ -106,7 +122,9 @@ def _entry(raw: Any, index: int) -> CatalogueEntry:
         raise LexiconError(f"{where} ({item.name}): onnx-asr models need onnx_asr_name")
     if item.sample_rate not in (8000, 16000) or not 0 < item.window_s <= 60:
         raise LexiconError(f"{where} ({item.name}): sample_rate 8000/16000, window_s in (0, 60]")
-    if not item.files or any("/" in f or f.startswith(".") for f in item.files):
+    if not item.files or any(
+        "/" in f or f.startswith(".") for f in (*item.files, *item.int8_files)
+    ):
         raise LexiconError(f"{where} ({item.name}): files must be plain file names")
     return item
 

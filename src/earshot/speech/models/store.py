@@ -123,14 +123,31 @@ def write_manifest(directory: Path, name: str, source: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class InstalledModel:
-    """A model folder in the models directory that holds every file the catalogue lists."""
+    """A model folder in the models directory that holds every file the catalogue lists for
+    the full-precision model or for its int8 variant (``quantization``)."""
 
     name: str
     path: Path
     has_manifest: bool
+    quantization: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "path": str(self.path), "has_manifest": self.has_manifest}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "has_manifest": self.has_manifest,
+            "quantization": self.quantization,
+        }
+
+
+def _variant(item: CatalogueEntry, folder: Path) -> tuple[bool, str | None]:
+    """(complete, quantization): whether ``folder`` holds a whole variant of the model, and
+    which (None = full precision, "int8")."""
+    if folder.is_dir():
+        for quantization, files in ((None, item.files), ("int8", item.int8_files)):
+            if files and all((folder / f).is_file() for f in files):
+                return True, quantization
+    return False, None
 
 
 def _models_dir(models_dir: str | Path) -> Path:
@@ -141,9 +158,10 @@ def installed_model(name: str, models_dir: str | Path) -> InstalledModel | None:
     """The installed copy of catalogue model ``name``, or None when absent or incomplete."""
     item = entry(name)
     folder = _models_dir(models_dir) / item.name
-    if not folder.is_dir() or any(not (folder / f).is_file() for f in item.files):
+    complete, quantization = _variant(item, folder)
+    if not complete:
         return None
-    return InstalledModel(item.name, folder, (folder / MANIFEST).is_file())
+    return InstalledModel(item.name, folder, (folder / MANIFEST).is_file(), quantization)
 
 
 @dataclass(frozen=True)
@@ -169,7 +187,9 @@ def list_models(models_dir: str | Path) -> list[ModelStatus]:
     for item in catalogue():
         folder = _models_dir(models_dir) / item.name
         missing = (
-            tuple(f for f in item.files if not (folder / f).is_file()) if folder.is_dir() else ()
+            tuple(f for f in item.files if not (folder / f).is_file())
+            if folder.is_dir() and not _variant(item, folder)[0]
+            else ()
         )
         statuses.append(ModelStatus(item, installed_model(item.name, models_dir), missing))
     return statuses
@@ -238,6 +258,7 @@ def fetch_model(
     replace: bool = False,
     progress: Progress | None = None,
     timeout: float = 60.0,
+    quantization: str | None = None,
 ) -> InstalledModel:
     """Download catalogue model ``name`` from its hub repository (``BASE/REPO/resolve/main/FILE``,
     the Hugging Face layout; any mirror with that layout works) into the models directory,
@@ -248,11 +269,12 @@ def fetch_model(
 
     _check_base_url(base_url)
     item = entry(name)
+    files = item.variant_files(quantization)
     root = _models_dir(models_dir)
     staging = _staging(root, item.name)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-            for file_name in item.files:
+            for file_name in files:
                 url = _hub_url(base_url, item.hub_repo, file_name)
                 try:
                     with client.stream("GET", url) as response:
@@ -290,7 +312,7 @@ def fetch_model(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return InstalledModel(item.name, target, True)
+    return InstalledModel(item.name, target, True, quantization)
 
 
 def _check_against_manifest(directory: Path, manifest: dict[str, Any]) -> list[str]:
@@ -334,10 +356,11 @@ def import_model(
                 "connected machine (it writes one), or pass --name MODEL to import it unchecked"
             )
         item = entry(name)
-        missing = [f for f in item.files if not (folder / f).is_file()]
-        if missing:
+        complete, quantization = _variant(item, folder)
+        if not complete:
+            missing = [f for f in item.files if not (folder / f).is_file()]
             raise ModelStoreError(f"{folder} lacks {', '.join(missing)} of model {item.name}")
-        copy = list(item.files)
+        copy = list(item.variant_files(quantization))
     else:
         item = entry(name or str(manifest.get("name")))
         problems = _check_against_manifest(folder, manifest)
@@ -361,7 +384,8 @@ def import_model(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return InstalledModel(item.name, target, True)
+    found = installed_model(item.name, root)
+    return found or InstalledModel(item.name, target, True)
 
 
 @dataclass(frozen=True)
