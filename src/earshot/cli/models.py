@@ -67,6 +67,7 @@ def list_command(models_dir: str | None, as_json: bool) -> None:
         languages = ", ".join(model.languages[:4]) + (" ..." if len(model.languages) > 4 else "")
         where = (
             escape(str(status.installed.path))
+            + (f" ({status.installed.quantization})" if status.installed.quantization else "")
             if status.installed
             else f"[yellow]incomplete: {escape(', '.join(status.missing_files))}[/]"
             if status.missing_files

@@ -177,6 +177,7 @@ class ModelStatus:
             **self.model.as_dict(),
             "installed": self.installed is not None,
             "path": str(self.installed.path) if self.installed else None,
+            "quantization": self.installed.quantization if self.installed else None,
             "missing_files": list(self.missing_files),
         }
 
