@@ -15,7 +15,18 @@
   with a random-weight large-v3-shaped model whose end-of-text is suppressed, so every 30 s
   window decodes the full 448 tokens (needs a CUDA GPU; several GB are written).
 
-Usage: python bench/speech.py [--whisper-large-v3-shaped] [--batch-size 16]
+* `--asr SPEC` (e.g. `gigaam-v3-rnnt`, `onnx-asr:t-one:/models/t-one`, or `tiny:gigaam-v3-rnnt`
+  for a generated random-weight model): the transcript stage's real-time factor on the sample
+  corpus beside the engine alone on the same audio and speech regions (models loaded, VAD
+  stored), and the pipeline's overhead (target: <= 10 %).  Repeatable.
+  `--asr-option device=cuda --asr-option batch_size=32` runs the same measurement batched on a
+  GPU (onnxruntime-gpu) for the large models.
+* `--speaker-model PATH` (repeatable; `tiny` for a generated WeSpeaker-layout model): the voice
+  EER of each ONNX speaker-embedding engine on the same pairs as Resemblyzer's.
+* `--skip-der`: leave out the DER sets of generated calls (minutes of espeak and diarization).
+
+Usage: python bench/speech.py [--asr SPEC]... [--speaker-model PATH]... [--skip-der]
+       [--whisper-large-v3-shaped] [--batch-size 16]
 """
 
 from __future__ import annotations
@@ -210,7 +221,9 @@ def _synthetic_der(seeds: tuple[int, ...], workdir: Path) -> list[CallDer]:
         return _der(case, [(c.path.name, list(c.turns)) for c in calls])
 
 
-def _eer(case: Case, truth: dict[str, object]) -> tuple[float, float, int, int]:
+def _eer(
+    case: Case, truth: dict[str, object], engine: str = "resemblyzer"
+) -> tuple[float, float, int, int]:
     voice = {
         (c["file"], label): p["voice"]
         for c in truth["calls"]  # type: ignore[attr-defined]
@@ -218,10 +231,11 @@ def _eer(case: Case, truth: dict[str, object]) -> tuple[float, float, int, int]:
     }
     with case.session() as session:
         files = {c.id: c.source_file for c in session.execute(select(Call)).scalars()}
-        rows = [
-            ((files[v.call_id], v.party), np.asarray(v.vector))
-            for v in session.execute(select(VoiceprintRow)).scalars()
-        ]
+        newest: dict[tuple[str, str], np.ndarray] = {}
+        for v in session.execute(select(VoiceprintRow).order_by(VoiceprintRow.id)).scalars():
+            if v.engine.get("engine") == engine:
+                newest[(files[v.call_id], v.party)] = np.asarray(v.vector)
+        rows = list(newest.items())
     positives: list[float] = []
     negatives: list[float] = []
     for i, (a, va) in enumerate(rows):
@@ -277,10 +291,72 @@ def _whisper(batch_size: int) -> tuple[float, float]:
         return audio.size / 16000, time.perf_counter() - start
 
 
+def _asr_spec(spec: str, workdir: Path) -> str:
+    """A generated random-weight model for `tiny:NAME`, else the spec resolved as the CLI does."""
+    from earshot.settings import Settings
+    from earshot.speech.asr import available_engines
+    from earshot.speech.models import resolve_asr_spec
+    from earshot.speech.testing_onnx import build_tiny_onnx_asr
+
+    if spec.startswith("tiny:"):
+        name = spec.removeprefix("tiny:")
+        return f"onnx-asr:{name}:{build_tiny_onnx_asr(name, workdir / name)}"
+    models_dir = Settings().with_environment().models_dir
+    return resolve_asr_spec(spec, models_dir, available_engines())
+
+
+def _asr_overhead(
+    case: Case, spec: str, options: dict[str, Any]
+) -> tuple[float, float, float, int]:
+    """Audio seconds, engine-alone seconds and transcript-stage seconds on the case's calls.
+
+    Both run with the model loaded and the VAD stage's regions stored; the stage adds reading
+    the working copies, the run bookkeeping, party assignment and writing segments."""
+    from earshot.pipeline.audio import load_channels
+    from earshot.pipeline.transcript_stage import _engine, speech_chunks
+    from earshot.speech.recognise import recognise_channels
+
+    engine = _engine(spec, options)  # the stage's own cached instance: loaded once for both
+    stage = ProcessOptions(
+        only=("transcript",),
+        redo=("transcript",),
+        stage_options={"transcript": {"asr": spec, "language": "ru", "asr_options": options}},
+    )
+    process(case, stage)  # warm-up
+    with case.session() as session:
+        calls = list(session.execute(select(Call)).scalars())
+        audio = float(sum(c.duration for c in calls))
+        ids = [c.id for c in calls]
+        regions = {c.id: speech_chunks(session, c.id, c.channels >= 2) for c in calls}
+    channels = {call_id: load_channels(case, call_id) for call_id in ids}
+    alone_runs, pipeline_runs = [], []
+    for _ in range(3):  # alternate, keep the best of each: the machine is shared
+        start = time.perf_counter()
+        for call_id in ids:
+            recognise_channels(engine, channels[call_id], language="ru", regions=regions[call_id])
+        alone_runs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        report = process(case, stage)
+        pipeline_runs.append(time.perf_counter() - start)
+        if report.failed:
+            raise SystemExit(f"transcript stage failed: {report.failed}")
+    return audio, min(alone_runs), min(pipeline_runs), len(ids)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--whisper-large-v3-shaped", action="store_true")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--asr", action="append", default=[], metavar="SPEC")
+    parser.add_argument(
+        "--asr-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="engine option for --asr, e.g. device=cuda batch_size=32 (the GPU benchmark)",
+    )
+    parser.add_argument("--speaker-model", action="append", default=[], metavar="PATH")
+    parser.add_argument("--skip-der", action="store_true")
     args = parser.parse_args()
     console = Console()
     truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
@@ -299,13 +375,37 @@ def main() -> None:
         load_after = os.getloadavg()[0]
         with case.session() as session:
             assert session.execute(select(StageRun)).first() is not None
-        sets["generated, tuning (seeds 0-7)"] = _synthetic_der(TUNING_SEEDS, Path(tmp) / "tune")
-        sets["generated, held out (seeds 100-107)"] = _synthetic_der(
-            HELD_OUT_SEEDS, Path(tmp) / "held"
-        )
-        sets["generated, fresh held out (seeds 200-207)"] = _synthetic_der(
-            FRESH_SEEDS, Path(tmp) / "fresh"
-        )
+        speaker_eers = []
+        for model in args.speaker_model:
+            if model == "tiny":
+                from earshot.speech.testing_speaker import build_tiny_wespeaker
+
+                model = str(build_tiny_wespeaker(Path(tmp) / "speaker") / "wespeaker-tiny.onnx")
+            process(
+                case,
+                ProcessOptions(
+                    only=("voiceprint",),
+                    redo=("voiceprint",),
+                    stage_options={"voiceprint": {"engine": f"onnx:{model}"}},
+                ),
+            )
+            speaker_eers.append((Path(model).name, *_eer(case, truth, "onnx-speaker")))
+        asr_rows = []
+        for spec in args.asr:
+            resolved = _asr_spec(spec, Path(tmp) / "asr-models")
+            options = {
+                k: json.loads(v) if v[:1].isdigit() or v in ("true", "false") else v
+                for k, _, v in (o.partition("=") for o in args.asr_option)
+            }
+            asr_rows.append((spec, *_asr_overhead(case, resolved, options)))
+        if not args.skip_der:
+            sets["generated, tuning (seeds 0-7)"] = _synthetic_der(TUNING_SEEDS, Path(tmp) / "tune")
+            sets["generated, held out (seeds 100-107)"] = _synthetic_der(
+                HELD_OUT_SEEDS, Path(tmp) / "held"
+            )
+            sets["generated, fresh held out (seeds 200-207)"] = _synthetic_der(
+                FRESH_SEEDS, Path(tmp) / "fresh"
+            )
     for name, calls in sets.items():
         overall = _overall(calls)
         table.add_row(
@@ -322,8 +422,35 @@ def main() -> None:
                 f"conf {c.confusion:.2f})",
                 "",
             )
-    table.add_row(f"voice EER ({npos} same / {nneg} different pairs)", f"{eer:.1%}", "")
+    table.add_row(
+        f"voice EER, resemblyzer ({npos} same / {nneg} different pairs)", f"{eer:.1%}", ""
+    )
     table.add_row("threshold at EER (--min-score)", f"{threshold:.3f}", "")
+    for name, s_eer, s_threshold, s_pos, s_neg in speaker_eers:
+        table.add_row(
+            f"voice EER, onnx-speaker {name} ({s_pos} same / {s_neg} different pairs)",
+            f"{s_eer:.1%} (threshold {s_threshold:.3f})",
+            "",
+        )
+    for spec, audio_s, alone, pipeline, calls in asr_rows:
+        overhead = pipeline / alone - 1 if alone else float("nan")
+        extra = pipeline - alone
+        table.add_row(
+            f"ASR {spec}: engine alone / transcript stage",
+            f"{audio_s / alone:.0f}x / {audio_s / pipeline:.0f}x real time ({alone:.2f} s / "
+            f"{pipeline:.2f} s for {audio_s:.0f} s, {calls} calls); stage adds {overhead:+.0%} "
+            f"({extra / calls:.2f} s per call)",
+            "<= +10%",
+        )
+        for speed in (26, 43, 59):
+            engine_s = audio_s / speed
+            table.add_row(
+                f"  projected for a model at {speed}x real time",
+                f"stage adds {extra / engine_s:+.0%} on these calls "
+                f"(mean {audio_s / calls:.0f} s); {extra / calls / (300 / speed):+.0%} on "
+                "5-minute calls",
+                "<= +10%",
+            )
     table.add_row(
         "VAD + separation + voiceprints",
         f"{audio / wall:.0f}x real time ({audio:.0f} s audio in {wall:.1f} s; load average "

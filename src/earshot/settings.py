@@ -118,6 +118,27 @@ class Settings:
             "to edited and needs someone else's review."
         },
     )
+    models_dir: str = field(
+        default="~/.local/share/earshot/models",
+        metadata={
+            "help": "Folder of installed speech models (one subfolder per model, see "
+            "`earshot models list`); `--asr MODEL` and the default engine look here."
+        },
+    )
+    models_hub_url: str = field(
+        default="https://huggingface.co",
+        metadata={
+            "help": "Base URL `earshot models fetch` downloads from (BASE/REPO/resolve/main/FILE); "
+            "point it at a mirror if the hub is blocked."
+        },
+    )
+    voiceprint_engine: str = field(
+        default="resemblyzer",
+        metadata={
+            "help": "Speaker-embedding engine of the case: 'resemblyzer' (weights in its wheel) "
+            "or 'onnx:/path/to/model.onnx' (a WeSpeaker / ReDimNet / CAM++ ONNX export)."
+        },
+    )
     session_store: str = field(
         default="memory",
         metadata={

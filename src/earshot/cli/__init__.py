@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from . import (
+    asr_eval,  # noqa: F401
     case,  # noqa: F401  (registers its commands)
     identity,  # noqa: F401
     identity_evidence,  # noqa: F401
     identity_links,  # noqa: F401
     language,  # noqa: F401
+    models,  # noqa: F401
     process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)
     search,  # noqa: F401

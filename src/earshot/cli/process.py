@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..pipeline.runner import ProcessOptions, ProcessReport, process
 from ..pipeline.voices import DEFAULT_MIN_SCORE, decide_voice_link, voice_matches
 from ..store.case import Case
+from ._asr_choice import asr_stage_options
 from ._base import (
     EXIT_PROBLEMS,
     case_argument,
@@ -90,8 +91,9 @@ def _print_report(report: ProcessReport) -> None:
 @click.option(
     "--asr",
     metavar="ENGINE[:MODEL]",
-    help="Speech recognition: faster-whisper:MODEL_OR_DIR, vosk:DIR or sidecar "
-    "(default: label the sidecar transcript where a call has one).",
+    help="Speech recognition: onnx-asr:MODEL:DIR, an installed model's name (gigaam-v3-rnnt, "
+    "see `earshot models list`), faster-whisper:MODEL_OR_DIR, vosk:DIR or sidecar (default: "
+    "label the sidecar transcript where a call has one, else the best installed model).",
 )
 @click.option(
     "--asr-option",
@@ -132,26 +134,39 @@ def process_command(
     is recorded (see `earshot failures`) and the others go on.
     """
     redo_names = tuple(n for value in redo for n in (_names(value) or ()))
-    options = ProcessOptions(
-        only=_names(only),
-        redo=redo_names,
-        workers=workers,
-        backend=backend,
-        address=address,
-        stage_options={
-            "separate": {"speakers": speakers},
-            "transcript": {
-                "asr": asr,
-                "language": language,
-                "asr_options": _asr_options(asr_option),
+    with Case.open(case) as opened:
+        transcript = asr_stage_options(asr, opened.settings.models_dir, only=_names(only))
+        options = ProcessOptions(
+            only=_names(only),
+            redo=redo_names,
+            workers=workers,
+            backend=backend,
+            address=address,
+            stage_options={
+                "separate": {"speakers": speakers},
+                **(
+                    {"voiceprint": {"engine": opened.settings.voiceprint_engine}}
+                    if opened.settings.voiceprint_engine != "resemblyzer"
+                    else {}
+                ),
+                "transcript": {
+                    **transcript,
+                    "language": language,
+                    "asr_options": _asr_options(asr_option),
+                },
             },
-        },
-        call_ids=calls or None,
-    )
-    with Case.open(case) as opened, progress_bar("process") as bar:
-        report = process(opened, options, _Bar(bar))
+            call_ids=calls or None,
+        )
+        with progress_bar("process") as bar:
+            report = process(opened, options, _Bar(bar))
     if as_json:
-        emit(report.as_dict())
+        chosen = transcript.get("default_asr")
+        default = (
+            {"asr_default": {"spec": chosen, "reason": transcript.get("default_reason")}}
+            if chosen
+            else {}
+        )
+        emit({**report.as_dict(), **default})
     else:
         _print_report(report)
     if report.failed:

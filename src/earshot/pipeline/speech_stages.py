@@ -359,10 +359,24 @@ class VoiceprintStage(_SpeechStage):
     name = "voiceprint"
     after = ("separate",)
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, engine: str = "resemblyzer", **options: Any) -> None:
         self.options = VoiceprintOptions(**options)
+        # The case's `voiceprint_engine` setting: "resemblyzer" or "onnx:/path/model.onnx".
+        self.engine = engine or "resemblyzer"
 
     def info(self) -> StageInfo:
+        if self.engine != "resemblyzer":
+            from ..speech.embeddings_onnx import OnnxSpeakerEncoder, encoder_for
+
+            encoder = encoder_for(self.engine)
+            assert isinstance(encoder, OnnxSpeakerEncoder)
+            return StageInfo(
+                "voiceprint",
+                encoder.info.engine,
+                encoder.info.version,
+                f"{encoder.info.model} sha256:{encoder.info.options['sha256']}",
+                asdict(self.options),
+            )
         return StageInfo(
             "voiceprint",
             "resemblyzer",
@@ -381,7 +395,12 @@ class VoiceprintStage(_SpeechStage):
                 raise _missing("speaker separation", "separate", call_id)
             turns = stored_turns(session, run)
         channels = load_channels(case, call_id) if turns else []
-        encoder = default_encoder()
+        if self.engine != "resemblyzer":
+            from ..speech.embeddings_onnx import encoder_for
+
+            encoder: Any = encoder_for(self.engine)
+        else:
+            encoder = default_encoder()
         prints: list[tuple[str, list[float], float]] = []
         for party in sorted({t.party for t in turns}):
             own = [t for t in turns if t.party == party]

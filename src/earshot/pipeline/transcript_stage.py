@@ -10,33 +10,47 @@ Three cases, decided per call:
 * sidecar (``--asr sidecar``, and the default when the call has a timed sidecar): the sidecar's
   segments are not copied; those without a party get one (same rules), and the basis is
   recorded in the transcript's ``engine["party_assignment"]``.
+
+With no ``--asr`` a call without a sidecar is transcribed by ``default_asr`` (the best
+installed model, see :func:`earshot.speech.models.choose_default_asr`), and the reason for the
+choice is kept in the transcript's provenance.  Engines that take chunks (onnx-asr) transcribe
+each channel of a stereo call on its own from the VAD stage's regions, so a segment's party is
+its channel.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..speech.asr import AsrEngine, get_engine
+from ..speech.asr.base import describe
 from ..speech.diarize import Turn, assign_by_channel_energy, assign_speakers
 from ..speech.info import package_version
+from ..speech.recognise import recognise_channels
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import StageRun
-from .audio import call_or_error, load_channels, party_channels, stored_turns
+from .audio import call_or_error, load_channels, party_channels, stored_regions, stored_turns
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
 from .stages import StageInfo, StageOutcome
 
-__all__ = ["NO_ENGINE", "TranscriptStage"]
+__all__ = ["NO_ENGINE", "TranscriptStage", "speech_chunks"]
 
-NO_ENGINE = "no ASR engine configured: pass --asr faster-whisper:/path/to/model"
-_GPU_ENGINES = ("faster-whisper",)
+_PARTY_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+NO_ENGINE = (
+    "no ASR engine configured and no speech model installed: pass --asr "
+    "onnx-asr:gigaam-v3-rnnt:/path/to/model (or faster-whisper:/path), or install one with "
+    "`earshot models fetch` / `earshot models import`"
+)
+_GPU_ENGINES = ("faster-whisper", "onnx-asr")
 _engines: dict[str, AsrEngine] = {}  # loaded once per process (worker)
 
 
@@ -53,6 +67,7 @@ def _engine(spec: str, options: dict[str, Any]) -> AsrEngine:
     return _engines[key]
 
 
+@cache  # importlib.metadata lookups cost milliseconds; the stage asks on every call
 def _engine_version(name: str) -> str:
     if name == "faster-whisper":
         return (
@@ -61,7 +76,29 @@ def _engine_version(name: str) -> str:
         )
     if name == "vosk":
         return f"vosk {package_version('vosk')}"
+    if name == "onnx-asr":
+        return (
+            f"onnx-asr {package_version('onnx-asr')}, onnxruntime {package_version('onnxruntime')}"
+        )
     return "1"
+
+
+def speech_chunks(
+    session: Session, call_id: int, stereo: bool
+) -> dict[int, list[tuple[float, float]]] | None:
+    """Where a chunked engine should listen, per channel: on a stereo call the separation
+    stage's turns (the VAD regions without the other party's crosstalk, the line echo a hybrid
+    leaks into each channel, so no sentence is transcribed twice), else the VAD stage's
+    regions; None when neither stage has run (the engine runs its own VAD)."""
+    separate = latest_run(session, call_id, "separate", ("done",))
+    turns = stored_turns(session, separate) if separate is not None else []
+    if stereo and turns and all(t.channel is not None for t in turns):
+        regions: dict[int, list[tuple[float, float]]] = {}
+        for turn in turns:
+            regions.setdefault(turn.channel or 0, []).append((turn.start, turn.end))
+        return regions
+    vad_run = latest_run(session, call_id, "vad", ("done",))
+    return stored_regions(session, vad_run) if vad_run is not None else None
 
 
 class TranscriptStage:
@@ -75,12 +112,17 @@ class TranscriptStage:
         asr: str | None = None,
         language: str | None = "ru",
         asr_options: dict[str, Any] | None = None,
+        default_asr: str | None = None,
+        default_reason: str | None = None,
     ) -> None:
         self.asr = asr or None
+        # Used only without --asr, for calls that have no sidecar transcript to label.
+        self.default_asr = None if self.asr else (default_asr or None)
+        self.default_reason = default_reason if self.default_asr else None
         self.language = None if language in (None, "auto") else language
         self.asr_options = dict(asr_options or {})
         self.engine_name = (self.asr or "sidecar").partition(":")[0]
-        self.wants_gpu = self.engine_name in _GPU_ENGINES
+        self.wants_gpu = (self.default_asr or self.engine_name).partition(":")[0] in _GPU_ENGINES
 
     def info(self) -> StageInfo:
         model = (self.asr or "").partition(":")[2] or None
@@ -93,6 +135,7 @@ class TranscriptStage:
                 "language": self.language or "auto",
                 "asr_options": self.asr_options,
                 "sidecar_default": self.asr is None,
+                **({"default_asr": self.default_asr} if self.default_asr else {}),
             },
         )
 
@@ -126,6 +169,8 @@ class TranscriptStage:
             separate = latest_run(session, call_id, "separate", ("done",))
             turns = stored_turns(session, separate) if separate else []
             sidecar = self._sidecar(session, call_id)
+        if self.engine_name == "sidecar" and sidecar is None and self.default_asr:
+            return self._recognise(case, call_id, stereo, turns, by_channel, self.default_asr)
         if self.engine_name == "sidecar":
             if sidecar is None:
                 reason = NO_ENGINE if self.asr is None else "no timed sidecar transcript"
@@ -201,20 +246,26 @@ class TranscriptStage:
         stereo: bool,
         turns: list[Any],
         by_channel: dict[int, str],
+        spec: str | None = None,
     ) -> Computed:
-        engine = _engine(self.asr or "", self.asr_options)
+        engine = _engine(spec or self.asr or "", self.asr_options)
         channels = load_channels(case, call_id)
-        # Stereo calls are mixed down and transcribed once; each segment then goes to the
-        # louder channel, as for sidecars (per-channel decoding doubles the cost and
-        # transcribes the hybrid's crosstalk twice).
-        audio = np.mean(np.stack(channels), axis=0).astype(np.float32) if stereo else channels[0]
-        segments = list(engine.transcribe(audio, language=self.language))
-        spans = [(s.start, s.end) for s in segments]
-        parties, basis = (
-            self._parties(case, call_id, stereo, spans, turns, by_channel)
-            if turns or stereo
-            else ([None] * len(segments), "none")
-        )
+        with case.session() as session:
+            regions = speech_chunks(session, call_id, stereo)
+        # Chunked engines hear each channel on its own (segment party = channel); others get
+        # the stereo mix once and each segment goes to the louder channel, as for sidecars.
+        heard = recognise_channels(engine, channels, language=self.language, regions=regions)
+        segments = [h.segment for h in heard]
+        if stereo and all(h.channel is not None for h in heard):
+            parties: list[str | None] = [
+                by_channel.get(h.channel or 0, _PARTY_LABELS[h.channel or 0]) for h in heard
+            ]
+            basis = "channel"
+        elif turns or stereo:
+            spans = [(s.start, s.end) for s in segments]
+            parties, basis = self._parties(case, call_id, stereo, spans, turns, by_channel)
+        else:
+            parties, basis = [None] * len(segments), "none"
         rows = [
             {
                 "start": s.start,
@@ -222,22 +273,21 @@ class TranscriptStage:
                 "text": s.text,
                 "party": party,
                 "words": [asdict(w) for w in s.words],
+                "language": s.language,
             }
             for s, party in zip(segments, parties, strict=True)
         ]
         info = engine.info
         payload = {
             "mode": "asr",
-            "engine": {
-                "engine": info.engine,
-                "model": info.model,
-                "version": info.version,
-                "options": dict(info.options),
-            },
+            "engine": describe(engine),
             "basis": basis,
             "segments": rows,
+            "chosen_because": self.default_reason if spec else None,
         }
         detail = {"segments": len(rows), "basis": basis, "engine": info.engine}
+        if spec:
+            detail["default_asr"] = info.model
         return Computed(StageOutcome("done", detail), payload)
 
     # -- write -----------------------------------------------------------------------
@@ -273,6 +323,11 @@ class TranscriptStage:
         if old:
             session.execute(delete(Segment).where(Segment.transcript_id.in_(old)))
             session.execute(delete(Transcript).where(Transcript.id.in_(old)))
+        languages = {
+            str(i): row["language"]
+            for i, row in enumerate(payload["segments"])
+            if row.get("language") and row["language"] != self.language
+        }
         transcript = Transcript(
             call_id=call_id,
             source="asr",
@@ -280,9 +335,21 @@ class TranscriptStage:
             language=self.language,
             engine={
                 **info.as_dict(),
+                # A default choice runs under the sidecar stage's key: name the real engine.
+                **(
+                    {k: payload["engine"][k] for k in ("engine", "model", "version")}
+                    if payload.get("chosen_because")
+                    else {}
+                ),
                 "engine_info": payload["engine"],
                 "stage_run": run.id,
                 "party_basis": payload["basis"],
+                **(
+                    {"chosen_because": payload["chosen_because"]}
+                    if payload.get("chosen_because")
+                    else {}
+                ),
+                **({"segment_languages": languages} if languages else {}),
             },
         )
         session.add(transcript)

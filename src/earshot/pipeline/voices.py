@@ -62,9 +62,17 @@ class VoiceMatch:
 
 
 def _latest_prints(session: Session) -> dict[tuple[int, str], np.ndarray]:
-    """The newest voiceprint of every (call, party) (one engine version per party)."""
+    """The newest voiceprint of every (call, party) (one engine version per party).
+
+    Only voiceprints of the engine that made the newest one are compared: a case that moved
+    from Resemblyzer to an ONNX speaker model (setting voiceprint_engine) has vectors of other
+    sizes and meanings until its calls are processed again."""
     prints: dict[tuple[int, str], np.ndarray] = {}
-    for row in session.execute(select(VoiceprintRow).order_by(VoiceprintRow.id)).scalars():
+    rows = list(session.execute(select(VoiceprintRow).order_by(VoiceprintRow.id)).scalars())
+    current = (rows[-1].engine or {}).get("engine") if rows else None
+    for row in rows:
+        if (row.engine or {}).get("engine") != current:
+            continue
         vector = np.asarray(row.vector, dtype=np.float64)
         norm = float(np.linalg.norm(vector))
         if norm > 0:

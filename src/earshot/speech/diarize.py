@@ -44,6 +44,7 @@ __all__ = [
     "assign_speakers",
     "diarize_mono",
     "diarize_stereo",
+    "own_speech",
 ]
 
 
@@ -308,21 +309,39 @@ def diarize_stereo(
     encoder = encoder or default_encoder()
     turns: list[Turn] = []
     voiceprints: dict[int, Voiceprint] = {}
-    levels = np.stack([_frame_db(t) for t in tracks])
-    for index, track in enumerate(tracks):
-        others = np.delete(levels, index, axis=0).max(axis=0)
-        own_frames = levels[index] >= others - opts.bleed_db
-        kept = [
-            part
-            for region in vad.detect(track, opts.vad)
-            for part in _own_parts(region, own_frames, opts.vad.min_speech_ms / 1000)
-        ]
+    for index, kept in enumerate(own_speech(tracks, opts, vad=vad)):
         turns.extend(Turn(round(r.start, 3), round(r.end, 3), index) for r in kept)
         if kept:
-            voiceprints[index] = encoder.embed(track, kept, opts.voiceprint)
+            voiceprints[index] = encoder.embed(tracks[index], kept, opts.voiceprint)
     turns.sort(key=lambda t: (t.start, t.speaker))
     engines = (vad.info_with(opts.vad), encoder.info_with(opts.voiceprint), _info(opts))
     return Diarization(tuple(turns), voiceprints, engines)
+
+
+def own_speech(
+    channels: Sequence[np.ndarray],
+    options: DiarizationOptions | None = None,
+    *,
+    vad: SileroVad | None = None,
+) -> list[list[SpeechRegion]]:
+    """Each channel's speech regions without the other channels' crosstalk: the parts of its
+    VAD regions where it is no more than ``bleed_db`` quieter than the loudest other channel."""
+    opts = options or DiarizationOptions()
+    tracks = [check_audio(c, f"channel {i}") for i, c in enumerate(channels)]
+    vad = vad or default_vad()
+    levels = np.stack([_frame_db(t) for t in tracks])
+    speech = []
+    for index, track in enumerate(tracks):
+        others = np.delete(levels, index, axis=0).max(axis=0)
+        own_frames = levels[index] >= others - opts.bleed_db
+        speech.append(
+            [
+                part
+                for region in vad.detect(track, opts.vad)
+                for part in _own_parts(region, own_frames, opts.vad.min_speech_ms / 1000)
+            ]
+        )
+    return speech
 
 
 def _info(options: DiarizationOptions) -> EngineInfo:

@@ -1,6 +1,6 @@
 """Speech recognition engines behind one small protocol, found through a registry."""
 
-from earshot.speech.asr.base import AsrEngine, AsrSegment, AsrWord
+from earshot.speech.asr.base import AsrEngine, AsrSegment, AsrWord, ChunkedAsrEngine, describe
 from earshot.speech.asr.registry import (
     ENTRY_POINT_GROUP,
     available_engines,
@@ -14,7 +14,9 @@ __all__ = [
     "AsrEngine",
     "AsrSegment",
     "AsrWord",
+    "ChunkedAsrEngine",
     "available_engines",
+    "describe",
     "get_engine",
     "register_engine",
     "unregister_engine",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from earshot.speech.info import EngineInfo
 
-__all__ = ["AsrEngine", "AsrSegment", "AsrWord"]
+__all__ = ["AsrEngine", "AsrSegment", "AsrWord", "ChunkedAsrEngine", "describe"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class AsrSegment:
     words: tuple[AsrWord, ...] = ()
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    language: str | None = None
+    """The language the engine reported for this segment (None: not reported)."""
 
 
 @runtime_checkable
@@ -47,3 +49,28 @@ class AsrEngine(Protocol):
     def info(self) -> EngineInfo: ...
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]: ...
+
+
+@runtime_checkable
+class ChunkedAsrEngine(AsrEngine, Protocol):
+    """An engine that transcribes given speech chunks (the VAD stage's regions) of a channel,
+    one segment per chunk, so segment times are exactly the chunks'.  Chunks longer than
+    ``max_chunk_s`` (the model's window) are split by the engine at the quietest point."""
+
+    @property
+    def max_chunk_s(self) -> float: ...
+
+    def transcribe_chunks(
+        self, audio: np.ndarray, chunks: Sequence[tuple[float, float]], *, language: str | None
+    ) -> Iterator[AsrSegment]: ...
+
+
+def describe(engine: AsrEngine) -> dict[str, object]:
+    """The engine's provenance record as plain data (engine, model, version, options)."""
+    info = engine.info
+    return {
+        "engine": info.engine,
+        "model": info.model,
+        "version": info.version,
+        "options": dict(info.options),
+    }

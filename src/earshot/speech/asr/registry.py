@@ -35,6 +35,7 @@ _BUILTIN: dict[str, str] = {
     "faster-whisper": "earshot.speech.asr.faster_whisper:create",
     "vosk": "earshot.speech.asr.vosk:create",
     "sidecar": "earshot.speech.asr.sidecar:create",
+    "onnx-asr": "earshot.speech.asr.onnx_asr:create",
 }
 
 _factories: dict[str, EngineFactory | str] = {}
