@@ -67,6 +67,9 @@ def init(
     from ..security.crypto import KeySource, create_key_file
 
     settings = settings_from_env().merged({"region": region, "timezone": timezone}, "option")
+    zone_note = _default_zone(settings, timezone)
+    if zone_note:
+        settings = settings.merged({"timezone": zone_note[0]}, "region")
     source: KeySource | None = None
     created_key = False
     if key_file is not None and not encrypt:
@@ -89,6 +92,8 @@ def init(
             "backend": opened.engine.dialect.name,
             "encrypted": encrypt,
             "key_file_created": str(key_file) if created_key else None,
+            "timezone": settings.timezone,
+            "timezone_basis": zone_note[1] if zone_note else "given",
         }
     if as_json:
         emit(data)
@@ -97,11 +102,29 @@ def init(
             f"Created case {escape(str(data['case']))} ({data['backend']}, id {data['id']}"
             f"{', encrypted' if encrypt else ''})"
         )
+        if zone_note:
+            out.print(f"Time zone {settings.timezone} ({escape(zone_note[1])})")
         if created_key:
             out.print(
                 f"Wrote a new random key to {escape(str(key_file))}: back it up; "
                 "without it the media cannot be read"
             )
+
+
+def _default_zone(settings: Settings, given: str | None) -> tuple[str, str] | None:
+    """(zone, why) when init was not told a zone: the region's, else UTC said aloud."""
+    from ..ingest.zones import zone_for_region
+
+    if given or "timezone" in settings.explicit():
+        return None
+    zone = zone_for_region(settings.region)
+    if zone is None:
+        return (
+            "UTC",
+            f"region {settings.region} spans several zones or is not listed; "
+            "set one with `earshot init --timezone` or EARSHOT_TIMEZONE",
+        )
+    return zone, f"from region {settings.region}; change it with --timezone"
 
 
 def _print_ingest(report: IngestReport) -> None:

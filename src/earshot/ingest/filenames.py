@@ -247,7 +247,5 @@ def read_file_name(
         started_at = _moment(pattern, match, zone)
         if number is None and name is None and started_at is None:
             continue
-        return NameFacts(
-            pattern.id, pattern.app, number, number_raw, name, direction, started_at
-        )
+        return NameFacts(pattern.id, pattern.app, number, number_raw, name, direction, started_at)
     return None

@@ -65,9 +65,7 @@ def upgrade() -> None:
             ["twin_call_id"], ["calls.id"], name=op.f("fk_probable_duplicates_twin_call_id_calls")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_probable_duplicates")),
-        sa.UniqueConstraint(
-            "call_id", "twin_call_id", name=op.f("uq_probable_duplicates_call_id")
-        ),
+        sa.UniqueConstraint("call_id", "twin_call_id", name=op.f("uq_probable_duplicates_call_id")),
     )
     with op.batch_alter_table("probable_duplicates", schema=None) as batch_op:
         batch_op.create_index(
