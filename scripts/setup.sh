@@ -18,6 +18,10 @@ ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 l
 # pyicu (needed by followthemoney) builds from source against ICU.
 dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# libarchive (.7z/.rar/.tar.* call material, via libarchive-c) and Chromaprint's fpcalc
+# (near-duplicate recordings in another codec).
+ldconfig -p 2>/dev/null | grep -q 'libarchive\.so' || need_apt+=(libarchive13)
+command -v fpcalc >/dev/null || need_apt+=(libchromaprint-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2

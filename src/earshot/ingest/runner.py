@@ -283,11 +283,14 @@ def ingest(
         )
         audio, sidecar_items, csvs = _classify(items)
         matches, orphans = match_sidecars(audio, sidecar_items)
-        progress.start(len(audio) + len(problems) + len(orphans) + len(csvs))
+        progress.start(len(audio) + sum(not p.notice for p in problems) + len(orphans) + len(csvs))
         recorder = AudioRecorder(case, batch_id, options.source, tolerance=options.tolerance)
 
         with case.session() as session:
             for problem in problems:
+                if problem.notice:
+                    report.notes.append(problem.message)
+                    continue
                 if problem.skipped:
                     result = FileResult(problem.path, "skipped", message=problem.message)
                     report.files.append(result)
