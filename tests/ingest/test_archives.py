@@ -11,19 +11,19 @@ from pathlib import Path
 
 import libarchive
 import pytest
+from tests.conftest import write_audio
 
 from earshot.ingest.archives import decode_zip_name
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.store.case import Case
 from earshot.store.failures import list_failures
 from earshot.store.queries import list_calls
-from tests.conftest import write_audio
 
 
 class _DosName(zipfile.ZipInfo):
     """A member written as Windows archivers do: the name in cp866, no UTF-8 flag."""
 
-    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 (zipfile's name)
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
         return self.filename.encode("cp437"), self.flag_bits & ~0x800
 
 
