@@ -11,13 +11,14 @@ from pathlib import Path
 
 import libarchive
 import pytest
-from tests.conftest import write_audio
 
 from earshot.ingest.archives import decode_zip_name
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.store.case import Case
 from earshot.store.failures import list_failures
 from earshot.store.queries import list_calls
+
+from ..conftest import write_audio
 
 
 class _DosName(zipfile.ZipInfo):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import write_audio
 
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.settings import Settings
@@ -18,6 +17,8 @@ from earshot.store.failures import list_failures
 from earshot.store.intake_models import CallSource
 from earshot.store.models import Call
 from earshot.store.queries import list_calls
+
+from ..conftest import write_audio
 
 EXPORT = (
     "Дата;Время;Номер А;Номер Б;Длительность\r\n"
