@@ -7,6 +7,7 @@ from . import (
     identity,  # noqa: F401
     identity_evidence,  # noqa: F401
     identity_links,  # noqa: F401
+    intake,  # noqa: F401  (`earshot jobs`; ingest's intake options)
     language,  # noqa: F401
     process,  # noqa: F401
     publish,  # noqa: F401  (after language: its `export` replaces language's)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -29,6 +30,7 @@ from ._base import (
     progress_bar,
     settings_from_env,
 )
+from .intake import intake_ingest_options, intake_options, print_intake_notes, run_intake_mode
 
 
 @cli.command()
@@ -135,6 +137,7 @@ def _print_ingest(report: IngestReport) -> None:
         f"call records {report.records.applied} applied, {report.records.unchanged} unchanged, "
         f"{report.records.failed} failed"
     )
+    print_intake_notes(report)
     if report.errors:
         err.print(f"[bold red]{len(report.errors)} problem(s)[/]; see `earshot failures`:")
         for message in report.errors:
@@ -155,6 +158,7 @@ def _print_ingest(report: IngestReport) -> None:
 @click.option("--operator", metavar="NAME", help="Who is ingesting (default: login name).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Parallel decode processes.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 if anything failed.")
+@intake_options
 @json_option
 def ingest_command(
     case: Path,
@@ -165,14 +169,22 @@ def ingest_command(
     workers: int | None,
     strict: bool,
     as_json: bool,
+    **intake: Any,
 ) -> None:
     """Take audio files, folders and zip archives into CASE.
 
     Originals are stored untouched under their SHA-256 with a custody entry each;
     sidecar transcripts (NAME.vtt/.srt/.json/.txt beside NAME.wav) are imported.
     Bad files are reported and recorded while the rest goes in; re-running the
-    same ingest changes nothing.
+    same ingest changes nothing. Call records may be any telco export (CSV in any
+    Cyrillic encoding, .xlsx, .ods); rows without a recording become calls without
+    audio. --dry-run shows how they would be read; --watch keeps taking new files.
     """
+    options = intake_ingest_options(
+        IngestOptions(source=source, metadata=metadata, workers=workers), intake
+    )
+    if run_intake_mode(case, list(paths), options, intake, operator, strict, as_json):
+        return
     with (
         Case.open(case, settings=settings_from_env(operator)) as opened,
         progress_bar("ingest") as bar,
@@ -180,7 +192,7 @@ def ingest_command(
         report = ingest(
             opened,
             list(paths),
-            IngestOptions(source=source, metadata=metadata, workers=workers),
+            options,
             IngestBar(bar),
         )
     if as_json:
@@ -196,8 +208,16 @@ def ingest_command(
 @json_option
 def calls(case: Path, as_json: bool) -> None:
     """List the calls of CASE: file, time, duration, numbers, persons, transcript."""
+    from ..ingest.fingerprint import twins_of
+
     with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         rows = [c.as_dict() for c in list_calls(session)]
+        twins = twins_of(session)
+    for row in rows:  # the same conversation in another codec: linked, never merged
+        row["probable_duplicates"] = [
+            {"call": twin, "similarity": similarity}
+            for twin, similarity in twins.get(row["id"], [])
+        ]
     if as_json:
         emit(rows)
         return
@@ -212,6 +232,7 @@ def calls(case: Path, as_json: bool) -> None:
         "callee",
         "persons",
         "transcript",
+        "note",
     ):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -226,8 +247,18 @@ def calls(case: Path, as_json: bool) -> None:
             row["callee"] or "",
             persons,
             row["transcript_source"] or "",
+            _call_note(row),
         )
     out.print(table)
+
+
+def _call_note(row: dict[str, object]) -> str:
+    """No audio yet, or a probable duplicate of another call (never merged)."""
+    notes = ["no audio"] if row.get("status") == "no-audio" else []
+    twins = row.get("probable_duplicates") or []
+    assert isinstance(twins, list)
+    notes += [f"probable duplicate of {t['call']} ({t['similarity']:.2f})" for t in twins]
+    return "; ".join(notes)
 
 
 @cli.command()

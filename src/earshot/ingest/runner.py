@@ -26,10 +26,11 @@ from ..errors import EarshotError
 from ..store.case import Case
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
-from ..store.models import Batch, Original, Sighting, utcnow
+from ..store.models import Batch, Call, Original, Sighting, utcnow
 from .apply_records import RecordOutcome, apply_records
 from .discover import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, InputFile, discover
 from .filenames import NamePattern, load_patterns, read_file_name
+from .fingerprint import fpcalc_path, probable_twins
 from .mapping import load_mapping
 from .recorder import AudioRecorder, FileResult
 from .records import CallRecord, read_record_table
@@ -239,6 +240,34 @@ def _read_records(
     return records, display
 
 
+def _near_duplicates(case: Case, report: IngestReport, batch_id: int) -> None:
+    """Fingerprint the batch's new calls and flag (never merge) probable duplicates."""
+    new_calls = sorted({f.call_id for f in report.files if f.status == "new" and f.call_id})
+    if not new_calls:
+        return
+    fpcalc = fpcalc_path()
+    if fpcalc is None:
+        report.notes.append(
+            "near-duplicate recordings were not looked for: Chromaprint's fpcalc is not "
+            "installed (apt-get install libchromaprint-tools)"
+        )
+        return
+    for call_id in new_calls:
+        with case.session() as session:
+            call = session.get(Call, call_id)
+            if call is None:
+                continue
+            for link in probable_twins(case, session, call, fpcalc, batch_id=batch_id):
+                report.near_duplicates.append(
+                    {
+                        "call": link.call_id,
+                        "twin": link.twin_call_id,
+                        "similarity": link.similarity,
+                        "basis": link.basis,
+                    }
+                )
+
+
 def ingest(
     case: Case,
     paths: Iterable[Path],
@@ -372,6 +401,8 @@ def ingest(
                     max_bytes=settings.max_file_bytes,
                     tolerance=options.tolerance,
                 )
+        if options.fingerprints:
+            _near_duplicates(case, report, batch_id)
         if recorder.attached:
             report.notes.append(
                 f"{recorder.attached} recording(s) attached to calls known from earlier call "
