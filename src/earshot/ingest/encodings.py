@@ -46,6 +46,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 # the alphabet (the wrong legacy code page) lands near -4.
 _MIN_LOG_FREQ = -3.75
 _MAX_MISCASED = 0.2
+_SAMPLE = 200_000  # characters judged at each end of a large file
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,11 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> Decoded:
             text = data.decode(name)
         except UnicodeDecodeError:
             continue
-        score = plausibility(text)
+        # The first stretch decides (a large export is judged on its head, cheaply), and
+        # the rest must not contradict it.
+        score = plausibility(text[:_SAMPLE])
+        if score is not None and len(text) > _SAMPLE and plausibility(text[-_SAMPLE:]) is None:
+            score = None
         if score is not None:
             scored.append((score, name, text))
     if not scored:

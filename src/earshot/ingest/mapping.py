@@ -192,6 +192,8 @@ class ColumnMap:
     outgoing: tuple[str, ...] = ()
     incoming: tuple[str, ...] = ()
     basis: dict[str, str] = field(default_factory=dict)  # field → "alias" | "mapping"
+    # direction_of's answers: an export repeats the same few direction words on every row
+    seen_directions: dict[str, str | None] = field(default_factory=dict, compare=False)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(heading, field, basis) for every column, in file order, for the dry-run preview."""
@@ -284,6 +286,17 @@ def _check_complete(fields: dict[str, int], headings: list[str], subscriber: str
 
 def direction_of(value: str, cmap: ColumnMap) -> str | None:
     """'outgoing' / 'incoming' if `value` starts with one of the direction words, else None."""
+    try:
+        return cmap.seen_directions[value]
+    except KeyError:
+        pass
+    if len(cmap.seen_directions) > 10_000:
+        cmap.seen_directions.clear()
+    found = cmap.seen_directions[value] = _direction_of(value, cmap)
+    return found
+
+
+def _direction_of(value: str, cmap: ColumnMap) -> str | None:
     folded = fold_heading(value)
     words = folded.split()
     if not words:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -175,6 +176,38 @@ _DATE_ONLY = re.compile(r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})")
 _TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?")
 
 
+_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_HMS_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+@lru_cache(maxsize=4096)
+def _offset(hour: datetime, zone: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset throughout `hour` (naive), or None if it changes in that hour."""
+    start = hour.replace(tzinfo=zone)
+    end = (hour + timedelta(minutes=59, seconds=59)).replace(tzinfo=zone)
+    offsets = {start.utcoffset(), end.utcoffset(), start.replace(fold=1).utcoffset()}
+    offsets.add(end.replace(fold=1).utcoffset())
+    if len(offsets) != 1:
+        return None
+    return offsets.pop()
+
+
+def _fast_moment(day: str, clock: str, zone: ZoneInfo) -> datetime | None:
+    """The common «15.03.2023» + «14:22:05» pair, without building and re-parsing text."""
+    d, t = _DMY.fullmatch(day.strip()), _HMS_CLOCK.fullmatch(clock.strip())
+    if d is None or t is None:
+        return None
+    try:
+        naive = datetime(int(d[3]), int(d[2]), int(d[1]), int(t[1]), int(t[2]), int(t[3] or 0))
+    except ValueError:
+        return None
+    offset = _offset(naive.replace(minute=0, second=0), zone)
+    if offset is None:
+        return None  # a DST change in this hour: the careful path says what is wrong
+    result = (naive - offset).replace(tzinfo=UTC)
+    return result if _EARLIEST <= result < _LATEST else None
+
+
 def _split_moment(day: Cell, clock: Cell, zone: ZoneInfo) -> tuple[datetime, bool]:
     """Join a date column and a time column (text, or spreadsheet dates and times)."""
     shown = f"{_text(day)} {_text(clock)}".strip()
@@ -186,6 +219,10 @@ def _split_moment(day: Cell, clock: Cell, zone: ZoneInfo) -> tuple[datetime, boo
         day_text = _text(day)
         if not _DATE_ONLY.fullmatch(day_text):
             raise ValueError(f"date {_show(day_text)} is not a date (use 15.01.2023 or 2023-01-15)")
+    if isinstance(day, str) and isinstance(clock, str):
+        fast = _fast_moment(day, clock, zone)
+        if fast is not None:
+            return fast, True
     if isinstance(clock, datetime | time):
         clock_text = clock.strftime("%H:%M:%S")
     elif isinstance(clock, timedelta):
@@ -218,6 +255,13 @@ def _text(value: Cell, *, multiline: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if (
+            value.isprintable()
+            and "  " not in value
+            and value == value.strip()
+            and (value.isascii() or unicodedata.is_normalized("NFC", value))
+        ):
+            return value  # the usual cell: nothing to clean (what clean_line would return)
         if multiline:
             return strip_controls(value.replace("\r\n", "\n"), keep="\n\t").strip()
         return clean_line(value)
@@ -350,13 +394,18 @@ def _parse_row(
         problems.append(str(exc))
     if problems or started_at is None or len(numbers) < 2:
         return RecordProblem(line, file_name, f"line {line}: " + "; ".join(problems)), False
-    attributes: dict[str, str] = {}
-    for name in _KEPT_FIELDS:
-        if name in cmap.fields:
-            attributes[name] = _text(_value(cells, cmap, name))
+    fields = cmap.fields
+    attributes: dict[str, str] = {
+        name: _text(cells[fields[name]]) for name in _KEPT_FIELDS if name in fields
+    }
     for index, label in cmap.extras.items():
         raw = cells[index] if index < len(cells) else None
         attributes[label] = _text(raw, multiline=True)
+    optional = {
+        name: _optional(_text(cells[fields[name]], multiline=name == "notes"))
+        for name in ("caller_name", "callee_name", "location", "notes")
+        if name in fields
+    }
     return CallRecord(
         row=line,
         file=file_name if file_name not in (".", "..") else None,
@@ -365,10 +414,10 @@ def _parse_row(
         callee=numbers["callee"],
         caller_raw=raw_numbers["caller"],
         callee_raw=raw_numbers["callee"],
-        caller_name=_optional(_text(_value(cells, cmap, "caller_name"))),
-        callee_name=_optional(_text(_value(cells, cmap, "callee_name"))),
-        location=_optional(_text(_value(cells, cmap, "location"))),
-        notes=_optional(_text(_value(cells, cmap, "notes"), multiline=True)),
+        caller_name=optional.get("caller_name"),
+        callee_name=optional.get("callee_name"),
+        location=optional.get("location"),
+        notes=optional.get("notes"),
         attributes=attributes,
         duration=duration,
         direction=direction,
@@ -387,6 +436,10 @@ def _same_call(one: CallRecord, other: CallRecord) -> bool:
         other.notes,
         other.attributes,
     )
+
+
+def _filled(cell: Cell) -> bool:
+    return cell is not None and (not isinstance(cell, str) or bool(cell.strip()))
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -551,9 +604,7 @@ def read_record_table(
         if isinstance(row, str):
             table.problems.append(RecordProblem(line, None, row))
             continue
-        if not any(
-            c is not None and c != "" and (not isinstance(c, str) or c.strip()) for c in row
-        ):
+        if not _filled(row[0] if row else None) and not any(_filled(c) for c in row):
             continue  # blank lines and rows of empty cells are layout, not records
         if len(row) != width:
             if delimiter or len(row) > width:

@@ -15,6 +15,7 @@ __all__ = ["clean_line", "decode_text", "strip_controls"]
 
 _KEEP_FORMAT = frozenset("\u200c\u200d")
 _WHITESPACE = re.compile(r"\s+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # C0 controls other than \t \n \v \f \r
 
 
 def strip_controls(text: str, *, keep: str = "") -> str:
@@ -51,7 +52,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     decoded = decode_bytes(data, encoding)
     text, encoding = decoded.text, decoded.encoding
     text = text.removeprefix("\ufeff")
-    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f\v")
+    controls = len(_CONTROLS.findall(text))
     if "\x00" in text or controls > max(8, len(text) // 100):
         raise ValueError(f"{controls} control characters: binary data, not text")
     return text, encoding
