@@ -158,3 +158,46 @@ def test_timezone_option_for_one_batch(moscow_case: Case, tmp_path: Path) -> Non
     with moscow_case.session() as session:
         (call,) = list_calls(session)
     assert call.started_at == datetime(2023, 3, 5, 4, 22, tzinfo=UTC)
+
+
+def test_calls_without_audio_count_in_graph_and_timeline(moscow_case: Case, tmp_path: Path) -> None:
+    from earshot.analysis.graph import call_graph
+    from earshot.analysis.timeline import TimelineOptions, timeline
+
+    export = tmp_path / "export.csv"
+    export.write_bytes(EXPORT.encode("koi8_r"))  # KOI8-R: read as such, never as mojibake
+    report = ingest(moscow_case, [tmp_path / "none"], IngestOptions(metadata=export, workers=1))
+    assert report.records.without_audio == 3
+    assert any("read as KOI8-R" in note for note in report.notes)
+    with moscow_case.session() as session:
+        graph = call_graph(session)
+        edge = graph.edges["phone:+79031112233", "phone:+79161234567"]
+        assert edge["count"] == 2
+        assert timeline(session, TimelineOptions(period="day"))["total"] == 3
+        mine = timeline(session, TimelineOptions(period="day", phone="+79035556677"))
+        assert mine["total"] == 1
+        calls = list_calls(session)
+    assert {c.status for c in calls} == {"no-audio"}
+
+
+def test_an_xlsx_workbook_of_records_through_ingest(moscow_case: Case, tmp_path: Path) -> None:
+    import openpyxl
+
+    write_audio(tmp_path / "in" / "Олег Сторож@+79161234567_20230305142200.amr",
+                codec="libopencore_amrnb", container="amr", seconds=2)  # fmt: skip
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Дата и время", "Абонент А", "Абонент Б", "Длительность"])
+    sheet.append([datetime(2023, 3, 6, 9, 0), 79031112233, 79161234567, "0:00:40"])
+    sheet.append([datetime(2023, 3, 5, 14, 22, 30), 79161234567, 79031112233, 2])
+    workbook = tmp_path / "calls.xlsx"
+    book.save(workbook)
+    report = ingest(moscow_case, [tmp_path / "in"], IngestOptions(metadata=workbook, workers=1))
+    assert report.records.matched_by_time == 1 and report.records.without_audio == 1
+    with moscow_case.session() as session:
+        by_status = {c.status: c.as_dict() for c in list_calls(session)}
+    recorded = by_status["ingested"]
+    assert (recorded["caller"], recorded["callee"]) == ("+79161234567", "+79031112233")
+    assert recorded["started_at"] == datetime(2023, 3, 5, 11, 22, 30, tzinfo=UTC).isoformat()
+    assert by_status["no-audio"]["duration"] == 40.0

@@ -261,3 +261,30 @@ def test_old_binary_workbooks_are_refused_with_what_to_do(tmp_path: Path) -> Non
     renamed.write_bytes(xls.read_bytes())
     with pytest.raises(RecordError, match="Excel 97–2003"):
         read_call_records(renamed)
+
+
+def test_split_date_and_time_in_a_dst_gap_is_a_row_problem(tmp_path: Path) -> None:
+    text = "Дата;Время;Номер А;Номер Б\n26.03.2023;02:30;+79161234567;+79031112233\n"
+    text += "26.03.2023;03:30;+79161234567;+79031112233\n"
+    (record,), (problem,) = read_call_records(
+        write(tmp_path / "berlin.csv", text, "utf-8"), timezone="Europe/Berlin"
+    )
+    assert "does not exist in time zone Europe/Berlin" in problem.message
+    assert record.started_at == datetime(2023, 3, 26, 1, 30, tzinfo=UTC)
+
+
+def test_every_region_zone_exists_and_init_uses_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from earshot.cli import cli
+    from earshot.ingest.zones import region_zones, zone_for_region
+
+    assert zone_for_region("ru") == "Europe/Moscow" and zone_for_region("US") is None
+    assert len(region_zones()) >= 20
+    runner = CliRunner()
+    made = runner.invoke(cli, ["init", str(tmp_path / "ua"), "--region", "UA", "--json"])
+    assert '"timezone": "Europe/Kyiv"' in made.stdout
+    made = runner.invoke(cli, ["init", str(tmp_path / "us"), "--region", "US"])
+    assert "Time zone UTC" in made.stdout and "spans several zones" in made.stdout
+    told = runner.invoke(cli, ["init", str(tmp_path / "t"), "--timezone", "Asia/Omsk", "--json"])
+    assert '"timezone": "Asia/Omsk"' in told.stdout and '"timezone_basis": "given"' in told.stdout
