@@ -7,6 +7,7 @@ import io
 import stat
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import libarchive
@@ -155,3 +156,15 @@ def test_unreadable_archives_are_one_failure(case: Case, tmp_path: Path, suffix:
     report = ingest(case, [broken], IngestOptions(workers=1))
     assert report.count("failed") == 1
     assert any("unreadable archive" in e and str(broken) in e for e in report.errors)
+
+
+def test_a_damaged_member_is_an_oserror_the_worker_reports() -> None:
+    from earshot.ingest.archives import _Blocks
+
+    def broken() -> Iterator[bytes]:
+        yield b"RIFF"
+        raise libarchive.ArchiveError("Truncated input file")
+
+    stream = io.BufferedReader(_Blocks(broken(), 10_000, "a.7z!x.wav"))
+    with pytest.raises(OSError, match="Truncated input file"):
+        stream.read()

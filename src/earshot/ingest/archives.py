@@ -233,11 +233,15 @@ class _Blocks(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        import libarchive
+
         while not self._buffer:
             try:
                 self._buffer = bytes(next(self._blocks))
             except StopIteration:
                 return 0
+            except libarchive.ArchiveError as exc:  # damaged data, a wrong or missing password
+                raise OSError(f"the archive cannot be read here: {exc}") from None
         count = min(len(buffer), len(self._buffer))
         buffer[:count] = self._buffer[:count]
         self._buffer = self._buffer[count:]
@@ -258,10 +262,15 @@ def open_member(archive: str, member: str) -> Iterator[BinaryIO]:
         return
     import libarchive
 
-    with libarchive.file_reader(archive) as reader:
-        for entry in reader:
-            if entry.pathname == member and entry.isreg:
-                raw = _Blocks(iter(entry.get_blocks()), int(entry.size or 0), member)
-                yield io.BufferedReader(raw)
-                return
+    # The worker that reads members knows OSError, not libarchive's own error: translate it,
+    # so a damaged or encrypted member is one failure and never takes the batch down.
+    try:
+        with libarchive.file_reader(archive) as reader:
+            for entry in reader:
+                if entry.pathname == member and entry.isreg:
+                    raw = _Blocks(iter(entry.get_blocks()), int(entry.size or 0), member)
+                    yield io.BufferedReader(raw)
+                    return
+    except libarchive.ArchiveError as exc:
+        raise OSError(f"the archive cannot be read: {exc}") from None
     raise FileNotFoundError(f"{archive}!{member}: no such member")

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,7 @@ def fpcalc_path() -> str | None:
     return shutil.which("fpcalc")
 
 
+@cache
 def _tool_version(fpcalc: str) -> str:
     try:
         out = subprocess.run([fpcalc, "-version"], capture_output=True, text=True, timeout=30)

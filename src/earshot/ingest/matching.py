@@ -118,6 +118,11 @@ def call_for_record(
             continue
         if not _agrees(_phones(call), record.caller, record.callee):
             continue
+        claimed = session.execute(
+            select(CallSource.id).where(CallSource.call_id == call.id, CallSource.field == "record")
+        ).first()
+        if claimed is not None:  # another record row already describes this recording
+            continue
         apart = abs((call.started_at - record.started_at).total_seconds())
         if best is None or apart < (best.seconds_apart or 0.0):
             best = Match(call, "number pair and time", apart)
