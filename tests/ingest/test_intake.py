@@ -178,6 +178,9 @@ def test_calls_without_audio_count_in_graph_and_timeline(moscow_case: Case, tmp_
         assert mine["total"] == 1
         calls = list_calls(session)
     assert {c.status for c in calls} == {"no-audio"}
+    from earshot.pipeline.runner import _call_ids
+
+    assert _call_ids(moscow_case, None) == []  # nothing to process until audio arrives
 
 
 def test_an_xlsx_workbook_of_records_through_ingest(moscow_case: Case, tmp_path: Path) -> None:

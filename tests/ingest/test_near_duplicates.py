@@ -75,6 +75,8 @@ def test_the_same_call_in_two_codecs_is_flagged_and_linked(
     assert by_file["other_call.mp3"]["probable_duplicates"] == []
     shown = run_cli("failures", case_dir).stdout
     assert "probable duplicate of call" in shown
+    table = run_cli("calls", case_dir).stdout
+    assert f"probable duplicate of {amr}" in table
 
     again = ingest(case, [inbox], IngestOptions(workers=1))
     assert again.near_duplicates == []
