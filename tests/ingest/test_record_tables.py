@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -288,3 +290,19 @@ def test_every_region_zone_exists_and_init_uses_it(tmp_path: Path) -> None:
     assert "Time zone UTC" in made.stdout and "spans several zones" in made.stdout
     told = runner.invoke(cli, ["init", str(tmp_path / "t"), "--timezone", "Asia/Omsk", "--json"])
     assert '"timezone": "Asia/Omsk"' in told.stdout and '"timezone_basis": "given"' in told.stdout
+
+
+def test_broken_workbooks_are_one_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "calls.xlsx"
+    fake.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)  # an .xls renamed
+    with pytest.raises(RecordError, match="Excel 97–2003"):
+        read_call_records(fake)
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<nonsense")
+    with pytest.raises(RecordError, match=re.escape(str(broken))):
+        read_call_records(broken)
+    ods = tmp_path / "broken.ods"
+    ods.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(RecordError, match=r"unreadable \.ods"):
+        read_call_records(ods)

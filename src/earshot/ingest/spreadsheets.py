@@ -99,7 +99,10 @@ def _ods_value(cell: object) -> Cell:
         return int(number) if number.is_integer() else number
     if kind == "date":
         raw = str(get("datevalue"))
-        return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
+        try:
+            return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
+        except ValueError:
+            pass  # read as the text the cell shows
     if kind == "time":
         match = _ODS_DURATION.fullmatch(str(get("timevalue")))
         if match:
@@ -152,13 +155,28 @@ def _ods_rows(path: Path, sheet: str | None) -> Iterator[list[Cell]]:
             yield list(cells)
 
 
+def _guarded(path: Path, rows: Iterator[list[Cell]]) -> Iterator[list[Cell]]:
+    """`rows`, with any library error while reading turned into one RecordError naming `path`."""
+    try:
+        yield from rows
+    except RecordError:
+        raise
+    except Exception as exc:  # openpyxl and odfpy raise XML, zip and value errors alike
+        raise RecordError(
+            f"{path}: the spreadsheet cannot be read ({type(exc).__name__}: {exc}) — open it "
+            "and save it again, or export the sheet as CSV (UTF-8)"
+        ) from None
+
+
 def read_sheet(path: Path, sheet: str | None = None) -> Iterator[list[Cell]]:
     """The rows of the first (or the named) sheet of `path`, as lists of cell values."""
+    with path.open("rb") as handle:
+        refuse_binary(path, handle.read(8))
     if path.suffix.lower() == ".ods":
-        return _ods_rows(path, sheet)
+        return _guarded(path, _ods_rows(path, sheet))
     if not zipfile.is_zipfile(path):
         raise RecordError(
             f"{path}: is not an .xlsx workbook (not a zip package) — check the file, or save "
             "it again as .xlsx or CSV"
         )
-    return _xlsx_rows(path, sheet)
+    return _guarded(path, _xlsx_rows(path, sheet))
