@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
-from ..store.intake_models import CallSource
+from ..store.intake_models import CallSource, ProbableDuplicate
 from ..store.media import MediaStore
 from ..store.models import Call, Person, PersonPhone, Phone
 from .matching import (
@@ -157,6 +157,62 @@ def _basis_of(session: Session, call_id: int) -> tuple[str, dict[str, object]]:
     return row.basis, dict(row.detail)
 
 
+def _describe_twins(
+    session: Session,
+    call: Call,
+    record: CallRecord,
+    source: str,
+    matched: set[int],
+    tolerance: float,
+    operator: str,
+) -> None:
+    """The row also describes the call's probable duplicates (the same conversation in another
+    codec): each gets its numbers and time too, with that basis — the calls stay two."""
+    links = session.execute(
+        select(ProbableDuplicate).where(
+            (ProbableDuplicate.call_id == call.id) | (ProbableDuplicate.twin_call_id == call.id)
+        )
+    ).scalars()
+    for link in links:
+        twin = session.get(Call, link.twin_call_id if link.call_id == call.id else link.call_id)
+        if twin is None or twin.id in matched or twin.status == NO_AUDIO:
+            continue
+        claimed = session.execute(
+            select(CallSource.source).where(
+                CallSource.call_id == twin.id, CallSource.field == "record"
+            )
+        ).scalar_one_or_none()
+        if claimed not in (None, source):
+            continue
+        if (
+            twin.started_at is not None
+            and abs((twin.started_at - record.started_at).total_seconds()) > tolerance
+        ):
+            continue
+        matched.add(twin.id)
+        basis = f"probable duplicate of call {call.id}"
+        set_source(session, twin.id, "record", basis, source, {"similarity": link.similarity})
+        changes = _apply(session, twin, record)
+        for field in ("started_at", "A.phone", "B.phone"):
+            set_source(session, twin.id, field, "call record", source)
+        if changes:
+            append_custody(
+                session,
+                operator=operator,
+                action="call-record-applied",
+                sha256=twin.sha256,
+                path=source,
+                detail={
+                    "call_id": twin.id,
+                    "row": record.row,
+                    "basis": basis,
+                    "changes": {
+                        k: [_json_safe(old), _json_safe(new)] for k, (old, new) in changes.items()
+                    },
+                },
+            )
+
+
 def _recordless_failure(file: str) -> str:
     return (
         f"no audio file named {file!r} was ingested in this batch or before; it is kept as a "
@@ -245,6 +301,8 @@ def apply_records(
         changes = _apply(session, call, record)
         for field in ("started_at", "A.phone", "B.phone"):
             set_source(session, call.id, field, "call record", source)
+        if record.file is None and call.status != NO_AUDIO:
+            _describe_twins(session, call, record, source, matched, tolerance, operator)
         session.flush()
         if not changes:
             if not problem:

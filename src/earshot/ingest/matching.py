@@ -73,9 +73,15 @@ def record_source(csv_display: str, row: int) -> str:
 
 def calls_of_record(session: Session, source: str) -> Call | None:
     """The call a record row was matched to or made into before (re-runs change nothing)."""
-    call_id = session.execute(
-        select(CallSource.call_id).where(CallSource.field == "record", CallSource.source == source)
-    ).scalar_one_or_none()
+    call_id = (
+        session.execute(  # the first: a row may also describe a probable duplicate
+            select(CallSource.call_id)
+            .where(CallSource.field == "record", CallSource.source == source)
+            .order_by(CallSource.id)
+        )
+        .scalars()
+        .first()
+    )
     return session.get(Call, call_id) if call_id is not None else None
 
 

@@ -388,6 +388,8 @@ def ingest(
             report.files.append(result)
             progress.advance(result)
 
+        if options.fingerprints:  # before the records: a row describes both twins
+            _near_duplicates(case, report, batch_id)
         if records:
             with case.session() as session:
                 report.records = apply_records(
@@ -401,8 +403,6 @@ def ingest(
                     max_bytes=settings.max_file_bytes,
                     tolerance=options.tolerance,
                 )
-        if options.fingerprints:
-            _near_duplicates(case, report, batch_id)
         if recorder.attached:
             report.notes.append(
                 f"{recorder.attached} recording(s) attached to calls known from earlier call "
