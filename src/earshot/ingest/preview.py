@@ -21,7 +21,7 @@ from .filenames import NameFacts, load_patterns, read_file_name
 from .mapping import load_mapping
 from .matching import call_for_record
 from .records import CallRecord, RecordTable, read_record_table
-from .runner import IngestOptions, _classify
+from .runner import IngestOptions, classify_inputs
 
 __all__ = ["IngestPreview", "RowMatch", "preview_ingest"]
 
@@ -143,7 +143,7 @@ def preview_ingest(case: Case, paths: list[Path], options: IngestOptions) -> Ing
         exclude=[options.metadata] if options.metadata else [],
     )
     result.errors += [p.message for p in problems if not p.skipped and not p.notice]
-    audio, _sidecars, _tables = _classify(items)
+    audio, _sidecars, _tables = classify_inputs(items)
     facts = {
         item.name: f
         for item in audio

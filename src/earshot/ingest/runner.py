@@ -105,7 +105,7 @@ class _NoProgress:
         pass
 
 
-def _classify(
+def classify_inputs(
     items: list[InputFile],
 ) -> tuple[list[InputFile], list[InputFile], list[InputFile]]:
     """Split inputs into audio candidates, sidecar candidates and CSVs.
@@ -310,7 +310,7 @@ def ingest(
             max_zip_ratio=settings.zip_max_ratio,
             exclude=[options.metadata] if options.metadata else [],
         )
-        audio, sidecar_items, csvs = _classify(items)
+        audio, sidecar_items, csvs = classify_inputs(items)
         matches, orphans = match_sidecars(audio, sidecar_items)
         progress.start(len(audio) + sum(not p.notice for p in problems) + len(orphans) + len(csvs))
         recorder = AudioRecorder(case, batch_id, options.source, tolerance=options.tolerance)
