@@ -177,7 +177,11 @@ def test_calls_without_audio_count_in_graph_and_timeline(moscow_case: Case, tmp_
         mine = timeline(session, TimelineOptions(period="day", phone="+79035556677"))
         assert mine["total"] == 1
         calls = list_calls(session)
+        from earshot.identity.phones import list_phones
+
+        phones = {p["e164"]: p["calls"] for p in list_phones(session)}
     assert {c.status for c in calls} == {"no-audio"}
+    assert phones == {"+79031112233": 2, "+79161234567": 3, "+79035556677": 1}
     from earshot.pipeline.runner import _call_ids
 
     assert _call_ids(moscow_case, None) == []  # nothing to process until audio arrives
