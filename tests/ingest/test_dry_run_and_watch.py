@@ -178,3 +178,16 @@ def test_watch_takes_files_stops_on_sigterm_and_resumes_after_a_kill(
     assert job["counts"]["new"] == 3
     names = sorted(str(c["source_file"]) for c in _calls(run_cli, case))
     assert names == ["first.wav", "second.wav", "third.wav"]
+
+
+def test_the_scan_leaves_the_case_downloads_and_links_alone(tmp_path: Path) -> None:
+    from earshot.ingest.watch import _scan
+
+    (tmp_path / "case" / "media").mkdir(parents=True)
+    (tmp_path / "case" / "media" / "x.wav").write_bytes(b"stored")
+    (tmp_path / "call.wav").write_bytes(b"new")
+    (tmp_path / "big.wav.part").write_bytes(b"arriving")
+    (tmp_path / ".secret.wav").write_bytes(b"hidden")
+    (tmp_path / "link.wav").symlink_to(tmp_path / "call.wav")
+    found = _scan(tmp_path, ((tmp_path / "case").resolve(),))
+    assert [Path(p).name for p in found] == ["call.wav"]

@@ -142,11 +142,15 @@ def _save(case: Case, job_id: int, state: dict[str, Any], **changes: Any) -> Non
             setattr(job, key, value)
 
 
-def _scan(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every visible regular file under `folder`: path → (size, mtime_ns); links skipped."""
+def _scan(folder: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:
+    """Every visible regular file under `folder`: path → (size, mtime_ns); links skipped,
+    and nothing under `skip` (the case itself, if it lies in the drop folder)."""
     found: dict[str, tuple[int, int]] = {}
     for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(root)
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and (here / d).resolve() not in skip
+        )
         for name in sorted(files):
             if name.startswith(".") or name.endswith((".part", ".crdownload", ".tmp")):
                 continue  # hidden, or still being written by a browser or copier
@@ -184,12 +188,13 @@ def watch_folder(
     state.setdefault("counts", {})
     summary = WatchSummary(job_id, resumed, counts=state["counts"])
     seen: dict[str, tuple[tuple[int, int], float]] = {}
+    skip = (Path(case.path).resolve(),)
     clock = 0.0
     try:
         while not stop.is_set():
             now = datetime.now(UTC).timestamp()
             ready = []
-            for path, signature in _scan(folder).items():
+            for path, signature in _scan(folder, skip).items():
                 if taken.get(path) == list(signature):
                     continue
                 previous = seen.get(path)
