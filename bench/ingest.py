@@ -10,6 +10,11 @@ AMR-NB and MP3, a few minutes per call), then times
 
 Usage: python bench/ingest.py [--hours 2] [--workers 2] [--db postgresql://...] [--encrypt]
 Target (issue 2): >= 10 audio-hours per minute on 2 cores, within 2x of the ceiling.
+
+Intake (issue 16): `python bench/ingest.py --intake [--rows 100000] [--fp-hours 1]` times
+reading a cp1251 telco export of N rows through a --mapping file (split date and time,
+direction deciding caller and callee, h:mm:ss durations; target >= 20,000 rows/s), and
+Chromaprint fingerprinting of telephone audio (seconds per audio-hour, fpcalc included).
 """
 
 from __future__ import annotations
@@ -137,6 +142,86 @@ def run_ingest(
     return elapsed
 
 
+def bench_records(work: Path, rows: int, repeat: int) -> tuple[float, float, int]:
+    """(best wall seconds, best CPU seconds, records read) for a cp1251 telco export of
+    `rows` rows with a mapping. CPU time is what to compare on a shared, loaded machine."""
+    from earshot.ingest.mapping import load_mapping
+    from earshot.ingest.records import read_record_table
+
+    rng = np.random.default_rng(16)
+    contacts = [f"+7916{n:07d}" for n in rng.integers(0, 10_000_000, 2000)]
+    lines = ["Дата;Время;Абонент;Собеседник;Тип вызова;Длительность;БС;IMEI"]
+    for i in range(rows):
+        day, second = 1 + (i // 3000) % 28, (i * 7) % 86400
+        kind = "Исходящий вызов" if i % 3 else "Входящий вызов"
+        lines.append(
+            f"{day:02d}.03.2023;{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d};"
+            f"+79160000001;{contacts[i % len(contacts)]};{kind};"
+            f"0:{(i % 50):02d}:{(i * 13) % 60:02d};7701-{i % 900};35693803564{i % 10000:04d}"
+        )
+    export = work / "export.csv"
+    export.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    mapping = work / "mapping.yaml"
+    mapping.write_text(
+        "columns:\n  subscriber: Абонент\n  other: Собеседник\n  call_type: Тип вызова\n"
+        "  cell: БС\n",
+        encoding="utf-8",
+    )
+    user = load_mapping(mapping)
+    best, best_cpu, count = float("inf"), float("inf"), 0
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        table = read_record_table(export, timezone="Europe/Moscow", mapping=user)
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        count = len(table.records)
+        assert not table.problems, table.problems[:3]
+    return best, best_cpu, count
+
+
+def bench_fingerprints(work: Path, hours: float) -> tuple[float, float]:
+    """(seconds, audio seconds) to fingerprint `hours` of 16 kHz telephone-like audio."""
+    from earshot.ingest.fingerprint import fingerprint_pcm, fpcalc_path
+
+    fpcalc = fpcalc_path()
+    if fpcalc is None:
+        raise SystemExit("fpcalc not installed: apt-get install libchromaprint-tools")
+    calls = max(1, int(hours * 60 / 4))  # four-minute calls
+    audio = 0.0
+    spent = 0.0
+    for i in range(calls):
+        pcm = (_speechlike(16000, 240.0, 1, seed=i)[0] * 32767).astype(np.int16)
+        start = time.perf_counter()
+        found = fingerprint_pcm(pcm, fpcalc)
+        spent += time.perf_counter() - start
+        assert found is not None
+        audio += 240.0
+    return spent, audio
+
+
+def intake_main(args: argparse.Namespace, console: Console) -> None:
+    work = Path(tempfile.mkdtemp(prefix="earshot-intake-"))
+    try:
+        with console.status(f"reading {args.rows:,} call-record rows"):
+            seconds, cpu, count = bench_records(work, args.rows, args.repeat)
+        with console.status(f"fingerprinting {args.fp_hours} audio-hours"):
+            spent, audio = bench_fingerprints(work, args.fp_hours)
+        table = Table(
+            title=f"Intake — {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.1f}, best of {args.repeat}"
+        )
+        for column in ("measure", "result"):
+            table.add_column(column, justify="right")
+        table.add_row(f"{count:,} call records with a mapping", f"{seconds:.2f} s")
+        table.add_row("rows per second, wall clock (target >= 20,000)", f"{count / seconds:,.0f}")
+        table.add_row("rows per CPU-second (this process alone)", f"{count / cpu:,.0f}")
+        table.add_row(f"fingerprint {audio / 3600:.2f} audio-hours", f"{spent:.1f} s")
+        table.add_row("seconds per audio-hour", f"{spent / (audio / 3600):.1f}")
+        console.print(table)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=2.0, help="audio-hours to generate")
@@ -151,8 +236,14 @@ def main() -> None:
         action="store_true",
         help="also time encrypted cases (AES-256-GCM media, SQLCipher database)",
     )
+    parser.add_argument("--intake", action="store_true", help="time call records and fingerprints")
+    parser.add_argument("--rows", type=int, default=100_000, help="with --intake: record rows")
+    parser.add_argument("--fp-hours", type=float, default=1.0, help="with --intake: audio-hours")
     args = parser.parse_args()
     console = Console()
+    if args.intake:
+        intake_main(args, console)
+        return
     work = Path(tempfile.mkdtemp(prefix="earshot-bench-"))
     try:
         audio = args.keep or work / "audio"

@@ -20,6 +20,10 @@ dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # openssl: the stand-in RFC 3161 time-stamp authority in tests/security/test_anchoring.py.
 command -v openssl >/dev/null || need_apt+=(openssl)
+# libarchive (.7z/.rar/.tar.* call material, via libarchive-c) and Chromaprint's fpcalc
+# (near-duplicate recordings in another codec).
+ldconfig -p 2>/dev/null | grep -q 'libarchive\.so' || need_apt+=(libarchive13)
+command -v fpcalc >/dev/null || need_apt+=(libchromaprint-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2

@@ -78,8 +78,10 @@ def test_init_ingest_calls_verify_through_the_cli(
     assert "corrupt.wav" in strict.stderr
 
     calls = json.loads(run_cli("calls", case, "--json").stdout)
-    assert [c["source_file"] for c in calls] == ["one.wav", "two.wav"]
-    one, two = calls
+    # gone.wav's record is kept as a call without audio until the file turns up
+    assert [c["source_file"] for c in calls] == ["one.wav", "two.wav", "gone.wav"]
+    one, two, gone = calls
+    assert gone["status"] == "no-audio" and created["timezone"] == "Europe/Moscow"
     assert set(one) >= {
         "id",
         "source_file",

@@ -8,6 +8,7 @@ from . import (
     identity,  # noqa: F401
     identity_evidence,  # noqa: F401
     identity_links,  # noqa: F401
+    intake,  # noqa: F401  (`earshot jobs`; ingest's intake options)
     language,  # noqa: F401
     models,  # noqa: F401
     process,  # noqa: F401

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
-
 from ..speech.asr import available_engines
 from ..speech.models import choose_default_asr, resolve_asr_spec
 from ._base import err
+from ._terminal import safe
 
 __all__ = ["asr_stage_options", "resolve_asr"]
 
@@ -30,7 +29,7 @@ def asr_stage_options(
     choice = choose_default_asr(models_dir)
     if choice.spec:
         err.print(
-            f"[dim]transcript: no --asr given; using {escape(choice.spec)} for calls "
-            f"without a sidecar transcript ({escape(choice.reason)})[/]"
+            f"[dim]transcript: no --asr given; using {safe(choice.spec)} for calls "
+            f"without a sidecar transcript ({safe(choice.reason)})[/]"
         )
     return {"asr": None, "default_asr": choice.spec, "default_reason": choice.reason}

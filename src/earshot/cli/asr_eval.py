@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import EarshotError, ModelMissingError
@@ -29,6 +28,7 @@ from ._base import (
     progress_bar,
     settings_from_env,
 )
+from ._terminal import safe
 from .process import _asr_options
 
 __all__: list[str] = []
@@ -97,18 +97,18 @@ def asr_eval_command(
     table.add_column("call")
     table.add_column("channel")
     for label in report.engines:
-        table.add_column(escape(label.rsplit("/", 1)[-1]))
+        table.add_column(safe(label.rsplit("/", 1)[-1]))
     keys = sorted({(r.call_id, r.call, r.channel) for r in report.rows})
     index = {(r.call_id, r.channel, r.engine): r for r in report.rows}
     for call_id, name, channel in keys:
         cells = [_cell(index.get((call_id, channel, e))) for e in report.engines]
-        table.add_row(escape(f"{call_id} {name}"), channel, *cells)
+        table.add_row(safe(f"{call_id} {name}"), channel, *cells)
     totals = {r.engine: r for r in report.totals}
     table.add_row("total", MIX, *[_cell(totals.get(e)) for e in report.engines], style="bold")
     out.print(table)
     for skip in report.skipped:
         err.print(
-            f"[yellow]skipped[/] call {skip['call_id']} {escape(skip['call'])}: {skip['reason']}"
+            f"[yellow]skipped[/] call {skip['call_id']} {safe(skip['call'])}: {skip['reason']}"
         )
 
 
@@ -170,7 +170,7 @@ def transcribe_command(
         choice = choose_default_asr(models_dir)
         if choice.spec is None:
             raise ModelMissingError(f"no --asr given and {choice.reason}")
-        err.print(f"[dim]using {escape(choice.spec)} ({escape(choice.reason)})[/]")
+        err.print(f"[dim]using {safe(choice.spec)} ({safe(choice.reason)})[/]")
         spec = choice.spec
     engine = get_engine(spec, **_asr_options(asr_option))
     code = None if language == "auto" else language
@@ -186,7 +186,7 @@ def transcribe_command(
             except EarshotError as error:
                 failed += 1
                 results.append({"path": str(path), "error": str(error)})
-                err.print(f"[red]failed[/] {escape(str(error))}")
+                err.print(f"[red]failed[/] {safe(str(error))}")
                 bar.update(task, advance=1)
                 continue
             text = render(transcript, fmt)
@@ -200,12 +200,12 @@ def transcribe_command(
                 results.append(transcript.as_dict())
                 if not as_json:
                     if len(files) > 1:
-                        out.print(f"[bold]{escape(str(path))}[/]")
+                        out.print(f"[bold]{safe(str(path))}[/]")
                     click.echo(text, nl=False)
             bar.update(task, advance=1)
     if as_json:
         emit(results)
     elif out_dir is not None:
-        out.print(f"{len(written)} transcripts written to {escape(str(out_dir))}")
+        out.print(f"{len(written)} transcripts written to {safe(str(out_dir))}")
     if failed:
         sys.exit(EXIT_PROBLEMS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -32,6 +33,7 @@ from ._base import (
     settings_from_env,
 )
 from ._terminal import safe, visible
+from .intake import intake_ingest_options, intake_options, print_intake_notes, run_intake_mode
 
 
 @cli.command()
@@ -70,6 +72,9 @@ def init(
     from ..security.crypto import KeySource, create_key_file
 
     settings = settings_from_env().merged({"region": region, "timezone": timezone}, "option")
+    zone_note = _default_zone(settings, timezone)
+    if zone_note:
+        settings = settings.merged({"timezone": zone_note[0]}, "region")
     source: KeySource | None = None
     created_key = False
     if key_file is not None and not encrypt:
@@ -92,6 +97,8 @@ def init(
             "backend": opened.engine.dialect.name,
             "encrypted": encrypt,
             "key_file_created": str(key_file) if created_key else None,
+            "timezone": settings.timezone,
+            "timezone_basis": zone_note[1] if zone_note else "given",
         }
     if as_json:
         emit(data)
@@ -100,11 +107,29 @@ def init(
             f"Created case {safe(str(data['case']))} ({data['backend']}, id {data['id']}"
             f"{', encrypted' if encrypt else ''})"
         )
+        if zone_note:
+            out.print(f"Time zone {settings.timezone} ({safe(zone_note[1])})")
         if created_key:
             out.print(
                 f"Wrote a new random key to {safe(str(key_file))}: back it up; "
                 "without it the media cannot be read"
             )
+
+
+def _default_zone(settings: Settings, given: str | None) -> tuple[str, str] | None:
+    """(zone, why) when init was not told a zone: the region's, else UTC said aloud."""
+    from ..ingest.zones import zone_for_region
+
+    if given or "timezone" in settings.explicit():
+        return None
+    zone = zone_for_region(settings.region)
+    if zone is None:
+        return (
+            "UTC",
+            f"region {settings.region} spans several zones or is not listed; "
+            "set one with `earshot init --timezone` or EARSHOT_TIMEZONE",
+        )
+    return zone, f"from region {settings.region}; change it with --timezone"
 
 
 def _print_ingest(report: IngestReport) -> None:
@@ -115,6 +140,7 @@ def _print_ingest(report: IngestReport) -> None:
         f"call records {report.records.applied} applied, {report.records.unchanged} unchanged, "
         f"{report.records.failed} failed"
     )
+    print_intake_notes(report)
     if report.errors:
         err.print(f"[bold red]{len(report.errors)} problem(s)[/]; see `earshot failures`:")
         for message in report.errors:
@@ -141,6 +167,7 @@ def _print_ingest(report: IngestReport) -> None:
     help="Follow links to files that stay inside the folder being ingested "
     "(by default every link is a failure, unread).",
 )
+@intake_options
 @json_option
 def ingest_command(
     case: Path,
@@ -152,14 +179,25 @@ def ingest_command(
     strict: bool,
     follow_symlinks: bool,
     as_json: bool,
+    **intake: Any,
 ) -> None:
     """Take audio files, folders and zip archives into CASE.
 
     Originals are stored untouched under their SHA-256 with a custody entry each;
     sidecar transcripts (NAME.vtt/.srt/.json/.txt beside NAME.wav) are imported.
     Bad files are reported and recorded while the rest goes in; re-running the
-    same ingest changes nothing.
+    same ingest changes nothing. Call records may be any telco export (CSV in any
+    Cyrillic encoding, .xlsx, .ods); rows without a recording become calls without
+    audio. --dry-run shows how they would be read; --watch keeps taking new files.
     """
+    options = intake_ingest_options(
+        IngestOptions(
+            source=source, metadata=metadata, workers=workers, follow_symlinks=follow_symlinks
+        ),
+        intake,
+    )
+    if run_intake_mode(case, list(paths), options, intake, operator, strict, as_json):
+        return
     with (
         Case.open(case, settings=settings_from_env(operator)) as opened,
         progress_bar("ingest") as bar,
@@ -167,12 +205,7 @@ def ingest_command(
         report = ingest(
             opened,
             list(paths),
-            IngestOptions(
-                source=source,
-                metadata=metadata,
-                workers=workers,
-                follow_symlinks=follow_symlinks,
-            ),
+            options,
             IngestBar(bar),
         )
     if as_json:
@@ -188,8 +221,16 @@ def ingest_command(
 @json_option
 def calls(case: Path, as_json: bool) -> None:
     """List the calls of CASE: file, time, duration, numbers, persons, transcript."""
+    from ..ingest.fingerprint import twins_of
+
     with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         rows = [c.as_dict() for c in list_calls(session)]
+        twins = twins_of(session)
+    for row in rows:  # the same conversation in another codec: linked, never merged
+        row["probable_duplicates"] = [
+            {"call": twin, "similarity": similarity}
+            for twin, similarity in twins.get(row["id"], [])
+        ]
     if as_json:
         emit(rows)
         return
@@ -204,6 +245,7 @@ def calls(case: Path, as_json: bool) -> None:
         "callee",
         "persons",
         "transcript",
+        "note",
     ):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -218,8 +260,18 @@ def calls(case: Path, as_json: bool) -> None:
             safe(row["callee"] or ""),
             persons,
             safe(row["transcript_source"] or ""),
+            _call_note(row),
         )
     out.print(table)
+
+
+def _call_note(row: dict[str, object]) -> str:
+    """No audio yet, or a probable duplicate of another call (never merged)."""
+    notes = ["no audio"] if row.get("status") == "no-audio" else []
+    twins = row.get("probable_duplicates") or []
+    assert isinstance(twins, list)
+    notes += [f"probable duplicate of {t['call']} ({t['similarity']:.2f})" for t in twins]
+    return "; ".join(notes)
 
 
 @cli.command()

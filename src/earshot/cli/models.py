@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from ..speech.models import fetch_model, import_model, list_models, verify_models
 from ._base import EXIT_PROBLEMS, cli, emit, err, json_option, out, settings_from_env
+from ._terminal import safe
 
 __all__: list[str] = []
 
@@ -49,7 +49,7 @@ def list_command(models_dir: str | None, as_json: bool) -> None:
     if as_json:
         emit([s.as_dict() for s in statuses])
         return
-    table = Table(title=f"speech models ({escape(_models_dir(models_dir))})", title_justify="left")
+    table = Table(title=f"speech models ({safe(_models_dir(models_dir))})", title_justify="left")
     for column in (
         "model",
         "engine",
@@ -66,10 +66,10 @@ def list_command(models_dir: str | None, as_json: bool) -> None:
         wer = "; ".join(f"{w.wer:g} % {w.set}" for w in model.telephone_wer) or "-"
         languages = ", ".join(model.languages[:4]) + (" ..." if len(model.languages) > 4 else "")
         where = (
-            escape(str(status.installed.path))
+            safe(str(status.installed.path))
             + (f" ({status.installed.quantization})" if status.installed.quantization else "")
             if status.installed
-            else f"[yellow]incomplete: {escape(', '.join(status.missing_files))}[/]"
+            else f"[yellow]incomplete: {safe(', '.join(status.missing_files))}[/]"
             if status.missing_files
             else "no"
         )
@@ -136,7 +136,7 @@ def fetch_command(
     if as_json:
         emit(installed.as_dict())
     else:
-        out.print(f"fetched {installed.name} into {escape(str(installed.path))}")
+        out.print(f"fetched {installed.name} into {safe(str(installed.path))}")
 
 
 @models_group.command("import")
@@ -154,7 +154,7 @@ def import_command(
     if as_json:
         emit(installed.as_dict())
     else:
-        out.print(f"imported {installed.name} into {escape(str(installed.path))}")
+        out.print(f"imported {installed.name} into {safe(str(installed.path))}")
 
 
 @models_group.command("verify")
@@ -169,7 +169,7 @@ def verify_command(names: tuple[str, ...], models_dir: str | None, as_json: bool
     else:
         for result in results:
             colour = {"ok": "green", "mismatch": "red"}.get(result.status, "yellow")
-            detail = f": {escape('; '.join(result.problems))}" if result.problems else ""
+            detail = f": {safe('; '.join(result.problems))}" if result.problems else ""
             out.print(f"[{colour}]{result.status}[/] {result.name}{detail}")
         if not results:
             out.print("no models installed")

@@ -1,4 +1,4 @@
-"""Find the inputs of an ingest: files, folders (recursive) and zip archives.
+"""Find the inputs of an ingest: files, folders (recursive) and archives (zip, 7z, rar, tar).
 
 Archives are read in place, member by member, never extracted by name, so a
 zip-slip path cannot write anywhere; such members and zip bombs are still refused
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import stat
-import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ..errors import UnsafeArchiveError
+from .archives import (
+    archive_errors,
+    check_total,
+    is_archive,
+    list_members,
+    member_problem,
+    open_member,
+)
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -95,6 +102,7 @@ class DiscoveryProblem:
     path: str
     message: str
     skipped: bool = False
+    notice: bool = False  # taken in, but said in the report (a garbled archive member name)
 
 
 _LINK_ADVICE = (
@@ -183,8 +191,8 @@ def open_input(item: InputFile) -> Iterator[BinaryIO]:
             yield fh
     else:
         assert item.member is not None
-        with zipfile.ZipFile(item.archive) as zf, zf.open(item.member) as fh:
-            yield fh  # type: ignore[misc]
+        with open_member(item.archive, item.member) as fh:
+            yield fh
 
 
 def _open_regular(path: Path) -> BinaryIO:
@@ -222,92 +230,45 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _unsafe_member(name: str) -> str | None:
-    if "\x00" in name:
-        return "contains a NUL byte"
-    normalized = name.replace("\\", "/")
-    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
-        return "is an absolute path"
-    if ".." in PurePosixPath(normalized).parts:
-        return "climbs out of the archive with '..'"
-    return None
-
-
-def _zip_inputs(
+def _archive_inputs(
     archive: Path, *, max_total: int, max_ratio: float
 ) -> tuple[list[InputFile], list[DiscoveryProblem]]:
+    """The members of a zip, 7z, rar or tar archive (rules in :mod:`.archives`)."""
     items: list[InputFile] = []
     problems: list[DiscoveryProblem] = []
     shown = printable(str(archive))
     try:
-        with zipfile.ZipFile(archive) as zf:
-            infos = [info for info in zf.infolist() if not info.is_dir()]
-            total = sum(info.file_size for info in infos)
-            if total > max_total:
-                raise UnsafeArchiveError(
-                    f"{shown}: refused as a zip bomb: it declares {total:,} bytes uncompressed, "
-                    f"over the limit of {max_total:,} (EARSHOT_ZIP_MAX_TOTAL_BYTES)"
-                )
-            for info in infos:
-                where = f"{shown}!{info.filename}"
-                reason = _unsafe_member(info.filename)
-                if reason:
-                    problems.append(
-                        DiscoveryProblem(where, f"{where}: refused: the member name {reason}")
-                    )
-                    continue
-                ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > 1_000_000 and ratio > max_ratio:
-                    problems.append(
-                        DiscoveryProblem(
-                            where,
-                            f"{where}: refused as a zip bomb: compression ratio {ratio:,.0f}:1 "
-                            f"exceeds {max_ratio:,.0f}:1 (EARSHOT_ZIP_MAX_RATIO)",
-                        )
-                    )
-                    continue
-                unix_mode = info.external_attr >> 16
-                # Some writers set permission bits only (no file type): a plain file.
-                if stat.S_IFMT(unix_mode) and not stat.S_ISREG(unix_mode):
-                    # A link member's data is its target path: never read, never shown.
-                    what = "a symbolic link" if stat.S_ISLNK(unix_mode) else _kind(unix_mode)
-                    problems.append(
-                        DiscoveryProblem(
-                            where,
-                            f"{where}: refused: the member is {what}, not a regular file; "
-                            "links in archives are never followed or read",
-                        )
-                    )
-                    continue
-                if info.flag_bits & 0x1:
-                    problems.append(
-                        DiscoveryProblem(
-                            where,
-                            f"{where}: the member is encrypted; unpack the archive with its "
-                            "password and ingest the folder",
-                        )
-                    )
-                    continue
-                member = PurePosixPath(info.filename.replace("\\", "/"))
-                if _hidden(member.name):
-                    problems.append(_skip(where))
-                    continue
-                items.append(
-                    InputFile(
-                        display=where,
-                        name=member.name,
-                        folder=f"{shown}!{member.parent}",
-                        size=info.file_size,
-                        archive=str(archive),
-                        member=info.filename,
-                    )
-                )
+        members = [m for m in list_members(archive) if not m.is_dir]
+        check_total(archive, members, max_total, shown)
     except UnsafeArchiveError as exc:
         return [], [DiscoveryProblem(shown, str(exc))]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except archive_errors() as exc:
+        kind = "zip" if archive.suffix.lower() == ".zip" else "archive"
         return [], [
-            DiscoveryProblem(shown, f"{shown}: unreadable zip archive ({exc}); check the copy")
+            DiscoveryProblem(shown, f"{shown}: unreadable {kind} archive ({exc}); check the copy")
         ]
+    for member in members:
+        where = f"{shown}!{printable(member.name)}"
+        refused = member_problem(member, where, max_ratio)
+        if refused:
+            problems.append(DiscoveryProblem(where, refused))
+            continue
+        path = PurePosixPath(member.name.replace("\\", "/"))
+        if _hidden(path.name):
+            problems.append(_skip(where))
+            continue
+        if member.name_problem:
+            problems.append(DiscoveryProblem(where, f"{where}: {member.name_problem}", notice=True))
+        items.append(
+            InputFile(
+                display=where,
+                name=printable(path.name),
+                folder=f"{shown}!{path.parent}",
+                size=member.size,
+                archive=str(archive),
+                member=member.member,
+            )
+        )
     return items, problems
 
 
@@ -413,9 +374,11 @@ def discover(
         shown_path = path.parent.resolve() / path.name
         if shown_path.resolve() in excluded:
             return
-        if path.suffix.lower() == ".zip" and zipfile.is_zipfile(real):
+        if is_archive(path):
             archive = shown_path if target is None else target
-            found, trouble = _zip_inputs(archive, max_total=max_zip_total, max_ratio=max_zip_ratio)
+            found, trouble = _archive_inputs(
+                archive, max_total=max_zip_total, max_ratio=max_zip_ratio
+            )
             items.extend(found)
             problems.extend(trouble)
             return

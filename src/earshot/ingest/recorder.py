@@ -16,6 +16,9 @@ from ..store.case import Case
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
 from ..store.models import Call, Original, Party, Sighting, WorkingCopyRow
+from .apply_records import FILE_NAME_CONTACT
+from .filenames import NameFacts
+from .matching import NO_AUDIO, Match, phone_row, recordless_for_recording, set_source
 from .records import CallRecord
 from .transcripts import SidecarMatch, import_sidecar
 from .worker import TakenIn
@@ -36,12 +39,16 @@ class FileResult:
 class AudioRecorder:
     """Writes one batch's outcomes to the database, one transaction per file."""
 
-    def __init__(self, case: Case, batch_id: int, source: str | None) -> None:
+    def __init__(
+        self, case: Case, batch_id: int, source: str | None, *, tolerance: float = 120.0
+    ) -> None:
         self.case = case
         self.batch_id = batch_id
         self.source = source
         self.operator = case.settings.operator
+        self.tolerance = tolerance
         self.batch_calls: set[int] = set()
+        self.attached = 0
 
     def audio(
         self,
@@ -49,6 +56,7 @@ class AudioRecorder:
         taken: TakenIn,
         sidecars: list[SidecarMatch],
         record: CallRecord | None,
+        facts: NameFacts | None = None,
     ) -> FileResult:
         item = taken.item
         key = f"file:{item.display}"
@@ -106,7 +114,13 @@ class AudioRecorder:
         call = session.execute(select(Call).where(Call.sha256 == sha)).scalar_one_or_none()
         created = False
         if taken.error is None and call is None:
-            call = self._create_call(session, taken)
+            waiting = recordless_for_recording(session, item.name, facts, self.tolerance)
+            if waiting is not None:
+                call = self._attach(session, waiting, taken)
+            else:
+                call = self._create_call(session, taken)
+                if record is None and facts is not None:
+                    self._apply_facts(session, call, facts, item.name)
             created = True
         if new_sighting:
             action = "ingest-failed" if taken.error else "duplicate" if duplicate else "ingested"
@@ -178,6 +192,11 @@ class AudioRecorder:
                     channel=channel if channels >= 2 else None,
                 )
             )
+        self._add_copies(session, taken)
+        session.refresh(call)
+        return call
+
+    def _add_copies(self, session: Session, taken: TakenIn) -> None:
         for copy in taken.copies:
             exists = session.execute(
                 select(WorkingCopyRow.id).where(
@@ -188,8 +207,54 @@ class AudioRecorder:
             if exists is None:
                 session.add(WorkingCopyRow(sha256=taken.sha256, **copy))
         session.flush()
+
+    def _attach(self, session: Session, waiting: Match, taken: TakenIn) -> Call:
+        """Give a call known only from its record the recording that has now arrived."""
+        call, info = waiting.call, taken.info or {}
+        assert taken.sha256 is not None and call.status == NO_AUDIO
+        row_sha = call.sha256
+        channels = int(info.get("channels") or 1)
+        call.sha256 = taken.sha256
+        call.source_file, call.source_path = taken.item.name, taken.item.display
+        call.duration = float(info.get("duration") or 0.0)
+        call.channels, call.sample_rate = channels, int(info.get("sample_rate") or 0)
+        call.codec = str(info.get("codec") or "unknown")
+        call.status = "ingested"
+        for party in call.parties:
+            party.channel = {"A": 0, "B": 1}.get(party.label) if channels >= 2 else None
+        session.flush()
+        self._add_copies(session, taken)
+        detail = {"record_row_sha256": row_sha}
+        if waiting.seconds_apart is not None:
+            detail["seconds_apart"] = f"{waiting.seconds_apart:.3f}"
+        set_source(session, call.id, "recording", waiting.basis, taken.item.display, detail)
+        append_custody(
+            session,
+            operator=self.operator,
+            action="recording-attached",
+            sha256=taken.sha256,
+            path=taken.item.display,
+            detail={"call_id": call.id, "basis": waiting.basis, "batch": self.batch_id},
+        )
+        self.attached += 1
         session.refresh(call)
         return call
+
+    def _apply_facts(self, session: Session, call: Call, facts: NameFacts, name: str) -> None:
+        """What the recorder app's file name says, each fact with the basis "file name"."""
+        if facts.started_at is not None and call.started_at is None:
+            call.started_at = facts.started_at
+            set_source(session, call.id, "started_at", facts.basis, name)
+        label = "A" if facts.direction == "incoming" else "B"
+        if facts.number is not None:
+            party = next(p for p in call.parties if p.label == label)
+            party.phone_id = phone_row(session, facts.number).id
+            detail = {} if facts.direction else {"direction": "unknown: number put on B"}
+            set_source(session, call.id, f"{label}.phone", facts.basis, name, detail)
+        if facts.name:
+            call.attributes = {**(call.attributes or {}), FILE_NAME_CONTACT: facts.name}
+            set_source(session, call.id, f"{label}.name", facts.basis, name)
+        session.flush()
 
     def _sidecar(
         self, session: Session, call: Call, match: SidecarMatch, record: CallRecord | None

@@ -24,16 +24,21 @@ from ..errors import EarshotError
 from ..store.case import Case
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
-from ..store.models import Batch, Original, Sighting, utcnow
+from ..store.models import Batch, Call, Original, Sighting, utcnow
 from .apply_records import RecordOutcome, apply_records
 from .discover import AUDIO_SUFFIXES, SIDECAR_SUFFIXES, InputFile, discover
+from .filenames import NamePattern, load_patterns, read_file_name
+from .fingerprint import fpcalc_path, probable_twins
 from .isolated import run_isolated
+from .mapping import load_mapping
 from .recorder import AudioRecorder, FileResult
-from .records import CallRecord, read_call_records
+from .records import CallRecord, read_record_table
 from .transcripts import match_sidecars
 from .worker import TakeIn, TakenIn
 
 __all__ = ["FileResult", "IngestOptions", "IngestProgress", "IngestReport", "ingest"]
+
+TABLE_SUFFIXES = frozenset({".xlsx", ".xlsm", ".ods", ".xls", ".tsv"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,13 @@ class IngestOptions:
     metadata: Path | None = None
     workers: int | None = None  # None: the case settings
     follow_symlinks: bool = False  # only links to files inside the folder being ingested
+    mapping: Path | None = None  # YAML: which column of the call records is which
+    encoding: str | None = None  # of the call records; None: detected
+    sheet: str | None = None  # of a call-records workbook; None: the first
+    timezone: str | None = None  # of naive record and file-name times; None: the case's
+    name_patterns: Path | None = None  # YAML: the user's own recorder file-name patterns
+    tolerance: float = 120.0  # seconds between a record's time and its recording's
+    fingerprints: bool = True  # look for the same conversation in another codec
 
 
 @dataclass
@@ -50,6 +62,8 @@ class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     records: RecordOutcome = field(default_factory=RecordOutcome)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said once: zones, encodings, attachments
+    near_duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -68,9 +82,13 @@ class IngestReport:
                 "applied": self.records.applied,
                 "unchanged": self.records.unchanged,
                 "failed": self.records.failed,
+                "without_audio": self.records.without_audio,
+                "matched_by_time": self.records.matched_by_time,
             },
             "files": [f.__dict__ for f in self.files],
             "errors": self.errors,
+            "notes": self.notes,
+            "near_duplicates": self.near_duplicates,
         }
 
 
@@ -87,7 +105,7 @@ class _NoProgress:
         pass
 
 
-def _classify(
+def classify_inputs(
     items: list[InputFile],
 ) -> tuple[list[InputFile], list[InputFile], list[InputFile]]:
     """Split inputs into audio candidates, sidecar candidates and CSVs.
@@ -101,7 +119,7 @@ def _classify(
             audio.append(item)
         elif item.suffix in SIDECAR_SUFFIXES:
             sidecars.append(item)
-        elif item.suffix == ".csv":
+        elif item.suffix == ".csv" or item.suffix in TABLE_SUFFIXES:
             csvs.append(item)
         else:
             audio.append(item)
@@ -122,15 +140,26 @@ def _run_workers(tasks: Sequence[TakeIn], workers: int) -> Iterator[TakenIn]:
 
 
 def _read_records(
-    case: Case, metadata: Path, batch_id: int, report: IngestReport
+    case: Case, options: IngestOptions, batch_id: int, report: IngestReport
 ) -> tuple[list[CallRecord], str]:
+    metadata = options.metadata
+    assert metadata is not None
     display = str(metadata.resolve()) if metadata.exists() else str(metadata)
     key = f"records:{display}"
+    zone = options.timezone or case.settings.timezone
     try:
-        records, problems = read_call_records(
-            metadata, region=case.settings.region, timezone=case.settings.timezone
+        mapping = (
+            load_mapping(options.mapping, region=case.settings.region) if options.mapping else None
         )
-    except EarshotError as exc:  # RecordError, or ConfigError for a bad time zone
+        table = read_record_table(
+            metadata,
+            region=case.settings.region,
+            timezone=zone,
+            mapping=mapping,
+            encoding=options.encoding,
+            sheet=options.sheet,
+        )
+    except (EarshotError, ValueError) as exc:  # RecordError, ConfigError, a bad --encoding
         with case.session() as session:
             record_failure(
                 session,
@@ -142,6 +171,14 @@ def _read_records(
             )
         report.errors.append(str(exc))
         return [], display
+    records, problems = table.records, table.problems
+    if table.encoding and table.encoding != "utf-8":
+        report.notes.append(f"{metadata.name}: read as {table.encoding}")
+    if table.naive_times:
+        report.notes.append(
+            f"{metadata.name}: {table.naive_times} time(s) without a UTC offset were read in "
+            f"{table.timezone}, the case time zone (use --timezone for a batch from elsewhere)"
+        )
     with case.session() as session:
         resolve_failure(session, key)
         with metadata.open("rb") as fh:
@@ -197,6 +234,34 @@ def _read_records(
     return records, display
 
 
+def _near_duplicates(case: Case, report: IngestReport, batch_id: int) -> None:
+    """Fingerprint the batch's new calls and flag (never merge) probable duplicates."""
+    new_calls = sorted({f.call_id for f in report.files if f.status == "new" and f.call_id})
+    if not new_calls:
+        return
+    fpcalc = fpcalc_path()
+    if fpcalc is None:
+        report.notes.append(
+            "near-duplicate recordings were not looked for: Chromaprint's fpcalc is not "
+            "installed (apt-get install libchromaprint-tools)"
+        )
+        return
+    for call_id in new_calls:
+        with case.session() as session:
+            call = session.get(Call, call_id)
+            if call is None:
+                continue
+            for link in probable_twins(case, session, call, fpcalc, batch_id=batch_id):
+                report.near_duplicates.append(
+                    {
+                        "call": link.call_id,
+                        "twin": link.twin_call_id,
+                        "similarity": link.similarity,
+                        "basis": link.basis,
+                    }
+                )
+
+
 def ingest(
     case: Case,
     paths: Iterable[Path],
@@ -226,8 +291,12 @@ def ingest(
         records: list[CallRecord] = []
         csv_display = ""
         if options.metadata is not None:
-            records, csv_display = _read_records(case, options.metadata, batch_id, report)
-        by_file: dict[str, CallRecord] = {r.file: r for r in records}
+            records, csv_display = _read_records(case, options, batch_id, report)
+        by_file: dict[str, CallRecord] = {r.file: r for r in records if r.file is not None}
+        patterns: list[NamePattern] = (
+            load_patterns(options.name_patterns) if options.name_patterns else []
+        )
+        zone = options.timezone or settings.timezone
 
         items, problems = discover(
             paths,
@@ -236,13 +305,16 @@ def ingest(
             exclude=[options.metadata] if options.metadata else [],
             follow_symlinks=options.follow_symlinks,
         )
-        audio, sidecar_items, csvs = _classify(items)
+        audio, sidecar_items, csvs = classify_inputs(items)
         matches, orphans = match_sidecars(audio, sidecar_items)
-        progress.start(len(audio) + len(problems) + len(orphans) + len(csvs))
-        recorder = AudioRecorder(case, batch_id, options.source)
+        progress.start(len(audio) + sum(not p.notice for p in problems) + len(orphans) + len(csvs))
+        recorder = AudioRecorder(case, batch_id, options.source, tolerance=options.tolerance)
 
         with case.session() as session:
             for problem in problems:
+                if problem.notice:
+                    report.notes.append(problem.message)
+                    continue
                 if problem.skipped:
                     result = FileResult(problem.path, "skipped", message=problem.message)
                     report.files.append(result)
@@ -279,7 +351,7 @@ def ingest(
                 result = FileResult(
                     csv_item.display,
                     "skipped",
-                    message="CSV not read as call records; pass it with --metadata",
+                    message="table not read as call records; pass it with --metadata",
                 )
                 report.files.append(result)
                 progress.advance(result)
@@ -297,16 +369,22 @@ def ingest(
         ]
         workers = options.workers or settings.workers
         for taken in _run_workers(tasks, workers):
+            facts = read_file_name(
+                taken.item.name, region=settings.region, timezone=zone, extra=patterns
+            )
             with case.session() as session:
                 result = recorder.audio(
                     session,
                     taken,
                     matches.get(taken.item.display, []),
                     by_file.get(taken.item.name),
+                    facts,
                 )
             report.files.append(result)
             progress.advance(result)
 
+        if options.fingerprints:  # before the records: a row describes both twins
+            _near_duplicates(case, report, batch_id)
         if records:
             with case.session() as session:
                 report.records = apply_records(
@@ -316,7 +394,15 @@ def ingest(
                     batch_id=batch_id,
                     batch_calls=recorder.batch_calls,
                     operator=settings.operator,
+                    media=case.media,
+                    max_bytes=settings.max_file_bytes,
+                    tolerance=options.tolerance,
                 )
+        if recorder.attached:
+            report.notes.append(
+                f"{recorder.attached} recording(s) attached to calls known from earlier call "
+                "records"
+            )
         with case.session() as session:
             from ..store.failures import list_failures
 

@@ -169,7 +169,12 @@ def plan_stages(
 
 def _call_ids(case: Case, wanted: tuple[int, ...] | None) -> list[int]:
     with case.session() as session:
-        ids = list(session.execute(select(Call.id).order_by(Call.id)).scalars())
+        # Calls known only from their call record have no audio to process (yet).
+        ids = list(
+            session.execute(
+                select(Call.id).where(Call.status != "no-audio").order_by(Call.id)
+            ).scalars()
+        )
     if wanted is None:
         return ids
     missing = sorted(set(wanted) - set(ids))

@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 # Layer model modules register themselves on import; add one line per layer here.
 from . import (
     identity_models,  # noqa: F401
+    intake_models,  # noqa: F401
     language_models,  # noqa: F401
     models,
     publish_models,  # noqa: F401
