@@ -77,7 +77,7 @@ class ArchiveMember:
     encrypted: bool = False
     name_problem: str | None = None  # the name could not be decoded with confidence
     is_dir: bool = False
-    special: bool = False  # a device, FIFO or socket
+    special: str | None = None  # "a device", "a FIFO (named pipe)", "a socket"
 
 
 def decode_zip_name(info: zipfile.ZipInfo) -> tuple[str, str | None]:
@@ -113,6 +113,20 @@ def unsafe_member(name: str) -> str | None:
     return None
 
 
+def _special_kind(mode: int) -> str | None:
+    """What a member whose type bits say "not a file, link or folder" is, or None.
+
+    Some zip writers set permission bits only (no file type): that is a plain file.
+    """
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return None
+
+
 def _zip_members(path: Path) -> list[ArchiveMember]:
     out = []
     with zipfile.ZipFile(path) as zf:
@@ -122,9 +136,7 @@ def _zip_members(path: Path) -> list[ArchiveMember]:
             # A link member's data is its target path: never read, never shown.
             link = "a symbolic link" if stat.S_ISLNK(mode) else None
             # Some writers set permission bits only (no file type): a plain file.
-            special = bool(stat.S_IFMT(mode)) and not (
-                stat.S_ISREG(mode) or stat.S_ISLNK(mode) or stat.S_ISDIR(mode)
-            )
+            special = _special_kind(mode)
             out.append(
                 ArchiveMember(
                     member=info.filename,
@@ -161,7 +173,15 @@ def _libarchive_members(path: Path) -> list[ArchiveMember]:
                     compressed=None,
                     link=link,
                     is_dir=bool(entry.isdir),
-                    special=bool(entry.isblk or entry.ischr or entry.isfifo or entry.issock),
+                    special=_special_kind(
+                        stat.S_IFIFO
+                        if entry.isfifo
+                        else stat.S_IFSOCK
+                        if entry.issock
+                        else stat.S_IFCHR
+                        if entry.isblk or entry.ischr
+                        else 0
+                    ),
                 )
             )
     return out
@@ -209,7 +229,7 @@ def member_problem(member: ArchiveMember, where: str, max_ratio: float) -> str |
             "archives are never followed or read — ask the sender for the file itself"
         )
     if member.special:
-        return f"{where}: refused: the member is a device, pipe or socket, not a file"
+        return f"{where}: refused: the member is {member.special}, not a regular file"
     if member.compressed is not None:
         ratio = member.size / max(member.compressed, 1)
         if member.size > 1_000_000 and ratio > max_ratio:
