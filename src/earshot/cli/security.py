@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..security.accounts import AccountStore
-from ..security.audit import audit, audit_entries, entry_as_dict, verify_audit
 from ..security.roles import Role
+from ..store.audit import audit, audit_entries, entry_as_dict, verify_audit
 from ..store.case import Case
 from ._base import EXIT_PROBLEMS, case_argument, cli, emit, err, json_option, out, settings_from_env
 

@@ -280,7 +280,7 @@ def _record(session: Session, call: Call, out: Path, provenance: dict[str, Any])
         detail=detail,
     )
     try:
-        from earshot.security.audit import audit
+        from earshot.store.audit import audit
     except ImportError:
         return
     if inspect(session.connection()).has_table("audit_log"):

@@ -65,7 +65,7 @@ def authorise_identifying(what: str, *, identifying: bool, role: str | None) -> 
 def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:
     """Record an export in the audit log (when the security layer is there) and custody."""
     try:
-        from earshot.security.audit import audit
+        from earshot.store.audit import audit
     except ImportError:
         audit = None  # type: ignore[assignment]
     if audit is not None and inspect(session.connection()).has_table("audit_log"):

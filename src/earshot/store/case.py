@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
 from ..security.crypto import KeySource, MediaCipher, create_encryption, database_key, unlock
 from ..settings import Settings, resolve_secret
-from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
 from .custody import append_custody
 from .database import current_revision, head_revision, make_engine, migrate
 from .media import MediaStore

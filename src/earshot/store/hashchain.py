@@ -5,7 +5,7 @@ stores ``prev_hash`` (the hash of the entry before it, or :data:`GENESIS`) and
 ``entry_hash`` = SHA-256 of canonical JSON of its content plus ``prev_hash``. Changing
 an entry changes its hash; removing or reordering entries breaks the ``prev_hash``
 links. Removing the *last* entries leaves a valid shorter chain: callers that need to
-catch that keep an anchor outside the table (see ``earshot.security.audit``).
+catch that keep an anchor outside the table (see ``earshot.store.audit``).
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record a view, playback, search, edit or export in the case's audit log."""
-    from ..security.audit import audit as record
+    from ..store.audit import audit as record
 
     record(
         session,

@@ -1,6 +1,6 @@
 """Search, trends, places and the call graph: the investigation-board pages.
 
-Each uses its layer's library when present (``earshot.store.search``,
+Each uses its layer's library when present (``earshot.search``,
 ``earshot.language.trends``, ``earshot.analysis``) and otherwise a plain query
 over the core and language tables, so the pages work on any case.
 """
@@ -40,7 +40,7 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
     query = query.strip()[:MAX_QUERY]
     if not query:
         return {"query": "", "hits": [], "facets": {}, "engine": None, "error": None}
-    lib = _library("earshot.store.search")
+    lib = _library("earshot.search")
     if lib is None:
         hits = _substring_hits(session, query, limit)
         engine = "substring"

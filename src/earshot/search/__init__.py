@@ -1,7 +1,8 @@
 """Full-text search over a case: inflection-aware, boolean, with field filters.
 
 Importing this package registers the ORM events that keep the index in step with
-every transcript or translation edit (``earshot.store.schema`` imports it). See
+every transcript or translation edit (registered on the store through the
+``earshot.session_hooks`` entry point, see ``earshot.store.hooks``). See
 docs/search.md for the query language.
 """
 

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ...errors import EarshotError
-from ...language.morph import tokens
+from ..errors import EarshotError
+from ..language.morph import tokens
 
 __all__ = [
     "FIELDS",

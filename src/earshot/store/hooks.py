@@ -1,0 +1,29 @@
+"""Session hooks other layers register on the store, through entry points.
+
+The store is the lowest layer: it must not import the layers above it, yet some of
+them keep derived data in step with every flush (the search index re-indexes edited
+segments in the same transaction). Such a layer names a module under the
+``earshot.session_hooks`` entry-point group; importing that module registers its
+SQLAlchemy events. :func:`load_session_hooks` runs before any engine is made, so
+every session of every case has them, exactly as a third-party plugin would get them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+
+__all__ = ["HOOK_GROUP", "load_session_hooks"]
+
+HOOK_GROUP = "earshot.session_hooks"
+
+
+@cache
+def load_session_hooks() -> tuple[str, ...]:
+    """Import every registered hook module once; returns their names."""
+    names = []
+    for point in sorted(entry_points(group=HOOK_GROUP), key=lambda p: p.name):
+        import_module(point.value.split(":")[0])
+        names.append(point.name)
+    return tuple(names)
