@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from earshot.errors import ConfigError
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.pipeline.runner import ProcessOptions, process
-from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage, unregister_stage
 from earshot.speech.testing import build_tiny_whisper
+from earshot.stages import StageInfo, StageOutcome, register_stage, unregister_stage
 from earshot.store.case import Case
 from earshot.store.failures import list_failures
 from earshot.store.models import Call, Original, Segment, Transcript, WorkingCopyRow

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..language.names import KnownPerson, PersonDirectory, first_names, self_identification
-from ..pipeline.stages import StageInfo, StageOutcome
+from ..stages import StageInfo, StageOutcome
 from ..store.models import Call, Party, Person, PersonPhone, Segment, Transcript
 from .links import propose_link
 

@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..identity.names import name_key
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
 from ..store.models import Call, Person, PersonPhone, Phone
 from .records import CallRecord
 
-__all__ = ["RecordOutcome", "apply_records", "name_key"]
+__all__ = ["RecordOutcome", "apply_records"]
 
 _SPACES = re.compile(r"\s+")
-
-
-def name_key(name: str) -> str:
-    """How two spellings of a name are recognised as one: case, ё/е and spacing folded."""
-    return _SPACES.sub(" ", name.strip()).casefold().replace("ё", "е")
 
 
 @dataclass

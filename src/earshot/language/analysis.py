@@ -49,7 +49,7 @@ from earshot.language.names import (
 from earshot.language.places import Place, gazetteer
 from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
-from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage
+from earshot.stages import StageInfo, StageOutcome
 from earshot.store.models import Call, Segment, Transcript
 
 if TYPE_CHECKING:
@@ -495,6 +495,3 @@ def _add_counts(report: AnalysisReport, analysis: CallAnalysis) -> None:
         report.entities[kind] = report.entities.get(kind, 0) + n
     for theme in analysis.themes:
         report.themes[theme] = report.themes.get(theme, 0) + 1
-
-
-register_stage("language", "earshot.language.analysis:LanguageStage", replace=True)

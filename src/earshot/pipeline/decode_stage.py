@@ -17,6 +17,7 @@ from ..audio.decode import WORKING_SAMPLE_RATE
 from ..errors import EarshotError
 from ..ingest.worker import make_working_copies
 from ..speech.info import package_version
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.media import MediaStore
 from ..store.models import WorkingCopyRow
@@ -24,7 +25,6 @@ from ..store.speech_models import StageRun
 from .audio import call_or_error, working_rows
 from .runs import digest
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = ["DecodeStage"]
 

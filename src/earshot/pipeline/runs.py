@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..stages import StageInfo, StageOutcome
 from ..store.failures import record_failure, resolve_failure
 from ..store.models import Call, utcnow
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun, VoiceprintRow
-from .stages import StageInfo, StageOutcome
 
 __all__ = [
     "FINISHED",

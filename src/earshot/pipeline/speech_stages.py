@@ -20,6 +20,7 @@ from ..speech.diarize import Diarization, DiarizationOptions, diarize_mono, diar
 from ..speech.info import EngineInfo, package_version
 from ..speech.vad import SileroVad, SpeechRegion, VadOptions, default_vad
 from ..speech.voiceprint import VoiceprintOptions, default_encoder
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun, VoiceprintRow
@@ -34,7 +35,6 @@ from .audio import (
 from .decode_stage import DecodeStage
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = [
     "DecodeStage",

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from ..speech.asr import AsrEngine, get_engine
 from ..speech.diarize import Turn, assign_by_channel_energy, assign_speakers
 from ..speech.info import package_version
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import StageRun
 from .audio import call_or_error, load_channels, party_channels, stored_turns
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = ["NO_ENGINE", "TranscriptStage"]
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import EarshotError
-from ..ingest.apply_records import name_key
+from ..identity.names import name_key
 from ..store.custody import append_custody
 from ..store.models import Call, Party, Person, utcnow
 from ..store.speech_models import VoiceLink, VoiceprintRow

@@ -19,12 +19,12 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..store.case import Case
+    from .store.case import Case
 
 __all__ = [
     "Stage",
