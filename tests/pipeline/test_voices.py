@@ -92,11 +92,11 @@ def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) ->
             ).scalars()
         }
         assert parties[a].person_id == parties[b].person_id is not None
-        assert parties[a].person_basis == parties[b].person_basis == "voice match"
+        assert parties[a].person_basis == parties[b].person_basis == "voice_match"
         actions = [e.action for e in session.execute(select(CustodyEntry)).scalars()]
         assert "voice-link-confirmed" in actions
         # a link from the call records is never replaced by a voice match
-        parties[b].person_basis = "call record"
+        parties[b].person_basis = "call_record"
         parties[b].person_id = None
     with Case.open(sample_copy) as case, case.session() as session:
         from earshot.store.models import Person
@@ -107,7 +107,7 @@ def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) ->
         party_b = session.execute(
             select(Party).where(Party.call_id == b, Party.label == "B")
         ).scalar_one()
-        party_b.person_id, party_b.person_basis = other.id, "call record"
+        party_b.person_id, party_b.person_basis = other.id, "call_record"
         other_id = other.id
     data = json.loads(
         run_cli("voices", sample_copy, "--json", "--confirm", f"{a}:A", f"{b}:B").stdout
@@ -117,7 +117,7 @@ def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) ->
         party_b = session.execute(
             select(Party).where(Party.call_id == b, Party.label == "B")
         ).scalar_one()
-        assert party_b.person_id == other_id and party_b.person_basis == "call record"
+        assert party_b.person_id == other_id and party_b.person_basis == "call_record"
     run_cli("voices", sample_copy, "--reject", f"{a}:A", f"{b}:B")
     listed = json.loads(run_cli("voices", sample_copy, "--json", "--min-score", "-1").stdout)
     assert not any(

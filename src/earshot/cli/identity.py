@@ -36,6 +36,7 @@ from ..identity import (
     unmerge,
 )
 from ..identity.errors import IdentityError
+from ..security.roles import Role
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
 
@@ -56,7 +57,7 @@ def _session(case: Path, operator: str | None = None) -> Iterator[tuple[Session,
     if operator:  # the option wins over EARSHOT_OPERATOR
         settings = settings.merged({"operator": operator}, "--operator")
     with Case.open(case, settings=settings) as opened, opened.session() as session:
-        yield session, Actor(name=settings.operator, role="editor"), opened
+        yield session, Actor(name=settings.operator, role=Role.EDITOR), opened
 
 
 def _date(value: str | None, what: str) -> datetime | None:

@@ -13,8 +13,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ..errors import ConfigError
+from ..identity.voice_links import DEFAULT_MIN_SCORE, decide_voice_link, voice_matches
 from ..pipeline.runner import ProcessOptions, ProcessReport, process
-from ..pipeline.voices import DEFAULT_MIN_SCORE, decide_voice_link, voice_matches
+from ..security.roles import Actor, Role
 from ..store.case import Case
 from ._base import (
     EXIT_PROBLEMS,
@@ -206,10 +207,10 @@ def voices_command(
             with opened.session() as session:
                 link = decide_voice_link(
                     session,
+                    Actor(opened.settings.operator, Role.EDITOR),
                     _party_ref(decision[0]),
                     _party_ref(decision[1]),
                     confirm=bool(confirm),
-                    operator=opened.settings.operator,
                     note=note,
                 )
                 data: Any = {

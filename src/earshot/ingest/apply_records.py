@@ -18,6 +18,7 @@ from ..identity.names import name_key
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
 from ..store.models import Call, Person, PersonPhone, Phone
+from ..vocab import AttributionBasis
 from .records import CallRecord
 
 __all__ = ["RecordOutcome", "apply_records"]
@@ -111,10 +112,10 @@ def _apply(session: Session, call: Call, record: CallRecord) -> dict[str, tuple[
         party = parties[label]
         phone = _phone(session, number)
         put(party, "phone_id", phone.id, f"{label}.phone")
-        if name and party.person_basis in (None, "call record"):
+        if name and party.person_basis in (None, AttributionBasis.CALL_RECORD):
             person = _person(session, name, phone)
             put(party, "person_id", person.id, f"{label}.person")
-            put(party, "person_basis", "call record", f"{label}.basis")
+            put(party, "person_basis", AttributionBasis.CALL_RECORD.value, f"{label}.basis")
     return changes
 
 

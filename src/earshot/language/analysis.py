@@ -51,6 +51,7 @@ from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
 from earshot.stages import StageInfo, StageOutcome
 from earshot.store.models import Call, Segment, Transcript
+from earshot.vocab import StageStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -332,12 +333,12 @@ class LanguageStage:
                 )
             segments = segments_of(session, call_id)
             if not segments:
-                return StageOutcome("skipped", {"reason": "no verbatim transcript"})
+                return StageOutcome(StageStatus.SKIPPED, {"reason": "no verbatim transcript"})
             persons = known_persons(session)
             directory = PersonDirectory(persons)
             analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
             replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
-        return StageOutcome("done", _counts(analysis))
+        return StageOutcome(StageStatus.DONE, _counts(analysis))
 
 
 def _counts(analysis: CallAnalysis) -> dict[str, Any]:

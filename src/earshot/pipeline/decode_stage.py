@@ -22,6 +22,7 @@ from ..store.case import Case
 from ..store.media import MediaStore
 from ..store.models import WorkingCopyRow
 from ..store.speech_models import StageRun
+from ..vocab import StageStatus
 from .audio import call_or_error, working_rows
 from .runs import digest
 from .split import Computed, compute_and_write
@@ -70,7 +71,9 @@ class DecodeStage:
             _frames(case.media, path) == frames for _, path, frames in rows
         )
         if intact:
-            return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
+            return Computed(
+                StageOutcome(StageStatus.DONE, {"channels": channels, "decoded": False}), None
+            )
         try:
             _info, written = make_working_copies(case.media, sha, replace=True)
         except EarshotError as exc:
@@ -79,7 +82,7 @@ class DecodeStage:
                 f"the stored original cannot be decoded again: {exc}; check it with "
                 "`earshot verify CASE`"
             ) from exc
-        outcome = StageOutcome("done", {"channels": len(written), "decoded": True})
+        outcome = StageOutcome(StageStatus.DONE, {"channels": len(written), "decoded": True})
         return Computed(outcome, written)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:

@@ -28,6 +28,7 @@ from ..security.errors import KeyRequiredError
 from ..stages import Stage, StageInfo, StageOutcome, available_stages, get_stage
 from ..store.case import Case
 from ..store.models import Call
+from ..vocab import StageStatus
 from .runs import FINISHED, find_run, latest_run, record_failed_run, start_run
 from .split import SplitStage, write_computed
 
@@ -80,7 +81,7 @@ class ProcessReport:
 
     @property
     def failed(self) -> list[StageResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.status == StageStatus.FAILED]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -24,6 +24,7 @@ from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun, VoiceprintRow
+from ..vocab import StageStatus
 from .audio import (
     call_or_error,
     load_channels,
@@ -132,7 +133,7 @@ class VadStage(_SpeechStage):
         # How much speech only the WebRTC fallback heard (Silero deaf on this copy).
         fallback = round(sum(report.fallback_s for report in reports), 3)
         detail = {"regions": len(regions), "speech_s": speech, "fallback_s": fallback}
-        return Computed(StageOutcome("done", detail), regions)
+        return Computed(StageOutcome(StageStatus.DONE, detail), regions)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         for channel, start, end in payload:
@@ -300,7 +301,7 @@ class SeparateStage(_SpeechStage):
             "basis": basis,
             "layout": "stereo" if len(channels) >= 2 else "mono",
         }
-        return Computed(StageOutcome("done", detail), rows)
+        return Computed(StageOutcome(StageStatus.DONE, detail), rows)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         for channel, start, end, speaker, party in payload:
@@ -392,7 +393,7 @@ class VoiceprintStage(_SpeechStage):
             if voiceprint.seconds > 0 and np.any(voiceprint.vector):
                 prints.append((party, [float(x) for x in voiceprint.vector], voiceprint.seconds))
         detail = {"parties": [p for p, _, _ in prints], "seconds": {p: s for p, _, s in prints}}
-        return Computed(StageOutcome("done", detail), prints)
+        return Computed(StageOutcome(StageStatus.DONE, detail), prints)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         info = self.info()

@@ -29,6 +29,7 @@ from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import StageRun
+from ..vocab import StageStatus
 from .audio import call_or_error, load_channels, party_channels, stored_turns
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
@@ -121,7 +122,9 @@ class TranscriptStage:
                 )
             ).first()
             if human is not None:
-                return Computed(StageOutcome("skipped", {"reason": "human transcript present"}))
+                return Computed(
+                    StageOutcome(StageStatus.SKIPPED, {"reason": "human transcript present"})
+                )
             by_channel = party_channels(session, call_id)
             separate = latest_run(session, call_id, "separate", ("done",))
             turns = stored_turns(session, separate) if separate else []
@@ -129,11 +132,13 @@ class TranscriptStage:
         if self.engine_name == "sidecar":
             if sidecar is None:
                 reason = NO_ENGINE if self.asr is None else "no timed sidecar transcript"
-                return Computed(StageOutcome("skipped", {"reason": reason}))
+                return Computed(StageOutcome(StageStatus.SKIPPED, {"reason": reason}))
             transcript_id, spans, filled = sidecar
             todo = [(idx, s, e) for idx, s, e, party in spans if party is None or idx in filled]
             if not todo:
-                return Computed(StageOutcome("done", {"assigned": 0, "basis": "sidecar labels"}))
+                return Computed(
+                    StageOutcome(StageStatus.DONE, {"assigned": 0, "basis": "sidecar labels"})
+                )
             parties, basis = self._parties(
                 case, call_id, stereo, [(s, e) for _, s, e in todo], turns, by_channel
             )
@@ -146,7 +151,7 @@ class TranscriptStage:
                 "separate_run": separate.id if separate else None,
             }
             detail = {"assigned": sum(p is not None for p in parties), "basis": basis}
-            return Computed(StageOutcome("done", detail), payload)
+            return Computed(StageOutcome(StageStatus.DONE, detail), payload)
         return self._recognise(case, call_id, stereo, turns, by_channel)
 
     @staticmethod
@@ -238,7 +243,7 @@ class TranscriptStage:
             "segments": rows,
         }
         detail = {"segments": len(rows), "basis": basis, "engine": info.engine}
-        return Computed(StageOutcome("done", detail), payload)
+        return Computed(StageOutcome(StageStatus.DONE, detail), payload)
 
     # -- write -----------------------------------------------------------------------
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
