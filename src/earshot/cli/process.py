@@ -12,8 +12,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from .. import edits
 from ..errors import ConfigError
-from ..identity.voice_links import DEFAULT_MIN_SCORE, decide_voice_link, voice_matches
+from ..identity.voice_links import DEFAULT_MIN_SCORE, voice_matches
 from ..pipeline.runner import ProcessOptions, ProcessReport, process
 from ..security.roles import Actor, Role
 from ..store.case import Case
@@ -205,23 +206,14 @@ def voices_command(
     with Case.open(case, settings=settings_from_env(operator)) as opened:
         if decision:
             with opened.session() as session:
-                link = decide_voice_link(
+                record = edits.decide_voice_link(
                     session,
                     Actor(opened.settings.operator, Role.EDITOR),
-                    _party_ref(decision[0]),
-                    _party_ref(decision[1]),
+                    sides=(_party_ref(decision[0]), _party_ref(decision[1])),
                     confirm=bool(confirm),
                     note=note,
                 )
-                data: Any = {
-                    "call_a": link.call_a,
-                    "party_a": link.party_a,
-                    "call_b": link.call_b,
-                    "party_b": link.party_b,
-                    "score": link.score,
-                    "status": link.status,
-                    "note": link.note,
-                }
+                data: Any = record.as_dict()
             if as_json:
                 emit(data)
             else:

@@ -123,6 +123,7 @@ def person_report(session: Session, person: Person) -> dict[str, Any]:
         )
     data["voice_matches"] = [
         {
+            "id": m.id,
             "call_a": m.call_a,
             "party_a": m.party_a,
             "call_b": m.call_b,

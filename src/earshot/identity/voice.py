@@ -42,6 +42,7 @@ class VoiceMatch:
     status: VoiceLinkStatus = VoiceLinkStatus.PROPOSED
     decided_by: str | None = None
     decided_at: datetime | None = None
+    id: int | None = None  # the recorded voice link (None for a match not stored)
 
 
 @dataclass
@@ -63,6 +64,7 @@ def load_voice_matches(session: Session) -> list[VoiceMatch]:
             status=VoiceLinkStatus(row.status),
             decided_by=row.decided_by,
             decided_at=row.decided_at,
+            id=row.id,
         )
         for row in session.execute(select(VoiceLink).order_by(VoiceLink.id)).scalars()
     ]

@@ -22,9 +22,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from .. import edits
 from ..errors import EarshotError
+from ..security.errors import PermissionDeniedError
 from . import publishing
-from .access import audit
 from .context import Access, CaseAccess, WebState
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
@@ -98,10 +99,6 @@ def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:
 
 
 def _permission_error(exc: Exception) -> HTTPException | None:
-    try:
-        from ..security.errors import PermissionDeniedError
-    except ImportError:  # pragma: no cover - the security layer is installed with the web
-        return None
     if isinstance(exc, PermissionDeniedError):
         return HTTPException(status_code=403, detail=str(exc))
     return None
@@ -150,33 +147,20 @@ def check_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
 @router.post("/cases/{case_id}/quotes", responses=ERRORS, openapi_extra=needs("PUBLISH_REDACTED"))
 def create_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
     """Save a quote (cuts only, unless allow_rewrite); refusals name their override."""
-    access.require("PUBLISH_REDACTED")
     try:
         with access.case.session() as session:
-            row = publishing.save_quote(
+            return publishing.save_quote(
                 session,
+                access.actor,
                 draft.call_id,
                 draft.first,
                 draft.last,
                 draft.text or "",
-                actor=access.user,
                 allow_rewrite=draft.allow_rewrite,
                 allow_unapproved=draft.allow_unapproved,
             )
-            audit(
-                session,
-                user=access.user,
-                action="quote",
-                object_type="quote",
-                object_id=row["id"],
-                detail={
-                    "call_id": draft.call_id,
-                    "segments": [draft.first, draft.last],
-                    "rewritten": row["rewritten"],
-                    "unapproved": row["unapproved"],
-                },
-            )
-            return row
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except publishing.QuoteRefusedError as exc:
         return _refusal(access, exc, exc.reason)  # type: ignore[return-value]
 
@@ -393,31 +377,17 @@ def pseudonyms(access: Access) -> list[dict[str, Any]]:
 @router.put(
     "/cases/{case_id}/persons/{person_id}/pseudonym",
     responses=ERRORS,
+    response_model=edits.PseudonymRecord,
     openapi_extra=needs("PUBLISH_REDACTED"),
 )
-def set_pseudonym(access: Access, person_id: RowId, edit: PseudonymEdit) -> dict[str, Any]:
+def set_pseudonym(access: Access, person_id: RowId, edit: PseudonymEdit) -> Any:
     """Give a person an editorial pseudonym (unique in the case, case-insensitively)."""
-    access.require("PUBLISH_REDACTED")
-    from ..publish.pseudonyms import assign_pseudonyms
-    from ..publish.pseudonyms import set_pseudonym as set_name
-
     try:
         with access.case.session() as session:
-            assign_pseudonyms(session, operator=access.user)
-            row = set_name(session, person_id, edit.pseudonym, operator=access.user)
-            audit(
-                session,
-                user=access.user,
-                action="pseudonym",
-                object_type="person",
-                object_id=person_id,
-                detail={"pseudonym": row.pseudonym},
-            )
-            return {
-                "person_id": person_id,
-                "pseudonym": row.pseudonym,
-                "kind": row.kind,
-                "set_by": row.set_by,
-            }
+            return edits.set_pseudonym(
+                session, access.actor, person_id=person_id, pseudonym=edit.pseudonym
+            ).as_dict()
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except EarshotError as exc:
-        return _refusal(access, exc, "invalid")  # type: ignore[return-value]
+        return _refusal(access, exc, "invalid")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 
+from ..security.roles import Actor, Role
 from ..store.case import Case
 from .access import Accounts, LoginThrottle, can, role_name
 from .sessions import LoginSession, SessionStore
@@ -83,6 +84,11 @@ class CaseAccess:
     @property
     def user(self) -> str:
         return self.login.username
+
+    @property
+    def actor(self) -> Actor:
+        """The library's actor for this request: the logged-in user in their role here."""
+        return Actor(self.login.username, Role(role_name(self.role)))
 
     @property
     def role_name(self) -> str:

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from . import edits, insights, publishing, views
+from ..vocab import TranslationStatus, VerificationStatus
+from . import insights, publishing, views
 from .access import audit, load_viewed, role_name
 from .context import Access, CaseAccess, Login, WebState
 
@@ -98,7 +99,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         page="calls",
         detail=detail,
         persons=persons,
-        statuses=edits.TRANSLATION_STATUSES,
+        statuses=[s.value for s in TranslationStatus],
         player={
             "audio": f"/api/cases/{access.case.case_id}/calls/{call_id}/audio",
             "peaks": f"/api/cases/{access.case.case_id}/calls/{call_id}/peaks",
@@ -136,7 +137,7 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
         access,
         page="persons",
         person=detail,
-        statuses=edits.VERIFICATION_STATUSES,
+        statuses=[s.value for s in VerificationStatus],
     )
 
 

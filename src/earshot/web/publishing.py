@@ -23,7 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import edits
 from ..errors import EarshotError
+from ..security.roles import Actor
 from ..store.case import Case
 from ..store.models import Person
 
@@ -164,30 +166,31 @@ def preview_quote(
 
 def save_quote(
     session: Session,
+    actor: Actor,
     call_id: int,
     first: int,
     last: int,
     text: str,
     *,
-    actor: str,
     allow_rewrite: bool,
     allow_unapproved: bool,
 ) -> dict[str, Any]:
-    """Create the quote through ``create_quote``; a refusal says which override applies."""
-    from ..publish.quotes import QuoteError, create_quote
+    """Create the quote through the library (``earshot.edits.create_quote``: role check,
+    rules, audit); a refusal says which override would allow it."""
+    from ..publish.quotes import QuoteError
 
     try:
         preview = preview_quote(session, call_id, first, last, text)
     except QuoteError as exc:
         raise QuoteRefusedError(str(exc), "invalid") from None
     try:
-        quote = create_quote(
+        row = edits.create_quote(
             session,
-            call_id,
-            first,
-            last,
-            text,
-            actor=actor,
+            actor,
+            call_id=call_id,
+            first=first,
+            last=last,
+            text=text,
             allow_rewrite=allow_rewrite,
             allow_unapproved=allow_unapproved,
         )
@@ -203,17 +206,20 @@ def save_quote(
         else:
             reason = "invalid"
         raise QuoteRefusedError(str(exc), reason) from None
-    return quote_row(session, quote)
+    return _with_links(row)
+
+
+def _with_links(row: dict[str, Any]) -> dict[str, Any]:
+    row["sha256_prefix"] = (row["original_sha256"] or "")[:12]
+    # Rounded up to the hundredth so the link lands inside the quote's first segment.
+    row["seek"] = f"{math.ceil((row['start'] or 0.0) * 100) / 100:g}"
+    return row
 
 
 def quote_row(session: Session, quote: Any) -> dict[str, Any]:
     from ..publish.quotes import quote_dict
 
-    row = quote_dict(session, quote)
-    row["sha256_prefix"] = (row["original_sha256"] or "")[:12]
-    # Rounded up to the hundredth so the link lands inside the quote's first segment.
-    row["seek"] = f"{math.ceil((row['start'] or 0.0) * 100) / 100:g}"
-    return row
+    return _with_links(quote_dict(session, quote))
 
 
 def quote_rows(session: Session, call_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
