@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import EarshotError
+from .errors import EditRefusedError
 from .identity.errors import IdentityNotFoundError
 from .identity.verification import set_verification
 from .identity.voice_links import decide_voice_link as _decide_voice_link
@@ -56,10 +56,6 @@ __all__ = [
 ]
 
 MAX_TEXT = 20_000
-
-
-class EditRefusedError(EarshotError):
-    """The edit is not possible as asked (unknown object, bad value, empty text)."""
 
 
 class _Record:

@@ -19,13 +19,14 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..errors import VoiceLinkError
 from ..security.roles import Actor
 from ..store.custody import append_custody
 from ..store.models import Call, Party, Person, utcnow
 from ..store.speech_models import VoiceLink, VoiceprintRow
 from ..vocab import AttributionBasis, VoiceLinkStatus
 from .actor import EDITOR_ROLES, require_role
-from .errors import IdentityError, IdentityNotFoundError
+from .errors import IdentityNotFoundError
 from .links import basis_token, set_party_person
 from .names import name_key
 from .voice import ANCHOR_BASES
@@ -42,10 +43,6 @@ __all__ = [
 DEFAULT_MIN_SCORE = 0.96
 """Equal-error-rate threshold of cross-call party matching on the sample corpus (see
 docs/benchmarks.md, "Speech pipeline"): pairs scoring at least this are shown by default."""
-
-
-class VoiceLinkError(IdentityError):
-    """A voice-link decision names a party that does not exist or has no voiceprint."""
 
 
 @dataclass(frozen=True)

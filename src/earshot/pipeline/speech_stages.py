@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
+from ..errors import StageInputError
 from ..speech.diarize import Diarization, DiarizationOptions, diarize_mono, diarize_stereo
 from ..speech.info import EngineInfo, package_version
 from ..speech.vad import SileroVad, SpeechRegion, VadOptions, default_vad
@@ -339,10 +339,6 @@ def _labelled(session: Session, call_id: int) -> list[tuple[float, float, str]]:
         .order_by(Segment.transcript_id, Segment.idx)
     ).all()
     return [(float(s or 0.0), float(e or 0.0), str(p)) for s, e, p in rows]
-
-
-class StageInputError(EarshotError):
-    """A stage found the output it reads missing (its earlier stage has not run)."""
 
 
 def _missing(what: str, stage: str, call_id: int) -> StageInputError:

@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session
 
 from earshot import __version__
 from earshot.audio.decode import read_working
-from earshot.errors import EarshotError
 from earshot.language.analysis import current_transcript
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
 from earshot.store.custody import append_custody
 from earshot.store.models import Call, Segment, WorkingCopyRow
 
+from ..errors import ClipError
 from .call_redaction import redact_calls
 from .clip_audio import Disguise, cover_intervals, disguise_voice, write_clip_audio
 from .leakguard import LeakGuard
@@ -56,10 +56,6 @@ __all__ = [
     "sidecar_path",
     "word_intervals",
 ]
-
-
-class ClipError(EarshotError):
-    """A clip cannot be made as asked (bad window, no transcript to redact from...)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from earshot.errors import EarshotError
 from earshot.security.roles import Permission, Role, require
 from earshot.store.custody import append_custody
 
+from ..errors import ExportRefusedError
 from .formats import Rendered
 from .leakguard import LeakGuard, document_strings
 
@@ -34,10 +35,6 @@ __all__ = [
     "write_atomic",
     "write_guarded",
 ]
-
-
-class ExportRefusedError(EarshotError):
-    """An export that identifies people was asked for without the right to make one."""
 
 
 def require_format(fmt: str, formats: Sequence[str], what: str) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from earshot.errors import LexiconError
 from earshot.language.morph import fold
 from earshot.language.names import word_forms
+
+from ..errors import PolicyError
 
 __all__ = [
     "CATEGORIES",
@@ -33,10 +34,6 @@ CATEGORIES = ("person", "phone", "unit", "address", "date_of_birth", "home_town"
 PERSON_FORMS = ("full", "first", "patronymic", "surname", "nickname", "diminutive")
 _TOP_KEYS = {"version", "categories", "keep", "not_names"}
 _KEEP_KEYS = {"war_zone", "countries", "public_figures", "places"}
-
-
-class PolicyError(LexiconError):
-    """The redaction policy YAML is invalid."""
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,12 @@ from importlib import metadata
 
 import numpy as np
 
-from earshot.errors import EarshotError
+from ..errors import SpeechInputError
 
 __all__ = ["SAMPLE_RATE", "EngineInfo", "SpeechInputError", "check_audio", "package_version"]
 
 SAMPLE_RATE = 16_000
 """Every speech function takes 16 kHz float32 mono working copies."""
-
-
-class SpeechInputError(EarshotError):
-    """Audio handed to a speech engine is not a 16 kHz float32 mono working copy."""
 
 
 @dataclass(frozen=True)

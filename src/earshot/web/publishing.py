@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import edits
-from ..errors import EarshotError
+from ..errors import QuoteRefusedError
 from ..security.roles import Actor
 from ..store.case import Case
 from ..store.models import Person
@@ -61,19 +61,6 @@ MEDIA_TYPES = {
     "zip": "application/zip",
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class QuoteRefusedError(EarshotError):
-    """The quote library refused a quote; `reason` says which override would allow it.
-
-    reason: ``rewrite`` (words added), ``unmarked_cut`` (a cut without an ellipsis;
-    also allowed as a marked rewrite), ``unapproved`` (translation not approved), or
-    ``invalid`` (no override: empty text, untranslated segments, no such span).
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def safe_filename(*parts: str, suffix: str) -> str:

@@ -16,7 +16,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from earshot.errors import ConfigError, EarshotError, ModelMissingError
+from earshot.errors import ConfigError, ModelMissingError
+
+from ...errors import TranslationEngineError
 
 __all__ = [
     "ENGINES",
@@ -30,10 +32,6 @@ __all__ = [
     "get_engine",
     "parse_engine_spec",
 ]
-
-
-class TranslationEngineError(EarshotError):
-    """A translation engine failed on its input (bad reply, unreachable endpoint)."""
 
 
 @runtime_checkable

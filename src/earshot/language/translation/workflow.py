@@ -32,6 +32,7 @@ from earshot.language.slang import default_matcher
 from earshot.store.language_models import Translation, TranslationHistory
 from earshot.store.models import Call, Segment, Transcript, utcnow
 
+from ...errors import FourEyesError, StaleEditError, TranslationStateError
 from .engines import TranslationEngine
 
 __all__ = [
@@ -51,18 +52,6 @@ __all__ = [
 
 STATUSES = ("draft", "edited", "reviewed", "approved")
 ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
-
-
-class StaleEditError(EarshotError):
-    """Someone changed the translation since the writer read it (version mismatch)."""
-
-
-class TranslationStateError(EarshotError):
-    """A review step asked of a translation that is not at the step before it."""
-
-
-class FourEyesError(TranslationStateError):
-    """Someone tried to review their own translation or approve their own review."""
 
 
 @dataclass
