@@ -24,9 +24,10 @@ from starlette.background import BackgroundTask
 
 from .. import edits
 from ..errors import EarshotError
+from ..publish.formats import export_formats
 from ..security.errors import PermissionDeniedError
 from . import publishing
-from .context import Access, CaseAccess, WebState
+from .context import Access, CaseAccess, Login, WebState
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
 __all__ = ["router"]
@@ -36,7 +37,13 @@ router = APIRouter(prefix="/api", tags=["publication"])
 CallId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Position = Annotated[int, Field(ge=0, le=1_000_000)]
-ExportFormat = Literal["json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm"]
+ExportFormatName = Annotated[
+    str,
+    Query(
+        pattern=r"^[a-z0-9_-]{1,20}$",
+        description="A registered export format (GET /api/formats lists them).",
+    ),
+]
 SheetFormat = Literal["md", "html", "pdf", "docx"]
 AudioFormat = Literal["wav", "flac", "ogg", "mp3"]
 
@@ -91,7 +98,7 @@ def _refusal(access: CaseAccess, exc: EarshotError, reason: str | None = None) -
 def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:
     return FileResponse(
         tmp.path,
-        media_type=publishing.MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        media_type=publishing.media_type(fmt),
         filename=filename,
         background=BackgroundTask(tmp.remove),
         headers={"Cache-Control": "private, no-store"},
@@ -203,6 +210,20 @@ def quote_sheet(
     return _download(tmp, name, format)
 
 
+class FormatInfo(BaseModel):
+    name: str
+    suffix: str
+    media_type: str
+    guard_reads: str
+    description: str
+
+
+@router.get("/formats", response_model=list[FormatInfo], responses=ERRORS)
+def formats(login: Login) -> list[dict[str, Any]]:
+    """The export formats this server writes, from the format registry."""
+    return [spec.as_dict() for spec in export_formats().values()]
+
+
 # -- exports --------------------------------------------------------------------------
 def _export(
     request: Request,
@@ -252,7 +273,7 @@ def export_redacted(
     request: Request,
     access: Access,
     calls: Annotated[list[RowId], Query(min_length=1, max_length=10_000)],
-    format: ExportFormat = "json",
+    format: ExportFormatName = "json",
 ) -> Response:
     """A redacted export of the chosen calls (names by pseudonym, identifiers withheld)."""
     access.require("PUBLISH_REDACTED")
@@ -269,7 +290,7 @@ def export_identifying(
     request: Request,
     access: Access,
     calls: Annotated[list[RowId], Query(min_length=1, max_length=10_000)],
-    format: ExportFormat = "json",
+    format: ExportFormatName = "json",
     confirm: Annotated[
         bool, Query(description="Must be true: the caller confirms the file identifies people.")
     ] = False,

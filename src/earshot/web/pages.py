@@ -223,6 +223,6 @@ def export(request: Request, access: Access) -> Response:
         access,
         page="export",
         calls=listing["calls"],
-        formats=publishing.EXPORT_FORMATS,
+        formats=publishing.export_format_names(),
         pseudonyms=names,
     )

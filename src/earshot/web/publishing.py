@@ -25,18 +25,19 @@ from sqlalchemy.orm import Session
 
 from .. import edits
 from ..errors import QuoteRefusedError
+from ..publish.formats import export_formats
 from ..security.roles import Actor
 from ..store.case import Case
 from ..store.models import Person
 
 __all__ = [
     "AUDIO_FORMATS",
-    "EXPORT_FORMATS",
-    "MEDIA_TYPES",
     "SHEET_FORMATS",
     "QuoteRefusedError",
     "TempFile",
+    "export_format_names",
     "leak_list",
+    "media_type",
     "preview_quote",
     "pseudonym_rows",
     "quote_rows",
@@ -45,21 +46,25 @@ __all__ = [
     "temp_output",
 ]
 
-EXPORT_FORMATS = ("json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm")
 SHEET_FORMATS = ("md", "html", "pdf", "docx")
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
-SUFFIXES = {"ftm": "ftm.json"}
-MEDIA_TYPES = {
-    "json": "application/json",
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "vtt": "text/vtt; charset=utf-8",
-    "srt": "application/x-subrip",
-    "ftm": "application/json",
-    "zip": "application/zip",
-}
+# Downloads that are not export formats (those come from the format registry).
+_OTHER_MEDIA_TYPES = {"zip": "application/zip"}
+
+
+def export_format_names() -> list[str]:
+    """The formats an export may be asked in: the registry's, nothing else."""
+    return list(export_formats())
+
+
+def media_type(fmt: str) -> str:
+    """The media type a download of `fmt` is served with."""
+    spec = export_formats().get(fmt)
+    if spec is not None:
+        return str(spec.media_type)
+    return _OTHER_MEDIA_TYPES.get(fmt, "application/octet-stream")
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -74,7 +79,8 @@ def stamp() -> str:
 
 
 def suffix_for(fmt: str) -> str:
-    return SUFFIXES.get(fmt, fmt)
+    spec = export_formats().get(fmt)
+    return spec.suffix if spec is not None else fmt
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ._common import Rendered, clock, notice, party_name, speaker
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["render_ftm"]
 
@@ -98,3 +99,13 @@ def render_ftm(doc: dict[str, Any]) -> Rendered:
     ]
     text = "\n".join(lines_out) + "\n"
     return Rendered(text.encode("utf-8"), [("ftm", text)])
+
+
+FTM = ExportFormat(
+    "ftm",
+    render_ftm,
+    "ftm.json",
+    "application/json",
+    GuardReads.OUTPUT,
+    "FollowTheMoney entities (Person, Call, Audio) for Aleph, one per line",
+)

@@ -14,6 +14,7 @@ import srt
 import webvtt
 
 from ._common import Rendered, notice, speaker
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["render_srt", "render_vtt"]
 
@@ -63,3 +64,21 @@ def render_srt(doc: dict[str, Any]) -> Rendered:
         )
     text = srt.compose(subtitles)
     return Rendered(text.encode("utf-8"), [("srt", text)])
+
+
+VTT = ExportFormat(
+    "vtt",
+    render_vtt,
+    "vtt",
+    "text/vtt; charset=utf-8",
+    GuardReads.OUTPUT,
+    "WebVTT subtitles per segment",
+)
+SRT = ExportFormat(
+    "srt",
+    render_srt,
+    "srt",
+    "application/x-subrip",
+    GuardReads.OUTPUT,
+    "SubRip subtitles per segment",
+)

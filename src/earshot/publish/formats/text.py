@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ._common import Rendered, clock, notice, party_name, speaker, title
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["render_json", "render_markdown"]
 
@@ -48,3 +49,21 @@ def render_markdown(doc: dict[str, Any]) -> Rendered:
             lines.append("")
     text = "\n".join(lines) + "\n"
     return Rendered(text.encode("utf-8"), [("md", text)])
+
+
+JSON = ExportFormat(
+    "json",
+    render_json,
+    "json",
+    "application/json",
+    GuardReads.OUTPUT,
+    "the export document, validated by `docs/export.schema.json` (full and redacted)",
+)
+MARKDOWN = ExportFormat(
+    "md",
+    render_markdown,
+    "md",
+    "text/markdown; charset=utf-8",
+    GuardReads.OUTPUT,
+    "Markdown transcript per call",
+)
