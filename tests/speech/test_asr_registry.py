@@ -101,3 +101,25 @@ def test_sidecar_replays_and_clips() -> None:
     assert engine.info.model == "call-0412.vtt"
     with pytest.raises(SidecarError, match="cue 1"):
         get_engine("sidecar:bad.srt", segments=[AsrSegment(3.0, 1.0, "x")])
+
+
+def test_engines_describe_themselves_without_loading_a_model() -> None:
+    import subprocess
+    import sys
+
+    from earshot.speech.asr import describe_engine
+
+    for name in ("faster-whisper", "vosk", "sidecar"):
+        described = describe_engine(name)
+        assert described.name == name and described.version and not described.needs_gpu
+    probe = (
+        "import sys; from earshot.speech.asr import describe_engine; "
+        "[describe_engine(n) for n in ('faster-whisper', 'vosk')]; "
+        "print(sorted(m for m in ('ctranslate2', 'faster_whisper', 'vosk') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]", "describing an engine must not load its library or model"
+    with pytest.raises(ConfigError, match="unknown ASR engine 'nope'"):
+        describe_engine("nope")

@@ -167,6 +167,30 @@ def _party_ref(value: str) -> tuple[int, str]:
     return int(call), party.upper()
 
 
+@cli.command("engines")
+@json_option
+def engines_command(as_json: bool) -> None:
+    """List the speech-recognition engines (entry points of `earshot.asr_engines`) with
+    their version and whether they need a GPU, without loading any model."""
+    from ..speech.asr import available_engines, describe_engine
+
+    described = [describe_engine(name).as_dict() for name in available_engines()]
+    if as_json:
+        emit(described)
+        return
+    table = Table(title=f"{len(described)} ASR engines", title_justify="left")
+    for column in ("engine", "version", "needs GPU", "what it is"):
+        table.add_column(column)
+    for row in described:
+        table.add_row(
+            str(row["name"]),
+            str(row["version"]),
+            "yes" if row["needs_gpu"] else "no",
+            escape(str(row["description"])),
+        )
+    out.print(table)
+
+
 @cli.command("voices")
 @case_argument
 @click.option(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..speech.asr import AsrEngine, get_engine
 from ..speech.diarize import Turn, assign_by_channel_energy, assign_speakers
-from ..speech.info import package_version
+from ..speech.info import RunInfo, package_version
 from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
@@ -231,6 +231,9 @@ class TranscriptStage:
             for s, party in zip(segments, parties, strict=True)
         ]
         info = engine.info
+        # The run's own record (faster-whisper's TranscriptionInfo): with language "auto"
+        # it is the only place the detected language is known.
+        run: RunInfo | None = getattr(engine, "last_run", None)
         payload = {
             "mode": "asr",
             "engine": {
@@ -238,7 +241,9 @@ class TranscriptStage:
                 "model": info.model,
                 "version": info.version,
                 "options": dict(info.options),
+                "run": run.as_dict() if isinstance(run, RunInfo) else None,
             },
+            "language": run.language if isinstance(run, RunInfo) else None,
             "basis": basis,
             "segments": rows,
         }
@@ -282,7 +287,7 @@ class TranscriptStage:
             call_id=call_id,
             source="asr",
             kind="verbatim",
-            language=self.language,
+            language=self.language or payload.get("language"),
             engine={
                 **info.as_dict(),
                 "engine_info": payload["engine"],

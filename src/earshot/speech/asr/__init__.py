@@ -4,6 +4,7 @@ from earshot.speech.asr.base import AsrEngine, AsrSegment, AsrWord
 from earshot.speech.asr.registry import (
     ENTRY_POINT_GROUP,
     available_engines,
+    describe_engine,
     get_engine,
     register_engine,
     unregister_engine,
@@ -15,6 +16,7 @@ __all__ = [
     "AsrSegment",
     "AsrWord",
     "available_engines",
+    "describe_engine",
     "get_engine",
     "register_engine",
     "unregister_engine",
