@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,95 @@ def user_list(as_json: bool) -> None:
             roles,
         )
     out.print(table)
+
+
+@user.group("token")
+def token() -> None:
+    """Personal API tokens: call /api without a browser (`Authorization: Bearer TOKEN`).
+
+    A token acts with its user's roles (never more); it is shown once and kept only as
+    a hash; revoke it when the program that uses it is retired.
+    """
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What will use it (a script, a server...).")
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=90, show_default=True, help="Valid for."
+)
+@click.option("--no-expiry", is_flag=True, help="Valid until revoked.")
+@click.option("--read-only", is_flag=True, help="Cap every role at viewer: reads only.")
+@json_option
+def token_create(
+    username: str, name: str, days: int, no_expiry: bool, read_only: bool, as_json: bool
+) -> None:
+    """Make a token for USERNAME and print it once (it cannot be shown again)."""
+    store = _store()
+    try:
+        made = store.tokens.create(
+            username, name, days=None if no_expiry else days, read_only=read_only
+        )
+    finally:
+        store.close()
+    if as_json:
+        emit({**made.token.as_dict(), "token": made.secret})
+        return
+    err.print(
+        f"Token #{made.token.id} for {escape(made.token.username)} ({escape(made.token.name)}); "
+        "copy it now, it is not shown again:"
+    )
+    click.echo(made.secret)
+
+
+@token.command("list")
+@click.argument("username")
+@json_option
+def token_list(username: str, as_json: bool) -> None:
+    """List USERNAME's tokens (name, first characters, expiry, last use; never the secret)."""
+    store = _store()
+    try:
+        tokens = store.tokens.list(username)
+        now = store.now()
+    finally:
+        store.close()
+    if as_json:
+        emit([{**t.as_dict(), "active": t.active(now)} for t in tokens])
+        return
+    table = Table(title=f"{len(tokens)} API tokens of {escape(username)}", title_justify="left")
+    for column in ("id", "name", "starts with", "scope", "expires", "last used", "state"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            str(t.id),
+            escape(t.name),
+            t.hint + "…",
+            "read only" if t.read_only else "user's roles",
+            _when(t.expires_at) or "never",
+            _when(t.last_used_at) or "never",
+            "active" if t.active(now) else ("revoked" if t.revoked_at else "expired"),
+        )
+    out.print(table)
+
+
+@token.command("revoke")
+@click.argument("username")
+@click.argument("token_id", type=int)
+@json_option
+def token_revoke(username: str, token_id: int, as_json: bool) -> None:
+    """Revoke USERNAME's token TOKEN_ID; requests with it are refused from now on."""
+    store = _store()
+    try:
+        revoked = store.tokens.revoke(username, token_id)
+    finally:
+        store.close()
+    _done(as_json, revoked.as_dict(), f"Token #{revoked.id} ({revoked.name}) revoked.")
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 class _AuditGroup(click.Group):

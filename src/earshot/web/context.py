@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 
 from ..security.roles import Actor, Role
+from ..security.tokens import ApiToken, effective_role
 from ..store.case import Case
 from .access import Accounts, LoginThrottle, can, role_name
 from .sessions import LoginSession, SessionStore
@@ -22,6 +23,7 @@ from .sessions import LoginSession, SessionStore
 __all__ = [
     "CaseAccess",
     "LoginRequiredError",
+    "TokenLogin",
     "WebOptions",
     "WebState",
     "case_access",
@@ -55,6 +57,17 @@ class WebState:
     throttle: LoginThrottle
     policy: Any = None  # earshot.publish.policy.RedactionPolicy, None for the default
     root: Path = field(default_factory=lambda: Path(__file__).parent)
+
+
+@dataclass
+class TokenLogin(LoginSession):
+    """A request authenticated by a personal API token (``Authorization: Bearer``): no
+    cookie, so no CSRF token; its role on each case is the user's, capped by the token."""
+
+    api_token: ApiToken | None = None
+
+    def csrf_ok(self, offered: str | None) -> bool:
+        return False  # never needed: a bearer request is not a browser session
 
 
 class LoginRequiredError(Exception):
@@ -117,6 +130,7 @@ def case_access(
     web = state(request)
     case = web.cases.get(case_id)
     role = web.accounts.role(login.username, case_id) if case is not None else None
+    role = effective_role(role, getattr(login, "api_token", None))
     if case is None or role is None or not can(role, "READ"):
         raise HTTPException(status_code=404, detail="no such case")
     return CaseAccess(case=case, login=login, role=role)
