@@ -86,8 +86,9 @@ def create_app(
     app = FastAPI(
         title="Earshot",
         version="1",
-        description="Case data of an Earshot workbench. Every endpoint needs a login "
-        "session; state changes also need the session's X-CSRF-Token header.",
+        description="Case data of an Earshot workbench. Every endpoint needs a login: a "
+        "personal API token (`Authorization: Bearer`, made with `earshot user token create`) "
+        "or the browser's session, whose state changes also need its X-CSRF-Token header.",
         docs_url=None,
         redoc_url=None,
     )
