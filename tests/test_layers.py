@@ -103,3 +103,12 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
         assert [u for _, u in _imports(fake)] == ["web", "cli", "edits"]
     finally:
         fake.unlink()
+
+
+def test_docs_draw_these_layers() -> None:
+    """docs/architecture.md's picture names every layer of LAYERS."""
+    doc = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = doc.split("```")[1]
+    for layer in LAYERS:
+        named = {n for n in layer if n not in {"__main__", "testing_models"}}
+        assert any(n in drawing for n in named), layer
