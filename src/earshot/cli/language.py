@@ -186,21 +186,6 @@ def translation() -> None:
     """
 
 
-def _translation_dict(row: Any) -> dict[str, Any]:
-    return {
-        "segment_id": row.segment_id,
-        "call_id": row.call_id,
-        "text": row.text,
-        "status": row.status,
-        "version": row.version,
-        "translator": row.translator,
-        "reviewer": row.reviewer,
-        "approver": row.approver,
-        "engine": row.engine,
-        "notes": row.notes,
-    }
-
-
 def _show(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit(data)

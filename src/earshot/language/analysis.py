@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -51,6 +50,7 @@ from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
 from earshot.stages import StageInfo, StageOutcome
 from earshot.store.models import Call, Segment, Transcript
+from earshot.versions import package_version
 from earshot.vocab import StageStatus
 
 if TYPE_CHECKING:
@@ -158,13 +158,6 @@ def _data_digest() -> str:
         if item.name.endswith(".yaml"):
             digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class LanguageAnalyzer:
@@ -300,8 +293,8 @@ class LanguageStage:
         return StageInfo(
             stage=self.name,
             engine="earshot-language",
-            version=f"{_package_version('earshot')}+data.{_data_digest()}",
-            model=f"natasha-{_package_version('natasha')}",
+            version=f"{package_version('earshot')}+data.{_data_digest()}",
+            model=f"natasha-{package_version('natasha')}",
             options={
                 "min_person_score": self.options.min_person_score,
                 "max_places": self.options.max_places,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 
 import numpy as np
 
 from ..errors import SpeechInputError
+from ..versions import package_version
 
 __all__ = [
     "SAMPLE_RATE",
@@ -81,14 +81,6 @@ class RunInfo:
             "language_probability": self.language_probability,
             "duration": self.duration,
         }
-
-
-def package_version(distribution: str) -> str:
-    """Installed version of ``distribution``, or "unknown" when it has no metadata."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def check_audio(audio: np.ndarray, what: str = "audio") -> np.ndarray:

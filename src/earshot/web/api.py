@@ -119,19 +119,8 @@ def overview(access: Access) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}/calls", responses=ERRORS)
-def calls(
-    access: Access,
-    text: Annotated[str, Query(max_length=200)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    person: Annotated[str, Query(max_length=200)] = "",
-    theme: Annotated[str, Query(max_length=60)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
-    date_from: Annotated[str, Query(max_length=10)] = "",
-    date_to: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(pattern=r"^-?(started_at|duration|source_file|id)$")] = "started_at",
-) -> dict[str, Any]:
+def calls(access: Access, filters: Annotated[views.CallFilters, Query()]) -> dict[str, Any]:
     """The case's calls, filtered and sorted."""
-    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
     with access.case.session() as session:
         return views.calls_page(session, filters)
 

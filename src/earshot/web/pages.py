@@ -63,18 +63,8 @@ def overview(request: Request, access: Access) -> Response:
 
 @router.get("/cases/{case_id}/calls")
 def calls(
-    request: Request,
-    access: Access,
-    text: Annotated[str, Query(max_length=200)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    person: Annotated[str, Query(max_length=200)] = "",
-    theme: Annotated[str, Query(max_length=60)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
-    date_from: Annotated[str, Query(max_length=10)] = "",
-    date_to: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(max_length=20)] = "started_at",
+    request: Request, access: Access, filters: Annotated[views.CallFilters, Query()]
 ) -> Response:
-    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
     with access.case.session() as session:
         data = views.calls_page(session, filters)
     return render(request, "calls.html", access, page="calls", data=data, filters=filters)

@@ -8,13 +8,14 @@ fills them. Person data is the identity library's own report.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..edits import translation_record
 from ..identity import bring_up_to_date, list_persons, person_report
 from ..language.analysis import current_transcript
 from ..store.language_models import (
@@ -102,18 +103,20 @@ def _not_merged(person: Any) -> Any:
 SORTS = ("started_at", "-started_at", "duration", "-duration", "source_file", "id")
 
 
-@dataclass(frozen=True)
-class CallFilters:
-    """Filters of the call list; every field optional."""
+class CallFilters(BaseModel):
+    """Filters of the call list, every one optional: the one declaration the page and
+    the API share (as query parameters), so both validate alike."""
 
-    text: str = ""
-    phone: str = ""
-    person: str = ""
-    theme: str = ""
-    status: str = ""
-    date_from: str = ""
-    date_to: str = ""
-    sort: str = "started_at"
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(default="", max_length=200, description="Part of the file name.")
+    phone: str = Field(default="", max_length=40, description="Digits of either number.")
+    person: str = Field(default="", max_length=200, description="Part of a party's name.")
+    theme: str = Field(default="", max_length=60)
+    status: str = Field(default="", max_length=20)
+    date_from: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    date_to: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    sort: str = Field(default="started_at", pattern=r"^-?(started_at|duration|source_file|id)$")
 
 
 def calls_page(session: Session, filters: CallFilters) -> dict[str, Any]:
@@ -253,18 +256,7 @@ def call_detail(session: Session, call_id: int) -> dict[str, Any] | None:
                 "text": seg.text,
                 "pieces": text_pieces(seg.text, spans.get(seg.id, [])),
                 "themes": sorted(set(seg_themes.get(seg.id, []))),
-                "translation": None
-                if tr is None
-                else {
-                    "id": tr.id,
-                    "text": tr.text,
-                    "status": tr.status,
-                    "version": tr.version,
-                    "translator": tr.translator,
-                    "reviewer": tr.reviewer,
-                    "approver": tr.approver,
-                    "updated_at": _iso(tr.updated_at),
-                },
+                "translation": None if tr is None else translation_record(tr).as_dict(),
             }
         )
     themes: list[str] = []

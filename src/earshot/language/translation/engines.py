@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from earshot.errors import ConfigError, ModelMissingError
+from earshot.versions import package_version
 
 from ...errors import TranslationEngineError
 
@@ -43,13 +43,6 @@ class TranslationEngine(Protocol):
     def provenance(self) -> dict[str, Any]: ...
 
     def translate(self, texts: Sequence[str]) -> list[str]: ...
-
-
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -180,7 +173,7 @@ class CTranslate2Engine:
         return {
             "engine": self.name,
             "model": self.model_dir.name,
-            "version": _package_version("ctranslate2"),
+            "version": package_version("ctranslate2"),
             "beam_size": self._beam_size,
         }
 
@@ -238,7 +231,7 @@ class ArgosEngine:
         return {
             "engine": self.name,
             "model": self._pair,
-            "version": _package_version("argostranslate"),
+            "version": package_version("argostranslate"),
         }
 
     def translate(self, texts: Sequence[str]) -> list[str]:
