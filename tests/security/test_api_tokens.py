@@ -147,6 +147,11 @@ def test_openapi_declares_bearer_session_and_csrf(
                 expected = [{"bearer": []}, {"session": [], "csrf": []}]
             assert operation["security"] == expected, (method, path)
     # Every JSON API answer is described by a response model.
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation["responses"].get("200", {}).get("content", {})
+            if path.startswith("/api/") and "application/json" in content:
+                assert content["application/json"]["schema"], (method, path)
     verification = schema["paths"]["/api/cases/{case_id}/persons/{person_id}/verification"]
     answer = verification["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer["$ref"].endswith("/VerificationRecord")

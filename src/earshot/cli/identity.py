@@ -114,7 +114,7 @@ def person_add(
         )
         for number in phones:
             add_person_phone(session, actor, added, number, region=opened.settings.region)
-        data = person_report(session, added)
+        data = person_report(session, added).as_dict()
     if as_json:
         emit(data)
     else:
@@ -207,7 +207,7 @@ def person_show(case: Path, person_ref: str, as_json: bool) -> None:
     """
     with _session(case) as (session, _actor, _opened):
         bring_up_to_date(session)
-        data = person_report(session, find_person(session, person_ref))
+        data = person_report(session, find_person(session, person_ref)).as_dict()
     if as_json:
         emit(data)
     else:
@@ -269,7 +269,7 @@ def person_edit(
                 period_to=_date(phone_to, "--phone-to"),
                 note=phone_note,
             )
-        data = person_report(session, target)
+        data = person_report(session, target).as_dict()
     if as_json:
         emit(data)
     else:

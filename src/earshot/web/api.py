@@ -21,7 +21,7 @@ from ..identity.errors import IdentityNotFoundError
 from ..language.translation.workflow import StaleEditError
 from ..security.errors import PermissionDeniedError
 from ..vocab import TranslationStatus, VerificationStatus
-from . import insights, views
+from . import insights, schemas, views
 from .access import audit, load_viewed, role_name
 from .audio import (
     AudioUnavailableError,
@@ -92,7 +92,7 @@ def _library_edit(access: Access) -> Iterator[Session]:
         raise _refused(exc) from None
 
 
-@router.get("/me", responses=ERRORS)
+@router.get("/me", response_model=schemas.Me, responses=ERRORS)
 def me(request: Request, login: Login) -> dict[str, Any]:
     """Who is logged in, and their role on each case this server holds for them."""
     web = _web(request)
@@ -106,7 +106,7 @@ def me(request: Request, login: Login) -> dict[str, Any]:
     return {"username": login.username, "cases": cases}
 
 
-@router.get("/cases/{case_id}", responses=ERRORS)
+@router.get("/cases/{case_id}", response_model=schemas.CaseOverview, responses=ERRORS)
 def overview(access: Access) -> dict[str, Any]:
     """Counts, themes and processing status of the case."""
     with access.case.session() as session:
@@ -118,7 +118,7 @@ def overview(access: Access) -> dict[str, Any]:
         }
 
 
-@router.get("/cases/{case_id}/calls", responses=ERRORS)
+@router.get("/cases/{case_id}/calls", response_model=schemas.CallsPage, responses=ERRORS)
 def calls(access: Access, filters: Annotated[views.CallFilters, Query()]) -> dict[str, Any]:
     """The case's calls, filtered and sorted."""
     with access.case.session() as session:
@@ -138,7 +138,7 @@ def _viewed(
         )
 
 
-@router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)
+@router.get("/cases/{case_id}/calls/{call_id}", response_model=schemas.CallDetail, responses=ERRORS)
 def call(access: Access, call_id: CallId) -> dict[str, Any]:
     """One call: parties, transcript segments with translations, entities, slang, themes."""
     return _viewed(access, "call", call_id, views.call_detail)
@@ -194,7 +194,9 @@ def audio(
     )
 
 
-@router.get("/cases/{case_id}/calls/{call_id}/peaks", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/peaks", response_model=schemas.Peaks, responses=ERRORS
+)
 def call_peaks(request: Request, access: Access, call_id: CallId) -> dict[str, Any]:
     """Waveform peaks per channel, so the player draws without decoding the audio."""
     options = _web(request).options
@@ -369,20 +371,26 @@ def verify_person(access: Access, person_id: CallId, decision: VerificationDecis
         ).as_dict()
 
 
-@router.get("/cases/{case_id}/persons", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/persons", response_model=list[schemas.PersonSummary], responses=ERRORS
+)
 def persons(access: Access) -> list[dict[str, Any]]:
     """Persons of the case with their verification status."""
     with access.case.session() as session:
         return views.persons_list(session)
 
 
-@router.get("/cases/{case_id}/persons/{person_id}", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/persons/{person_id}",
+    response_model=schemas.PersonReport,
+    responses=ERRORS,
+)
 def person(access: Access, person_id: CallId) -> dict[str, Any]:
     """One person: phones, calls, voice matches, evidence, verification history."""
     return _viewed(access, "person", person_id, views.person_detail)
 
 
-@router.get("/cases/{case_id}/search", responses=ERRORS)
+@router.get("/cases/{case_id}/search", response_model=schemas.SearchPage, responses=ERRORS)
 def search(
     access: Access, q: Annotated[str, Query(max_length=insights.MAX_QUERY)] = ""
 ) -> dict[str, Any]:
@@ -400,21 +408,21 @@ def search(
         return result
 
 
-@router.get("/cases/{case_id}/trends", responses=ERRORS)
+@router.get("/cases/{case_id}/trends", response_model=schemas.Trends, responses=ERRORS)
 def trends(access: Access, interval: Literal["day", "week", "month"] = "month") -> dict[str, Any]:
     """Calls per theme per interval."""
     with access.case.session() as session:
         return insights.trends(session, interval)
 
 
-@router.get("/cases/{case_id}/places", responses=ERRORS)
+@router.get("/cases/{case_id}/places", response_model=list[schemas.Place], responses=ERRORS)
 def places(access: Access) -> list[dict[str, Any]]:
     """Places mentioned, with coordinates and the calls mentioning them."""
     with access.case.session() as session:
         return insights.places(session)
 
 
-@router.get("/cases/{case_id}/graph", responses=ERRORS)
+@router.get("/cases/{case_id}/graph", response_model=schemas.Graph, responses=ERRORS)
 def graph(access: Access) -> dict[str, Any]:
     """Phones and persons, linked by calls and by use."""
     with access.case.session() as session:

@@ -26,7 +26,7 @@ from .. import edits
 from ..errors import EarshotError
 from ..publish.formats import export_formats
 from ..security.errors import PermissionDeniedError
-from . import publishing
+from . import publishing, schemas
 from .context import Access, CaseAccess, Login, WebState
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
@@ -125,7 +125,7 @@ class QuoteDraft(BaseModel):
     )
 
 
-@router.get("/cases/{case_id}/quotes", responses=ERRORS)
+@router.get("/cases/{case_id}/quotes", response_model=list[schemas.QuoteRow], responses=ERRORS)
 def list_quotes(
     access: Access, call: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> list[dict[str, Any]]:
@@ -135,7 +135,10 @@ def list_quotes(
 
 
 @router.post(
-    "/cases/{case_id}/quotes/check", responses=ERRORS, openapi_extra=needs("PUBLISH_REDACTED")
+    "/cases/{case_id}/quotes/check",
+    response_model=schemas.QuotePreview,
+    responses=ERRORS,
+    openapi_extra=needs("PUBLISH_REDACTED"),
 )
 def check_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
     """The verbatim English of a span and the word diff of the edited text against it."""
@@ -151,7 +154,12 @@ def check_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
             return _refusal(access, exc, "invalid")  # type: ignore[return-value]
 
 
-@router.post("/cases/{case_id}/quotes", responses=ERRORS, openapi_extra=needs("PUBLISH_REDACTED"))
+@router.post(
+    "/cases/{case_id}/quotes",
+    response_model=schemas.QuoteRow,
+    responses=ERRORS,
+    openapi_extra=needs("PUBLISH_REDACTED"),
+)
 def create_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
     """Save a quote (cuts only, unless allow_rewrite); refusals name their override."""
     try:
@@ -386,7 +394,9 @@ class PseudonymEdit(BaseModel):
     pseudonym: str = Field(min_length=1, max_length=80)
 
 
-@router.get("/cases/{case_id}/pseudonyms", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/pseudonyms", response_model=list[schemas.PseudonymRow], responses=ERRORS
+)
 def pseudonyms(access: Access) -> list[dict[str, Any]]:
     """Each person's published name (defaults are assigned on first need, for good)."""
     with access.case.session() as session:

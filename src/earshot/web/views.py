@@ -298,7 +298,7 @@ def person_detail(session: Session, person_id: int) -> dict[str, Any] | None:
     if person is None:
         return None
     bring_up_to_date(session)
-    return person_report(session, person)
+    return person_report(session, person).as_dict()
 
 
 def segment_call(session: Session, segment_id: int) -> int | None:
