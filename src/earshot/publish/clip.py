@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earshot import __version__
 from earshot.audio.decode import read_working
 from earshot.language.analysis import current_transcript
 from earshot.language.entities import EntityExtractor
+from earshot.store.audit import audit
 from earshot.store.case import Case
 from earshot.store.custody import append_custody
 from earshot.store.models import Call, Segment, WorkingCopyRow
@@ -275,19 +276,14 @@ def _record(session: Session, call: Call, out: Path, provenance: dict[str, Any])
         path=out.name,
         detail=detail,
     )
-    try:
-        from earshot.store.audit import audit
-    except ImportError:
-        return
-    if inspect(session.connection()).has_table("audit_log"):
-        audit(
-            session,
-            user=provenance["operator"],
-            action="clip-exported",
-            object_type="call",
-            object_id=str(call.id),
-            detail=detail,
-        )
+    audit(
+        session,
+        user=provenance["operator"],
+        action="clip-exported",
+        object_type="call",
+        object_id=str(call.id),
+        detail=detail,
+    )
 
 
 def _check_window(call: Call, options: ClipOptions) -> None:
