@@ -354,16 +354,13 @@ def test_translation_parity_and_four_eyes_refusal(twins: Twins, run_cli: Cli) ->
     assert_same(twins.api, twins.cli)
 
 
-def test_pseudonym_parity_and_permission_refusal(twins: Twins) -> None:
+def test_pseudonym_parity_and_permission_refusal(twins: Twins, run_cli: Cli) -> None:
     with Case.open(twins.cli) as case, case.session() as session:
         person_id = session.execute(select(Person.id).order_by(Person.id)).scalars().first()
     done = twins.send("PUT", f"persons/{person_id}/pseudonym", {"pseudonym": "Soldier K"})
     assert done.status_code == 200, done.text
     assert done.json()["pseudonym"] == "Soldier K"
-    _library(
-        twins.cli,
-        lambda s, a: edits.set_pseudonym(s, a, person_id=person_id, pseudonym="Soldier K"),
-    )
+    run_cli("pseudonym", "set", twins.cli, str(person_id), "Soldier K", "--operator", EDITOR)
     shot = assert_same(twins.api, twins.cli)
     assert [a["action"] for a in shot["audit_log"]] == ["pseudonym"]
     # A viewer is refused by the library itself, whichever front end asks.
@@ -376,3 +373,33 @@ def test_pseudonym_parity_and_permission_refusal(twins: Twins) -> None:
             session, Actor("viewer", Role.VIEWER), person_id=person_id, pseudonym="X"
         )
     assert "viewer may not publish redacted" in str(exc.value)
+
+
+def test_quote_parity_and_refusal(twins: Twins, run_cli: Cli) -> None:
+    """A quote of a translated span: the same quote row, custody and audit either way; a
+    quote that adds words is refused by both, with the library's message."""
+    with Case.open(twins.cli) as case, case.session() as session:
+        row = session.execute(select(Translation).order_by(Translation.id)).scalars().first()
+        assert row is not None
+        call_id = row.call_id
+    body = {"call_id": call_id, "first": 0, "last": 0, "allow_unapproved": True}
+    preview = twins.send("POST", "quotes/check", body)
+    assert preview.status_code == 200, preview.text
+    verbatim = preview.json()["verbatim"]
+    done = twins.send("POST", "quotes", {**body, "text": verbatim})
+    assert done.status_code == 200, done.text
+    run_cli(
+        "quotes", "add", twins.cli, "--call", str(call_id), "--segments", "0", "--text", verbatim,
+        "--allow-unapproved", "--operator", EDITOR,
+    )  # fmt: skip
+    shot = assert_same(twins.api, twins.cli)
+    assert [a["action"] for a in shot["audit_log"]] == ["quote"]
+    added = verbatim + " Glory to the heroes."
+    refused = twins.send("POST", "quotes", {**body, "text": added})
+    cli_refused = run_cli(
+        "quotes", "add", twins.cli, "--call", str(call_id), "--segments", "0", "--text", added,
+        "--allow-unapproved", "--operator", EDITOR, code=2,
+    )  # fmt: skip
+    assert refused.status_code == 422 and refused.json()["reason"] == "rewrite"
+    assert refused.json()["detail"] in " ".join(cli_refused.stderr.split())
+    assert_same(twins.api, twins.cli)

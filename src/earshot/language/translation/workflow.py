@@ -31,6 +31,7 @@ from earshot.language.analysis import current_transcript
 from earshot.language.slang import default_matcher
 from earshot.store.language_models import Translation, TranslationHistory
 from earshot.store.models import Call, Segment, Transcript, utcnow
+from earshot.vocab import TranslationStatus
 
 from ...errors import FourEyesError, StaleEditError, TranslationStateError
 from .engines import TranslationEngine
@@ -50,7 +51,7 @@ __all__ = [
     "translation_history",
 ]
 
-STATUSES = ("draft", "edited", "reviewed", "approved")
+STATUSES = tuple(status.value for status in TranslationStatus)  # the review order
 ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
 
 
