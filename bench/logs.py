@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from earshot.security.audit import audit, verify_audit
+from earshot.store.audit import audit, verify_audit
 from earshot.store.case import Case
 
 

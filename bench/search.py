@@ -3,7 +3,7 @@
 Builds a case of N segments whose words and lengths follow the sample corpus (word
 frequencies and words-per-segment drawn from its transcripts), bulk-inserted with
 plain SQL (no ORM events), then times the bulk index build (lemmatize + write the
-FTS5 / tsvector rows) and a fixed query mix through ``earshot.store.search.search``:
+FTS5 / tsvector rows) and a fixed query mix through ``earshot.search.search``:
 single word, two words, phrase, word + facet, facet only.
 
 Usage: python bench/search.py [--segments 1000000] [--pg postgresql://host:5432/postgres]
@@ -39,10 +39,10 @@ from sqlalchemy import insert, text
 
 import earshot.store.schema  # noqa: F401  (every layer's tables and the search events)
 from earshot.language.morph import tokens
+from earshot.search import TOTAL_CAP, SearchOptions, reindex, search
 from earshot.security.crypto import KeySource, create_key_file
 from earshot.store.case import Case
 from earshot.store.models import Call, Original, Party, Phone, Segment, Transcript, utcnow
-from earshot.store.search import TOTAL_CAP, SearchOptions, reindex, search
 
 SEGMENTS_PER_CALL = 20
 PHONES = 400

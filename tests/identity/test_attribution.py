@@ -32,7 +32,7 @@ def _anchor_ids(case: Case, truth: dict[str, Any]) -> dict[str, int]:
                 party = session.execute(
                     select(Party).where(Party.call_id == ids[call["file"]], Party.label == label)
                 ).scalar_one()
-                if party.person_basis == "call record":
+                if party.person_basis == "call_record":
                     assert party.person_id is not None
                     assert found.setdefault(side["person_id"], party.person_id) == party.person_id
     return found

@@ -14,7 +14,7 @@ from earshot.identity import (
     propose_self_identifications,
 )
 from earshot.ingest.runner import IngestOptions, ingest
-from earshot.pipeline.stages import Stage
+from earshot.stages import Stage
 from earshot.store.case import Case
 from earshot.store.identity_models import PartyPersonLink
 from earshot.store.models import Segment

@@ -178,7 +178,7 @@ def test_evidence_file_is_stored_and_verified(case_dir: Path, run_cli: Cli, tmp_
 
 
 def test_only_editors_decide(case: Case) -> None:
-    reporter = Actor("rep", "reporter")
+    reporter = Actor("rep", "translator")
     viewer = Actor("guest", "viewer")
     editor = Actor("ed", "editor")
     with case.session() as session:
@@ -190,7 +190,7 @@ def test_only_editors_decide(case: Case) -> None:
         item = add_evidence(
             session, reporter, EvidenceSubject(person_id=one.id), kind="other", summary="note"
         )
-        with pytest.raises(PermissionDeniedError, match=r"rep \(role 'reporter'\) may not set"):
+        with pytest.raises(PermissionDeniedError, match=r"rep \(role 'translator'\) may not set"):
             set_verification(
                 session,
                 reporter,

@@ -16,7 +16,7 @@ from earshot.language.analysis import (
     current_transcript,
 )
 from earshot.phones import normalize_phone
-from earshot.pipeline.stages import Stage, get_stage
+from earshot.stages import Stage, get_stage
 from earshot.store.case import Case
 from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
 from earshot.store.models import Person, Segment, Transcript

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from earshot.errors import ConfigError
 from earshot.ingest.runner import IngestOptions, ingest
 from earshot.pipeline.runner import ProcessOptions, process
-from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage, unregister_stage
 from earshot.speech.testing import build_tiny_whisper
+from earshot.stages import StageInfo, StageOutcome, register_stage, unregister_stage
 from earshot.store.case import Case
 from earshot.store.failures import list_failures
 from earshot.store.models import Call, Original, Segment, Transcript, WorkingCopyRow
@@ -143,6 +143,28 @@ def test_asr_versions_and_human_edits(tmp_path: Path, tiny_whisper: Path, run_cl
                 ).scalar_one()
                 == 1
             )
+
+
+def test_auto_language_keeps_what_whisper_detected(
+    tmp_path: Path, tiny_whisper: Path, run_cli: Any
+) -> None:
+    """With --language auto the transcript records the language the engine detected (its
+    run info, faster-whisper's TranscriptionInfo), not "auto" or nothing."""
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        _ingest(case, tmp_path, "call08.gsm")
+    fast = [x for k, v in FAST.items() for x in ("--asr-option", f"{k}={json.dumps(v)}")]
+    run_cli(
+        "process", path, "--json", "--asr", f"faster-whisper:{tiny_whisper}",
+        "--language", "auto", *fast,
+    )  # fmt: skip
+    with Case.open(path) as case:
+        [transcript] = _asr(case)
+        run = transcript.engine["engine_info"]["run"]
+        assert run["language"] and run["language"] != "auto"
+        assert 0.0 <= run["language_probability"] <= 1.0 and run["duration"] > 0
+        assert transcript.language == run["language"]
 
 
 def test_missing_model_is_a_failure_with_advice(tmp_path: Path, run_cli: Any) -> None:

@@ -12,10 +12,10 @@ import textwrap
 
 from sqlalchemy import select
 
+from earshot.search import SearchOptions, check_index, search
 from earshot.store.case import Case
 from earshot.store.database import current_revision, head_revision
 from earshot.store.models import Segment
-from earshot.store.search import SearchOptions, check_index, search
 
 ALL = SearchOptions(limit=10_000)
 

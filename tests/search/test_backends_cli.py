@@ -11,10 +11,10 @@ import networkx as nx
 import pytest
 from sqlalchemy import select, text
 
+from earshot.search import SearchOptions, check_index, reindex, search
+from earshot.search import engine as search_engine
 from earshot.store.case import Case
 from earshot.store.models import Call, Phone
-from earshot.store.search import SearchOptions, check_index, reindex, search
-from earshot.store.search import engine as search_engine
 
 from ..conftest import Cli
 from .conftest import ingest_sample

@@ -13,11 +13,11 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, select, text
 
+from earshot.search import SearchOptions, check_index, parse_query, reindex, search
+from earshot.search.plan import compile_query
 from earshot.store.case import Case
 from earshot.store.database import current_revision, head_revision
 from earshot.store.models import Call, Party, Phone, Segment
-from earshot.store.search import SearchOptions, check_index, parse_query, reindex, search
-from earshot.store.search.plan import compile_query
 
 from .conftest import ingest_sample
 

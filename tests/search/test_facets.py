@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, text
 
+from earshot.search import SearchOptions, check_index, parse_query, search
+from earshot.search.plan import compile_query
 from earshot.store.case import Case
 from earshot.store.models import Call, Segment
-from earshot.store.search import SearchOptions, check_index, parse_query, search
-from earshot.store.search.plan import compile_query
 
 WORD = "мама"
 

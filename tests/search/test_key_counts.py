@@ -12,12 +12,12 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, select, text
 
+from earshot.search import SearchOptions, check_index, reindex, reindex_segments, search
+from earshot.search.index import tsvector_parts
 from earshot.store.case import Case
 from earshot.store.database import current_revision, head_revision
 from earshot.store.language_models import Translation
 from earshot.store.models import Segment
-from earshot.store.search import SearchOptions, check_index, reindex, reindex_segments, search
-from earshot.store.search.index import tsvector_parts
 
 from .conftest import ingest_sample
 

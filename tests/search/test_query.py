@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earshot.errors import EarshotError
+from earshot.search import QuerySyntaxError, SearchOptions, parse_query, search
+from earshot.search.query import And, Field, Not, Or, Phrase, Term
 from earshot.store.case import Case
-from earshot.store.search import QuerySyntaxError, SearchOptions, parse_query, search
-from earshot.store.search.query import And, Field, Not, Or, Phrase, Term
 
 
 def test_grammar_precedence_and_fields() -> None:

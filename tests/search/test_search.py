@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from earshot.language.morph import analyzer, fold
 from earshot.phones import normalize_phone
+from earshot.search import QuerySyntaxError, SearchOptions, SearchResult, search
 from earshot.store.case import Case
 from earshot.store.models import Call, Party, Phone, Segment, Transcript
-from earshot.store.search import QuerySyntaxError, SearchOptions, SearchResult, search
 
 from .conftest import SAMPLE, truth
 
@@ -242,7 +242,7 @@ def test_malformed_queries_say_where_and_why(shared_sample: Case, query: str, wh
 def test_total_is_exact_up_to_the_cap_then_an_estimate(
     shared_sample: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from earshot.store.search import engine
+    from earshot.search import engine
 
     full = run(shared_sample, "мама")
     assert full.total == len(full.hits) > 3 and not full.total_is_estimate

@@ -22,8 +22,8 @@ import pytest
 import rfc8785
 import sqlalchemy as sa
 
-from earshot.security.audit import audit, verify_audit
 from earshot.security.timestamp import TimestampError, parse_reply, timestamp_request
+from earshot.store.audit import audit, verify_audit
 from earshot.store.case import Case
 from earshot.store.chainkey import KEY_NAME
 

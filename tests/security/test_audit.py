@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from earshot.security.audit import ANCHOR_NAME, audit, audit_entries, verify_audit
+from earshot.store.audit import ANCHOR_NAME, audit, audit_entries, verify_audit
 from earshot.store.case import Case
 
 

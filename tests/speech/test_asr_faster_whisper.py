@@ -96,3 +96,23 @@ def test_model_name_not_in_local_cache(tmp_path: Path, monkeypatch: pytest.Monke
 def test_unknown_option(tiny_whisper: Path) -> None:
     with pytest.raises(ConfigError, match="beam_width"):
         get_engine(f"faster-whisper:{tiny_whisper}", beam_width=3)
+
+
+def test_each_run_keeps_its_info_and_auto_detects_the_language(
+    tiny_whisper: Path, speech: np.ndarray
+) -> None:
+    """faster-whisper's TranscriptionInfo is kept per run: with language "auto" the
+    detected language (and its probability) is the run's provenance."""
+    from earshot.speech.asr.faster_whisper import FasterWhisperEngine
+    from earshot.speech.info import RunInfo
+
+    engine = get_engine(f"faster-whisper:{tiny_whisper}", **FAST)
+    assert isinstance(engine, FasterWhisperEngine) and engine.last_run is None
+    list(engine.transcribe(speech, language="auto"))
+    run = engine.last_run
+    assert isinstance(run, RunInfo) and run.engine == engine.info
+    assert run.language in engine.supported_languages
+    assert run.language_probability is not None and 0.0 <= run.language_probability <= 1.0
+    assert run.duration == pytest.approx(speech.size / RATE, abs=0.01)
+    list(engine.transcribe(speech, language="ru"))
+    assert engine.last_run is not None and engine.last_run.language == "ru"

@@ -101,3 +101,76 @@ def test_sidecar_replays_and_clips() -> None:
     assert engine.info.model == "call-0412.vtt"
     with pytest.raises(SidecarError, match="cue 1"):
         get_engine("sidecar:bad.srt", segments=[AsrSegment(3.0, 1.0, "x")])
+
+
+def test_engines_describe_themselves_without_loading_a_model() -> None:
+    import subprocess
+    import sys
+
+    from earshot.speech.asr import describe_engine
+
+    for name in ("faster-whisper", "vosk", "sidecar"):
+        described = describe_engine(name)
+        assert described.name == name and described.version and not described.needs_gpu
+    probe = (
+        "import sys; from earshot.speech.asr import describe_engine; "
+        "[describe_engine(n) for n in ('faster-whisper', 'vosk')]; "
+        "print(sorted(m for m in ('ctranslate2', 'faster_whisper', 'vosk') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]", "describing an engine must not load its library or model"
+    with pytest.raises(ConfigError, match="unknown ASR engine 'nope'"):
+        describe_engine("nope")
+
+
+ENGINE_MODULE = '''
+"""A third party's ASR engine, as docs/architecture.md describes one."""
+
+from earshot.speech.asr import AsrSegment
+from earshot.speech.info import EngineDescription, EngineInfo, RunInfo
+
+
+class Whisperless:
+    def __init__(self, model):
+        self.info = EngineInfo("whisperless", model or "none", "0.2", {})
+        self.last_run = None
+
+    def transcribe(self, audio, *, language):
+        self.last_run = RunInfo(self.info, language=language or "ru", duration=audio.size / 16000)
+        yield AsrSegment(0.0, audio.size / 16000, "алло")
+
+
+def describe():
+    return EngineDescription("whisperless", "0.2", False, "says hello")
+
+
+def create(model, **options):
+    return Whisperless(model)
+'''
+
+
+def test_an_engine_added_by_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One module and one entry point: listed, described without loading, usable."""
+    from earshot.speech.asr import describe_engine, registry
+
+    site = tmp_path / "site"
+    (site / "whisperless").mkdir(parents=True)
+    (site / "whisperless" / "__init__.py").write_text(ENGINE_MODULE, encoding="utf-8")
+    info = site / "whisperless-0.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: whisperless\nVersion: 0.2\n")
+    (info / "entry_points.txt").write_text(
+        "[earshot.asr_engines]\nwhisperless = whisperless:create\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    assert "whisperless" in available_engines()
+    assert describe_engine("whisperless").description == "says hello"
+    engine = get_engine("whisperless:tiny")
+    assert [s.text for s in engine.transcribe(np.zeros(16_000, np.float32), language=None)] == [
+        "алло"
+    ]
+    assert engine.last_run.language == "ru"  # type: ignore[attr-defined]
+    unregister_engine("whisperless")

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 import tomli_w
 from sqlalchemy.exc import DBAPIError
 
-from earshot.security.audit import audit, verify_audit
 from earshot.settings import Settings
+from earshot.store.audit import audit, verify_audit
 from earshot.store.case import Case
 from earshot.store.chainkey import KEY_NAME, ChainKeyError, entry_mac
 from earshot.store.custody import append_custody, verify_chain

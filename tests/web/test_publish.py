@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from earshot.language.analysis import current_transcript
 from earshot.publish.formats.docx import docx_texts
-from earshot.security.audit import audit_entries
+from earshot.store.audit import audit_entries
 from earshot.store.models import Call
 from earshot.web.app import create_app
 from earshot.web.context import WebOptions

@@ -7,7 +7,14 @@ Messages are one line: the file, what is wrong, what to do next.
 
 from __future__ import annotations
 
-from earshot.errors import AudioDecodeError
+from ..errors import (
+    AudioTooLongError,
+    CorruptAudioError,
+    EmptyAudioError,
+    TruncatedAudioError,
+    UnsupportedAudioError,
+    WorkingCopyWriteError,
+)
 
 __all__ = [
     "AudioTooLongError",
@@ -17,27 +24,3 @@ __all__ = [
     "UnsupportedAudioError",
     "WorkingCopyWriteError",
 ]
-
-
-class EmptyAudioError(AudioDecodeError):
-    """The file has 0 bytes, or not a single audio sample decodes from it."""
-
-
-class UnsupportedAudioError(AudioDecodeError):
-    """The file is not audio FFmpeg can open, has no audio stream, or its codec is unknown."""
-
-
-class CorruptAudioError(AudioDecodeError):
-    """The decoder rejected audio data in the middle of the recording."""
-
-
-class TruncatedAudioError(AudioDecodeError):
-    """The recording ends early: its header promises more, or it stops inside a frame."""
-
-
-class AudioTooLongError(AudioDecodeError):
-    """The recording is longer than the configured limit (protects disk and time)."""
-
-
-class WorkingCopyWriteError(AudioDecodeError):
-    """The original is fine but the working copies could not be written (disk, permissions)."""

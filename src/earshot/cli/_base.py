@@ -10,7 +10,7 @@ on stdout and progress on stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_PROBLEMS",
     "IngestBar",
+    "RegistryChoice",
     "case_argument",
     "cli",
     "emit",
@@ -146,3 +147,20 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted; run the same command again to finish.")
         sys.exit(130)
+
+
+class RegistryChoice(click.Choice):  # type: ignore[type-arg,unused-ignore]
+    """A ``click.Choice`` whose choices are read from a registry when the command runs,
+    so a format or engine registered after import (an entry point, a test) is offered."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self._names = names
+        super().__init__([])
+
+    @property  # type: ignore[override,unused-ignore]
+    def choices(self) -> Sequence[str]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:  # click sets it in __init__
+        pass

@@ -35,6 +35,7 @@ from ..identity import (
     unmerge,
 )
 from ..identity.errors import IdentityError
+from ..security.roles import Role
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out, settings_from_env
 from ._terminal import safe
@@ -56,7 +57,7 @@ def _session(case: Path, operator: str | None = None) -> Iterator[tuple[Session,
     if operator:  # the option wins over EARSHOT_OPERATOR
         settings = settings.merged({"operator": operator}, "--operator")
     with Case.open(case, settings=settings) as opened, opened.session() as session:
-        yield session, Actor(name=settings.operator, role="editor"), opened
+        yield session, Actor(name=settings.operator, role=Role.EDITOR), opened
 
 
 def _date(value: str | None, what: str) -> datetime | None:
@@ -113,7 +114,7 @@ def person_add(
         )
         for number in phones:
             add_person_phone(session, actor, added, number, region=opened.settings.region)
-        data = person_report(session, added)
+        data = person_report(session, added).as_dict()
     if as_json:
         emit(data)
     else:
@@ -206,7 +207,7 @@ def person_show(case: Path, person_ref: str, as_json: bool) -> None:
     """
     with _session(case) as (session, _actor, _opened):
         bring_up_to_date(session)
-        data = person_report(session, find_person(session, person_ref))
+        data = person_report(session, find_person(session, person_ref)).as_dict()
     if as_json:
         emit(data)
     else:
@@ -268,7 +269,7 @@ def person_edit(
                 period_to=_date(phone_to, "--phone-to"),
                 note=phone_note,
             )
-        data = person_report(session, target)
+        data = person_report(session, target).as_dict()
     if as_json:
         emit(data)
     else:

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from .. import edits
 from ..identity import (
     EVIDENCE_KINDS,
     STATUSES,
@@ -24,10 +25,8 @@ from ..identity import (
     list_evidence,
     list_phones,
     phone_dict,
-    set_verification,
     store_evidence_file,
 )
-from ..identity.verification import event_dict
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out
 from ._terminal import safe
@@ -251,26 +250,17 @@ def verify_identity(
     """
     with _session(case, operator) as (session, actor, _opened):
         if ":" in subject:
-            party = find_party(session, subject)
-            event = set_verification(
-                session,
-                actor,
-                status=status,
-                reason=reason,
-                evidence_ids=list(evidence_ids),
-                party_id=party.id,
-            )
+            target: dict[str, int] = {"party_id": find_party(session, subject).id}
         else:
-            target = find_person(session, subject)
-            event = set_verification(
-                session,
-                actor,
-                status=status,
-                reason=reason,
-                evidence_ids=list(evidence_ids),
-                person_id=target.id,
-            )
-        data = event_dict(event)
+            target = {"person_id": find_person(session, subject).id}
+        data = edits.verify(
+            session,
+            actor,
+            status=status,
+            reason=reason,
+            evidence_ids=evidence_ids,
+            **target,
+        ).as_dict()
     if as_json:
         emit(data)
     else:

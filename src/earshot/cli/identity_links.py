@@ -34,7 +34,7 @@ from .identity import _session, operator_option, person
 @click.argument("person_ref", metavar="PERSON")
 @click.option(
     "--basis",
-    type=click.Choice(BASES),
+    type=click.Choice([b.value for b in BASES]),
     default="editor",
     help="What the attribution rests on (default: editor).",
 )

@@ -186,21 +186,6 @@ def translation() -> None:
     """
 
 
-def _translation_dict(row: Any) -> dict[str, Any]:
-    return {
-        "segment_id": row.segment_id,
-        "call_id": row.call_id,
-        "text": row.text,
-        "status": row.status,
-        "version": row.version,
-        "translator": row.translator,
-        "reviewer": row.reviewer,
-        "approver": row.approver,
-        "engine": row.engine,
-        "notes": row.notes,
-    }
-
-
 def _show(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit(data)
@@ -225,22 +210,34 @@ def _step(
     case: Path,
     operator: str | None,
     as_json: bool,
-    step: Callable[..., Any],
+    status: str,
     segment_id: int,
     *,
-    four_eyes_step: bool = False,
-    **arguments: Any,
+    text: str | None,
+    expected_version: int,
+    note: str | None,
 ) -> None:
-    """Run one workflow step (edit, review, approve) as the operator and show the result.
+    """Move one translation to `status` as the operator (an editor) through the library's
+    ``earshot.edits.save_translation``, the same call the web makes, and show the result.
 
     Review and approval follow the case's four-eyes setting (``translation_four_eyes``).
     """
+    from .. import edits
+    from ..security.roles import Actor, Role
+
     settings = settings_from_env(operator)
     with Case.open(case, settings=settings) as opened, opened.session() as session:
-        if four_eyes_step:
-            arguments["four_eyes"] = opened.settings.translation_four_eyes
-        row = step(session, segment_id, actor=settings.operator, **arguments)
-        data = _translation_dict(row)
+        record = edits.save_translation(
+            session,
+            Actor(settings.operator, Role.EDITOR),
+            segment_id=segment_id,
+            text=text,
+            status=status,
+            expected_version=expected_version,
+            four_eyes=opened.settings.translation_four_eyes,
+            note=note,
+        )
+        data = record.as_dict()
     _show(data, as_json)
 
 
@@ -262,13 +259,11 @@ def translation_edit(
     as_json: bool,
 ) -> None:
     """Write or correct the translation of one segment (status becomes edited)."""
-    from ..language.translation import edit_translation
-
     _step(
         case,
         operator,
         as_json,
-        edit_translation,
+        "edited",
         segment_id,
         text=text,
         expected_version=expected_version,
@@ -297,15 +292,12 @@ def translation_review(
 
     Under the four-eyes rule the reviewer must not be the translator.
     """
-    from ..language.translation import review_translation
-
     _step(
         case,
         operator,
         as_json,
-        review_translation,
+        "reviewed",
         segment_id,
-        four_eyes_step=True,
         text=text,
         expected_version=expected_version,
         note=note,
@@ -328,15 +320,13 @@ def translation_approve(
     as_json: bool,
 ) -> None:
     """Approve a reviewed translation for publication (four-eyes: not by its reviewer)."""
-    from ..language.translation import approve_translation
-
     _step(
         case,
         operator,
         as_json,
-        approve_translation,
+        "approved",
         segment_id,
-        four_eyes_step=True,
+        text=None,
         expected_version=expected_version,
         note=note,
     )

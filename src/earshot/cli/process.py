@@ -11,9 +11,11 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
+from .. import edits
 from ..errors import ConfigError
+from ..identity.voice_links import DEFAULT_MIN_SCORE, voice_matches
 from ..pipeline.runner import ProcessOptions, ProcessReport, process
-from ..pipeline.voices import DEFAULT_MIN_SCORE, decide_voice_link, voice_matches
+from ..security.roles import Actor, Role
 from ..store.case import Case
 from ._asr_choice import asr_stage_options
 from ._base import (
@@ -180,6 +182,30 @@ def _party_ref(value: str) -> tuple[int, str]:
     return int(call), party.upper()
 
 
+@cli.command("engines")
+@json_option
+def engines_command(as_json: bool) -> None:
+    """List the speech-recognition engines (entry points of `earshot.asr_engines`) with
+    their version and whether they need a GPU, without loading any model."""
+    from ..speech.asr import available_engines, describe_engine
+
+    described = [describe_engine(name).as_dict() for name in available_engines()]
+    if as_json:
+        emit(described)
+        return
+    table = Table(title=f"{len(described)} ASR engines", title_justify="left")
+    for column in ("engine", "version", "needs GPU", "what it is"):
+        table.add_column(column)
+    for row in described:
+        table.add_row(
+            str(row["name"]),
+            str(row["version"]),
+            "yes" if row["needs_gpu"] else "no",
+            safe(str(row["description"])),
+        )
+    out.print(table)
+
+
 @cli.command("voices")
 @case_argument
 @click.option(
@@ -219,23 +245,14 @@ def voices_command(
     with Case.open(case, settings=settings_from_env(operator)) as opened:
         if decision:
             with opened.session() as session:
-                link = decide_voice_link(
+                record = edits.decide_voice_link(
                     session,
-                    _party_ref(decision[0]),
-                    _party_ref(decision[1]),
+                    Actor(opened.settings.operator, Role.EDITOR),
+                    sides=(_party_ref(decision[0]), _party_ref(decision[1])),
                     confirm=bool(confirm),
-                    operator=opened.settings.operator,
                     note=note,
                 )
-                data: Any = {
-                    "call_a": link.call_a,
-                    "party_a": link.party_a,
-                    "call_b": link.call_b,
-                    "party_b": link.party_b,
-                    "score": link.score,
-                    "status": link.status,
-                    "note": link.note,
-                }
+                data: Any = record.as_dict()
             if as_json:
                 emit(data)
             else:

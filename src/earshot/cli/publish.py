@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..publish.formats import FORMATS
+from ..publish.formats import export_format_names
 from ..publish.policy import load_policy
 from ..store.case import Case
-from ._base import case_argument, cli, emit, json_option, out, settings_from_env
+from ._base import RegistryChoice, case_argument, cli, emit, json_option, out, settings_from_env
 from ._publish_common import (
     allow_proposed_option,
     identifying_option,
@@ -34,11 +34,11 @@ from .language import _parse_ids, calls_option, operator_option
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(sorted(FORMATS)),
+    type=RegistryChoice(export_format_names),
     default="json",
     show_default=True,
-    help="Export format: json, md, html, pdf, docx, vtt or srt (a zip: one file per call "
-    "and language), or ftm (FollowTheMoney for Aleph).",
+    help="Export format, from the registry (`earshot formats` lists them with their files, "
+    "media types and what the leak guard reads).",
 )
 @click.option(
     "--redact/--no-redact",
@@ -161,17 +161,45 @@ def pseudonym_set(
     case: Path, person_id: int, name: str, operator: str | None, as_json: bool
 ) -> None:
     """Give a person an editorial pseudonym (e.g. "THE PROFESSOR"), used in every export."""
-    from ..publish.pseudonyms import set_pseudonym
+    from .. import edits
+    from ..security.roles import Actor, Role
 
     settings = settings_from_env(operator)
     with Case.open(case, settings=settings) as opened, opened.session() as session:
-        row = set_pseudonym(session, person_id, name, operator=settings.operator)
-        data = {"person_id": row.person_id, "pseudonym": row.pseudonym, "kind": row.kind}
-        published = row.pseudonym
+        record = edits.set_pseudonym(
+            session, Actor(settings.operator, Role.EDITOR), person_id=person_id, pseudonym=name
+        )
+        data = record.as_dict()
+        published = record.pseudonym
     if as_json:
         emit(data)
     else:
         out.print(f"Person {person_id} is now published as {safe(published)}")
+
+
+@cli.command("formats")
+@click.option("--markdown", is_flag=True, help="Print the table of docs/publication.md.")
+@json_option
+def formats_command(markdown: bool, as_json: bool) -> None:
+    """List the export formats (the registry): file suffix, media type, what the leak
+    guard reads. A package adds one under the `earshot.export_formats` entry points."""
+    from ..publish.formats import export_formats, formats_table
+
+    specs = list(export_formats().values())
+    if as_json:
+        emit([spec.as_dict() for spec in specs])
+        return
+    if markdown:
+        click.echo(formats_table(), nl=False)
+        return
+    table = Table(title=f"{len(specs)} export formats", title_justify="left")
+    for column in ("format", "file", "media type", "leak guard reads", "what it is"):
+        table.add_column(column)
+    for spec in specs:
+        table.add_row(
+            spec.name, f".{spec.suffix}", spec.media_type, spec.guard_reads.value, spec.description
+        )
+    out.print(table)
 
 
 @cli.command("clip")

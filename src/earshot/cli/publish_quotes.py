@@ -116,22 +116,22 @@ def quotes_add(
     as_json: bool,
 ) -> None:
     """Make a quote from a span of segments, keeping the diff against the verbatim."""
-    from ..publish.quotes import create_quote, quote_dict
+    from .. import edits
+    from ..security.roles import Actor, Role
 
     first, last = _segment_range(segments)
     settings = settings_from_env(operator)
     with Case.open(case, settings=settings) as opened, opened.session() as session:
-        quote = create_quote(
+        data = edits.create_quote(
             session,
-            call_id,
-            first,
-            last,
-            text,
-            actor=settings.operator,
+            Actor(settings.operator, Role.EDITOR),
+            call_id=call_id,
+            first=first,
+            last=last,
+            text=text,
             allow_rewrite=allow_rewrite,
             allow_unapproved=allow_unapproved,
         )
-        data = quote_dict(session, quote)
     if as_json:
         emit(data)
         return

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from ..analysis import GRAPH_FORMATS, TimelineOptions, timeline
 from ..analysis.timeline import PERIODS
+from ..search import SearchOptions, reindex, search
 from ..store.case import Case
-from ..store.search import SearchOptions, reindex, search
 from ._base import case_argument, cli, emit, json_option, out, progress_bar, settings_from_env
 from ._terminal import safe, safe_json_text, visible
 

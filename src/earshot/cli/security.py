@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ import click
 from rich.table import Table
 
 from ..security.accounts import AccountStore
-from ..security.audit import audit, audit_entries, entry_as_dict, verify_audit
 from ..security.roles import Role
+from ..store.audit import audit, audit_entries, entry_as_dict, verify_audit
 from ..store.case import Case
 from ._base import EXIT_PROBLEMS, case_argument, cli, emit, err, json_option, out, settings_from_env
 from ._terminal import safe, visible
@@ -253,6 +254,95 @@ def user_list(as_json: bool) -> None:
     out.print(table)
 
 
+@user.group("token")
+def token() -> None:
+    """Personal API tokens: call /api without a browser (`Authorization: Bearer TOKEN`).
+
+    A token acts with its user's roles (never more); it is shown once and kept only as
+    a hash; revoke it when the program that uses it is retired.
+    """
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What will use it (a script, a server...).")
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=90, show_default=True, help="Valid for."
+)
+@click.option("--no-expiry", is_flag=True, help="Valid until revoked.")
+@click.option("--read-only", is_flag=True, help="Cap every role at viewer: reads only.")
+@json_option
+def token_create(
+    username: str, name: str, days: int, no_expiry: bool, read_only: bool, as_json: bool
+) -> None:
+    """Make a token for USERNAME and print it once (it cannot be shown again)."""
+    store = _store()
+    try:
+        made = store.tokens.create(
+            username, name, days=None if no_expiry else days, read_only=read_only
+        )
+    finally:
+        store.close()
+    if as_json:
+        emit({**made.token.as_dict(), "token": made.secret})
+        return
+    err.print(
+        f"Token #{made.token.id} for {safe(made.token.username)} ({safe(made.token.name)}); "
+        "copy it now, it is not shown again:"
+    )
+    click.echo(made.secret)
+
+
+@token.command("list")
+@click.argument("username")
+@json_option
+def token_list(username: str, as_json: bool) -> None:
+    """List USERNAME's tokens (name, first characters, expiry, last use; never the secret)."""
+    store = _store()
+    try:
+        tokens = store.tokens.list(username)
+        now = store.now()
+    finally:
+        store.close()
+    if as_json:
+        emit([{**t.as_dict(), "active": t.active(now)} for t in tokens])
+        return
+    table = Table(title=f"{len(tokens)} API tokens of {safe(username)}", title_justify="left")
+    for column in ("id", "name", "starts with", "scope", "expires", "last used", "state"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            str(t.id),
+            safe(t.name),
+            t.hint + "…",
+            "read only" if t.read_only else "user's roles",
+            _when(t.expires_at) or "never",
+            _when(t.last_used_at) or "never",
+            "active" if t.active(now) else ("revoked" if t.revoked_at else "expired"),
+        )
+    out.print(table)
+
+
+@token.command("revoke")
+@click.argument("username")
+@click.argument("token_id", type=int)
+@json_option
+def token_revoke(username: str, token_id: int, as_json: bool) -> None:
+    """Revoke USERNAME's token TOKEN_ID; requests with it are refused from now on."""
+    store = _store()
+    try:
+        revoked = store.tokens.revoke(username, token_id)
+    finally:
+        store.close()
+    _done(as_json, revoked.as_dict(), f"Token #{revoked.id} ({revoked.name}) revoked.")
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
 class _AuditGroup(click.Group):
     """`earshot audit CASE` lists; `earshot audit verify CASE` verifies."""
 
@@ -341,8 +431,8 @@ def audit_anchor(case: Path, tsr: Path | None, tsa: str | None, as_json: bool) -
     could rewrite the database, the case directory and its anchors. Paste it somewhere
     they cannot reach. Exits 1, printing nothing to keep, if a log already fails to verify.
     """
-    from ..security.anchoring import log_statement
     from ..security.timestamp import request_timestamp
+    from ..store.anchoring import log_statement
 
     settings = settings_from_env()
     with Case.open(case, settings=settings) as opened, opened.session() as session:
@@ -398,7 +488,7 @@ def audit_export(case: Path, log_name: str, output: Path | None, as_json: bool) 
     """
     import json
 
-    from ..security.anchoring import LogName, export_log
+    from ..store.anchoring import LogName, export_log
 
     with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
         rows = list(export_log(session, LogName(log_name)))

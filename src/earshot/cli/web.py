@@ -246,30 +246,19 @@ def _sample_inbox(sample_dir: Path, inbox: Path) -> Path:
 
 
 def _offline_steps(case: Case, process_stages: bool, operator: str) -> dict[str, Any]:
-    """Every offline step that is installed; a missing layer is reported, not fatal."""
+    """Every offline step (every layer ships in the package)."""
+    from ..language.analysis import analyze_case
+    from ..language.translation.workflow import draft_from_reference
+    from ..pipeline.runner import ProcessOptions, process
+
     steps: dict[str, Any] = {}
     if process_stages:
-        try:
-            from ..pipeline.runner import ProcessOptions, process
-        except ImportError as exc:
-            steps["process"] = f"not installed ({exc.name})"
-        else:
-            done = process(case, ProcessOptions(workers=1))
-            steps["process"] = done.as_dict()["counts"]
-    try:
-        from ..language.analysis import analyze_case
-    except ImportError as exc:
-        steps["analysis"] = f"not installed ({exc.name})"
-    else:
-        steps["analysis"] = {"calls": analyze_case(case).calls}
-    try:
-        from ..language.translation.workflow import draft_from_reference
-    except ImportError as exc:
-        steps["translations"] = f"not installed ({exc.name})"
-    else:
-        with case.session() as session:
-            drafted = draft_from_reference(session, actor=operator)
-        steps["translations"] = {"calls": len(drafted.calls)}
+        done = process(case, ProcessOptions(workers=1))
+        steps["process"] = done.as_dict()["counts"]
+    steps["analysis"] = {"calls": analyze_case(case).calls}
+    with case.session() as session:
+        drafted = draft_from_reference(session, actor=operator)
+    steps["translations"] = {"calls": len(drafted.calls)}
     return steps
 
 

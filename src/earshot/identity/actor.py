@@ -1,36 +1,30 @@
-"""Who is acting, and the role check every identity change passes through.
+"""The role check every identity change passes through.
 
-Until the security layer authenticates users, the CLI acts as an editor under the
-configured operator name, and the web app passes the logged-in user's real role.
-Keeping the check here, on the library side, means no front end can skip it.
+The actor type is the library's one :class:`earshot.security.roles.Actor`; the
+roles are the security layer's :class:`~earshot.security.roles.Role`. The CLI
+acts as an editor under the configured operator name, the web app passes the
+logged-in user's real role; keeping the check here, on the library side, means no
+front end can skip it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..security.errors import PermissionDeniedError
+from ..security.roles import Actor, Role
 
 __all__ = ["CONTRIBUTOR_ROLES", "EDITOR_ROLES", "Actor", "require_role"]
 
 # May set verification status, link call sides, accept proposals, merge and split.
-EDITOR_ROLES = frozenset({"editor", "admin"})
+EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 # May add persons, edit their details and add evidence.
-CONTRIBUTOR_ROLES = frozenset({"reporter", "translator", "editor", "admin"})
+CONTRIBUTOR_ROLES = frozenset({Role.TRANSLATOR, Role.EDITOR, Role.ADMIN})
 
 
-@dataclass(frozen=True)
-class Actor:
-    """A user acting on the case: recorded with every change they make."""
-
-    name: str
-    role: str = "editor"
-
-
-def require_role(actor: Actor, allowed: frozenset[str], action: str) -> None:
+def require_role(actor: Actor, allowed: frozenset[Role], action: str) -> None:
     """Raise PermissionDeniedError unless `actor`'s role is one of `allowed`."""
     if actor.role not in allowed:
         raise PermissionDeniedError(
-            f"{actor.name} (role {actor.role!r}) may not {action}; "
-            f"it needs one of the roles {', '.join(sorted(allowed))}: ask an editor"
+            f"{actor.name} (role {actor.role.value!r}) may not {action}; "
+            f"it needs one of the roles {', '.join(sorted(r.value for r in allowed))}: "
+            "ask an editor"
         )

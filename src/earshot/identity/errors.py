@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import EarshotError
+from ..errors import IdentityError, IdentityNotFoundError
 
 __all__ = ["IdentityError", "IdentityNotFoundError"]
-
-
-class IdentityError(EarshotError):
-    """An identity change cannot be made as asked (the message says why and what to do)."""
-
-
-class IdentityNotFoundError(IdentityError):
-    """A person, phone, call, party, evidence item or proposal named does not exist."""

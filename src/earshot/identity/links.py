@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..store.custody import append_custody
 from ..store.identity_models import PartyPersonLink
 from ..store.models import Call, Party, Person, PersonPhone, utcnow
+from ..vocab import AttributionBasis, LinkStatus
 from .actor import EDITOR_ROLES, Actor, require_role
 from .errors import IdentityError, IdentityNotFoundError
 
@@ -41,32 +42,44 @@ __all__ = [
     "sync_call_record_links",
 ]
 
-BASES = ("call_record", "voice_match", "self_identification", "editor")
-# How `parties.person_basis` spells a basis (ingest writes "call record").
-_ON_PARTY = {"call_record": "call record"}
-_FROM_PARTY = {v: k for k, v in _ON_PARTY.items()}
+BASES = tuple(AttributionBasis)
 # PersonPhone.source for a phone learned from an attribution.
 _PHONE_SOURCE = {
-    "call_record": "call record",
-    "voice_match": "voice match",
-    "self_identification": "self-identification",
-    "editor": "editor",
+    AttributionBasis.CALL_RECORD: "call record",
+    AttributionBasis.VOICE_MATCH: "voice match",
+    AttributionBasis.SELF_IDENTIFICATION: "self-identification",
+    AttributionBasis.EDITOR: "editor",
 }
 SYSTEM_ACTOR = "call records"
 
 
-def basis_token(value: str | None) -> str | None:
-    """The basis token of a `parties.person_basis` value."""
-    return _FROM_PARTY.get(value or "", value)
+def basis_token(value: str | None) -> AttributionBasis | None:
+    """The basis of a `parties.person_basis` value (None: not attributed).
+
+    One spelling only (migration 0301 rewrote the old "call record" / "voice match");
+    anything else is refused rather than read as some other basis.
+    """
+    if value is None:
+        return None
+    try:
+        return AttributionBasis(value)
+    except ValueError:
+        raise IdentityError(
+            f"unknown attribution basis {value!r} on a call side; run `earshot case upgrade` "
+            "(migration 0301 rewrites old spellings) or relink the side"
+        ) from None
 
 
 def basis_label(token: str) -> str:
-    return _ON_PARTY.get(token, token)
+    """How `parties.person_basis` stores a basis: the token itself."""
+    return AttributionBasis(token).value
 
 
-def _check_basis(basis: str) -> None:
-    if basis not in BASES:
-        raise IdentityError(f"unknown basis {basis!r}; use one of {', '.join(BASES)}")
+def _check_basis(basis: str) -> AttributionBasis:
+    try:
+        return AttributionBasis(basis)
+    except ValueError:
+        raise IdentityError(f"unknown basis {basis!r}; use one of {', '.join(BASES)}") from None
 
 
 def current_link(session: Session, party_id: int) -> PartyPersonLink | None:
@@ -75,7 +88,7 @@ def current_link(session: Session, party_id: int) -> PartyPersonLink | None:
         select(PartyPersonLink)
         .where(
             PartyPersonLink.party_id == party_id,
-            PartyPersonLink.status == "accepted",
+            PartyPersonLink.status == LinkStatus.ACCEPTED,
             PartyPersonLink.superseded_at.is_(None),
         )
         .order_by(PartyPersonLink.id.desc())
@@ -93,7 +106,11 @@ def _ensure_person_phone(session: Session, person_id: int, party: Party, basis: 
     ).scalar_one_or_none()
     if exists is None:
         session.add(
-            PersonPhone(person_id=person_id, phone_id=party.phone_id, source=_PHONE_SOURCE[basis])
+            PersonPhone(
+                person_id=person_id,
+                phone_id=party.phone_id,
+                source=_PHONE_SOURCE[AttributionBasis(basis)],
+            )
         )
         session.flush()
 
@@ -111,7 +128,7 @@ def set_party_person(
     custody: bool = True,
 ) -> PartyPersonLink:
     """Make `person_id` the current attribution of `party` (no role check: callers do it)."""
-    _check_basis(basis)
+    basis = _check_basis(basis)
     now = utcnow()
     previous = current_link(session, party.id)
     if previous is not None:
@@ -122,7 +139,7 @@ def set_party_person(
         basis=basis,
         segment_id=segment_id,
         score=score,
-        status="accepted",
+        status=LinkStatus.ACCEPTED,
         actor=actor,
         at=now,
         note=note,
@@ -165,7 +182,7 @@ def sync_call_record_links(session: Session) -> int:
         for link in session.execute(
             select(PartyPersonLink)
             .where(
-                PartyPersonLink.status == "accepted",
+                PartyPersonLink.status == LinkStatus.ACCEPTED,
                 PartyPersonLink.superseded_at.is_(None),
             )
             .order_by(PartyPersonLink.id)
@@ -183,13 +200,13 @@ def sync_call_record_links(session: Session) -> int:
         if link is not None:
             link.superseded_at = now
         if party.person_id is not None:
-            basis = basis_token(party.person_basis) or "call_record"
+            basis = basis_token(party.person_basis) or AttributionBasis.CALL_RECORD
             session.add(
                 PartyPersonLink(
                     party_id=party.id,
                     person_id=party.person_id,
-                    basis=basis if basis in BASES else "call_record",
-                    status="accepted",
+                    basis=basis,
+                    status=LinkStatus.ACCEPTED,
                     actor=SYSTEM_ACTOR,
                     at=now,
                     note="from the call records",
@@ -240,7 +257,7 @@ def propose_link(
     note: str | None = None,
 ) -> tuple[PartyPersonLink, bool]:
     """Record a proposal (idempotent: the same proposal again returns the first one)."""
-    _check_basis(basis)
+    basis = _check_basis(basis)
     existing = session.execute(
         select(PartyPersonLink)
         .where(
@@ -261,7 +278,7 @@ def propose_link(
         basis=basis,
         segment_id=segment_id,
         score=score,
-        status="proposed",
+        status=LinkStatus.PROPOSED,
         actor=actor,
         note=note,
     )
@@ -272,7 +289,7 @@ def propose_link(
 
 def pending_proposals(session: Session, person_id: int | None = None) -> list[PartyPersonLink]:
     query = select(PartyPersonLink).where(
-        PartyPersonLink.status == "proposed", PartyPersonLink.superseded_at.is_(None)
+        PartyPersonLink.status == LinkStatus.PROPOSED, PartyPersonLink.superseded_at.is_(None)
     )
     if person_id is not None:
         query = query.where(PartyPersonLink.person_id == person_id)
@@ -293,7 +310,7 @@ def decide_proposal(
     """An editor accepts (it becomes the current attribution) or rejects a proposal."""
     require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
     link = session.get(PartyPersonLink, link_id)
-    if link is None or link.status != "proposed" or link.superseded_at is not None:
+    if link is None or link.status != LinkStatus.PROPOSED or link.superseded_at is not None:
         raise IdentityNotFoundError(
             f"no open proposal #{link_id}; see `earshot person proposals CASE`"
         )
@@ -315,13 +332,13 @@ def decide_proposal(
         previous = current_link(session, party.id)
         if previous is not None:
             previous.superseded_at = now
-        link.status = "accepted"
+        link.status = LinkStatus.ACCEPTED
         party.person_id = person.id
         party.person_basis = basis_label(link.basis)
         session.flush()
         _ensure_person_phone(session, person.id, party, link.basis)
     else:
-        link.status = "rejected"
+        link.status = LinkStatus.REJECTED
     call = session.get(Call, party.call_id)
     append_custody(
         session,
@@ -347,7 +364,7 @@ def link_party(
     party: Party,
     person: Person,
     *,
-    basis: str = "editor",
+    basis: str = AttributionBasis.EDITOR,
     note: str | None = None,
     segment_id: int | None = None,
 ) -> PartyPersonLink:

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..ingest.apply_records import name_key
 from ..store.custody import append_custody
 from ..store.identity_models import (
     Evidence,
@@ -28,6 +27,7 @@ from ..store.models import Party, Person, PersonPhone, utcnow
 from .actor import EDITOR_ROLES, Actor, require_role
 from .errors import IdentityError, IdentityNotFoundError
 from .links import basis_label, set_party_person
+from .names import name_key
 
 __all__ = ["merge_persons", "split_calls", "unmerge"]
 

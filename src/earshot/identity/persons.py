@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..ingest.apply_records import name_key
 from ..phones import normalize_phone
 from ..store.custody import append_custody
 from ..store.models import Person, PersonPhone, Phone
 from .actor import CONTRIBUTOR_ROLES, Actor, require_role
 from .errors import IdentityError
+from .names import name_key
 from .phones import refresh_phone_info
 
 __all__ = [

@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..ingest.apply_records import name_key
 from ..phones import normalize_phone
 from ..store.models import Call, Party, Person, Phone
 from .errors import IdentityNotFoundError
+from .names import name_key
 
 __all__ = ["find_call", "find_party", "find_person", "find_phone", "parse_party_ref"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..store.identity_models import PartyPersonLink, PersonMerge, PersonSplit
 from ..store.models import Call, Party, Person, PersonPhone, Phone, Segment
+from ..vocab import VerificationStatus
 from .evidence import evidence_dict, list_evidence
 from .links import basis_token, current_link, refresh_phone_periods, sync_call_record_links
 from .persons import person_dict
@@ -16,7 +18,42 @@ from .phones import refresh_phone_info
 from .verification import current_status, event_dict, status_history
 from .voice import VoiceOutcome, apply_voice_matches, load_voice_matches
 
-__all__ = ["bring_up_to_date", "list_persons", "person_report"]
+__all__ = ["PersonReport", "bring_up_to_date", "list_persons", "person_report"]
+
+
+@dataclass(frozen=True)
+class PersonReport:
+    """Everything known about a person: `earshot person show --json`, the web's person
+    page and ``GET /api/cases/{case}/persons/{id}`` are this record's ``as_dict()``.
+
+    ``calls`` holds one entry per call side attributed to the person, with the basis
+    (an :class:`~earshot.vocab.AttributionBasis`) and the current attribution link;
+    ``link_history`` every attribution ever made or proposed for them.
+    """
+
+    id: int
+    name: str
+    aliases: list[str]
+    role: str | None
+    affiliation: str | None
+    home_region: str | None
+    notes: str | None
+    protected: bool
+    merged_into: int | None
+    created_at: str | None
+    status: VerificationStatus
+    status_history: list[dict[str, Any]] = field(default_factory=list)
+    phones: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    voice_matches: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+    link_history: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    splits: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def bring_up_to_date(session: Session) -> VoiceOutcome:
@@ -66,7 +103,7 @@ def _side(session: Session, party: Party | None) -> dict[str, Any] | None:
     }
 
 
-def person_report(session: Session, person: Person) -> dict[str, Any]:
+def person_report(session: Session, person: Person) -> PersonReport:
     """The person, calls (date, side, other side, basis), phones, voice matches,
     evidence, proposals, status history, merges and splits."""
     data = person_dict(person)
@@ -123,6 +160,7 @@ def person_report(session: Session, person: Person) -> dict[str, Any]:
         )
     data["voice_matches"] = [
         {
+            "id": m.id,
             "call_a": m.call_a,
             "party_a": m.party_a,
             "call_b": m.call_b,
@@ -196,7 +234,7 @@ def person_report(session: Session, person: Person) -> dict[str, Any]:
             .order_by(PersonSplit.id)
         ).scalars()
     ]
-    return data
+    return PersonReport(**data)
 
 
 def list_persons(session: Session, *, include_merged: bool = False) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..language.names import KnownPerson, PersonDirectory, first_names, self_identification
-from ..pipeline.stages import StageInfo, StageOutcome
+from ..stages import StageInfo, StageOutcome
 from ..store.models import Call, Party, Person, PersonPhone, Segment, Transcript
+from ..vocab import StageStatus
 from .links import propose_link
 
 if TYPE_CHECKING:
@@ -191,5 +192,7 @@ class SelfIdentificationStage:
             proposals = propose_self_identifications(session, [call_id])
         created = sum(p.created for p in proposals)
         if not proposals:
-            return StageOutcome(status="done", detail={"proposed": 0})
-        return StageOutcome(status="done", detail={"proposed": created, "seen": len(proposals)})
+            return StageOutcome(status=StageStatus.DONE, detail={"proposed": 0})
+        return StageOutcome(
+            status=StageStatus.DONE, detail={"proposed": created, "seen": len(proposals)}
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..store.custody import append_custody
 from ..store.identity_models import Evidence, VerificationEvent
+from ..vocab import VerificationStatus
 from .actor import EDITOR_ROLES, Actor, require_role
 from .errors import IdentityError
 
@@ -25,22 +26,22 @@ __all__ = [
     "status_history",
 ]
 
-STATUSES = ("unverified", "partly_verified", "verified", "disputed")
+STATUSES = tuple(s.value for s in VerificationStatus)
 
 
-def normalize_status(text: str) -> str:
+def normalize_status(text: str) -> VerificationStatus:
     """Accept "partly verified", "partly-verified" and "partly_verified" alike."""
     status = text.strip().lower().replace("-", "_").replace(" ", "_")
     if status not in STATUSES:
         raise IdentityError(f"unknown status {text!r}; use one of {', '.join(STATUSES)}")
-    return status
+    return VerificationStatus(status)
 
 
 def set_verification(
     session: Session,
     actor: Actor,
     *,
-    status: str,
+    status: VerificationStatus | str,
     reason: str,
     evidence_ids: list[int],
     person_id: int | None = None,
@@ -50,12 +51,12 @@ def set_verification(
     require_role(actor, EDITOR_ROLES, "set verification status")
     if (person_id is None) == (party_id is None):
         raise IdentityError("verification is of one person or one call side; give exactly one")
-    status = normalize_status(status)
+    decided = normalize_status(status)
     if not reason.strip():
         raise IdentityError("give a reason for the status (what the evidence shows)")
-    if status != "unverified" and not evidence_ids:
+    if decided != VerificationStatus.UNVERIFIED and not evidence_ids:
         raise IdentityError(
-            f"status {status!r} must cite evidence: add it with `earshot evidence add` "
+            f"status {decided.value!r} must cite evidence: add it with `earshot evidence add` "
             "and pass its id with --evidence"
         )
     ids = sorted(set(evidence_ids))
@@ -68,11 +69,11 @@ def set_verification(
     event = VerificationEvent(
         person_id=person_id,
         party_id=party_id,
-        status=status,
+        status=decided.value,
         reason=reason.strip(),
         evidence_ids=ids,
         actor=actor.name,
-        actor_role=actor.role,
+        actor_role=actor.role.value,
     )
     session.add(event)
     session.flush()
@@ -84,9 +85,9 @@ def set_verification(
             "event_id": event.id,
             "person_id": person_id,
             "party_id": party_id,
-            "status": status,
+            "status": decided.value,
             "evidence_ids": ids,
-            "role": actor.role,
+            "role": actor.role.value,
         },
     )
     return event
@@ -105,9 +106,9 @@ def status_history(
 
 def current_status(
     session: Session, *, person_id: int | None = None, party_id: int | None = None
-) -> str:
+) -> VerificationStatus:
     history = status_history(session, person_id=person_id, party_id=party_id)
-    return history[-1].status if history else "unverified"
+    return VerificationStatus(history[-1].status) if history else VerificationStatus.UNVERIFIED
 
 
 def event_dict(event: VerificationEvent) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Voice matches: a call side whose voice an editor confirmed is the same speaker as an
 attributed side inherits that attribution (basis ``voice_match``).
 
-The speech layer writes ``voice_links`` (earshot.store.speech_models); it is read
-lazily so identity works in a case without it. Confirmed links join call sides into
+The speech layer writes ``voice_links`` (earshot.store.speech_models) and editors
+decide them (:mod:`earshot.identity.voice_links`). Confirmed links join call sides into
 groups; a group anchored on exactly one person (by call records, self-identification
 or an editor) attributes its other sides to that person. A group anchored on two
 persons is a conflict for an editor, never silently resolved. A proposed (not yet
@@ -14,17 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.models import Party, Person
+from ..store.speech_models import VoiceLink
+from ..vocab import AttributionBasis, VoiceLinkStatus
 from .links import basis_token, propose_link, set_party_person
 
 __all__ = ["VoiceMatch", "VoiceOutcome", "apply_voice_matches", "load_voice_matches"]
 
-ANCHOR_BASES = frozenset({"call_record", "self_identification", "editor"})
+ANCHOR_BASES = frozenset(
+    {AttributionBasis.CALL_RECORD, AttributionBasis.SELF_IDENTIFICATION, AttributionBasis.EDITOR}
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,10 @@ class VoiceMatch:
     call_b: int
     party_b: str
     score: float | None = None
-    status: str = "proposed"  # proposed | confirmed | rejected
+    status: VoiceLinkStatus = VoiceLinkStatus.PROPOSED
     decided_by: str | None = None
     decided_at: datetime | None = None
+    id: int | None = None  # the recorded voice link (None for a match not stored)
 
 
 @dataclass
@@ -49,14 +53,7 @@ class VoiceOutcome:
 
 
 def load_voice_matches(session: Session) -> list[VoiceMatch]:
-    """The speech layer's voice links, or none when that layer is not installed."""
-    try:
-        from ..store import speech_models
-    except ImportError:
-        return []
-    model: Any = getattr(speech_models, "VoiceLink", None)
-    if model is None or not inspect(session.connection()).has_table("voice_links"):
-        return []
+    """The case's recorded voice links, oldest first."""
     return [
         VoiceMatch(
             call_a=row.call_a,
@@ -64,11 +61,12 @@ def load_voice_matches(session: Session) -> list[VoiceMatch]:
             call_b=row.call_b,
             party_b=row.party_b,
             score=row.score,
-            status=row.status,
+            status=VoiceLinkStatus(row.status),
             decided_by=row.decided_by,
             decided_at=row.decided_at,
+            id=row.id,
         )
-        for row in session.execute(select(model).order_by(model.id)).scalars()
+        for row in session.execute(select(VoiceLink).order_by(VoiceLink.id)).scalars()
     ]
 
 
@@ -103,7 +101,7 @@ def apply_voice_matches(
             parties.get((match.call_a, match.party_a)),
             parties.get((match.call_b, match.party_b)),
         )
-        if a is None or b is None or match.status != "confirmed":
+        if a is None or b is None or match.status != VoiceLinkStatus.CONFIRMED:
             continue
         groups.union(a.id, b.id)
         via.setdefault(a.id, match)
@@ -144,7 +142,7 @@ def apply_voice_matches(
                 session,
                 party,
                 person_id,
-                basis="voice_match",
+                basis=AttributionBasis.VOICE_MATCH,
                 actor=match.decided_by or "voice links",
                 score=match.score,
                 note=(
@@ -154,7 +152,7 @@ def apply_voice_matches(
             )
             outcome.applied += 1
     for match in matches:
-        if match.status != "proposed":
+        if match.status != VoiceLinkStatus.PROPOSED:
             continue
         a, b = (
             parties.get((match.call_a, match.party_a)),
@@ -168,7 +166,7 @@ def apply_voice_matches(
                     session,
                     unknown,
                     known.person_id,
-                    basis="voice_match",
+                    basis=AttributionBasis.VOICE_MATCH,
                     actor="voice links",
                     score=match.score,
                     note=f"voice resembles call {known.call_id}:{known.label}",

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..identity.names import name_key
 from ..store.custody import append_custody
 from ..store.failures import record_failure, resolve_failure
 from ..store.intake_models import CallSource, ProbableDuplicate
 from ..store.media import MediaStore
 from ..store.models import Call, Person, PersonPhone, Phone
+from ..vocab import AttributionBasis
 from .matching import (
     NO_AUDIO,
     call_for_record,
@@ -32,18 +34,13 @@ from .matching import (
 )
 from .records import CallRecord
 
-__all__ = ["FILE_NAME_CONTACT", "RecordOutcome", "apply_records", "name_key"]
+__all__ = ["FILE_NAME_CONTACT", "RecordOutcome", "apply_records"]
 
 # The contact name a recorder app wrote into the file name: kept on the call as what the
 # name said, never turned into a person (one phone's «Мама» is not another's).
 FILE_NAME_CONTACT = "contact name (file name)"
 
 _SPACES = re.compile(r"\s+")
-
-
-def name_key(name: str) -> str:
-    """How two spellings of a name are recognised as one: case, ё/е and spacing folded."""
-    return _SPACES.sub(" ", name.strip()).casefold().replace("ё", "е")
 
 
 @dataclass
@@ -137,10 +134,10 @@ def _apply(session: Session, call: Call, record: CallRecord) -> dict[str, tuple[
         party = parties[label]
         phone = _phone(session, number)
         put(party, "phone_id", phone.id, f"{label}.phone")
-        if name and party.person_basis in (None, "call record"):
+        if name and party.person_basis in (None, AttributionBasis.CALL_RECORD):
             person = _person(session, name, phone)
             put(party, "person_id", person.id, f"{label}.person")
-            put(party, "person_basis", "call record", f"{label}.basis")
+            put(party, "person_basis", AttributionBasis.CALL_RECORD.value, f"{label}.basis")
     return changes
 
 

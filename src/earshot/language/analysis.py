@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -49,8 +48,10 @@ from earshot.language.names import (
 from earshot.language.places import Place, gazetteer
 from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
-from earshot.pipeline.stages import StageInfo, StageOutcome, register_stage
+from earshot.stages import StageInfo, StageOutcome
 from earshot.store.models import Call, Segment, Transcript
+from earshot.versions import package_version
+from earshot.vocab import StageStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -157,13 +158,6 @@ def _data_digest() -> str:
         if item.name.endswith(".yaml"):
             digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class LanguageAnalyzer:
@@ -299,8 +293,8 @@ class LanguageStage:
         return StageInfo(
             stage=self.name,
             engine="earshot-language",
-            version=f"{_package_version('earshot')}+data.{_data_digest()}",
-            model=f"natasha-{_package_version('natasha')}",
+            version=f"{package_version('earshot')}+data.{_data_digest()}",
+            model=f"natasha-{package_version('natasha')}",
             options={
                 "min_person_score": self.options.min_person_score,
                 "max_places": self.options.max_places,
@@ -332,12 +326,12 @@ class LanguageStage:
                 )
             segments = segments_of(session, call_id)
             if not segments:
-                return StageOutcome("skipped", {"reason": "no verbatim transcript"})
+                return StageOutcome(StageStatus.SKIPPED, {"reason": "no verbatim transcript"})
             persons = known_persons(session)
             directory = PersonDirectory(persons)
             analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
             replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
-        return StageOutcome("done", _counts(analysis))
+        return StageOutcome(StageStatus.DONE, _counts(analysis))
 
 
 def _counts(analysis: CallAnalysis) -> dict[str, Any]:
@@ -495,6 +489,3 @@ def _add_counts(report: AnalysisReport, analysis: CallAnalysis) -> None:
         report.entities[kind] = report.entities.get(kind, 0) + n
     for theme in analysis.themes:
         report.themes[theme] = report.themes.get(theme, 0) + 1
-
-
-register_stage("language", "earshot.language.analysis:LanguageStage", replace=True)

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 from earshot.errors import EarshotError
 from earshot.language.names import KnownPerson, PersonDirectory
 
+from ..errors import AnalysisWorkerError
+
 if TYPE_CHECKING:
     from types import TracebackType
 
@@ -34,10 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["AnalysisPool", "AnalysisWorkerError", "available_cores"]
 
 Chunk = tuple[Sequence[Sequence[str]], tuple[KnownPerson, ...]]
-
-
-class AnalysisWorkerError(EarshotError):
-    """A language worker process died (killed, out of memory)."""
 
 
 def available_cores() -> int:

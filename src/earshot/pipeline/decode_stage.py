@@ -18,15 +18,16 @@ from ..audio.decode import WORKING_SAMPLE_RATE
 from ..errors import EarshotError, WorkingCopyAlteredError
 from ..ingest.isolated import decode_isolated
 from ..speech.info import package_version
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.media import MediaStore
 from ..store.models import WorkingCopyRow
 from ..store.speech_models import StageRun
 from ..store.working import REBUILD_ADVICE, hash_working
+from ..vocab import StageStatus
 from .audio import call_or_error, working_rows
 from .runs import digest
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = ["DecodeStage"]
 
@@ -99,7 +100,9 @@ class DecodeStage:
             _frames(case.media, path) == frames for _, path, frames, _ in rows
         )
         if intact:
-            return Computed(StageOutcome("done", {"channels": channels, "decoded": False}), None)
+            return Computed(
+                StageOutcome(StageStatus.DONE, {"channels": channels, "decoded": False}), None
+            )
         try:
             _info, written = decode_isolated(case.media, sha, replace=True)
         except EarshotError as exc:
@@ -108,7 +111,7 @@ class DecodeStage:
                 f"the stored original cannot be decoded again: {exc}; check it with "
                 "`earshot verify CASE`"
             ) from exc
-        outcome = StageOutcome("done", {"channels": len(written), "decoded": True})
+        outcome = StageOutcome(StageStatus.DONE, {"channels": len(written), "decoded": True})
         return Computed(outcome, written)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:

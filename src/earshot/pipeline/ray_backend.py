@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..stages import Stage, StageOutcome
 from ..store.case import Case
 from .runner import (
     ProcessOptions,
@@ -30,7 +31,6 @@ from .runner import (
 )
 from .runs import start_run
 from .split import Computed, SplitStage, write_computed
-from .stages import Stage, StageOutcome
 
 __all__ = ["compute_batch", "process_with_ray"]
 

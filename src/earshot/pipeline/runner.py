@@ -25,12 +25,12 @@ from sqlalchemy import select
 from ..errors import ConfigError, EarshotError
 from ..security.crypto import MediaCipher
 from ..security.errors import KeyRequiredError
+from ..stages import Stage, StageInfo, StageOutcome, available_stages, get_stage
 from ..store.case import Case
 from ..store.models import Call
-from .builtin import register_builtin_stages
+from ..vocab import StageStatus
 from .runs import FINISHED, find_run, latest_run, record_failed_run, start_run
 from .split import SplitStage, write_computed
-from .stages import Stage, StageInfo, StageOutcome, available_stages, get_stage
 
 __all__ = [
     "ProcessOptions",
@@ -81,7 +81,7 @@ class ProcessReport:
 
     @property
     def failed(self) -> list[StageResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.status == StageStatus.FAILED]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -138,7 +138,6 @@ def plan_stages(
     stage_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StagePlan:
     """Build the selected stages (default: all registered) in dependency order."""
-    register_builtin_stages()
     registered = available_stages()
     names = list(dict.fromkeys(only)) if only else list(registered)
     for name in [*names, *redo]:

@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..stages import StageInfo, StageOutcome
 from ..store.failures import record_failure, resolve_failure
 from ..store.models import Call, utcnow
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun, VoiceprintRow
-from .stages import StageInfo, StageOutcome
+from ..vocab import StageStatus
 
 __all__ = [
     "FINISHED",
@@ -31,7 +32,7 @@ __all__ = [
     "start_run",
 ]
 
-FINISHED = ("done", "skipped")
+FINISHED = (StageStatus.DONE, StageStatus.SKIPPED)
 """Statuses that mean "nothing left to do for these inputs"."""
 
 # Output tables whose rows carry the run that produced them.
@@ -100,7 +101,7 @@ def start_run(
         info=info.as_dict(),
         inputs_key=inputs_key,
         status=outcome.status,
-        error=str(outcome.detail.get("reason")) if outcome.status == "skipped" else None,
+        error=str(outcome.detail.get("reason")) if outcome.status == StageStatus.SKIPPED else None,
         detail=dict(outcome.detail),
         finished_at=utcnow(),
     )
@@ -129,7 +130,7 @@ def record_failed_run(
             info_key=info.key,
             info=info.as_dict(),
             inputs_key=inputs_key,
-            status="failed",
+            status=StageStatus.FAILED,
         )
         session.add(run)
     run.error = message

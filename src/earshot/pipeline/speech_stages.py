@@ -15,14 +15,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
+from ..errors import StageInputError
 from ..speech.diarize import Diarization, DiarizationOptions, diarize_mono, diarize_stereo
 from ..speech.info import EngineInfo, package_version
 from ..speech.vad import SileroVad, SpeechRegion, VadOptions, default_vad
 from ..speech.voiceprint import VoiceprintOptions, default_encoder
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import SpeakerTurnRow, SpeechRegionRow, StageRun, VoiceprintRow
+from ..vocab import StageStatus
 from .audio import (
     call_or_error,
     load_channels,
@@ -34,7 +36,6 @@ from .audio import (
 from .decode_stage import DecodeStage
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = [
     "DecodeStage",
@@ -132,7 +133,7 @@ class VadStage(_SpeechStage):
         # How much speech only the WebRTC fallback heard (Silero deaf on this copy).
         fallback = round(sum(report.fallback_s for report in reports), 3)
         detail = {"regions": len(regions), "speech_s": speech, "fallback_s": fallback}
-        return Computed(StageOutcome("done", detail), regions)
+        return Computed(StageOutcome(StageStatus.DONE, detail), regions)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         for channel, start, end in payload:
@@ -300,7 +301,7 @@ class SeparateStage(_SpeechStage):
             "basis": basis,
             "layout": "stereo" if len(channels) >= 2 else "mono",
         }
-        return Computed(StageOutcome("done", detail), rows)
+        return Computed(StageOutcome(StageStatus.DONE, detail), rows)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         for channel, start, end, speaker, party in payload:
@@ -338,10 +339,6 @@ def _labelled(session: Session, call_id: int) -> list[tuple[float, float, str]]:
         .order_by(Segment.transcript_id, Segment.idx)
     ).all()
     return [(float(s or 0.0), float(e or 0.0), str(p)) for s, e, p in rows]
-
-
-class StageInputError(EarshotError):
-    """A stage found the output it reads missing (its earlier stage has not run)."""
 
 
 def _missing(what: str, stage: str, call_id: int) -> StageInputError:
@@ -411,7 +408,7 @@ class VoiceprintStage(_SpeechStage):
             if voiceprint.seconds > 0 and np.any(voiceprint.vector):
                 prints.append((party, [float(x) for x in voiceprint.vector], voiceprint.seconds))
         detail = {"parties": [p for p, _, _ in prints], "seconds": {p: s for p, _, s in prints}}
-        return Computed(StageOutcome("done", detail), prints)
+        return Computed(StageOutcome(StageStatus.DONE, detail), prints)
 
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
         info = self.info()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ..stages import Stage, StageOutcome
 from .runs import start_run
-from .stages import Stage, StageOutcome
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -31,15 +31,16 @@ from sqlalchemy.orm import Session
 from ..speech.asr import AsrEngine, get_engine
 from ..speech.asr.base import describe
 from ..speech.diarize import Turn, assign_by_channel_energy, assign_speakers
-from ..speech.info import package_version
+from ..speech.info import RunInfo, package_version
 from ..speech.recognise import recognise_channels
+from ..stages import StageInfo, StageOutcome
 from ..store.case import Case
 from ..store.models import Segment, Transcript
 from ..store.speech_models import StageRun
+from ..vocab import StageStatus
 from .audio import call_or_error, load_channels, party_channels, stored_regions, stored_turns
 from .runs import digest, latest_run
 from .split import Computed, compute_and_write
-from .stages import StageInfo, StageOutcome
 
 __all__ = ["NO_ENGINE", "TranscriptStage", "speech_chunks"]
 
@@ -164,7 +165,9 @@ class TranscriptStage:
                 )
             ).first()
             if human is not None:
-                return Computed(StageOutcome("skipped", {"reason": "human transcript present"}))
+                return Computed(
+                    StageOutcome(StageStatus.SKIPPED, {"reason": "human transcript present"})
+                )
             by_channel = party_channels(session, call_id)
             separate = latest_run(session, call_id, "separate", ("done",))
             turns = stored_turns(session, separate) if separate else []
@@ -174,11 +177,13 @@ class TranscriptStage:
         if self.engine_name == "sidecar":
             if sidecar is None:
                 reason = NO_ENGINE if self.asr is None else "no timed sidecar transcript"
-                return Computed(StageOutcome("skipped", {"reason": reason}))
+                return Computed(StageOutcome(StageStatus.SKIPPED, {"reason": reason}))
             transcript_id, spans, filled = sidecar
             todo = [(idx, s, e) for idx, s, e, party in spans if party is None or idx in filled]
             if not todo:
-                return Computed(StageOutcome("done", {"assigned": 0, "basis": "sidecar labels"}))
+                return Computed(
+                    StageOutcome(StageStatus.DONE, {"assigned": 0, "basis": "sidecar labels"})
+                )
             parties, basis = self._parties(
                 case, call_id, stereo, [(s, e) for _, s, e in todo], turns, by_channel
             )
@@ -191,7 +196,7 @@ class TranscriptStage:
                 "separate_run": separate.id if separate else None,
             }
             detail = {"assigned": sum(p is not None for p in parties), "basis": basis}
-            return Computed(StageOutcome("done", detail), payload)
+            return Computed(StageOutcome(StageStatus.DONE, detail), payload)
         return self._recognise(case, call_id, stereo, turns, by_channel)
 
     @staticmethod
@@ -278,9 +283,16 @@ class TranscriptStage:
             for s, party in zip(segments, parties, strict=True)
         ]
         info = engine.info
+        # The run's own record (faster-whisper's TranscriptionInfo): with language "auto"
+        # it is the only place the detected language is known.
+        run: RunInfo | None = getattr(engine, "last_run", None)
         payload = {
             "mode": "asr",
-            "engine": describe(engine),
+            "engine": {
+                **describe(engine),
+                "run": run.as_dict() if isinstance(run, RunInfo) else None,
+            },
+            "language": run.language if isinstance(run, RunInfo) else None,
             "basis": basis,
             "segments": rows,
             "chosen_because": self.default_reason if spec else None,
@@ -288,7 +300,7 @@ class TranscriptStage:
         detail = {"segments": len(rows), "basis": basis, "engine": info.engine}
         if spec:
             detail["default_asr"] = info.model
-        return Computed(StageOutcome("done", detail), payload)
+        return Computed(StageOutcome(StageStatus.DONE, detail), payload)
 
     # -- write -----------------------------------------------------------------------
     def write(self, session: Session, call_id: int, payload: Any, run: StageRun) -> None:
@@ -332,7 +344,7 @@ class TranscriptStage:
             call_id=call_id,
             source="asr",
             kind="verbatim",
-            language=self.language,
+            language=self.language or payload.get("language"),
             engine={
                 **info.as_dict(),
                 # A default choice runs under the sidecar stage's key: name the real engine.

@@ -29,19 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earshot import __version__
 from earshot.audio.decode import read_working
-from earshot.errors import EarshotError, WorkingCopyAlteredError
 from earshot.language.analysis import current_transcript
 from earshot.language.entities import EntityExtractor
+from earshot.store.audit import audit
 from earshot.store.case import Case
 from earshot.store.custody import append_custody
 from earshot.store.models import Call, Segment, WorkingCopyRow
 from earshot.store.working import read_checked
 
+from ..errors import ClipError, WorkingCopyAlteredError
 from .call_redaction import redact_calls
 from .clip_audio import Disguise, cover_intervals, disguise_voice, write_clip_audio
 from .leakguard import LeakGuard
@@ -58,10 +59,6 @@ __all__ = [
     "sidecar_path",
     "word_intervals",
 ]
-
-
-class ClipError(EarshotError):
-    """A clip cannot be made as asked (bad window, no transcript to redact from...)."""
 
 
 @dataclass(frozen=True)
@@ -304,19 +301,14 @@ def _record(session: Session, call: Call, out: Path, provenance: dict[str, Any])
         path=out.name,
         detail=detail,
     )
-    try:
-        from earshot.security.audit import audit
-    except ImportError:
-        return
-    if inspect(session.connection()).has_table("audit_log"):
-        audit(
-            session,
-            user=provenance["operator"],
-            action="clip-exported",
-            object_type="call",
-            object_id=str(call.id),
-            detail=detail,
-        )
+    audit(
+        session,
+        user=provenance["operator"],
+        action="clip-exported",
+        object_type="call",
+        object_id=str(call.id),
+        detail=detail,
+    )
 
 
 def _sides(session: Session, call_id: int, pseudonyms: dict[int, str] | None) -> list[Any]:

@@ -24,7 +24,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from earshot.errors import EarshotError
+from ..errors import ClipAudioError
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -51,10 +51,6 @@ AUDIO_SUFFIXES: dict[str, tuple[str, str, int | None]] = {
     ".ogg": ("ogg", "libopus", 48000),
     ".opus": ("ogg", "libopus", 48000),
 }
-
-
-class ClipAudioError(EarshotError):
-    """A clip cannot be processed or written (unknown format, unwritable file)."""
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.language.morph import fold
 from earshot.language.numbers import spoken_numbers
 from earshot.language.numbers_en import english_number_runs
 
+from ..errors import LeakDetectedError
 from .terms import ProtectedPerson, Term, TermIndex, all_phone_numbers, phone_digit_keys
 from .translit import LATIN_WORD_RE, latin_key
 
@@ -44,20 +44,6 @@ class Leak:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.found!r} ({self.category}, {self.kind})"
-
-
-class LeakDetectedError(EarshotError):
-    """A redacted export still holds protected terms; it was not written."""
-
-    def __init__(self, leaks: Sequence[Leak], what: str) -> None:
-        self.leaks = tuple(leaks)
-        shown = "; ".join(str(leak) for leak in self.leaks[:20])
-        more = f" (and {len(self.leaks) - 20} more)" if len(self.leaks) > 20 else ""
-        super().__init__(
-            f"{what} refused: {len(self.leaks)} protected term(s) survived redaction: "
-            f"{shown}{more}. Nothing was written; fix the redaction policy or the "
-            "person's names/aliases, then export again."
-        )
 
 
 class LeakGuard:

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from earshot.errors import EarshotError
 from earshot.security.roles import Permission, Role, require
+from earshot.store.audit import audit
 from earshot.store.custody import append_custody
 
+from ..errors import ExportRefusedError
 from .formats import Rendered
 from .leakguard import LeakGuard, document_strings
 
@@ -34,10 +35,6 @@ __all__ = [
     "write_atomic",
     "write_guarded",
 ]
-
-
-class ExportRefusedError(EarshotError):
-    """An export that identifies people was asked for without the right to make one."""
 
 
 def require_format(fmt: str, formats: Sequence[str], what: str) -> None:
@@ -63,13 +60,8 @@ def authorise_identifying(what: str, *, identifying: bool, role: str | None) -> 
 
 
 def audit_export(session: Session, *, operator: str, action: str, detail: dict[str, Any]) -> None:
-    """Record an export in the audit log (when the security layer is there) and custody."""
-    try:
-        from earshot.security.audit import audit
-    except ImportError:
-        audit = None  # type: ignore[assignment]
-    if audit is not None and inspect(session.connection()).has_table("audit_log"):
-        audit(session, user=operator, action=action, object_type="case", detail=detail)
+    """Record an export in the audit log and custody."""
+    audit(session, user=operator, action=action, object_type="case", detail=detail)
     append_custody(session, operator=operator, action=action, detail=detail)
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from earshot.errors import LexiconError
 from earshot.language.morph import fold
 from earshot.language.names import word_forms
 
+from ..errors import PolicyError
 from .metadata import Precision
 
 __all__ = [
@@ -39,10 +39,6 @@ _OPTIONAL_TOP = {"precision", "review_nicknames"}
 _KEEP_KEYS = {"war_zone", "countries", "public_figures", "places"}
 _OPTIONAL_KEEP = {"never_home_towns"}
 NEVER_HOME_TOWNS = "earshot.publish:data/never_home_towns.yaml"
-
-
-class PolicyError(LexiconError):
-    """The redaction policy YAML is invalid."""
 
 
 @dataclass(frozen=True)

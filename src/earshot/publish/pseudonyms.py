@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.store.models import Call, Party, Person
 from earshot.store.publish_models import Pseudonym
+
+from ..errors import PseudonymError
 
 __all__ = [
     "PseudonymError",
@@ -30,10 +31,6 @@ __all__ = [
 _PREFIX = {"soldier": "Soldier", "relative": "Relative", "other": "Person"}
 _DEFAULT_RE = re.compile(r"^(Soldier|Relative|Person) (\d+)$")
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-
-
-class PseudonymError(EarshotError):
-    """A pseudonym cannot be set (taken, empty, or the person is unknown)."""
 
 
 def _first_appearance(session: Session) -> dict[int, tuple[datetime, int]]:

@@ -23,12 +23,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError
 from earshot.language.analysis import current_transcript
 from earshot.store.custody import append_custody
 from earshot.store.language_models import Translation
 from earshot.store.models import Call, Segment
 from earshot.store.publish_models import Quote
+
+from ..errors import QuoteError
 
 __all__ = [
     "EditCheck",
@@ -45,10 +46,6 @@ __all__ = [
 ELLIPSIS = "…"
 _TOKEN_RE = re.compile(r"…|\.\.\.|[\w'’-]+|[^\w\s]")
 _WORD_RE = re.compile(r"\w")
-
-
-class QuoteError(EarshotError):
-    """A quote cannot be made or found as asked."""
 
 
 @dataclass(frozen=True)

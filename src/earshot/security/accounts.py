@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,6 +59,9 @@ from .errors import (
 from .private import narrow_umask
 from .roles import Role
 from .throttle import LoginThrottle, SqlThrottle, ThrottlePolicy
+
+if TYPE_CHECKING:
+    from .tokens import TokenStore
 
 __all__ = [
     "AccountPolicy",
@@ -193,6 +196,25 @@ class AccountStore:
     def close(self) -> None:
         self.throttle.close()
         self._engine.dispose()
+
+    # -- for the API tokens kept in the same database (earshot.security.tokens) ----------
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def users_table(self) -> Table:
+        return _users
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
+    def tokens(self) -> TokenStore:
+        """This install's personal API tokens."""
+        from .tokens import TokenStore
+
+        return TokenStore(self)
 
     # -- users ---------------------------------------------------------------------
     def add_user(self, username: str, password: str, *, display_name: str | None = None) -> User:

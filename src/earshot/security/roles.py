@@ -7,11 +7,12 @@ a case calls :func:`require` with the role the user holds on that case.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import PermissionDeniedError
 
-__all__ = ["MATRIX", "Permission", "Role", "allows", "require"]
+__all__ = ["MATRIX", "Actor", "Permission", "Role", "allows", "require"]
 
 
 class Role(StrEnum):
@@ -50,6 +51,36 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.EDITOR: _EDITOR,
     Role.ADMIN: frozenset(Permission),
 }
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, in which role on the case: recorded with every change.
+
+    The one actor type of the library: the CLI acts as its operator (an editor on a
+    case directory it holds), the web passes the logged-in user and their role on
+    the case, and every library function that changes a case takes one. A role
+    given as text is checked against :class:`Role` here, so an unknown role fails
+    at the door instead of silently matching nothing.
+    """
+
+    name: str
+    role: Role = Role.EDITOR
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "role", Role(self.role))
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise PermissionDeniedError(
+                f"unknown role {self.role!r} for {self.name}; the roles are {roles}"
+            ) from None
+
+    def may(self, permission: Permission) -> bool:
+        return allows(self.role, permission)
+
+    def require(self, permission: Permission, *, what: str) -> None:
+        require(self.role, permission, what=what)
 
 
 def allows(role: Role, permission: Permission) -> bool:

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 
 import numpy as np
 
-from earshot.errors import EarshotError
+from ..errors import SpeechInputError
+from ..versions import package_version
 
-__all__ = ["SAMPLE_RATE", "EngineInfo", "SpeechInputError", "check_audio", "package_version"]
+__all__ = [
+    "SAMPLE_RATE",
+    "EngineDescription",
+    "EngineInfo",
+    "RunInfo",
+    "SpeechInputError",
+    "check_audio",
+    "package_version",
+]
 
 SAMPLE_RATE = 16_000
 """Every speech function takes 16 kHz float32 mono working copies."""
-
-
-class SpeechInputError(EarshotError):
-    """Audio handed to a speech engine is not a 16 kHz float32 mono working copy."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,49 @@ class EngineInfo:
     options: Mapping[str, object] = field(default_factory=dict)
 
 
-def package_version(distribution: str) -> str:
-    """Installed version of ``distribution``, or "unknown" when it has no metadata."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+@dataclass(frozen=True)
+class EngineDescription:
+    """What an engine is, known without loading any model: for `earshot engines`, the
+    registry and a runner deciding where a stage can run.
+
+    Every engine module provides ``describe() -> EngineDescription`` beside its
+    ``create(model, **options)`` factory.
+    """
+
+    name: str
+    version: str  # the engine library's installed version ("unknown" when absent)
+    needs_gpu: bool  # True only when it cannot run on a CPU at all
+    description: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "needs_gpu": self.needs_gpu,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run of an engine on one recording: the engine's provenance plus what the run
+    found out, such as the language detected when asked for "auto" (faster-whisper's
+    ``TranscriptionInfo``). Engines keep the latest in ``last_run``."""
+
+    engine: EngineInfo
+    language: str | None = None
+    language_probability: float | None = None
+    duration: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "engine": self.engine.engine,
+            "model": self.engine.model,
+            "version": self.engine.version,
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "duration": self.duration,
+        }
 
 
 def check_audio(audio: np.ndarray, what: str = "audio") -> np.ndarray:

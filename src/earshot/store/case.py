@@ -25,7 +25,6 @@ from ..errors import CaseError, CaseExistsError, CaseNotFoundError, ConfigError
 from ..security.crypto import KeySource, MediaCipher, create_encryption, database_key, unlock
 from ..security.private import harden_case_dir, narrow_umask
 from ..settings import Settings, resolve_secret
-from . import search as _search  # noqa: F401  (keeps the search index in step with edits)
 from .chainkey import create_chain_key, resolve_key_path
 from .custody import append_custody
 from .database import current_revision, head_revision, make_engine, migrate

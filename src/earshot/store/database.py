@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..errors import CaseError
+from .hooks import load_session_hooks
 
 __all__ = ["current_revision", "head_revision", "make_engine", "migrate"]
 
@@ -64,6 +65,7 @@ def make_engine(url: str, *, sqlite_key: bytes | None = None) -> Engine:
     including the WAL), opened with that raw key: the case's transcripts, names and
     numbers are as protected at rest as its media.
     """
+    load_session_hooks()
     try:
         if url.startswith("sqlite"):
             extra: dict[str, Any] = {}

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import CaseError, IngestError
+from ..errors import CaseError, TooLargeError
 from ..security.crypto import MediaCipher
 from ..security.errors import TamperedMediaError
 
@@ -38,10 +38,6 @@ __all__ = ["CHUNK", "ORIGINAL_CONTEXT", "MediaStore", "TooLargeError", "sha256_f
 CHUNK = 1024 * 1024
 # Encryption context of originals (their name is known only once they are hashed).
 ORIGINAL_CONTEXT = "original"
-
-
-class TooLargeError(IngestError):
-    """An input is larger than the configured limit."""
 
 
 def sha256_file(path: Path) -> str:

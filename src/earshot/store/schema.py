@@ -16,7 +16,6 @@ from . import (
     language_models,  # noqa: F401
     models,
     publish_models,  # noqa: F401
-    search,  # noqa: F401  (search index sync events)
     search_models,  # noqa: F401
     security_models,  # noqa: F401
     speech_models,  # noqa: F401

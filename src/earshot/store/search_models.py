@@ -5,7 +5,7 @@
   ``segment_search`` so that BM25 needs no scan of it.
 * ``search_signatures``: SQLite's map from a lemma to every *word signature* holding it
   (the sorted lemmas of one ambiguous word, joined by ``_``), for exact phrase queries
-  in FTS5 (see :mod:`earshot.store.search.index`).
+  in FTS5 (see :mod:`earshot.search.index`).
 * ``search_keys`` (migration 0403): each index key's document frequency per column
   (PostgreSQL; kept by triggers on ``segment_search``), and ``segment_search.ru_rep`` /
   ``en_rep``: the counts of the keys that occur more than once in the row's column (jsonb,

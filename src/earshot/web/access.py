@@ -1,8 +1,7 @@
 """The web layer's view of accounts, roles and the audit log (``earshot.security``).
 
-Imported lazily so the web package loads even where the security layer is being
-upgraded; every decision about who may do what is delegated to
-``earshot.security.roles.allows`` so the CLI and the web never disagree.
+Every decision about who may do what is delegated to ``earshot.security.roles.allows``
+so the CLI and the web never disagree.
 """
 
 from __future__ import annotations
@@ -12,6 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
+
+from ..security.accounts import AccountStore
+from ..security.roles import Permission, allows
+from ..store.audit import audit as record
 
 __all__ = [
     "Accounts",
@@ -32,8 +35,6 @@ class Accounts(Protocol):
 
 
 def open_accounts(path: Path) -> Accounts:
-    from ..security.accounts import AccountStore
-
     store: Accounts = AccountStore(path)
     return store
 
@@ -42,8 +43,6 @@ def can(role: Any, permission: str) -> bool:
     """Whether `role` holds the permission named `permission` (e.g. "EDIT_TRANSLATION")."""
     if role is None:
         return False
-    from ..security.roles import Permission, allows
-
     return bool(allows(role, Permission[permission]))
 
 
@@ -61,8 +60,6 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record a view, playback, search, edit or export in the case's audit log."""
-    from ..security.audit import audit as record
-
     record(
         session,
         user=user,

@@ -15,8 +15,13 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from .. import edits
 from ..errors import EarshotError
-from . import edits, insights, views
+from ..identity.errors import IdentityNotFoundError
+from ..language.translation.workflow import StaleEditError
+from ..security.errors import PermissionDeniedError
+from ..vocab import TranslationStatus, VerificationStatus
+from . import insights, schemas, views
 from .access import audit, load_viewed, role_name
 from .audio import (
     AudioUnavailableError,
@@ -67,40 +72,27 @@ def _refused(exc: EarshotError) -> HTTPException:
 
 
 @contextmanager
-def _audited_edit(
-    access: Access,
-    permission: str,
-    action: str,
-    kind: str,
-    object_id: int,
-    detail: dict[str, Any],
-) -> Iterator[tuple[Session, dict[str, Any]]]:
-    """One change through the API: the role check, a transaction, the audit entry.
+def _library_edit(access: Access) -> Iterator[Session]:
+    """One change through the API: a transaction around the library call, and the
+    library's typed refusals as HTTP answers (the message is the library's own).
 
-    Yields the session and `detail`, which the endpoint may complete with what the
-    change returned; the entry is written in the same transaction, only if the change
-    went through. A refused edit becomes a 422 with the library's message; a stale one
-    is left to the endpoint.
+    The role check, the rule and the audit entry are the library's
+    (:mod:`earshot.edits`); a stale translation is left to the endpoint (409).
     """
-    access.require(permission)
     try:
         with access.case.session() as session:
-            yield session, detail
-            audit(
-                session,
-                user=access.user,
-                action=action,
-                object_type=kind,
-                object_id=object_id,
-                detail=detail,
-            )
-    except edits.StaleEditError:
-        raise  # the endpoint answers 409 with the version saved meanwhile
-    except edits.EditRefusedError as exc:
+            yield session
+    except StaleEditError:
+        raise
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
+    except IdentityNotFoundError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except EarshotError as exc:
         raise _refused(exc) from None
 
 
-@router.get("/me", responses=ERRORS)
+@router.get("/me", response_model=schemas.Me, responses=ERRORS)
 def me(request: Request, login: Login) -> dict[str, Any]:
     """Who is logged in, and their role on each case this server holds for them."""
     web = _web(request)
@@ -114,7 +106,7 @@ def me(request: Request, login: Login) -> dict[str, Any]:
     return {"username": login.username, "cases": cases}
 
 
-@router.get("/cases/{case_id}", responses=ERRORS)
+@router.get("/cases/{case_id}", response_model=schemas.CaseOverview, responses=ERRORS)
 def overview(access: Access) -> dict[str, Any]:
     """Counts, themes and processing status of the case."""
     with access.case.session() as session:
@@ -126,20 +118,9 @@ def overview(access: Access) -> dict[str, Any]:
         }
 
 
-@router.get("/cases/{case_id}/calls", responses=ERRORS)
-def calls(
-    access: Access,
-    text: Annotated[str, Query(max_length=200)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    person: Annotated[str, Query(max_length=200)] = "",
-    theme: Annotated[str, Query(max_length=60)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
-    date_from: Annotated[str, Query(max_length=10)] = "",
-    date_to: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(pattern=r"^-?(started_at|duration|source_file|id)$")] = "started_at",
-) -> dict[str, Any]:
+@router.get("/cases/{case_id}/calls", response_model=schemas.CallsPage, responses=ERRORS)
+def calls(access: Access, filters: Annotated[views.CallFilters, Query()]) -> dict[str, Any]:
     """The case's calls, filtered and sorted."""
-    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
     with access.case.session() as session:
         return views.calls_page(session, filters)
 
@@ -157,7 +138,7 @@ def _viewed(
         )
 
 
-@router.get("/cases/{case_id}/calls/{call_id}", responses=ERRORS)
+@router.get("/cases/{case_id}/calls/{call_id}", response_model=schemas.CallDetail, responses=ERRORS)
 def call(access: Access, call_id: CallId) -> dict[str, Any]:
     """One call: parties, transcript segments with translations, entities, slang, themes."""
     return _viewed(access, "call", call_id, views.call_detail)
@@ -213,7 +194,9 @@ def audio(
     )
 
 
-@router.get("/cases/{case_id}/calls/{call_id}/peaks", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/peaks", response_model=schemas.Peaks, responses=ERRORS
+)
 def call_peaks(request: Request, access: Access, call_id: CallId) -> dict[str, Any]:
     """Waveform peaks per channel, so the player draws without decoding the audio."""
     options = _web(request).options
@@ -229,49 +212,69 @@ def call_peaks(request: Request, access: Access, call_id: CallId) -> dict[str, A
 
 class TranslationEdit(BaseModel):
     text: str = Field(max_length=edits.MAX_TEXT)
-    status: Literal["draft", "edited", "reviewed", "approved"]
+    status: TranslationStatus
     version: int = Field(
         ge=0, le=2**31 - 1, description="The version the editor loaded; 0 if none."
     )
 
 
+class StaleTranslation(BaseModel):
+    detail: str
+    current: dict[str, Any]
+
+
+EDIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    422: {"model": Problem, "description": "Refused by the library (the message says why)."},
+}
+
+
+def _stale_message(row: edits.TranslationRecord | None, expected: int) -> str:
+    """What a refused stale edit tells the editor: who changed it, when, and what to do."""
+    if row is None:
+        return "not saved: this translation was removed since you loaded it; reload the call"
+    who = row.approver or row.reviewer or row.translator or "someone"
+    when = (row.updated_at or "recently")[:16].replace("T", " ")
+    return (
+        f"not saved: {who} changed this translation at {when} (now version {row.version}, "
+        f"you loaded version {expected}); your text is kept in the editor: compare, then save "
+        f"again"
+    )
+
+
 @router.put(
     "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/translation",
+    response_model=edits.TranslationRecord,
     responses={
-        **ERRORS,
-        409: {"description": "Someone saved since you loaded it."},
-        422: {"model": Problem, "description": "The edit is not possible."},
+        **EDIT_ERRORS,
+        409: {"model": StaleTranslation, "description": "Someone saved since you loaded it."},
     },
     openapi_extra=needs("EDIT_TRANSLATION"),
 )
 def save_translation(
     access: Access, call_id: CallId, segment_id: CallId, edit: TranslationEdit
-) -> dict[str, Any]:
+) -> Any:
     """Save a segment's English; refused with 409 if it changed since `version`."""
-    permission = "VERIFY" if edit.status == "approved" else "EDIT_TRANSLATION"
-    change = {"status": edit.status}
     try:
-        with _audited_edit(access, permission, "edit", "translation", segment_id, change) as (
-            session,
-            detail,
-        ):
-            saved = edits.save_translation(
+        with _library_edit(access) as session:
+            return edits.save_translation(
                 session,
+                access.actor,
                 call_id=call_id,
                 segment_id=segment_id,
                 text=edit.text,
                 status=edit.status,
                 expected_version=edit.version,
-                actor=access.user,
                 four_eyes=access.case.settings.translation_four_eyes,
-            )
-            detail["version"] = saved["version"]
-            return saved
-    except edits.StaleEditError:
+            ).as_dict()
+    except StaleEditError:
         with access.case.session() as session:
             latest = edits.current_translation(session, segment_id)
-        return JSONResponse(  # type: ignore[return-value]
-            {"detail": edits.stale_message(latest, edit.version), "current": latest or {}},
+        return JSONResponse(
+            {
+                "detail": _stale_message(latest, edit.version),
+                "current": latest.as_dict() if latest else {},
+            },
             status_code=409,
         )
 
@@ -282,47 +285,35 @@ class ThemeEdit(BaseModel):
 
 
 @router.post(
-    "/cases/{case_id}/calls/{call_id}/themes", responses=ERRORS, openapi_extra=needs("TAG")
+    "/cases/{case_id}/calls/{call_id}/themes",
+    response_model=edits.CallThemes,
+    responses=EDIT_ERRORS,
+    openapi_extra=needs("TAG"),
 )
-def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> dict[str, Any]:
+def edit_theme(access: Access, call_id: CallId, edit: ThemeEdit) -> Any:
     """Add (present=true) or remove a theme tag of a call."""
-    change = {"theme": edit.theme, "present": edit.present}
-    with _audited_edit(access, "TAG", "tag", "call", call_id, change) as (session, _):
-        if views.call_exists(session, call_id) is False:
-            raise _not_found("call")
-        themes = edits.set_call_theme(
-            session,
-            call_id=call_id,
-            theme=edit.theme,
-            present=edit.present,
-            actor=access.user,
-        )
-        return {"themes": themes}
+    with _library_edit(access) as session:
+        return edits.set_call_theme(
+            session, access.actor, call_id=call_id, theme=edit.theme, present=edit.present
+        ).as_dict()
 
 
-class EntityLink(BaseModel):
+class EntityLinkEdit(BaseModel):
     person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 @router.put(
     "/cases/{case_id}/calls/{call_id}/entities/{entity_id}/person",
-    responses=ERRORS,
+    response_model=edits.EntityLink,
+    responses=EDIT_ERRORS,
     openapi_extra=needs("TAG"),
 )
-def link_entity(
-    access: Access, call_id: CallId, entity_id: CallId, link: EntityLink
-) -> dict[str, Any]:
+def link_entity(access: Access, call_id: CallId, entity_id: CallId, link: EntityLinkEdit) -> Any:
     """Link a name heard in a call to a person of the case (null unlinks)."""
-    change = {"person_id": link.person_id}
-    with _audited_edit(access, "TAG", "link", "entity", entity_id, change) as (session, _):
-        edits.link_entity(
-            session,
-            call_id=call_id,
-            entity_id=entity_id,
-            person_id=link.person_id,
-            actor=access.user,
-        )
-    return {"entity_id": entity_id, "person_id": link.person_id}
+    with _library_edit(access) as session:
+        return edits.link_entity(
+            session, access.actor, call_id=call_id, entity_id=entity_id, person_id=link.person_id
+        ).as_dict()
 
 
 class VoiceDecision(BaseModel):
@@ -331,61 +322,75 @@ class VoiceDecision(BaseModel):
 
 
 @router.post(
-    "/cases/{case_id}/voice-links/{link_id}", responses=ERRORS, openapi_extra=needs("VERIFY")
+    "/cases/{case_id}/voice-links/{link_id}",
+    response_model=edits.VoiceLinkRecord,
+    responses=EDIT_ERRORS,
+    openapi_extra=needs("VERIFY"),
 )
-def decide_voice(access: Access, link_id: CallId, decision: VoiceDecision) -> dict[str, Any]:
-    """Confirm or reject a proposed voice match."""
-    change = {"decision": decision.decision}
-    with _audited_edit(access, "VERIFY", "verify", "voice_link", link_id, change) as (session, _):
+def decide_voice(access: Access, link_id: CallId, decision: VoiceDecision) -> Any:
+    """Confirm (links both call sides to one person, basis voice_match) or reject a
+    proposed voice match; the same decision as `earshot voices --confirm/--reject`."""
+    with _library_edit(access) as session:
         return edits.decide_voice_link(
             session,
+            access.actor,
             link_id=link_id,
             confirm=decision.decision == "confirm",
-            actor=access.user,
             note=decision.note,
-        )
+        ).as_dict()
 
 
 class VerificationDecision(BaseModel):
-    status: Literal["unverified", "partly_verified", "verified", "disputed"]
+    status: VerificationStatus
     reason: str = Field(min_length=1, max_length=5000)
+    evidence_ids: list[RowId] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Ids of the evidence items the decision rests on (required unless "
+        "the status is unverified), as `earshot verify-identity --evidence`.",
+    )
 
 
 @router.post(
     "/cases/{case_id}/persons/{person_id}/verification",
-    responses=ERRORS,
+    response_model=edits.VerificationRecord,
+    responses=EDIT_ERRORS,
     openapi_extra=needs("VERIFY"),
 )
-def verify_person(
-    access: Access, person_id: CallId, decision: VerificationDecision
-) -> dict[str, Any]:
-    """Set a person's verification status, with the reason; who decided is recorded."""
-    change = {"status": decision.status}
-    with _audited_edit(access, "VERIFY", "verify", "person", person_id, change) as (session, _):
-        return edits.set_verification(
+def verify_person(access: Access, person_id: CallId, decision: VerificationDecision) -> Any:
+    """Set a person's verification status with the reason and the evidence it rests on;
+    refused without evidence exactly as `earshot verify-identity`."""
+    with _library_edit(access) as session:
+        return edits.verify(
             session,
+            access.actor,
             person_id=person_id,
             status=decision.status,
             reason=decision.reason,
-            actor=access.user,
-            actor_role=access.role_name,
-        )
+            evidence_ids=decision.evidence_ids,
+        ).as_dict()
 
 
-@router.get("/cases/{case_id}/persons", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/persons", response_model=list[schemas.PersonSummary], responses=ERRORS
+)
 def persons(access: Access) -> list[dict[str, Any]]:
     """Persons of the case with their verification status."""
     with access.case.session() as session:
         return views.persons_list(session)
 
 
-@router.get("/cases/{case_id}/persons/{person_id}", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/persons/{person_id}",
+    response_model=schemas.PersonReport,
+    responses=ERRORS,
+)
 def person(access: Access, person_id: CallId) -> dict[str, Any]:
     """One person: phones, calls, voice matches, evidence, verification history."""
     return _viewed(access, "person", person_id, views.person_detail)
 
 
-@router.get("/cases/{case_id}/search", responses=ERRORS)
+@router.get("/cases/{case_id}/search", response_model=schemas.SearchPage, responses=ERRORS)
 def search(
     access: Access, q: Annotated[str, Query(max_length=insights.MAX_QUERY)] = ""
 ) -> dict[str, Any]:
@@ -403,21 +408,21 @@ def search(
         return result
 
 
-@router.get("/cases/{case_id}/trends", responses=ERRORS)
+@router.get("/cases/{case_id}/trends", response_model=schemas.Trends, responses=ERRORS)
 def trends(access: Access, interval: Literal["day", "week", "month"] = "month") -> dict[str, Any]:
     """Calls per theme per interval."""
     with access.case.session() as session:
         return insights.trends(session, interval)
 
 
-@router.get("/cases/{case_id}/places", responses=ERRORS)
+@router.get("/cases/{case_id}/places", response_model=list[schemas.Place], responses=ERRORS)
 def places(access: Access) -> list[dict[str, Any]]:
     """Places mentioned, with coordinates and the calls mentioning them."""
     with access.case.session() as session:
         return insights.places(session)
 
 
-@router.get("/cases/{case_id}/graph", responses=ERRORS)
+@router.get("/cases/{case_id}/graph", response_model=schemas.Graph, responses=ERRORS)
 def graph(access: Access) -> dict[str, Any]:
     """Phones and persons, linked by calls and by use."""
     with access.case.session() as session:

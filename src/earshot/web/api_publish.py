@@ -22,10 +22,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from .. import edits
 from ..errors import EarshotError
-from . import publishing
-from .access import audit
-from .context import Access, CaseAccess, WebState
+from ..publish.formats import export_formats
+from ..security.errors import PermissionDeniedError
+from . import publishing, schemas
+from .context import Access, CaseAccess, Login, WebState
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
 __all__ = ["router"]
@@ -35,7 +37,13 @@ router = APIRouter(prefix="/api", tags=["publication"])
 CallId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Position = Annotated[int, Field(ge=0, le=1_000_000)]
-ExportFormat = Literal["json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm"]
+ExportFormatName = Annotated[
+    str,
+    Query(
+        pattern=r"^[a-z0-9_-]{1,20}$",
+        description="A registered export format (GET /api/formats lists them).",
+    ),
+]
 SheetFormat = Literal["md", "html", "pdf", "docx"]
 AudioFormat = Literal["wav", "flac", "ogg", "mp3"]
 
@@ -90,7 +98,7 @@ def _refusal(access: CaseAccess, exc: EarshotError, reason: str | None = None) -
 def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:
     return FileResponse(
         tmp.path,
-        media_type=publishing.MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        media_type=publishing.media_type(fmt),
         filename=filename,
         background=BackgroundTask(tmp.remove),
         headers={"Cache-Control": "private, no-store"},
@@ -98,10 +106,6 @@ def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:
 
 
 def _permission_error(exc: Exception) -> HTTPException | None:
-    try:
-        from ..security.errors import PermissionDeniedError
-    except ImportError:  # pragma: no cover - the security layer is installed with the web
-        return None
     if isinstance(exc, PermissionDeniedError):
         return HTTPException(status_code=403, detail=str(exc))
     return None
@@ -121,7 +125,7 @@ class QuoteDraft(BaseModel):
     )
 
 
-@router.get("/cases/{case_id}/quotes", responses=ERRORS)
+@router.get("/cases/{case_id}/quotes", response_model=list[schemas.QuoteRow], responses=ERRORS)
 def list_quotes(
     access: Access, call: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> list[dict[str, Any]]:
@@ -131,7 +135,10 @@ def list_quotes(
 
 
 @router.post(
-    "/cases/{case_id}/quotes/check", responses=ERRORS, openapi_extra=needs("PUBLISH_REDACTED")
+    "/cases/{case_id}/quotes/check",
+    response_model=schemas.QuotePreview,
+    responses=ERRORS,
+    openapi_extra=needs("PUBLISH_REDACTED"),
 )
 def check_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
     """The verbatim English of a span and the word diff of the edited text against it."""
@@ -147,36 +154,28 @@ def check_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
             return _refusal(access, exc, "invalid")  # type: ignore[return-value]
 
 
-@router.post("/cases/{case_id}/quotes", responses=ERRORS, openapi_extra=needs("PUBLISH_REDACTED"))
+@router.post(
+    "/cases/{case_id}/quotes",
+    response_model=schemas.QuoteRow,
+    responses=ERRORS,
+    openapi_extra=needs("PUBLISH_REDACTED"),
+)
 def create_quote(access: Access, draft: QuoteDraft) -> dict[str, Any]:
     """Save a quote (cuts only, unless allow_rewrite); refusals name their override."""
-    access.require("PUBLISH_REDACTED")
     try:
         with access.case.session() as session:
-            row = publishing.save_quote(
+            return publishing.save_quote(
                 session,
+                access.actor,
                 draft.call_id,
                 draft.first,
                 draft.last,
                 draft.text or "",
-                actor=access.user,
                 allow_rewrite=draft.allow_rewrite,
                 allow_unapproved=draft.allow_unapproved,
             )
-            audit(
-                session,
-                user=access.user,
-                action="quote",
-                object_type="quote",
-                object_id=row["id"],
-                detail={
-                    "call_id": draft.call_id,
-                    "segments": [draft.first, draft.last],
-                    "rewritten": row["rewritten"],
-                    "unapproved": row["unapproved"],
-                },
-            )
-            return row
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except publishing.QuoteRefusedError as exc:
         return _refusal(access, exc, exc.reason)  # type: ignore[return-value]
 
@@ -217,6 +216,20 @@ def quote_sheet(
         tmp.remove()
         raise
     return _download(tmp, name, format)
+
+
+class FormatInfo(BaseModel):
+    name: str
+    suffix: str
+    media_type: str
+    guard_reads: str
+    description: str
+
+
+@router.get("/formats", response_model=list[FormatInfo], responses=ERRORS)
+def formats(login: Login) -> list[dict[str, Any]]:
+    """The export formats this server writes, from the format registry."""
+    return [spec.as_dict() for spec in export_formats().values()]
 
 
 # -- exports --------------------------------------------------------------------------
@@ -268,7 +281,7 @@ def export_redacted(
     request: Request,
     access: Access,
     calls: Annotated[list[RowId], Query(min_length=1, max_length=10_000)],
-    format: ExportFormat = "json",
+    format: ExportFormatName = "json",
 ) -> Response:
     """A redacted export of the chosen calls (names by pseudonym, identifiers withheld)."""
     access.require("PUBLISH_REDACTED")
@@ -285,7 +298,7 @@ def export_identifying(
     request: Request,
     access: Access,
     calls: Annotated[list[RowId], Query(min_length=1, max_length=10_000)],
-    format: ExportFormat = "json",
+    format: ExportFormatName = "json",
     confirm: Annotated[
         bool, Query(description="Must be true: the caller confirms the file identifies people.")
     ] = False,
@@ -387,7 +400,9 @@ class PseudonymEdit(BaseModel):
     pseudonym: str = Field(min_length=1, max_length=80)
 
 
-@router.get("/cases/{case_id}/pseudonyms", responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/pseudonyms", response_model=list[schemas.PseudonymRow], responses=ERRORS
+)
 def pseudonyms(access: Access) -> list[dict[str, Any]]:
     """Each person's published name (defaults are assigned on first need, for good)."""
     with access.case.session() as session:
@@ -399,31 +414,17 @@ def pseudonyms(access: Access) -> list[dict[str, Any]]:
 @router.put(
     "/cases/{case_id}/persons/{person_id}/pseudonym",
     responses=ERRORS,
+    response_model=edits.PseudonymRecord,
     openapi_extra=needs("PUBLISH_REDACTED"),
 )
-def set_pseudonym(access: Access, person_id: RowId, edit: PseudonymEdit) -> dict[str, Any]:
+def set_pseudonym(access: Access, person_id: RowId, edit: PseudonymEdit) -> Any:
     """Give a person an editorial pseudonym (unique in the case, case-insensitively)."""
-    access.require("PUBLISH_REDACTED")
-    from ..publish.pseudonyms import assign_pseudonyms
-    from ..publish.pseudonyms import set_pseudonym as set_name
-
     try:
         with access.case.session() as session:
-            assign_pseudonyms(session, operator=access.user)
-            row = set_name(session, person_id, edit.pseudonym, operator=access.user)
-            audit(
-                session,
-                user=access.user,
-                action="pseudonym",
-                object_type="person",
-                object_id=person_id,
-                detail={"pseudonym": row.pseudonym},
-            )
-            return {
-                "person_id": person_id,
-                "pseudonym": row.pseudonym,
-                "kind": row.kind,
-                "set_by": row.set_by,
-            }
+            return edits.set_pseudonym(
+                session, access.actor, person_id=person_id, pseudonym=edit.pseudonym
+            ).as_dict()
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except EarshotError as exc:
-        return _refusal(access, exc, "invalid")  # type: ignore[return-value]
+        return _refusal(access, exc, "invalid")

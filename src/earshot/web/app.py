@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,7 +35,7 @@ from ..security.errors import LockedOutError
 from ..store.case import Case
 from . import api, api_publish, pages
 from .access import Accounts, role_name
-from .context import LoginRequiredError, WebOptions, WebState
+from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .sessions import MemorySessionStore, SessionStore
 
 __all__ = ["COOKIE", "create_app"]
@@ -94,8 +95,9 @@ def create_app(
     app = FastAPI(
         title="Earshot",
         version="1",
-        description="Case data of an Earshot workbench. Every endpoint needs a login "
-        "session; state changes also need the session's X-CSRF-Token header.",
+        description="Case data of an Earshot workbench. Every endpoint needs a login: a "
+        "personal API token (`Authorization: Bearer`, made with `earshot user token create`) "
+        "or the browser's session, whose state changes also need its X-CSRF-Token header.",
         docs_url=None,
         redoc_url=None,
     )
@@ -120,15 +122,27 @@ def create_app(
         nonce = secrets.token_urlsafe(16)
         request.state.csp_nonce = nonce
         token = request.cookies.get(COOKIE)
+        bearer = _bearer(request)
+        refused: Response | None = None
         try:
-            # In a worker thread: a Redis round trip must not stall the event loop.
-            request.state.login = (
-                await run_in_threadpool(web.sessions.get, token) if token else None
-            )
+            if bearer is not None:
+                # An API client: the token is the login (no cookie, no CSRF token).
+                request.state.login = await run_in_threadpool(_token_login, web, bearer)
+                if request.state.login is None:
+                    refused = JSONResponse(
+                        {"detail": "invalid, expired or revoked API token"},
+                        status_code=401,
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+            else:
+                # In a worker thread: a Redis round trip must not stall the event loop.
+                request.state.login = (
+                    await run_in_threadpool(web.sessions.get, token) if token else None
+                )
         except SessionStoreError as exc:
-            refused: Response | None = _store_down(exc)
+            refused = _store_down(exc)
         else:
-            refused = _refuse_unsafe(request, origins)
+            refused = refused or (None if bearer is not None else _refuse_unsafe(request, origins))
         response = refused or await call_next(request)
         _security_headers(response, nonce)
         if request.url.path.startswith("/static/"):
@@ -205,11 +219,77 @@ def create_app(
         response.delete_cookie(COOKIE, path="/")
         return response
 
+    @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        """Interactive API documentation (Swagger UI, vendored) for logged-in users."""
+        login = getattr(request.state, "login", None)
+        if login is None:
+            return RedirectResponse("/login?next=/api/docs", status_code=303)
+        return HTMLResponse(API_DOCS.replace("{csrf}", login.csrf))
+
+    _document_security(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(api_publish.router)
     app.include_router(pages.router)
     return app
+
+
+API_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Earshot API</title>
+<meta name="csrf-token" content="{csrf}">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head><body><div id="swagger-ui" data-spec="/openapi.json"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/js/api-docs.js"></script>
+</body></html>
+"""
+
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (`earshot user token create USER --name ...`); "
+        "acts with the user's roles.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": COOKIE,
+        "description": "The browser's login session (POST /login).",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "With the session cookie, every state change carries the session's "
+        "CSRF token (the page's csrf-token meta); not needed with a bearer token.",
+    },
+}
+
+
+def _document_security(app: FastAPI) -> None:
+    """Declare in the OpenAPI schema how /api is authenticated: a bearer token, or the
+    session cookie plus the CSRF header for changes."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = plain()
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for method, operation in operations.items():
+                cookie: dict[str, list[str]] = {"session": []}
+                if method.upper() not in SAFE_METHODS:
+                    cookie["csrf"] = []
+                operation["security"] = [{"bearer": []}, cookie]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _load_policy(path: Path | None) -> Any:
@@ -225,6 +305,30 @@ def _store_down(exc: SessionStoreError) -> Response:
     """503 for a session store that cannot answer; the details go to the log only."""
     log.error("%s", exc)  # the message holds the store's redacted URL, never its password
     return JSONResponse({"detail": STORE_DOWN}, status_code=503, headers={"Retry-After": "10"})
+
+
+def _bearer(request: Request) -> str | None:
+    """The API token of an ``Authorization: Bearer`` request to /api, if any."""
+    header = request.headers.get("authorization")
+    if not header or not request.url.path.startswith("/api/"):
+        return None
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else None
+
+
+def _token_login(web: WebState, secret: str) -> TokenLogin | None:
+    tokens = getattr(web.accounts, "tokens", None)
+    if tokens is None:
+        return None
+    try:
+        api_token = tokens.authenticate(secret)
+    except EarshotError:
+        return None
+    now = time.time()
+    return TokenLogin(
+        token="", username=api_token.username, csrf="", created=now, last_seen=now,
+        api_token=api_token,
+    )  # fmt: skip
 
 
 def _refuse_unsafe(request: Request, public_origins: tuple[str, ...]) -> Response | None:

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
+from ..errors import AudioUnavailableError, RangeNotSatisfiableError
 from ..store.models import Call, WorkingCopyRow
 
 __all__ = [
@@ -38,14 +38,6 @@ __all__ = [
 HEADER_BYTES = 44
 SAMPLE_BYTES = 2
 CHUNK_FRAMES = 32768
-
-
-class AudioUnavailableError(EarshotError):
-    """The call has no playable working copy (not decoded yet, or files missing)."""
-
-
-class RangeNotSatisfiableError(EarshotError):
-    """The Range header asks for bytes outside the stream."""
 
 
 @dataclass(frozen=True)

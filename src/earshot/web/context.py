@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 
+from ..security.roles import Actor, Role
+from ..security.tokens import ApiToken, effective_role
 from ..store.case import Case
 from .access import Accounts, can, role_name
 from .proxies import ProxyTrust
@@ -22,6 +24,7 @@ from .sessions import LoginSession, SessionStore
 __all__ = [
     "CaseAccess",
     "LoginRequiredError",
+    "TokenLogin",
     "WebOptions",
     "WebState",
     "case_access",
@@ -60,6 +63,17 @@ class WebState:
     root: Path = field(default_factory=lambda: Path(__file__).parent)
 
 
+@dataclass
+class TokenLogin(LoginSession):
+    """A request authenticated by a personal API token (``Authorization: Bearer``): no
+    cookie, so no CSRF token; its role on each case is the user's, capped by the token."""
+
+    api_token: ApiToken | None = None
+
+    def csrf_ok(self, offered: str | None) -> bool:
+        return False  # never needed: a bearer request is not a browser session
+
+
 class LoginRequiredError(Exception):
     """No live session: pages redirect to the login form, the API answers 401."""
 
@@ -89,6 +103,11 @@ class CaseAccess:
         return self.login.username
 
     @property
+    def actor(self) -> Actor:
+        """The library's actor for this request: the logged-in user in their role here."""
+        return Actor(self.login.username, Role(role_name(self.role)))
+
+    @property
     def role_name(self) -> str:
         return role_name(self.role)
 
@@ -115,6 +134,7 @@ def case_access(
     web = state(request)
     case = web.cases.get(case_id)
     role = web.accounts.role(login.username, case_id) if case is not None else None
+    role = effective_role(role, getattr(login, "api_token", None))
     if case is None or role is None or not can(role, "READ"):
         raise HTTPException(status_code=404, detail="no such case")
     return CaseAccess(case=case, login=login, role=role)

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from . import edits, insights, publishing, views
+from ..vocab import TranslationStatus, VerificationStatus
+from . import insights, publishing, views
 from .access import audit, load_viewed, role_name
 from .context import Access, CaseAccess, Login, WebState
 
@@ -62,18 +63,8 @@ def overview(request: Request, access: Access) -> Response:
 
 @router.get("/cases/{case_id}/calls")
 def calls(
-    request: Request,
-    access: Access,
-    text: Annotated[str, Query(max_length=200)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    person: Annotated[str, Query(max_length=200)] = "",
-    theme: Annotated[str, Query(max_length=60)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
-    date_from: Annotated[str, Query(max_length=10)] = "",
-    date_to: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(max_length=20)] = "started_at",
+    request: Request, access: Access, filters: Annotated[views.CallFilters, Query()]
 ) -> Response:
-    filters = views.CallFilters(text, phone, person, theme, status, date_from, date_to, sort)
     with access.case.session() as session:
         data = views.calls_page(session, filters)
     return render(request, "calls.html", access, page="calls", data=data, filters=filters)
@@ -98,7 +89,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         page="calls",
         detail=detail,
         persons=persons,
-        statuses=edits.TRANSLATION_STATUSES,
+        statuses=[s.value for s in TranslationStatus],
         player={
             "audio": f"/api/cases/{access.case.case_id}/calls/{call_id}/audio",
             "peaks": f"/api/cases/{access.case.case_id}/calls/{call_id}/peaks",
@@ -136,7 +127,7 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
         access,
         page="persons",
         person=detail,
-        statuses=edits.VERIFICATION_STATUSES,
+        statuses=[s.value for s in VerificationStatus],
     )
 
 
@@ -222,6 +213,6 @@ def export(request: Request, access: Access) -> Response:
         access,
         page="export",
         calls=listing["calls"],
-        formats=publishing.EXPORT_FORMATS,
+        formats=publishing.export_format_names(),
         pseudonyms=names,
     )

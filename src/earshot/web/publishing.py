@@ -23,18 +23,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
+from .. import edits
+from ..errors import QuoteRefusedError
+from ..publish.formats import export_formats
+from ..security.roles import Actor
 from ..store.case import Case
 from ..store.models import Person
 
 __all__ = [
     "AUDIO_FORMATS",
-    "EXPORT_FORMATS",
-    "MEDIA_TYPES",
     "SHEET_FORMATS",
     "QuoteRefusedError",
     "TempFile",
+    "export_format_names",
     "leak_list",
+    "media_type",
     "preview_quote",
     "pseudonym_rows",
     "quote_rows",
@@ -43,35 +46,26 @@ __all__ = [
     "temp_output",
 ]
 
-EXPORT_FORMATS = ("json", "md", "html", "pdf", "docx", "vtt", "srt", "ftm")
 SHEET_FORMATS = ("md", "html", "pdf", "docx")
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
-SUFFIXES = {"ftm": "ftm.json", "vtt": "vtt.zip", "srt": "srt.zip"}
-MEDIA_TYPES = {
-    "json": "application/json",
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "vtt": "application/zip",  # one file per call and language, and a README
-    "srt": "application/zip",
-    "ftm": "application/json",
-    "zip": "application/zip",
-}
+# Downloads that are not export formats (those come from the format registry).
+_OTHER_MEDIA_TYPES = {"zip": "application/zip"}
+
+
+def export_format_names() -> list[str]:
+    """The formats an export may be asked in: the registry's, nothing else."""
+    return list(export_formats())
+
+
+def media_type(fmt: str) -> str:
+    """The media type a download of `fmt` is served with."""
+    spec = export_formats().get(fmt)
+    if spec is not None:
+        return str(spec.media_type)
+    return _OTHER_MEDIA_TYPES.get(fmt, "application/octet-stream")
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class QuoteRefusedError(EarshotError):
-    """The quote library refused a quote; `reason` says which override would allow it.
-
-    reason: ``rewrite`` (words added), ``unmarked_cut`` (a cut without an ellipsis;
-    also allowed as a marked rewrite), ``unapproved`` (translation not approved), or
-    ``invalid`` (no override: empty text, untranslated segments, no such span).
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def safe_filename(*parts: str, suffix: str) -> str:
@@ -85,7 +79,8 @@ def stamp() -> str:
 
 
 def suffix_for(fmt: str) -> str:
-    return SUFFIXES.get(fmt, fmt)
+    spec = export_formats().get(fmt)
+    return spec.suffix if spec is not None else fmt
 
 
 @dataclass(frozen=True)
@@ -164,30 +159,31 @@ def preview_quote(
 
 def save_quote(
     session: Session,
+    actor: Actor,
     call_id: int,
     first: int,
     last: int,
     text: str,
     *,
-    actor: str,
     allow_rewrite: bool,
     allow_unapproved: bool,
 ) -> dict[str, Any]:
-    """Create the quote through ``create_quote``; a refusal says which override applies."""
-    from ..publish.quotes import QuoteError, create_quote
+    """Create the quote through the library (``earshot.edits.create_quote``: role check,
+    rules, audit); a refusal says which override would allow it."""
+    from ..publish.quotes import QuoteError
 
     try:
         preview = preview_quote(session, call_id, first, last, text)
     except QuoteError as exc:
         raise QuoteRefusedError(str(exc), "invalid") from None
     try:
-        quote = create_quote(
+        row = edits.create_quote(
             session,
-            call_id,
-            first,
-            last,
-            text,
-            actor=actor,
+            actor,
+            call_id=call_id,
+            first=first,
+            last=last,
+            text=text,
             allow_rewrite=allow_rewrite,
             allow_unapproved=allow_unapproved,
         )
@@ -203,17 +199,20 @@ def save_quote(
         else:
             reason = "invalid"
         raise QuoteRefusedError(str(exc), reason) from None
-    return quote_row(session, quote)
+    return _with_links(row)
+
+
+def _with_links(row: dict[str, Any]) -> dict[str, Any]:
+    row["sha256_prefix"] = (row["original_sha256"] or "")[:12]
+    # Rounded up to the hundredth so the link lands inside the quote's first segment.
+    row["seek"] = f"{math.ceil((row['start'] or 0.0) * 100) / 100:g}"
+    return row
 
 
 def quote_row(session: Session, quote: Any) -> dict[str, Any]:
     from ..publish.quotes import quote_dict
 
-    row = quote_dict(session, quote)
-    row["sha256_prefix"] = (row["original_sha256"] or "")[:12]
-    # Rounded up to the hundredth so the link lands inside the quote's first segment.
-    row["seek"] = f"{math.ceil((row['start'] or 0.0) * 100) / 100:g}"
-    return row
+    return _with_links(quote_dict(session, quote))
 
 
 def quote_rows(session: Session, call_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from earshot.errors import ConfigError, EarshotError, ModelMissingError
+from earshot.errors import ConfigError, ModelMissingError
+from earshot.versions import package_version
+
+from ...errors import TranslationEngineError
 
 __all__ = [
     "ENGINES",
@@ -32,10 +34,6 @@ __all__ = [
 ]
 
 
-class TranslationEngineError(EarshotError):
-    """A translation engine failed on its input (bad reply, unreachable endpoint)."""
-
-
 @runtime_checkable
 class TranslationEngine(Protocol):
     """Translates Russian segment texts; `provenance()` is stored with every draft."""
@@ -45,13 +43,6 @@ class TranslationEngine(Protocol):
     def provenance(self) -> dict[str, Any]: ...
 
     def translate(self, texts: Sequence[str]) -> list[str]: ...
-
-
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -182,7 +173,7 @@ class CTranslate2Engine:
         return {
             "engine": self.name,
             "model": self.model_dir.name,
-            "version": _package_version("ctranslate2"),
+            "version": package_version("ctranslate2"),
             "beam_size": self._beam_size,
         }
 
@@ -240,7 +231,7 @@ class ArgosEngine:
         return {
             "engine": self.name,
             "model": self._pair,
-            "version": _package_version("argostranslate"),
+            "version": package_version("argostranslate"),
         }
 
     def translate(self, texts: Sequence[str]) -> list[str]:

@@ -39,7 +39,9 @@ from earshot.language.analysis import current_transcript
 from earshot.language.slang import default_matcher
 from earshot.store.language_models import Translation, TranslationHistory
 from earshot.store.models import Call, Segment, Transcript, utcnow
+from earshot.vocab import TranslationStatus
 
+from ...errors import FourEyesError, StaleEditError, TranslationStateError
 from .engines import TranslationEngine
 
 __all__ = [
@@ -58,21 +60,9 @@ __all__ = [
     "translation_history",
 ]
 
-STATUSES = ("draft", "edited", "reviewed", "approved")
+STATUSES = tuple(status.value for status in TranslationStatus)  # the review order
 DEFAULT_REWRITE_THRESHOLD = 0.5
 ProgressCallback = Callable[[int, int, int], None]  # (call_id, done, total)
-
-
-class StaleEditError(EarshotError):
-    """Someone changed the translation since the writer read it (version mismatch)."""
-
-
-class TranslationStateError(EarshotError):
-    """A review step asked of a translation that is not at the step before it."""
-
-
-class FourEyesError(TranslationStateError):
-    """Someone tried to review their own translation or approve their own review."""
 
 
 @dataclass

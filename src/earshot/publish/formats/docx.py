@@ -7,6 +7,7 @@ from typing import Any
 
 from ..metadata import neutral_docx
 from ._common import Rendered, clock, notice, party_name, speaker, title
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["docx_texts", "render_docx"]
 
@@ -62,3 +63,13 @@ def render_docx(doc: dict[str, Any]) -> Rendered:
     document.save(buffer)
     data = neutral_docx(buffer.getvalue(), title(doc))
     return Rendered(data, docx_texts(data))
+
+
+DOCX = ExportFormat(
+    "docx",
+    render_docx,
+    "docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    GuardReads.READ_BACK,
+    "Word document (python-docx): paragraphs, tables and properties read back",
+)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from earshot.errors import EarshotError
 
 from ._common import Rendered, clock, notice, party_name, speaker
+from .registry import ExportFormat, GuardReads
 
 if TYPE_CHECKING:
     from earshot.store.case import Case
@@ -236,3 +237,13 @@ def render_ftm(doc: dict[str, Any]) -> Rendered:
     ]
     text = "\n".join(lines_out) + "\n"
     return Rendered(text.encode("utf-8"), [("ftm", text)])
+
+
+FTM = ExportFormat(
+    "ftm",
+    render_ftm,
+    "ftm.json",
+    "application/json",
+    GuardReads.OUTPUT,
+    "FollowTheMoney entities (Person, Call, Audio) for Aleph, one per line",
+)

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from earshot.errors import EarshotError
 
 from ._common import Rendered, clock, notice, party_name, speaker, title
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["HTML_FORMATS", "environment", "html_or_pdf", "render_html", "render_pdf"]
 
@@ -61,3 +62,21 @@ def html_or_pdf(text: str, fmt: str, *, readable: str | None = None) -> Rendered
 
         return Rendered(bytes(HTML(string=text).write_pdf() or b""), [("pdf source", guarded)])
     raise EarshotError(f"html_or_pdf renders {' or '.join(HTML_FORMATS)}, not {fmt!r}")
+
+
+HTML = ExportFormat(
+    "html",
+    render_html,
+    "html",
+    "text/html; charset=utf-8",
+    GuardReads.OUTPUT,
+    "one self-contained page (no scripts, CSP)",
+)
+PDF = ExportFormat(
+    "pdf",
+    render_pdf,
+    "pdf",
+    "application/pdf",
+    GuardReads.SOURCE,
+    "the HTML typeset by WeasyPrint",
+)

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._common import Rendered, notice, speaker
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["SUBTITLE_LANGUAGES", "render_srt", "render_vtt", "subtitle_files"]
 
@@ -142,3 +143,21 @@ def render_vtt(doc: dict[str, Any]) -> Rendered:
 
 def render_srt(doc: dict[str, Any]) -> Rendered:
     return _render(doc, "srt")
+
+
+VTT = ExportFormat(
+    "vtt",
+    render_vtt,
+    "vtt.zip",
+    "application/zip",
+    GuardReads.OUTPUT,
+    "WebVTT subtitles, one file per call and language (Russian, English), in a zip",
+)
+SRT = ExportFormat(
+    "srt",
+    render_srt,
+    "srt.zip",
+    "application/zip",
+    GuardReads.OUTPUT,
+    "SubRip subtitles, one file per call and language (Russian, English), in a zip",
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..markdown import md_escape as _md_escape
 from ._common import Rendered, clock, notice, party_name, speaker, title
+from .registry import ExportFormat, GuardReads
 
 __all__ = ["render_json", "render_markdown"]
 
@@ -38,3 +39,21 @@ def render_markdown(doc: dict[str, Any]) -> Rendered:
             lines.append("")
     text = "\n".join(lines) + "\n"
     return Rendered(text.encode("utf-8"), [("md", text)])
+
+
+JSON = ExportFormat(
+    "json",
+    render_json,
+    "json",
+    "application/json",
+    GuardReads.OUTPUT,
+    "the export document, validated by `docs/export.schema.json` (full and redacted)",
+)
+MARKDOWN = ExportFormat(
+    "md",
+    render_markdown,
+    "md",
+    "text/markdown; charset=utf-8",
+    GuardReads.OUTPUT,
+    "Markdown transcript per call",
+)

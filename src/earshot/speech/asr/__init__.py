@@ -4,6 +4,7 @@ from earshot.speech.asr.base import AsrEngine, AsrSegment, AsrWord, ChunkedAsrEn
 from earshot.speech.asr.registry import (
     ENTRY_POINT_GROUP,
     available_engines,
+    describe_engine,
     get_engine,
     register_engine,
     unregister_engine,
@@ -17,6 +18,7 @@ __all__ = [
     "ChunkedAsrEngine",
     "available_engines",
     "describe",
+    "describe_engine",
     "get_engine",
     "register_engine",
     "unregister_engine",

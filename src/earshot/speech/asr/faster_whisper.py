@@ -17,7 +17,14 @@ import numpy as np
 
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.asr.base import AsrSegment, AsrWord
-from earshot.speech.info import SAMPLE_RATE, EngineInfo, check_audio, package_version
+from earshot.speech.info import (
+    SAMPLE_RATE,
+    EngineDescription,
+    EngineInfo,
+    RunInfo,
+    check_audio,
+    package_version,
+)
 
 __all__ = ["FasterWhisperEngine", "FasterWhisperOptions", "create"]
 
@@ -113,6 +120,7 @@ class FasterWhisperEngine:
             ),
             options={**asdict(self.options), "batched": self.options.use_batched},
         )
+        self.last_run: RunInfo | None = None
 
     @property
     def info(self) -> EngineInfo:
@@ -151,9 +159,19 @@ class FasterWhisperEngine:
             **opts.extra,
         }
         if self._batched is not None:
-            segments, _ = self._batched.transcribe(samples, batch_size=opts.batch_size, **arguments)
+            segments, run = self._batched.transcribe(
+                samples, batch_size=opts.batch_size, **arguments
+            )
         else:
-            segments, _ = self._model.transcribe(samples, **arguments)
+            segments, run = self._model.transcribe(samples, **arguments)
+        # faster-whisper's TranscriptionInfo: with language None ("auto") this is the only
+        # record of the language Whisper detected, so it is kept for the provenance.
+        self.last_run = RunInfo(
+            self._info,
+            language=run.language,
+            language_probability=float(run.language_probability),
+            duration=float(run.duration),
+        )
         duration = samples.size / SAMPLE_RATE
         for segment in segments:
             yield _segment(segment, duration)
@@ -182,6 +200,16 @@ def _segment(segment: Any, duration: float) -> AsrSegment:
         words=words,
         avg_logprob=float(segment.avg_logprob),
         no_speech_prob=float(segment.no_speech_prob),
+    )
+
+
+def describe() -> EngineDescription:
+    """faster-whisper without loading a model (CTranslate2 runs on CPU or CUDA)."""
+    return EngineDescription(
+        name="faster-whisper",
+        version=package_version("faster-whisper"),
+        needs_gpu=False,
+        description="Whisper on CTranslate2; a GPU speeds it up; detects the language",
     )
 
 

@@ -1,10 +1,11 @@
 """Find an ASR engine by name: ``get_engine("faster-whisper:/models/small-ct2", beam_size=5)``.
 
 Engines are factories ``(model: str | None, **options) -> AsrEngine`` registered under a name.
-Third parties publish theirs as entry points in the group ``earshot.asr_engines`` (value:
-``package.module:factory``) or call :func:`register_engine`.  The built-in engines are declared
-exactly like a third party's, as lazy ``module:factory`` references, so importing the registry
-imports no engine library.
+Engines are published as entry points in the group ``earshot.asr_engines`` (value:
+``package.module:create``), the built-in ones in Earshot's own pyproject.toml exactly like a
+third party's; :func:`register_engine` adds one at run time (tests, scripts).  The module of
+each factory also provides ``describe() -> EngineDescription`` (name, version, whether it
+needs a GPU), read by :func:`describe_engine` without loading any model.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 
 from earshot.errors import ConfigError
 from earshot.speech.asr.base import AsrEngine
+from earshot.speech.info import EngineDescription, package_version
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "EngineFactory",
     "available_engines",
+    "describe_engine",
     "get_engine",
     "register_engine",
     "unregister_engine",
@@ -29,14 +32,6 @@ __all__ = [
 ENTRY_POINT_GROUP = "earshot.asr_engines"
 
 EngineFactory = Callable[..., AsrEngine]
-
-# Also meant for pyproject.toml's [project.entry-points."earshot.asr_engines"].
-_BUILTIN: dict[str, str] = {
-    "faster-whisper": "earshot.speech.asr.faster_whisper:create",
-    "vosk": "earshot.speech.asr.vosk:create",
-    "sidecar": "earshot.speech.asr.sidecar:create",
-    "onnx-asr": "earshot.speech.asr.onnx_asr:create",
-}
 
 _factories: dict[str, EngineFactory | str] = {}
 _entry_points_loaded = False
@@ -72,8 +67,6 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    for name, reference in _BUILTIN.items():
-        _factories.setdefault(name, reference)
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         _factories.setdefault(entry_point.name, entry_point.value)
 
@@ -111,3 +104,32 @@ def get_engine(spec: str, **options: Any) -> AsrEngine:
             "`transcribe`; fix the engine's factory"
         )
     return engine
+
+
+def describe_engine(name: str) -> EngineDescription:
+    """What engine `name` is (name, version, needs a GPU), without loading a model: its
+    module's ``describe()``, or a plain description for a factory that has none."""
+    _load_entry_points()
+    if name not in _factories:
+        raise ConfigError(
+            f"unknown ASR engine {name!r}; available: {', '.join(available_engines())}"
+        )
+    factory = _factories[name]
+    if isinstance(factory, str):
+        module_name = factory.partition(":")[0]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ConfigError(
+                f"ASR engine {name!r} points at {factory!r}, which cannot be loaded ({error}); "
+                "install the package that provides it"
+            ) from error
+    else:
+        module = importlib.import_module(factory.__module__)
+    describe = getattr(module, "describe", None)
+    if callable(describe):
+        description = describe()
+        if isinstance(description, EngineDescription):
+            return description
+    distribution = module.__name__.partition(".")[0]
+    return EngineDescription(name, package_version(distribution), False, "")

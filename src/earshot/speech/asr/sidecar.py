@@ -14,7 +14,7 @@ import numpy as np
 
 from earshot.errors import ConfigError, SidecarError
 from earshot.speech.asr.base import AsrSegment
-from earshot.speech.info import SAMPLE_RATE, EngineInfo, check_audio
+from earshot.speech.info import SAMPLE_RATE, EngineDescription, EngineInfo, check_audio
 
 __all__ = ["SidecarEngine", "create"]
 
@@ -53,6 +53,16 @@ class SidecarEngine:
                     segment.no_speech_prob,
                 )
             yield segment
+
+
+def describe() -> EngineDescription:
+    """Replays an existing transcript (a sidecar file) as if recognised; no model."""
+    return EngineDescription(
+        name="sidecar",
+        version="1",
+        needs_gpu=False,
+        description="replays a transcript given beside the audio (tests, imported work)",
+    )
 
 
 def create(model: str | None, **options: Any) -> SidecarEngine:

@@ -17,7 +17,13 @@ import numpy as np
 
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.asr.base import AsrSegment, AsrWord
-from earshot.speech.info import SAMPLE_RATE, EngineInfo, check_audio, package_version
+from earshot.speech.info import (
+    SAMPLE_RATE,
+    EngineDescription,
+    EngineInfo,
+    check_audio,
+    package_version,
+)
 
 __all__ = ["VoskEngine", "VoskOptions", "create"]
 
@@ -92,6 +98,16 @@ class VoskEngine:
         final = _segment(json.loads(recogniser.FinalResult()))
         if final is not None:
             yield final
+
+
+def describe() -> EngineDescription:
+    """Vosk without loading a model (Kaldi, CPU only)."""
+    return EngineDescription(
+        name="vosk",
+        version=package_version("vosk"),
+        needs_gpu=False,
+        description="Kaldi models through Vosk; CPU; one language per model",
+    )
 
 
 def create(model: str | None, **options: Any) -> VoskEngine:

@@ -42,7 +42,7 @@ def upgrade() -> None:
     op.create_index("ix_search_parties_phone_id", "parties", ["phone_id"], unique=False)
     op.create_index("ix_search_parties_person_id", "parties", ["person_id"], unique=False)
     # Import late: the index code is what a rebuild must use.
-    from earshot.store.search.index import create_fts, reindex_all, remove_old_index_file
+    from earshot.search.index import create_fts, reindex_all, remove_old_index_file
 
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":

@@ -29,7 +29,7 @@ def upgrade() -> None:
     if "meta" in columns:
         return
     # Import late: the index code is what a rebuild must use.
-    from earshot.store.search.index import create_fts, reindex_all
+    from earshot.search.index import create_fts, reindex_all
 
     bind.execute(sa.text("DELETE FROM search_signatures"))
     create_fts(bind)

@@ -6,7 +6,8 @@
   if (form) {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const r = await E.api("POST", form.dataset.url, { status: form.elements.status.value, reason: form.elements.reason.value });
+      const evidence = Array.from(form.querySelectorAll('input[name="evidence"]:checked'), (c) => Number(c.value));
+      const r = await E.api("POST", form.dataset.url, { status: form.elements.status.value, reason: form.elements.reason.value, evidence_ids: evidence });
       if (r.ok) { E.toast("Decision recorded.", "ok"); setTimeout(() => location.reload(), 400); }
       else E.toast(E.errorText(r), "error");
     });

@@ -19,12 +19,13 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..errors import ConfigError
+from .errors import ConfigError
+from .vocab import StageStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..store.case import Case
+    from .store.case import Case
 
 __all__ = [
     "Stage",
@@ -77,10 +78,17 @@ class StageInfo:
 
 @dataclass(frozen=True)
 class StageOutcome:
-    """What a stage did to one call; `status` is "done" or "skipped" (with a reason)."""
+    """What a stage did to one call; `status` is done or skipped (with a reason).
 
-    status: str = "done"
+    A plain string is accepted and checked against :class:`StageStatus`, so a
+    third-party stage written before the enum keeps working and a typo fails here.
+    """
+
+    status: StageStatus = StageStatus.DONE
     detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", StageStatus(self.status))
 
 
 @runtime_checkable

@@ -23,11 +23,11 @@ import rfc8785
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.custody import custody_content, verify_custody
-from ..store.hashchain import ChainResult, chain_head
-from ..store.models import CaseInfo, CustodyEntry, utcnow
-from ..store.security_models import AuditEntry
 from .audit import audit_content, verify_audit
+from .custody import custody_content, verify_custody
+from .hashchain import ChainResult, chain_head
+from .models import CaseInfo, CustodyEntry, utcnow
+from .security_models import AuditEntry
 
 __all__ = ["LogHead", "LogName", "Statement", "export_log", "log_statement"]
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 import snowballstemmer  # type: ignore[import-untyped,unused-ignore]
 
-from ...language.morph import TOKEN_RE, fold, lemmas, tokens
+from ..language.morph import TOKEN_RE, fold, lemmas, tokens
 
 __all__ = [
     "COLUMNS",

@@ -71,6 +71,9 @@ class SearchHit:
     source: str
     highlights: list[tuple[int, int]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -83,7 +86,7 @@ class SearchResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "hits": [asdict(h) for h in self.hits],
+            "hits": [h.as_dict() for h in self.hits],
             "total": self.total,
             "total_is_estimate": self.total_is_estimate,
         }

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.hashchain import append_link, verify_links
-from ..store.models import utcnow
-from ..store.security_models import AuditEntry
+from .hashchain import append_link, verify_links
+from .models import utcnow
+from .security_models import AuditEntry
 
 __all__ = [
     "ACTIONS",

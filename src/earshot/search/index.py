@@ -48,7 +48,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from ..models import UTCDateTime
+from ..store.models import UTCDateTime
 from .text import Column, index_parts, text_keys
 
 __all__ = [

@@ -47,8 +47,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
 
-from ...phones import normalize_phone
-from ..models import UTCDateTime
+from ..phones import normalize_phone
+from ..store.models import UTCDateTime
 from .index import PARTY_CODES, facet_token, has_table, party_code
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
@@ -428,7 +428,7 @@ class _Compiler:
 
 
 def _name_variants(value: str) -> list[str]:
-    from ...language.morph import lemma
+    from ..language.morph import lemma
 
     base = " ".join(value.split())
     forms = {base, base.lower(), base.title(), base.capitalize()}

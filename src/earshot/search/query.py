@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ...errors import EarshotError
-from ...language.morph import tokens
+from ..errors import QuerySyntaxError, SearchError
+from ..language.morph import tokens
 
 __all__ = [
     "FIELDS",
@@ -41,24 +41,6 @@ __all__ = [
 FIELDS = ("term", "theme", "person", "phone", "place", "party", "from", "to", "call")
 MAX_QUERY = 2000
 MAX_DEPTH = 40
-
-
-class SearchError(EarshotError):
-    """A search cannot be run (missing index, missing tables for a filter...)."""
-
-
-class QuerySyntaxError(SearchError):
-    """A search query is malformed; the message gives the position and a hint."""
-
-    def __init__(self, query: str, position: int, problem: str, hint: str) -> None:
-        self.query = query
-        self.position = position
-        self.problem = problem
-        self.hint = hint
-        shown = query if len(query) <= 120 else query[:117] + "..."
-        super().__init__(
-            f"bad search query at character {position + 1}: {problem} ({hint}) in {shown!r}"
-        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..models import UTCDateTime
+from ..store.models import UTCDateTime
 from .index import meta_tokens, segment_texts, tsvector_parts
 from .text import index_parts
 

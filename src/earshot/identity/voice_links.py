@@ -1,10 +1,13 @@
 """Same voice, different calls: rank party voiceprints across calls and record decisions.
 
 A soldier calls from several numbers; his voice links the calls.  Cosine similarity of the
-parties' Resemblyzer voiceprints (never two parties of one call) gives candidate pairs; a
-person confirms or rejects each, and confirming links both parties to one Person.  A link
-made from call records or by an editor is never replaced by a voice match: the conflict is
-written into the decision's note instead.
+parties' Resemblyzer voiceprints (never two parties of one call) gives candidate pairs; an
+editor confirms or rejects each, and confirming links both parties to one Person through
+:func:`earshot.identity.links.set_party_person` (basis ``voice_match``, with the link
+history and custody every attribution gets).  An anchored attribution (call records,
+self-identification, an editor) is never replaced by a voice match: the conflict is
+written into the decision's note instead.  The CLI (`earshot voices --confirm`) and the
+web (a voice link's id) both decide through :func:`decide_voice_link`.
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
-from ..ingest.apply_records import name_key
+from ..errors import VoiceLinkError
+from ..security.roles import Actor
 from ..store.custody import append_custody
 from ..store.models import Call, Party, Person, utcnow
 from ..store.speech_models import VoiceLink, VoiceprintRow
+from ..vocab import AttributionBasis, VoiceLinkStatus
+from .actor import EDITOR_ROLES, require_role
+from .errors import IdentityNotFoundError
+from .links import basis_token, set_party_person
+from .names import name_key
+from .voice import ANCHOR_BASES
 
 __all__ = [
     "DEFAULT_MIN_SCORE",
+    "VoiceCandidate",
     "VoiceLinkError",
-    "VoiceMatch",
     "decide_voice_link",
+    "voice_link_sides",
     "voice_matches",
 ]
 
@@ -34,21 +44,17 @@ DEFAULT_MIN_SCORE = 0.96
 """Equal-error-rate threshold of cross-call party matching on the sample corpus (see
 docs/benchmarks.md, "Speech pipeline"): pairs scoring at least this are shown by default."""
 
-_PROTECTED_BASES = ("call record", "editor")
-
-
-class VoiceLinkError(EarshotError):
-    """A voice-link decision names a party that does not exist or has no voiceprint."""
-
 
 @dataclass(frozen=True)
-class VoiceMatch:
+class VoiceCandidate:
+    """Two sides of different calls whose voiceprints score `score`, and any decision."""
+
     call_a: int
     party_a: str
     call_b: int
     party_b: str
     score: float
-    status: str | None = None
+    status: VoiceLinkStatus | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,7 +92,7 @@ def _ordered(a: tuple[int, str], b: tuple[int, str]) -> tuple[tuple[int, str], t
 
 def voice_matches(
     session: Session, *, min_score: float = DEFAULT_MIN_SCORE, include_rejected: bool = False
-) -> list[VoiceMatch]:
+) -> list[VoiceCandidate]:
     """Pairs of parties of different calls whose voiceprints score at least `min_score`,
     best first, with the recorded decision (confirmed/rejected) if any."""
     prints = _latest_prints(session)
@@ -96,7 +102,7 @@ def voice_matches(
     matrix = np.stack([prints[k] for k in keys])
     scores = matrix @ matrix.T
     decisions = {
-        ((d.call_a, d.party_a), (d.call_b, d.party_b)): d.status
+        ((d.call_a, d.party_a), (d.call_b, d.party_b)): VoiceLinkStatus(d.status)
         for d in session.execute(select(VoiceLink)).scalars()
     }
     matches = []
@@ -107,9 +113,9 @@ def voice_matches(
             if a[0] == b[0] or score < min_score:
                 continue
             status = decisions.get(_ordered(a, b))
-            if status == "rejected" and not include_rejected:
+            if status == VoiceLinkStatus.REJECTED and not include_rejected:
                 continue
-            matches.append(VoiceMatch(a[0], a[1], b[0], b[1], score, status))
+            matches.append(VoiceCandidate(a[0], a[1], b[0], b[1], score, status))
     matches.sort(key=lambda m: (-m.score, m.call_a, m.party_a, m.call_b, m.party_b))
     return matches
 
@@ -126,17 +132,32 @@ def _party(session: Session, call_id: int, label: str) -> Party:
     return party
 
 
+def voice_link_sides(session: Session, link_id: int) -> tuple[tuple[int, str], tuple[int, str]]:
+    """The two call sides of the recorded voice link `link_id` (the web names links by id)."""
+    link = session.get(VoiceLink, link_id)
+    if link is None:
+        raise IdentityNotFoundError(
+            f"no voice match #{link_id}; see `earshot voices CASE` for the candidates"
+        )
+    return (link.call_a, link.party_a), (link.call_b, link.party_b)
+
+
 def decide_voice_link(
     session: Session,
+    actor: Actor,
     first: tuple[int, str],
     second: tuple[int, str],
     *,
     confirm: bool,
-    operator: str,
     note: str | None = None,
 ) -> VoiceLink:
-    """Record that two parties are (confirm) or are not the same voice; confirming links both
-    to one Person (an existing one on either side, else a new "Unknown speaker")."""
+    """An editor records that two call sides are (confirm) or are not the same voice.
+
+    Confirming links both sides to one Person (an existing one on either side, else a
+    new "Unknown speaker") with basis ``voice_match``; each side changed gets its link
+    history and a ``party-linked`` custody entry, and the decision its own custody entry.
+    """
+    require_role(actor, EDITOR_ROLES, "decide whether two voices are the same speaker")
     if first[0] == second[0]:
         raise VoiceLinkError(
             f"both parties are in call {first[0]}; voice links join parties of different calls"
@@ -156,57 +177,97 @@ def decide_voice_link(
         )
     ).scalar_one_or_none()
     if link is None:
-        link = VoiceLink(call_a=a[0], party_a=a[1], call_b=b[0], party_b=b[1], status="proposed")
+        link = VoiceLink(
+            call_a=a[0], party_a=a[1], call_b=b[0], party_b=b[1], status=VoiceLinkStatus.PROPOSED
+        )
         session.add(link)
-    notes = [note] if note else []
-    if confirm:
-        notes.extend(_link_persons(session, party_a, party_b, a, b))
+    notes = [note.strip()[:2000]] if note and note.strip() else []
     link.score = score
-    link.status = "confirmed" if confirm else "rejected"
-    link.decided_by = operator
+    link.status = VoiceLinkStatus.CONFIRMED if confirm else VoiceLinkStatus.REJECTED
+    link.decided_by = actor.name
     link.decided_at = utcnow()
+    session.flush()
+    person_id = None
+    if confirm:
+        person_id, conflicts = _link_persons(session, actor, party_a, party_b, a, b, score)
+        notes.extend(conflicts)
     link.note = "; ".join(notes) or None
     session.flush()
     call_a = session.get(Call, a[0])
     append_custody(
         session,
-        operator=operator,
+        operator=actor.name,
         action="voice-link-confirmed" if confirm else "voice-link-rejected",
         sha256=call_a.sha256 if call_a else None,
         detail={
+            "voice_link_id": link.id,
             "call_a": a[0],
             "party_a": a[1],
             "call_b": b[0],
             "party_b": b[1],
             "score": score,
-            "person_id": party_a.person_id if confirm else None,
+            "person_id": person_id,
+            "role": actor.role.value,
             "note": link.note,
         },
     )
     return link
 
 
+def _anchored(party: Party) -> bool:
+    return party.person_id is not None and basis_token(party.person_basis) in ANCHOR_BASES
+
+
 def _link_persons(
-    session: Session, party_a: Party, party_b: Party, a: tuple[int, str], b: tuple[int, str]
-) -> list[str]:
-    """Put both parties on one Person; returns notes about links left alone."""
-    person_id = party_a.person_id or party_b.person_id
+    session: Session,
+    actor: Actor,
+    party_a: Party,
+    party_b: Party,
+    a: tuple[int, str],
+    b: tuple[int, str],
+    score: float | None,
+) -> tuple[int, list[str]]:
+    """Put both sides on one Person; returns it and notes about what was not plain.
+
+    The person of an anchored side wins (call records, self-identification, an editor);
+    a side attributed only by an earlier voice match follows it, and the note says so;
+    two anchored sides on different persons are a conflict, noted and left alone.
+    """
+    anchored = [p for p in (party_a, party_b) if _anchored(p)]
+    source = anchored[0] if anchored else (party_a if party_a.person_id else party_b)
+    person_id = source.person_id
     if person_id is None:
         name = f"Unknown speaker (call {a[0]} party {a[1]})"
         person = Person(name=name, name_key=name_key(name))
         session.add(person)
         session.flush()
         person_id = person.id
+    else:
+        merged = session.get(Person, person_id)
+        if merged is not None and merged.merged_into is not None:
+            person_id = merged.merged_into
     notes = []
-    for party, key in ((party_a, a), (party_b, b)):
+    for party, key, other in ((party_a, a, b), (party_b, b, a)):
         if party.person_id == person_id:
             continue
-        if party.person_id is not None and party.person_basis in _PROTECTED_BASES:
+        if _anchored(party):
             notes.append(
                 f"conflict: call {key[0]} party {key[1]} stays with person {party.person_id} "
                 f"(basis {party.person_basis!r}); the voice match points to person {person_id}"
             )
             continue
-        party.person_id = person_id
-        party.person_basis = "voice match"
-    return notes
+        if party.person_id is not None:
+            notes.append(
+                f"call {key[0]} party {key[1]} moved from person {party.person_id} "
+                f"(basis {party.person_basis!r}) to person {person_id}"
+            )
+        set_party_person(
+            session,
+            party,
+            person_id,
+            basis=AttributionBasis.VOICE_MATCH,
+            actor=actor.name,
+            score=score,
+            note=f"voice confirmed the same as call {other[0]}:{other[1]}",
+        )
+    return person_id, notes

@@ -8,7 +8,7 @@ the index change with the edit. A call whose start time changes has all its segm
 re-indexed too, as does a segment whose party changes: the index holds the facet data
 made from both, on both backends (SQLite's facet tokens, see :func:`.index.meta_tokens`;
 PostgreSQL's ``segment_search.party`` / ``started_at``). Bulk SQL that bypasses the ORM must call
-:func:`earshot.store.search.reindex_segments` itself.
+:func:`earshot.search.reindex_segments` itself.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, UOWTransaction
 
-from ..models import Call, Segment
+from ..store.models import Call, Segment
 from .index import index_segments
 
 __all__: list[str] = []

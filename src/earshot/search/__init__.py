@@ -1,13 +1,17 @@
 """Full-text search over a case: inflection-aware, boolean, with field filters.
 
 Importing this package registers the ORM events that keep the index in step with
-every transcript or translation edit (``earshot.store.schema`` imports it). See
+every transcript or translation edit (registered on the store through the
+``earshot.session_hooks`` entry point, see ``earshot.store.hooks``). See
 docs/search.md for the query language.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -40,3 +44,15 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
 def reindex_segments(session: Session, ids: Iterable[int]) -> int:
     """Re-index some segments (after bulk SQL that bypassed the ORM)."""
     return index_segments(session.connection(), ids)
+
+
+class _SearchPackage(types.ModuleType):
+    """``earshot.search(session, query, options)`` is :func:`search`: the front door's
+    name works whether or not this package was imported first (an imported package is
+    an attribute of ``earshot``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _SearchPackage
