@@ -17,6 +17,7 @@ __all__ = [
     "CaseError",
     "CaseExistsError",
     "CaseNotFoundError",
+    "ChainKeyError",
     "ClipAudioError",
     "ClipError",
     "ConfigError",
@@ -24,6 +25,7 @@ __all__ = [
     "EarshotError",
     "EditRefusedError",
     "EmptyAudioError",
+    "EncodingRefused",
     "EncryptionKeyError",
     "ExportRefusedError",
     "FourEyesError",
@@ -36,9 +38,14 @@ __all__ = [
     "LexiconError",
     "LockedOutError",
     "ModelMissingError",
+    "ModelStoreError",
+    "NicknameError",
+    "NicknameReviewError",
+    "NoReferenceError",
     "PasswordPolicyError",
     "PermissionDeniedError",
     "PolicyError",
+    "ProposedAttributionError",
     "PseudonymError",
     "QuerySyntaxError",
     "QuoteError",
@@ -52,6 +59,7 @@ __all__ = [
     "StageInputError",
     "StaleEditError",
     "TamperedMediaError",
+    "TimestampError",
     "TooLargeError",
     "TranslationEngineError",
     "TranslationStateError",
@@ -382,3 +390,63 @@ class WrongKeyError(EncryptionKeyError):
 
 class TamperedMediaError(IntegrityError):
     """An encrypted media file fails authentication: altered, truncated or swapped."""
+
+
+# -- raised by earshot.ingest.encodings -----------------------------------------
+
+
+class EncodingRefused(EarshotError, ValueError):
+    """No encoding tried gives plausible text; the message names them and what to do."""
+
+
+# -- raised by earshot.pipeline.asr_eval ----------------------------------------
+
+
+class NoReferenceError(EarshotError):
+    """No call of the case has a reference transcript to score against."""
+
+
+# -- raised by earshot.publish.attribution --------------------------------------
+
+
+class ProposedAttributionError(ExportRefusedError):
+    """A publication would have to name a side whose attribution is only proposed."""
+
+
+# -- raised by earshot.publish.nicknames ----------------------------------------
+
+
+class NicknameReviewError(ExportRefusedError):
+    """A redacted export has terms of address no editor has decided yet."""
+
+    def __init__(self, message: str, pending: Sequence[object]) -> None:
+        super().__init__(message)
+        self.pending = list(pending)
+
+
+# -- raised by earshot.publish.nicknames ----------------------------------------
+
+
+class NicknameError(EarshotError):
+    """A nickname decision cannot be recorded as asked."""
+
+
+# -- raised by earshot.security.timestamp ---------------------------------------
+
+
+class TimestampError(EarshotError):
+    """The time-stamp authority could not be reached or did not grant a token."""
+
+
+# -- raised by earshot.speech.models.store --------------------------------------
+
+
+class ModelStoreError(EarshotError):
+    """A model could not be fetched, imported or verified; the message names the file."""
+
+
+# -- raised by earshot.store.chainkey -------------------------------------------
+
+
+class ChainKeyError(CaseError):
+    """The chain key is missing or unreadable while the logs need it."""

@@ -16,6 +16,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..errors import EncodingRefused
+
 __all__ = [
     "LEGACY_ENCODINGS",
     "Decoded",
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 LEGACY_ENCODINGS: tuple[str, ...] = ("cp1251", "koi8_r", "cp866")
+
 _SHOWN = {"cp1251": "cp1251", "koi8_r": "KOI8-R", "cp866": "cp866", "koi8_u": "KOI8-U"}
 
 # Letter frequencies of Russian prose (per cent, lower case), plus the Ukrainian and
@@ -55,10 +58,6 @@ class Decoded:
 
     text: str
     encoding: str
-
-
-class EncodingRefused(ValueError):
-    """No encoding tried gives plausible text; the message names them and what to do."""
 
 
 def supported_encoding(name: str) -> str:

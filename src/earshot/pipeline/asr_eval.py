@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import EarshotError
+from ..errors import NoReferenceError
 from ..language.numbers import spoken_numbers
 from ..speech.asr import AsrEngine, get_engine
 from ..speech.diarize import assign_by_channel_energy
@@ -103,10 +103,6 @@ class EvalReport:
             "totals": [r.as_dict() for r in self.totals],
             "skipped": self.skipped,
         }
-
-
-class NoReferenceError(EarshotError):
-    """No call of the case has a reference transcript to score against."""
 
 
 Hypothesis = list[tuple[str | None, str]]  # (party or None, text) per segment

@@ -29,7 +29,7 @@ from earshot.identity.links import basis_token
 from earshot.store.identity_models import PartyPersonLink, VerificationEvent
 from earshot.store.models import Party, PersonPhone
 
-from .output import ExportRefusedError
+from ..errors import ProposedAttributionError
 
 __all__ = [
     "AttributionState",
@@ -51,10 +51,6 @@ class AttributionState(StrEnum):
     CURRENT = "current"
     PROPOSED = "proposed"
     NONE = "none"
-
-
-class ProposedAttributionError(ExportRefusedError):
-    """A publication would have to name a side whose attribution is only proposed."""
 
 
 @dataclass(frozen=True)

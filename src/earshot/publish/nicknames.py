@@ -26,7 +26,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError, LexiconError
+from earshot.errors import LexiconError
 from earshot.identity.actor import EDITOR_ROLES, Actor, require_role
 from earshot.language.analysis import current_transcript
 from earshot.language.morph import analyzer, fold
@@ -36,7 +36,7 @@ from earshot.store.custody import append_custody
 from earshot.store.models import Person
 from earshot.store.publish_models import NicknameDecision
 
-from .output import ExportRefusedError
+from ..errors import NicknameError, NicknameReviewError
 
 __all__ = [
     "Decision",
@@ -69,18 +69,6 @@ _NOT_ADDRESS = {"VERB", "INFN", "INTJ", "PRCL", "CONJ", "ADVB", "PRED", "PREP", 
 class Decision(StrEnum):
     NICKNAME = "nickname"
     ORDINARY = "ordinary"
-
-
-class NicknameError(EarshotError):
-    """A nickname decision cannot be recorded as asked."""
-
-
-class NicknameReviewError(ExportRefusedError):
-    """A redacted export has terms of address no editor has decided yet."""
-
-    def __init__(self, message: str, pending: Sequence[NicknameCandidate]) -> None:
-        super().__init__(message)
-        self.pending = list(pending)
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..errors import EarshotError
+from ..errors import TimestampError
 
 __all__ = ["TimestampError", "TimestampReply", "request_timestamp", "timestamp_request"]
 
 _SHA256_OID = bytes.fromhex("0609608648016503040201")  # 2.16.840.1.101.3.4.2.1
 _STATUS = {0: "granted", 1: "grantedWithMods", 2: "rejection", 3: "waiting"}
 _MAX_REPLY = 1 << 20
-
-
-class TimestampError(EarshotError):
-    """The time-stamp authority could not be reached or did not grant a token."""
 
 
 def _der(tag: int, body: bytes) -> bytes:

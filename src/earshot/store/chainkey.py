@@ -23,7 +23,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import CaseError
+from ..errors import ChainKeyError
 
 __all__ = [
     "KEY_NAME",
@@ -37,10 +37,6 @@ __all__ = [
 KEY_NAME = "chain.key"
 _KEY_BYTES = 32
 _MAC_LABEL = b"earshot chain entry v2\x00"
-
-
-class ChainKeyError(CaseError):
-    """The chain key is missing or unreadable while the logs need it."""
 
 
 def resolve_key_path(case_dir: Path, setting: str) -> Path:

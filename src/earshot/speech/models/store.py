@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ...errors import EarshotError, ModelMissingError
+from ...errors import ModelMissingError, ModelStoreError
 from .catalogue import CatalogueEntry, catalogue, entry, find_entry
 
 __all__ = [
@@ -49,10 +49,6 @@ _CHUNK = 1 << 20
 
 Progress = Callable[[str, int, int | None], None]
 """progress(file name, bytes done, total bytes or None)."""
-
-
-class ModelStoreError(EarshotError):
-    """A model could not be fetched, imported or verified; the message names the file."""
 
 
 def _sha256(path: Path) -> str:
