@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from earshot.language.forms import surface_table
 from earshot.language.lexicon import (
     GAP,
     SlangEntry,
@@ -177,11 +178,25 @@ class SlangMatcher:
                 regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
                 self._patterns.append((regex, entry.id))
         self._index = PhraseIndex(phrases)
+        # Generated once: inflections, suffixed abbreviations, soft-sign slips -> lexicon words.
+        self._surfaces = surface_table(lexicon)
+        self._token_cache: dict[str, frozenset[str]] = {}
+
+    def token_keys(self, surface: str) -> frozenset[str]:
+        """A token's lemma keys plus the lexicon words it is a generated form of."""
+        cached = self._token_cache.get(surface)
+        if cached is None:
+            extra = self._surfaces.get(fold(surface))
+            cached = word_keys(surface) | extra if extra else word_keys(surface)
+            if len(self._token_cache) < 500_000:
+                self._token_cache[surface] = cached
+        return cached
 
     def find(self, text: str) -> list[SlangHit]:
         """Non-overlapping hits in text order; where candidates overlap the longest wins."""
         toks = tokens(text)
-        keys = [word_keys(tok[2]) for tok in toks]
+        token_keys = self.token_keys
+        keys = [token_keys(tok[2]) for tok in toks]
         candidates: list[tuple[int, int, int, int, str]] = []  # char span, token span, term
         for first, after, phrase in self._index.matches(keys):
             start, end = toks[first][0], toks[after - 1][1]
