@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from earshot.language.lexicon import GAP, SlangLexicon, phrase_parts
-from earshot.language.morph import analyzer, fold
+from earshot.language.morph import analyzer, fold, paradigm
 
 __all__ = ["ABBREVIATION_ENDINGS", "abbreviation_forms", "is_abbreviation", "surface_table", "word_forms"]
 
@@ -76,11 +76,7 @@ def word_forms(word: str) -> frozenset[str]:
     folded = fold(word)
     if is_abbreviation(word):
         return frozenset(abbreviation_forms(word))
-    out = {folded}
-    if folded[:1].isalpha():
-        for parse in analyzer().parse(folded):
-            if fold(parse.normal_form) == folded:
-                out.update(fold(form.word) for form in parse.lexeme)
+    out = set(paradigm(word))
     for surface in list(out):
         if "ь" in surface[1:] and len(surface) > 4:
             dropped = surface[0] + surface[1:].replace("ь", "")

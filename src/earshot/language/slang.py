@@ -26,7 +26,7 @@ from earshot.language.lexicon import (
     load_slang_lexicon,
     phrase_parts,
 )
-from earshot.language.morph import analyzer, fold, lemmas, tokens
+from earshot.language.morph import fold, lemmas, paradigm, tokens
 
 __all__ = [
     "CompiledPhrase",
@@ -58,13 +58,7 @@ def form_keys(word: str) -> frozenset[str]:
     inflect the dictionary form the lexicon gives; matching those surfaces directly covers
     the words it would otherwise mis-lemmatise.
     """
-    folded = fold(word)
-    keys = set(word_keys(word))
-    if folded[:1].isalpha():
-        for parse in analyzer().parse(folded):
-            if fold(parse.normal_form) == folded:
-                keys.update(fold(form.word) for form in parse.lexeme)
-    return frozenset(keys)
+    return frozenset(word_keys(word) | paradigm(word))
 
 
 @dataclass(frozen=True)
@@ -192,8 +186,12 @@ class SlangMatcher:
                 self._token_cache[surface] = cached
         return cached
 
-    def find(self, text: str) -> list[SlangHit]:
-        """Non-overlapping hits in text order; where candidates overlap the longest wins."""
+    def find(self, text: str, *, without_context: frozenset[str] = frozenset()) -> list[SlangHit]:
+        """Non-overlapping hits in text order; where candidates overlap the longest wins.
+
+        `without_context`: term ids whose `requires`/`excludes` are ignored (to measure what a
+        context rule does, see :func:`earshot.language.evaluation.context_rule_effects`).
+        """
         toks = tokens(text)
         token_keys = self.token_keys
         keys = [token_keys(tok[2]) for tok in toks]
@@ -209,7 +207,11 @@ class SlangMatcher:
                     first = bisect.bisect_right(ends, m.start())
                     after = bisect.bisect_left(starts, m.end())
                     candidates.append((m.start(), m.end(), first, after, term))
-        kept = [c for c in candidates if self._context_ok(c[4], keys, c[2], c[3])]
+        kept = [
+            c
+            for c in candidates
+            if c[4] in without_context or self._context_ok(c[4], keys, c[2], c[3])
+        ]
         return self._resolve(text, kept)
 
     def _context_ok(
