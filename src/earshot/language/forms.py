@@ -24,7 +24,13 @@ from functools import lru_cache
 from earshot.language.lexicon import GAP, SlangLexicon, phrase_parts
 from earshot.language.morph import analyzer, fold, paradigm
 
-__all__ = ["ABBREVIATION_ENDINGS", "abbreviation_forms", "is_abbreviation", "surface_table", "word_forms"]
+__all__ = [
+    "ABBREVIATION_ENDINGS",
+    "abbreviation_forms",
+    "is_abbreviation",
+    "surface_table",
+    "word_forms",
+]
 
 _NOUN_ENDINGS = ("", "а", "у", "ом", "е", "ы", "и", "ов", "ам", "ами", "ах", "ой", "ом")
 _NIK = ("", "а", "у", "ом", "е", "и", "ов", "ам", "ами", "ах")
@@ -72,8 +78,7 @@ def abbreviation_forms(word: str) -> set[str]:
 
 @lru_cache(maxsize=20_000)
 def word_forms(word: str) -> frozenset[str]:
-    """Folded surfaces of one lexicon word: its paradigm(s), ё/е, and soft-sign-dropped spellings."""
-    folded = fold(word)
+    """Folded surfaces of a lexicon word: its paradigm(s), ё/е, soft-sign-dropped spellings."""
     if is_abbreviation(word):
         return frozenset(abbreviation_forms(word))
     out = set(paradigm(word))
@@ -85,7 +90,9 @@ def word_forms(word: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def surface_table(lexicon: SlangLexicon, extra_words: Iterable[str] = ()) -> dict[str, frozenset[str]]:
+def surface_table(
+    lexicon: SlangLexicon, extra_words: Iterable[str] = ()
+) -> dict[str, frozenset[str]]:
     """Folded surface -> the lexicon words (folded) it is a form of, for every lexicon word.
 
     A surface equal to its own key is left out (lemma matching already finds it).

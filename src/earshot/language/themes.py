@@ -28,7 +28,6 @@ from earshot.language.slang import (
     SlangMatcher,
     compile_phrase,
     default_matcher,
-    word_keys,
 )
 
 __all__ = ["ThemeHit", "ThemeOptions", "ThemeTagger", "default_tagger"]
@@ -113,10 +112,13 @@ class ThemeTagger:
                 getattr(evidence, strength).setdefault(cue, span)
 
         toks = tokens(text)
-        keys = [word_keys(tok[2]) for tok in toks]
+        keys = [self.slang.token_keys(tok[2]) for tok in toks]
         for first, after, phrase in self._index.matches(keys):
             span = (toks[first][0], toks[after - 1][1])
+            negated = _negated(toks, first)
             for theme_id, strength in self._phrase_cues[phrase.label]:
+                if negated and strength != _NEGATIVE:
+                    continue  # «никто не погиб», «не ранен»: the cue is denied
                 note(theme_id, strength, phrase.label, span)
         for regex, theme_id, strength, cue in self._patterns:
             for m in regex.finditer(text):
@@ -128,7 +130,10 @@ class ThemeTagger:
         return found
 
     def _fires(self, evidence: _Evidence) -> bool:
-        return bool(evidence.strong) or len(evidence.weak) >= self.options.weak_needed
+        # Weak cues count by place, not by name: «осколок» as a phrase and as a slang term
+        # is one piece of evidence, not two.
+        places = set(evidence.weak.values())
+        return bool(evidence.strong) or len(places) >= self.options.weak_needed
 
     def tag(self, text: str, slang_hits: Sequence[SlangHit] | None = None) -> list[ThemeHit]:
         """Themes of one segment, in theme-file order.
@@ -178,6 +183,20 @@ class ThemeTagger:
                 if self._fires(total):
                     first_seen.setdefault(theme_id, position)
         return sorted(first_seen, key=lambda t: (first_seen[t], self._order.index(t)))
+
+
+_NOT = frozenset({"не", "ни"})
+# Words that may stand between a negation and the cue it denies: «не был ранен», «не всех убило».
+_BETWEEN = frozenset({"был", "была", "было", "были", "бы", "уже", "всех", "всё", "все", "сильно"})
+
+
+def _negated(toks: Sequence[tuple[int, int, str]], first: int) -> bool:
+    """Whether the phrase starting at token `first` is denied by «не»/«ни» just before it."""
+    if first >= 1 and toks[first - 1][2].lower() in _NOT:
+        return True
+    return (
+        first >= 2 and toks[first - 2][2].lower() in _NOT and toks[first - 1][2].lower() in _BETWEEN
+    )
 
 
 @cache
