@@ -33,6 +33,7 @@ __all__ = [
     "load_slang_lexicon",
     "load_themes",
     "phrase_parts",
+    "slang_entry",
 ]
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -386,6 +387,11 @@ def _slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
         examples=_texts(path, entry_id, raw, "examples"),
         counter_examples=_texts(path, entry_id, raw, "counter_examples"),
     )
+
+
+def slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
+    """Validate one entry given as a mapping (YAML item, CLI or web form); `path` names it."""
+    return _slang_entry(path, index, raw)
 
 
 def _load_slang_file(path: Path) -> tuple[SlangEntry, ...]:
