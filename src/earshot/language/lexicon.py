@@ -86,6 +86,7 @@ _SLANG_KEYS = frozenset(
         "coarse",
         "prevents",
         "group",
+        "search_forms",
         "ambiguous",
         "requires",
         "excludes",
@@ -115,6 +116,7 @@ class SlangEntry:
     prevents: str = ""
     group: str = ""
     sources: tuple[str, ...] = ()
+    search_forms: tuple[str, ...] = ()
     ambiguous: bool = False
     requires: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -381,6 +383,7 @@ def _slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
         coarse=_flag(path, entry_id, raw, "coarse"),
         prevents=prevents,
         group=_text(path, entry_id, raw, "group", required=False),
+        search_forms=_texts(path, entry_id, raw, "search_forms"),
         ambiguous=ambiguous,
         requires=requires,
         excludes=excludes,
