@@ -7,8 +7,9 @@ ORs in what it returns:
 
 * ``words`` / ``phrases``: the surface forms of every lexicon entry the word is a form of,
   and of the entries sharing its ``group`` (codes: 200 / груз 200 / задвухсотить), plus
-  their ``search_forms`` (codes written in digits; «200-х» is one token, «груз 200» two). They are ordinary text, so the
-  results stay ranked. Entries with a context rule are left out: a search for «подвал»
+  their ``search_forms`` (codes written in digits; «200-х» is one token, «груз 200» two).
+  They are ordinary text, so the results stay ranked (the planner keeps each index key
+  once). Entries with a context rule are left out: a search for «подвал»
   must not turn into every cellar;
 * ``terms``: lexicon ids whose English gloss holds the word, searched as slang tags
   (``term:`` filters over the decoder's hits), so "killed" finds «двухсотых».
