@@ -27,6 +27,7 @@ from earshot.language.lexicon import (
     phrase_parts,
 )
 from earshot.language.morph import fold, lemmas, paradigm, tokens
+from earshot.language.needles import needles
 
 __all__ = [
     "CompiledPhrase",
@@ -164,13 +165,13 @@ class SlangMatcher:
         self.options = options or MatcherOptions()
         self._rules: dict[str, _Rule] = {}
         phrases: list[CompiledPhrase] = []
-        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._patterns: list[tuple[re.Pattern[str], str, frozenset[str] | None]] = []
         for entry in lexicon.entries:
             self._rules[entry.id] = _Rule(entry, _keys_of(entry.requires), _keys_of(entry.excludes))
             phrases.extend(compile_phrase(form, entry.id) for form in entry.forms)
             for pattern in entry.patterns:
                 regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
-                self._patterns.append((regex, entry.id))
+                self._patterns.append((regex, entry.id, needles(pattern)))
         self._index = PhraseIndex(phrases)
         # Generated once: inflections, suffixed abbreviations, soft-sign slips -> lexicon words.
         self._surfaces = surface_table(lexicon)
@@ -202,7 +203,10 @@ class SlangMatcher:
         if self._patterns:
             starts = [tok[0] for tok in toks]
             ends = [tok[1] for tok in toks]
-            for regex, term in self._patterns:
+            lowered = text.lower()
+            for regex, term, needed in self._patterns:
+                if needed is not None and not any(n in lowered for n in needed):
+                    continue  # cannot match: skip the regex (see earshot.language.needles)
                 for m in regex.finditer(text):
                     first = bisect.bisect_right(ends, m.start())
                     after = bisect.bisect_left(starts, m.end())

@@ -22,6 +22,7 @@ from functools import cache
 from earshot.errors import LexiconError
 from earshot.language.lexicon import Theme, ThemeSet, load_themes
 from earshot.language.morph import tokens
+from earshot.language.needles import needles
 from earshot.language.slang import (
     PhraseIndex,
     SlangHit,
@@ -73,7 +74,7 @@ class ThemeTagger:
         self._order = [theme.id for theme in themes.themes]
         self._phrase_cues: dict[str, list[tuple[str, str]]] = {}
         self._slang_cues: dict[str, list[tuple[str, str]]] = {}
-        self._patterns: list[tuple[re.Pattern[str], str, str, str]] = []
+        self._patterns: list[tuple[re.Pattern[str], str, str, str, frozenset[str] | None]] = []
         known_terms = slang.lexicon.ids
         for theme in themes.themes:
             for strength, cues in (
@@ -99,7 +100,7 @@ class ThemeTagger:
             self._phrase_cues.setdefault(phrase, []).append((theme.id, strength))
         for pattern in patterns:
             regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
-            self._patterns.append((regex, theme.id, strength, f"re:{pattern}"))
+            self._patterns.append((regex, theme.id, strength, f"re:{pattern}", needles(pattern)))
 
     def _evidence(self, text: str, slang_hits: Sequence[SlangHit] | None) -> dict[str, _Evidence]:
         found: dict[str, _Evidence] = {}
@@ -120,7 +121,10 @@ class ThemeTagger:
                 if negated and strength != _NEGATIVE:
                     continue  # «никто не погиб», «не ранен»: the cue is denied
                 note(theme_id, strength, phrase.label, span)
-        for regex, theme_id, strength, cue in self._patterns:
+        lowered = text.lower()
+        for regex, theme_id, strength, cue, needed in self._patterns:
+            if needed is not None and not any(n in lowered for n in needed):
+                continue  # cannot match (see earshot.language.needles)
             for m in regex.finditer(text):
                 note(theme_id, strength, cue, (m.start(), m.end()))
         hits = self.slang.find(text) if slang_hits is None else slang_hits
