@@ -51,3 +51,13 @@ def test_no_match_in_the_development_set_lacks_its_needles() -> None:
                 if needed is not None:
                     assert any(n in match.group(0).lower() for n in needed), (pattern, text)
     assert checked >= 50
+
+
+def test_scan_reports_needles_inside_needles() -> None:
+    from earshot.language.needles import NeedleScan
+
+    scan = NeedleScan([frozenset({"позиция"}), frozenset({"позици"}), None, frozenset({"груз"})])
+    assert scan.present("на позициях тихо") == {"позиция", "позици"}
+    assert scan.present("груз 200") == {"груз"}
+    assert scan.present("ничего") == frozenset()
+    assert NeedleScan([None]).present("что угодно") == frozenset()

@@ -27,7 +27,7 @@ from earshot.language.lexicon import (
     phrase_parts,
 )
 from earshot.language.morph import fold, lemmas, paradigm, tokens
-from earshot.language.needles import needles
+from earshot.language.needles import NeedleScan, needles
 
 __all__ = [
     "CompiledPhrase",
@@ -173,6 +173,7 @@ class SlangMatcher:
                 regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
                 self._patterns.append((regex, entry.id, needles(pattern)))
         self._index = PhraseIndex(phrases)
+        self._scan = NeedleScan([needed for _, _, needed in self._patterns])
         # Generated once: inflections, suffixed abbreviations, soft-sign slips -> lexicon words.
         self._surfaces = surface_table(lexicon)
         self._token_cache: dict[str, frozenset[str]] = {}
@@ -203,9 +204,9 @@ class SlangMatcher:
         if self._patterns:
             starts = [tok[0] for tok in toks]
             ends = [tok[1] for tok in toks]
-            lowered = text.lower()
+            present = self._scan.present(text.lower())
             for regex, term, needed in self._patterns:
-                if needed is not None and not any(n in lowered for n in needed):
+                if needed is not None and needed.isdisjoint(present):
                     continue  # cannot match: skip the regex (see earshot.language.needles)
                 for m in regex.finditer(text):
                     first = bisect.bisect_right(ends, m.start())

@@ -22,7 +22,7 @@ from functools import cache
 from earshot.errors import LexiconError
 from earshot.language.lexicon import Theme, ThemeSet, load_themes
 from earshot.language.morph import tokens
-from earshot.language.needles import needles
+from earshot.language.needles import NeedleScan, needles
 from earshot.language.slang import (
     PhraseIndex,
     SlangHit,
@@ -92,6 +92,7 @@ class ThemeTagger:
                         )
                     self._slang_cues.setdefault(term, []).append((theme.id, strength))
         self._index = PhraseIndex(compile_phrase(phrase) for phrase in self._phrase_cues)
+        self._scan = NeedleScan([p[4] for p in self._patterns])
 
     def _add_cues(
         self, theme: Theme, strength: str, phrases: Iterable[str], patterns: Iterable[str]
@@ -121,9 +122,9 @@ class ThemeTagger:
                 if negated and strength != _NEGATIVE:
                     continue  # «никто не погиб», «не ранен»: the cue is denied
                 note(theme_id, strength, phrase.label, span)
-        lowered = text.lower()
+        present = self._scan.present(text.lower())
         for regex, theme_id, strength, cue, needed in self._patterns:
-            if needed is not None and not any(n in lowered for n in needed):
+            if needed is not None and needed.isdisjoint(present):
                 continue  # cannot match (see earshot.language.needles)
             for m in regex.finditer(text):
                 note(theme_id, strength, cue, (m.start(), m.end()))
