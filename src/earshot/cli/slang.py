@@ -27,8 +27,16 @@ def slang() -> None:
 
 @slang.command("candidates")
 @case_argument
-@click.option("--min-count", type=click.IntRange(1), default=2, show_default=True)
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option(
+    "--min-count",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Fewest occurrences of a word or abbreviation (phrases need one more).",
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Most shown."
+)
 @click.option(
     "--kind",
     "kinds",
