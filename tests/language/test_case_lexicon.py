@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import jsonschema
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +24,8 @@ from earshot.publish.export_json import build_export
 from earshot.store.case import Case
 from earshot.store.language_models import SegmentSlang
 from earshot.store.models import Call, Original, Segment, Transcript
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "export.schema.json"
 
 CALLS = [
     [
@@ -123,6 +126,8 @@ def test_case_entry_applies_to_the_whole_case_and_survives_reanalysis(case: Case
         export = build_export(session)
     assert export["case_lexicon"][0]["term"] == "krokozhabra"
     assert export["case_lexicon"][0]["actor"] == "editor-anna"
+    schema = json.loads(SCHEMA.read_text("utf-8"))
+    jsonschema.validate(json.loads(json.dumps(export, default=str)), schema)
     with case.session() as session:
         found = {(c.kind, c.text) for c in find_candidates(session, min_count=2)}
     assert ("unknown_word", "крокожабра") not in found  # known to the case lexicon now
