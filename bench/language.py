@@ -11,7 +11,10 @@ cold start, which loads the models once for all workers, is timed on its own and
 shown both apart and included). The segment texts repeat, so the
 per-word caches are warm as they are after the first calls of a real case. Accuracy:
 precision and recall of the slang decoder and of person-name detection on the labelled
-sets in tests/language/data/.
+sets in tests/language/data/, and -- on the development set (dev_set.yaml, issue 14) --
+jargon and theme precision and recall per category, with the context rules' measured effect.
+
+    .venv/bin/python bench/language.py --accuracy-only   # the dev-set tables alone
 """
 
 from __future__ import annotations
@@ -33,8 +36,17 @@ from sqlalchemy import delete
 
 from earshot.language.analysis import AnalysisOptions, analyze_case
 from earshot.language.entities import EntityExtractor
+from earshot.language.evaluation import (
+    Score,
+    context_rule_effects,
+    load_labelled,
+    score_slang,
+    score_themes,
+)
+from earshot.language.lexicon import load_slang_lexicon
 from earshot.language.pool import AnalysisPool, available_cores
 from earshot.language.slang import default_matcher
+from earshot.language.themes import default_tagger
 from earshot.store.case import Case
 from earshot.store.language_models import CallTheme, SegmentEntity, SegmentSlang, SegmentTheme
 from earshot.store.models import Call, Original, Person, Segment, Transcript
@@ -58,6 +70,58 @@ def slang_accuracy() -> tuple[float, float, int]:
         tp, fp, fn = tp + len(found & wanted), fp + len(found - wanted), fn + len(wanted - found)
     precision, recall = _prf(tp, fp, fn)
     return precision, recall, len(rows)
+
+
+def _score_table(title: str, total: Score, per: dict[str, Score], target: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("category", "precision", "recall", "tp", "fp", "fn"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for name, score in per.items():
+        table.add_row(
+            name,
+            f"{score.precision:.3f}",
+            f"{score.recall:.3f}",
+            *map(str, (score.tp, score.fp, score.fn)),
+        )
+    table.add_row(
+        f"ALL (target {target})",
+        f"{total.precision:.3f}",
+        f"{total.recall:.3f}",
+        *map(str, (total.tp, total.fp, total.fn)),
+    )
+    return table
+
+
+def dev_set_report(console: Console) -> None:
+    """Per-category jargon and theme scores on the development set, and the context rules."""
+    rows = load_labelled(DATA / "dev_set.yaml")
+    matcher = default_matcher()
+    total, per = score_slang(matcher, rows)
+    console.print(
+        _score_table(
+            f"Jargon on the development set ({len(rows)} sentences)",
+            total,
+            per,
+            "P >= 0.95, R >= 0.9",
+        )
+    )
+    total, per = score_themes(default_tagger(), rows)
+    console.print(_score_table("Themes on the development set", total, per, "P >= 0.9, R >= 0.8"))
+    effects = context_rule_effects(load_slang_lexicon(), rows, matcher)
+    kept = sum(e.kept for e in effects)
+    removed = sum(e.false_positives_removed for e in effects)
+    lost = sum(e.true_hits_lost for e in effects)
+    console.print(
+        f"Context rules: {len(effects)} measured, {kept} remove more false positives than "
+        f"true hits; together they remove {removed} false positives and cost {lost} true hits."
+    )
+    texts = [row.text for row in rows] * 20
+    started = time.perf_counter()
+    tagger = default_tagger()
+    for text in texts:
+        tagger.tag(text, matcher.find(text))
+    elapsed = time.perf_counter() - started
+    console.print(f"Slang + themes alone: {len(texts) / elapsed:.0f} segments/s, 1 process.")
 
 
 def name_accuracy() -> tuple[float, float, int]:
@@ -166,7 +230,13 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=available_cores(), help="Processes for the pool run."
     )
+    parser.add_argument(
+        "--accuracy-only", action="store_true", help="Only the development-set tables."
+    )
     args = parser.parse_args()
+    if args.accuracy_only:
+        dev_set_report(Console())
+        return
     load_before = _load()
     with tempfile.TemporaryDirectory() as tmp:
         segments = build_case(Path(tmp) / "case", args.repeat)
@@ -214,7 +284,9 @@ def main() -> None:
     table.add_row("slang recall", f"{slang_r:.3f}", ">= 0.9")
     table.add_row(f"person-name precision ({name_n} sentences)", f"{name_p:.3f}", ">= 0.9")
     table.add_row("person-name recall", f"{name_r:.3f}", ">= 0.9")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    dev_set_report(console)
 
 
 if __name__ == "__main__":

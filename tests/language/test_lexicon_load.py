@@ -90,8 +90,17 @@ def test_good_extra_file_loads(tmp_path: Path) -> None:
         ),
         (
             "entries:\n  - id: req\n    forms: [яма]\n    requires: [сидеть]\n    gloss: g\n"
-            "    category: punishment\n    source: s\n",
+            "    prevents: pits\n    category: punishment\n    source: s\n",
             ["req", "'ambiguous'"],
+        ),
+        (
+            "entries:\n  - id: noprev\n    forms: [яма]\n    excludes: [огород]\n    gloss: g\n"
+            "    category: punishment\n    source: s\n",
+            ["noprev", "'prevents'", "false positive"],
+        ),
+        (
+            "entries:\n  - id: nosrc\n    forms: [яма]\n    gloss: g\n    category: places\n",
+            ["nosrc", "'sources'"],
         ),
         (
             "entries:\n  - id: cat\n    forms: [яма]\n    gloss: g\n    category: food\n"

@@ -334,6 +334,7 @@ PAGES = [
     "/graph",
     "/quotes?call={call}",
     "/export",
+    "/slang",
 ]
 
 

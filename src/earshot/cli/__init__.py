@@ -15,6 +15,7 @@ from . import (
     publish,  # noqa: F401  (after language: its `export` replaces language's)
     search,  # noqa: F401
     security,  # noqa: F401
+    slang,  # noqa: F401
     web,  # noqa: F401
 )
 from ._base import cli, main

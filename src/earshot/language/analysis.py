@@ -30,6 +30,7 @@ from earshot.language.analysis_store import (
     segments_by_call,
     segments_of,
 )
+from earshot.language.case_lexicon import reapply_case_lexicon
 from earshot.language.entities import Entity, EntityExtractor, extract_patterns
 from earshot.language.linking import (
     initials,
@@ -331,6 +332,7 @@ class LanguageStage:
             directory = PersonDirectory(persons)
             analysis = self.analyzer.analyze([s.text for s in segments], directory, persons)
             replace_analyses(session, [(call_id, segments, analysis)], self.info().key)
+            reapply_case_lexicon(session, [call_id])
         return StageOutcome(StageStatus.DONE, _counts(analysis))
 
 
@@ -438,6 +440,9 @@ def analyze_case(
             case, stage, analysed(map(analyse, chunks)), texts, report, (progress, len(existing))
         )
     report.workers = workers
+    if existing:
+        with case.session() as session:  # re-analysis replaced the case lexicon's hits too
+            reapply_case_lexicon(session, existing)
     return report
 
 

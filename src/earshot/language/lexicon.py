@@ -33,6 +33,7 @@ __all__ = [
     "load_slang_lexicon",
     "load_themes",
     "phrase_parts",
+    "slang_entry",
 ]
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -56,6 +57,14 @@ CATEGORIES = frozenset(
         "mobilization",
         "punishment",
         "propaganda",
+        # added with the real-speech lexicon (issue 14)
+        "army_life",
+        "drones_ew",
+        "munitions",
+        "ranks",
+        "coarse",
+        "vehicles",
+        "medical",
     }
 )
 
@@ -72,7 +81,12 @@ _SLANG_KEYS = frozenset(
         "category",
         "notes",
         "source",
+        "sources",
         "slur",
+        "coarse",
+        "prevents",
+        "group",
+        "search_forms",
         "ambiguous",
         "requires",
         "excludes",
@@ -98,6 +112,11 @@ class SlangEntry:
     patterns: tuple[str, ...] = ()
     notes: str = ""
     slur: bool = False
+    coarse: bool = False
+    prevents: str = ""
+    group: str = ""
+    sources: tuple[str, ...] = ()
+    search_forms: tuple[str, ...] = ()
     ambiguous: bool = False
     requires: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -326,6 +345,23 @@ def _slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
         raise _fail(
             path, entry_id, "requires", "ambiguous entry without context words", "List some."
         )
+    prevents = _text(path, entry_id, raw, "prevents", required=False)
+    if (requires or excludes) and not prevents:
+        raise _fail(
+            path,
+            entry_id,
+            "prevents",
+            "a context rule (requires/excludes) without the false positive it prevents",
+            "Write the ordinary use it keeps out, e.g. 'kitchen mincers'.",
+        )
+    sources = _texts(path, entry_id, raw, "sources")
+    single = _text(path, entry_id, raw, "source", required=False)
+    if single:
+        sources = (single, *sources)
+    if not sources:
+        raise _fail(
+            path, entry_id, "sources", "missing", "Name the glossary or article documenting it."
+        )
     if requires and not ambiguous:
         raise _fail(
             path,
@@ -341,14 +377,24 @@ def _slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
         gloss=_text(path, entry_id, raw, "gloss", required=True),
         category=category,
         notes=_text(path, entry_id, raw, "notes", required=False),
-        source=_text(path, entry_id, raw, "source", required=True),
+        source="; ".join(sources),
+        sources=sources,
         slur=_flag(path, entry_id, raw, "slur"),
+        coarse=_flag(path, entry_id, raw, "coarse"),
+        prevents=prevents,
+        group=_text(path, entry_id, raw, "group", required=False),
+        search_forms=_texts(path, entry_id, raw, "search_forms"),
         ambiguous=ambiguous,
         requires=requires,
         excludes=excludes,
         examples=_texts(path, entry_id, raw, "examples"),
         counter_examples=_texts(path, entry_id, raw, "counter_examples"),
     )
+
+
+def slang_entry(path: Path, index: int, raw: Any) -> SlangEntry:
+    """Validate one entry given as a mapping (YAML item, CLI or web form); `path` names it."""
+    return _slang_entry(path, index, raw)
 
 
 def _load_slang_file(path: Path) -> tuple[SlangEntry, ...]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pymorphy3
 
-__all__ = ["TOKEN_RE", "analyzer", "fold", "lemma", "lemmas", "tokens"]
+__all__ = ["TOKEN_RE", "analyzer", "fold", "lemma", "lemmas", "paradigm", "tokens"]
 
 # Words (Cyrillic or Latin, with inner hyphens) and digit groups ("200-е" stays one token).
 TOKEN_RE = re.compile(r"[0-9]+(?:-[а-яёa-z]+)?|[а-яёa-z]+(?:-[а-яёa-z]+)*", re.IGNORECASE)
@@ -52,3 +52,35 @@ def lemmas(word: str) -> tuple[str, ...]:
 def lemma(word: str) -> str:
     """The most likely lemma of `word` (folded)."""
     return lemmas(word)[0]
+
+
+_VERBAL = frozenset({"VERB", "INFN", "PRTF", "PRTS", "GRND"})
+
+
+@lru_cache(maxsize=50_000)
+def paradigm(word: str) -> frozenset[str]:
+    """Folded surfaces of `word`'s own paradigm(s): every parse whose lemma is `word`.
+
+    A generated surface that the dictionary knows only as a form of *another* word is left
+    out: the guessed plural genitive of unknown «промка» is «промок», which is the past tense
+    of «промокнуть» (a verb form), and must not make «спальник промок» a place name.
+    """
+    folded = fold(word)
+    out = {folded}
+    if not folded[:1].isalpha():
+        return frozenset(out)
+    morph = analyzer()
+    for parse in morph.parse(folded):
+        if fold(parse.normal_form) != folded:
+            continue
+        for form in parse.lexeme:
+            surface = fold(form.word)
+            if surface in out:
+                continue
+            others = morph.parse(surface) if morph.word_is_known(surface) else []
+            if others and all(
+                fold(o.normal_form) != folded and o.tag.POS in _VERBAL for o in others
+            ):
+                continue
+            out.add(surface)
+    return frozenset(out)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from earshot.language.forms import surface_table
 from earshot.language.lexicon import (
     GAP,
     SlangEntry,
@@ -25,7 +26,8 @@ from earshot.language.lexicon import (
     load_slang_lexicon,
     phrase_parts,
 )
-from earshot.language.morph import analyzer, fold, lemmas, tokens
+from earshot.language.morph import fold, lemmas, paradigm, tokens
+from earshot.language.needles import NeedleScan, needles
 
 __all__ = [
     "CompiledPhrase",
@@ -57,13 +59,7 @@ def form_keys(word: str) -> frozenset[str]:
     inflect the dictionary form the lexicon gives; matching those surfaces directly covers
     the words it would otherwise mis-lemmatise.
     """
-    folded = fold(word)
-    keys = set(word_keys(word))
-    if folded[:1].isalpha():
-        for parse in analyzer().parse(folded):
-            if fold(parse.normal_form) == folded:
-                keys.update(fold(form.word) for form in parse.lexeme)
-    return frozenset(keys)
+    return frozenset(word_keys(word) | paradigm(word))
 
 
 @dataclass(frozen=True)
@@ -169,19 +165,38 @@ class SlangMatcher:
         self.options = options or MatcherOptions()
         self._rules: dict[str, _Rule] = {}
         phrases: list[CompiledPhrase] = []
-        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._patterns: list[tuple[re.Pattern[str], str, frozenset[str] | None]] = []
         for entry in lexicon.entries:
             self._rules[entry.id] = _Rule(entry, _keys_of(entry.requires), _keys_of(entry.excludes))
             phrases.extend(compile_phrase(form, entry.id) for form in entry.forms)
             for pattern in entry.patterns:
                 regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
-                self._patterns.append((regex, entry.id))
+                self._patterns.append((regex, entry.id, needles(pattern)))
         self._index = PhraseIndex(phrases)
+        self._scan = NeedleScan([needed for _, _, needed in self._patterns])
+        # Generated once: inflections, suffixed abbreviations, soft-sign slips -> lexicon words.
+        self._surfaces = surface_table(lexicon)
+        self._token_cache: dict[str, frozenset[str]] = {}
 
-    def find(self, text: str) -> list[SlangHit]:
-        """Non-overlapping hits in text order; where candidates overlap the longest wins."""
+    def token_keys(self, surface: str) -> frozenset[str]:
+        """A token's lemma keys plus the lexicon words it is a generated form of."""
+        cached = self._token_cache.get(surface)
+        if cached is None:
+            extra = self._surfaces.get(fold(surface))
+            cached = word_keys(surface) | extra if extra else word_keys(surface)
+            if len(self._token_cache) < 500_000:
+                self._token_cache[surface] = cached
+        return cached
+
+    def find(self, text: str, *, without_context: frozenset[str] = frozenset()) -> list[SlangHit]:
+        """Non-overlapping hits in text order; where candidates overlap the longest wins.
+
+        `without_context`: term ids whose `requires`/`excludes` are ignored (to measure what a
+        context rule does, see :func:`earshot.language.evaluation.context_rule_effects`).
+        """
         toks = tokens(text)
-        keys = [word_keys(tok[2]) for tok in toks]
+        token_keys = self.token_keys
+        keys = [token_keys(tok[2]) for tok in toks]
         candidates: list[tuple[int, int, int, int, str]] = []  # char span, token span, term
         for first, after, phrase in self._index.matches(keys):
             start, end = toks[first][0], toks[after - 1][1]
@@ -189,12 +204,19 @@ class SlangMatcher:
         if self._patterns:
             starts = [tok[0] for tok in toks]
             ends = [tok[1] for tok in toks]
-            for regex, term in self._patterns:
+            present = self._scan.present(text.lower())
+            for regex, term, needed in self._patterns:
+                if needed is not None and needed.isdisjoint(present):
+                    continue  # cannot match: skip the regex (see earshot.language.needles)
                 for m in regex.finditer(text):
                     first = bisect.bisect_right(ends, m.start())
                     after = bisect.bisect_left(starts, m.end())
                     candidates.append((m.start(), m.end(), first, after, term))
-        kept = [c for c in candidates if self._context_ok(c[4], keys, c[2], c[3])]
+        kept = [
+            c
+            for c in candidates
+            if c[4] in without_context or self._context_ok(c[4], keys, c[2], c[3])
+        ]
         return self._resolve(text, kept)
 
     def _context_ok(

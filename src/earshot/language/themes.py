@@ -22,13 +22,13 @@ from functools import cache
 from earshot.errors import LexiconError
 from earshot.language.lexicon import Theme, ThemeSet, load_themes
 from earshot.language.morph import tokens
+from earshot.language.needles import NeedleScan, needles
 from earshot.language.slang import (
     PhraseIndex,
     SlangHit,
     SlangMatcher,
     compile_phrase,
     default_matcher,
-    word_keys,
 )
 
 __all__ = ["ThemeHit", "ThemeOptions", "ThemeTagger", "default_tagger"]
@@ -74,7 +74,7 @@ class ThemeTagger:
         self._order = [theme.id for theme in themes.themes]
         self._phrase_cues: dict[str, list[tuple[str, str]]] = {}
         self._slang_cues: dict[str, list[tuple[str, str]]] = {}
-        self._patterns: list[tuple[re.Pattern[str], str, str, str]] = []
+        self._patterns: list[tuple[re.Pattern[str], str, str, str, frozenset[str] | None]] = []
         known_terms = slang.lexicon.ids
         for theme in themes.themes:
             for strength, cues in (
@@ -92,6 +92,7 @@ class ThemeTagger:
                         )
                     self._slang_cues.setdefault(term, []).append((theme.id, strength))
         self._index = PhraseIndex(compile_phrase(phrase) for phrase in self._phrase_cues)
+        self._scan = NeedleScan([p[4] for p in self._patterns])
 
     def _add_cues(
         self, theme: Theme, strength: str, phrases: Iterable[str], patterns: Iterable[str]
@@ -100,7 +101,7 @@ class ThemeTagger:
             self._phrase_cues.setdefault(phrase, []).append((theme.id, strength))
         for pattern in patterns:
             regex = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
-            self._patterns.append((regex, theme.id, strength, f"re:{pattern}"))
+            self._patterns.append((regex, theme.id, strength, f"re:{pattern}", needles(pattern)))
 
     def _evidence(self, text: str, slang_hits: Sequence[SlangHit] | None) -> dict[str, _Evidence]:
         found: dict[str, _Evidence] = {}
@@ -113,12 +114,18 @@ class ThemeTagger:
                 getattr(evidence, strength).setdefault(cue, span)
 
         toks = tokens(text)
-        keys = [word_keys(tok[2]) for tok in toks]
+        keys = [self.slang.token_keys(tok[2]) for tok in toks]
         for first, after, phrase in self._index.matches(keys):
             span = (toks[first][0], toks[after - 1][1])
+            negated = _negated(toks, first)
             for theme_id, strength in self._phrase_cues[phrase.label]:
+                if negated and strength != _NEGATIVE:
+                    continue  # «никто не погиб», «не ранен»: the cue is denied
                 note(theme_id, strength, phrase.label, span)
-        for regex, theme_id, strength, cue in self._patterns:
+        present = self._scan.present(text.lower())
+        for regex, theme_id, strength, cue, needed in self._patterns:
+            if needed is not None and needed.isdisjoint(present):
+                continue  # cannot match (see earshot.language.needles)
             for m in regex.finditer(text):
                 note(theme_id, strength, cue, (m.start(), m.end()))
         hits = self.slang.find(text) if slang_hits is None else slang_hits
@@ -128,7 +135,10 @@ class ThemeTagger:
         return found
 
     def _fires(self, evidence: _Evidence) -> bool:
-        return bool(evidence.strong) or len(evidence.weak) >= self.options.weak_needed
+        # Weak cues count by place, not by name: «осколок» as a phrase and as a slang term
+        # is one piece of evidence, not two.
+        places = set(evidence.weak.values())
+        return bool(evidence.strong) or len(places) >= self.options.weak_needed
 
     def tag(self, text: str, slang_hits: Sequence[SlangHit] | None = None) -> list[ThemeHit]:
         """Themes of one segment, in theme-file order.
@@ -178,6 +188,20 @@ class ThemeTagger:
                 if self._fires(total):
                     first_seen.setdefault(theme_id, position)
         return sorted(first_seen, key=lambda t: (first_seen[t], self._order.index(t)))
+
+
+_NOT = frozenset({"не", "ни"})
+# Words that may stand between a negation and the cue it denies: «не был ранен», «не всех убило».
+_BETWEEN = frozenset({"был", "была", "было", "были", "бы", "уже", "всех", "всё", "все", "сильно"})
+
+
+def _negated(toks: Sequence[tuple[int, int, str]], first: int) -> bool:
+    """Whether the phrase starting at token `first` is denied by «не»/«ни» just before it."""
+    if first >= 1 and toks[first - 1][2].lower() in _NOT:
+        return True
+    return (
+        first >= 2 and toks[first - 2][2].lower() in _NOT and toks[first - 1][2].lower() in _BETWEEN
+    )
 
 
 @cache

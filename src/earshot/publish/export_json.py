@@ -149,10 +149,16 @@ def build_export(session: Session, call_ids: Sequence[int] | None = None) -> dic
                 f"no call with id {', '.join(map(str, missing))} in this case; see `earshot calls`"
             )
     persons = {p.id: p.name for p in session.execute(select(Person)).scalars()}
-    return {
+    out: dict[str, Any] = {
         "warning": WARNING,
         "format": "earshot-export",
         "version": EXPORT_FORMAT_VERSION,
         "redacted": False,
         "calls": [_call(session, call, persons) for call in calls],
     }
+    from earshot.language.case_lexicon import case_lexicon_provenance
+
+    lexicon = case_lexicon_provenance(session)  # provenance of the case's own slang glosses
+    if lexicon:
+        out["case_lexicon"] = lexicon
+    return out

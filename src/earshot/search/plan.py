@@ -439,8 +439,43 @@ def _name_variants(value: str) -> list[str]:
     return sorted(forms)
 
 
+def _with_slang(conn: Connection, node: Node) -> Node:
+    """Each plain word also looks for its slang family and, for an English gloss word, for
+    the segments the decoder glossed so (see :func:`earshot.language.search_terms`)."""
+    from ..language.search_terms import slang_expansion
+
+    tags = has_table(conn, "segment_slang")
+
+    def walk(item: Node) -> Node:
+        if isinstance(item, Term):
+            more = slang_expansion(item.word)
+            # Each index key once: a key repeated under OR is scored differently by FTS5
+            # and by the PostgreSQL BM25, and adds nothing to what is found.
+            seen = {k for keys in word_keys(item.word).values() for k in keys}
+            extra: list[Node] = []
+            for words in [(w,) for w in more.words] + list(more.phrases):
+                keys = [{k for ks in word_keys(w).values() for k in ks} for w in words]
+                if any(k & seen for k in keys):
+                    continue
+                seen.update(*keys)
+                extra.append(Term(words[0]) if len(words) == 1 else Phrase(words))
+            if tags:
+                extra += [Field("term", term, 0) for term in more.terms]
+            return Or((item, *extra)) if extra else item
+        if isinstance(item, And):
+            return And(tuple(walk(i) for i in item.items))
+        if isinstance(item, Or):
+            return Or(tuple(walk(i) for i in item.items))
+        if isinstance(item, Not):
+            return Not(walk(item.item))
+        return item
+
+    return walk(node)
+
+
 def compile_query(conn: Connection, node: Node, query: str, *, region: str, timezone: str) -> Plan:
     """Compile `node` for the connection's backend."""
+    node = _with_slang(conn, node)
     c = _Compiler(conn, query, region, timezone)
     conjuncts = list(node.items) if isinstance(node, And) else [node]
     pos: list[Node] = []

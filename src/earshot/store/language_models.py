@@ -21,6 +21,7 @@ from .models import Base, utcnow
 __all__ = [
     "CallTheme",
     "CallThemeOverride",
+    "CaseSlangEntry",
     "EntityPersonOverride",
     "SegmentEntity",
     "SegmentSlang",
@@ -118,6 +119,25 @@ class EntityPersonOverride(Base):
     end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseSlangEntry(Base):
+    """A slang term an editor added for this case only (the case lexicon).
+
+    Kept with who added it and when; applied to every segment of the case at once and
+    re-applied after each re-analysis, and listed in exports' provenance.
+    """
+
+    __tablename__ = "case_slang_entries"
+    term: Mapped[str] = mapped_column(String(80), primary_key=True)
+    forms: Mapped[list[Any]] = mapped_column(default=list)
+    gloss: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    slur: Mapped[bool] = mapped_column(Boolean, default=False)
+    coarse: Mapped[bool] = mapped_column(Boolean, default=False)
     actor: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

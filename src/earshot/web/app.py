@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import EarshotError, SessionStoreError
 from ..security.errors import LockedOutError
 from ..store.case import Case
-from . import api, api_publish, pages
+from . import api, api_publish, pages, slang
 from .access import Accounts, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .sessions import MemorySessionStore, SessionStore
@@ -232,6 +232,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_publish.router)
     app.include_router(pages.router)
+    app.include_router(slang.api_router)
+    app.include_router(slang.page_router)
     return app
 
 
