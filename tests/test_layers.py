@@ -20,7 +20,7 @@ SRC = Path(earshot.__file__).parent
 
 LAYERS: list[set[str]] = [
     # the vocabulary every layer shares: errors, settings, enums, phone numbers
-    {"errors", "settings", "vocab", "versions", "phones", "testing_models"},
+    {"errors", "settings", "vocab", "versions", "phones", "testing_models", "processes"},
     {"security"},
     {"store"},
     {"stages"},  # the contract between the runner and the stages the domains provide

@@ -16,6 +16,7 @@ __all__ = [
     "AuthenticationError",
     "CaseError",
     "CaseExistsError",
+    "CaseLexiconError",
     "CaseNotFoundError",
     "ChainKeyError",
     "ClipAudioError",
@@ -450,3 +451,10 @@ class ModelStoreError(EarshotError):
 
 class ChainKeyError(CaseError):
     """The chain key is missing or unreadable while the logs need it."""
+
+
+# -- raised by earshot.language.case_lexicon ------------------------------------
+
+
+class CaseLexiconError(EarshotError):
+    """A case-lexicon entry cannot be added or removed as asked."""

@@ -21,7 +21,7 @@ from earshot.publish.clip import ClipOptions, clip_call
 from earshot.publish.clip_audio import AUDIO_SUFFIXES
 from earshot.publish.dossier import DossierOptions, export_dossier
 from earshot.publish.export import ExportOptions, export_case, redacted_document
-from earshot.publish.formats import FORMATS
+from earshot.publish.formats.registry import export_format_names
 from earshot.publish.graph_export import GraphOptions, export_graph
 from earshot.publish.quote_sheet import SHEET_FORMATS, QuoteSheetOptions, export_quote_sheet
 from earshot.publish.quotes import create_quote, list_quotes, verbatim_english
@@ -88,7 +88,7 @@ def _check(case: Case, path: Path) -> None:
     _check_container(path.name, data)
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", export_format_names())
 def test_every_export_format(fmt: str, sample_case: CaseFixture, tmp_path: Path) -> None:
     case, _ = sample_case
     out = tmp_path / f"export.{fmt}"

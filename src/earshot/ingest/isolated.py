@@ -36,6 +36,7 @@ from typing import Any
 
 from ..audio.decode import DEFAULT_MAX_DURATION
 from ..errors import AudioDecodeError, EarshotError
+from ..processes import start_without_main
 from ..security.crypto import MediaCipher
 from ..security.private import narrow_umask
 from ..store.media import MediaStore
@@ -120,7 +121,7 @@ class _Pool:
         process = self.context.Process(
             target=_serve, args=(child, *self.hooks), name="earshot-ingest", daemon=True
         )
-        process.start()
+        start_without_main(process)
         child.close()
         return _Worker(process, parent)
 
@@ -254,7 +255,7 @@ def decode_isolated(
         name="earshot-decode",
         daemon=True,
     )
-    process.start()
+    start_without_main(process)
     child.close()
     try:
         message = parent.recv()

@@ -20,6 +20,7 @@ from earshot.store.case import Case
 
 from .export_json import WARNING, build_export
 from .formats import Rendered, get_writer
+from .formats.registry import get_format
 from .leakguard import LeakGuard, document_strings
 from .nicknames import require_nickname_decisions
 from .output import ExportRefusedError, authorise_identifying, write_guarded
@@ -105,16 +106,9 @@ def redacted_document(
 
 
 def _for_format(case: Case, session: Session, doc: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """`doc` with what one writer needs beyond it (FtM: the case namespace and audio hashes)."""
-    if fmt != "ftm":
-        return doc
-    from .formats.ftm import ftm_context
-
-    calls = [int(c["id"]) for c in doc["calls"]]
-    return {
-        **doc,
-        "ftm": ftm_context(session, case, calls, redacted=bool(doc.get("redacted"))),
-    }
+    """`doc` with what one writer needs beyond it (the format's own `prepare` hook)."""
+    prepare = get_format(fmt).prepare
+    return doc if prepare is None else prepare(session, case, doc)
 
 
 def export_case(

@@ -239,6 +239,12 @@ def render_ftm(doc: dict[str, Any]) -> Rendered:
     return Rendered(text.encode("utf-8"), [("ftm", text)])
 
 
+def with_ftm_context(session: Session, case: Case, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with the case namespace and the audio hashes the FtM writer needs."""
+    calls = [int(c["id"]) for c in doc["calls"]]
+    return {**doc, "ftm": ftm_context(session, case, calls, redacted=bool(doc.get("redacted")))}
+
+
 FTM = ExportFormat(
     "ftm",
     render_ftm,
@@ -246,4 +252,5 @@ FTM = ExportFormat(
     "application/json",
     GuardReads.OUTPUT,
     "FollowTheMoney entities (Person, Call, Audio) for Aleph, one per line",
+    prepare=with_ftm_context,
 )

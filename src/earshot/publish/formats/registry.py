@@ -55,6 +55,9 @@ class ExportFormat:
     media_type: str
     guard_reads: GuardReads
     description: str
+    # What the writer needs beyond the export document, read from the case before
+    # rendering (FtM: the case namespace and the audio hashes): (session, case, doc) -> doc.
+    prepare: Callable[[Any, Any, dict[str, Any]], dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
