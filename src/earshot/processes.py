@@ -24,9 +24,8 @@ def _main_hidden() -> Iterator[None]:
     if main is None:
         yield
         return
-    saved = {
-        name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
-    }
+    names: tuple[str, ...] = ("__file__", "__spec__")
+    saved: dict[str, object] = {n: main.__dict__[n] for n in names if n in main.__dict__}
     for name in saved:
         if name == "__spec__":
             main.__spec__ = None
