@@ -28,6 +28,7 @@ from ..publish.formats import export_formats
 from ..security.errors import PermissionDeniedError
 from . import publishing, schemas
 from .context import Access, CaseAccess, Login, WebState
+from .errors import for_browser
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
 __all__ = ["router"]
@@ -91,7 +92,7 @@ def _refusal(access: CaseAccess, exc: EarshotError, reason: str | None = None) -
     may prepare publications (the refused identifiers are what they must fix)."""
     shown = access.can("PUBLISH_REDACTED")
     leaks = publishing.leak_list(exc) if shown else []
-    detail = str(exc) if shown or not leaks else "refused by the leak guard"
+    detail = for_browser(str(exc)) if shown or not leaks else "refused by the leak guard"
     return JSONResponse({"detail": detail, "reason": reason, "leaks": leaks}, status_code=422)
 
 

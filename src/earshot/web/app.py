@@ -34,6 +34,7 @@ from ..store.case import Case
 from . import api, api_publish, pages
 from .access import Accounts, LoginThrottle, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
+from .errors import install_error_pages
 from .sessions import MemorySessionStore, SessionStore
 
 __all__ = ["COOKIE", "create_app"]
@@ -215,6 +216,7 @@ def create_app(
             return RedirectResponse("/login?next=/api/docs", status_code=303)
         return HTMLResponse(API_DOCS.replace("{csrf}", login.csrf))
 
+    install_error_pages(app)
     _document_security(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -148,6 +148,9 @@
         const draft = JSON.parse(raw);
         if (draft.text !== area.value) {
           area.value = draft.text;
+          // The draft was written against the version loaded then, not the one on this
+          // page: saving it over a colleague's newer save must be refused (409), not win.
+          if (draft.version !== undefined && draft.version !== null) area.dataset.version = String(draft.version);
           markDirty(area, `unsaved draft from ${new Date(draft.at).toLocaleString()}`);
           restored += 1;
         } else {
@@ -205,14 +208,65 @@
     } else if (result.status === 409) {
       seg.classList.add("stale");
       const cur = result.data.current || {};
-      state.textContent = `conflict: now v${cur.version || "?"}: “${(cur.text || "").slice(0, 80)}”`;
+      state.textContent = `conflict: someone saved v${cur.version || "?"} meanwhile`;
+      showMerge(seg, area, cur);
       E.toast(E.errorText(result), "error");
-      if (cur.version) area.dataset.version = String(cur.version);
     } else {
       state.textContent = "not saved";
       E.toast(E.errorText(result), "error");
     }
   }
+  /* Both texts side by side: take theirs, or keep yours to save it over their version. */
+  function showMerge(seg, area, cur) {
+    const old = seg.querySelector(".merge");
+    if (old) old.remove();
+    const box = document.createElement("div");
+    box.className = "merge";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Merge your text with the newer saved one");
+    const who = cur.translator || cur.reviewer || cur.approver || "a colleague";
+    const part = (label, text, cls) => {
+      const h = document.createElement("p");
+      h.className = "muted small";
+      h.textContent = label;
+      const q = document.createElement("blockquote");
+      q.className = cls;
+      q.textContent = text;
+      box.append(h, q);
+    };
+    part(`Saved meanwhile (v${cur.version || "?"}, ${who}):`, cur.text || "", "theirs");
+    part("Your text (not saved):", area.value, "mine");
+    const bar = document.createElement("div");
+    bar.className = "merge-bar";
+    const theirs = document.createElement("button");
+    theirs.type = "button";
+    theirs.className = "use-theirs";
+    theirs.textContent = "Use the saved text";
+    theirs.addEventListener("click", () => {
+      area.value = cur.text || "";
+      area.dataset.version = String(cur.version || 0);
+      localStorage.removeItem(draftKey(area));
+      dirty.delete(area);
+      seg.classList.remove("dirty", "stale");
+      seg.querySelector(".tr-state").textContent = `v${cur.version} · ${who}`;
+      box.remove();
+    });
+    const mine = document.createElement("button");
+    mine.type = "button";
+    mine.className = "keep-mine";
+    mine.textContent = "Keep mine (edit, then save over it)";
+    mine.addEventListener("click", () => {
+      area.dataset.version = String(cur.version || 0);
+      seg.classList.remove("stale");
+      seg.querySelector(".tr-state").textContent = `unsaved: based on v${cur.version} now`;
+      box.remove();
+      area.focus();
+    });
+    bar.append(theirs, mine);
+    box.append(bar);
+    seg.querySelector(".en").append(box);
+  }
+
   segs.forEach((s) => {
     const b = s.querySelector("button.save");
     if (b) b.addEventListener("click", () => save(s));

@@ -1,0 +1,129 @@
+"""The workbench flows of issue 13 in Debian's Chromium: quoting with a marked cut,
+two browsers saving the same translation, error pages, search hints.
+
+Shares the served world and the Chromium driver of ``test_browser``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from earshot.store.models import Call, Segment
+
+from . import test_browser
+from .conftest import World
+from .test_browser import Browser, wait_js
+
+chrome = test_browser.chrome  # the same module-scoped Chromium fixture
+
+
+def _call_of(world: World, file_name: str) -> int:
+    with world.own.session() as session:
+        call_id = session.scalars(
+            select(Call.id).where(Call.source_file.endswith(file_name))
+        ).first()
+        assert call_id is not None, file_name
+        return int(call_id)
+
+
+def _segment_id(world: World, call_id: int, position: int) -> int:
+    from earshot.language.analysis import current_transcript
+
+    with world.own.session() as session:
+        transcript = current_transcript(session, call_id)
+        assert transcript is not None
+        segment: Segment = list(transcript.segments)[position]
+        return int(segment.id)
+
+
+def test_quote_with_a_marked_cut_is_accepted_not_rewritten(chrome: Browser, world: World) -> None:
+    call_id = _call_of(world, "call12.wav")
+    page = chrome.page()
+    chrome.login(page, "editor")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/quotes?call={call_id}")  # type: ignore[attr-defined]
+    page.check("#quote-pick input[value='2']")  # type: ignore[attr-defined]
+    page.check("#quote-pick input[value='3']")  # type: ignore[attr-defined]
+    wait_js(page, "document.getElementById('quote-verbatim').textContent.includes('lawyer')")
+    page.fill(  # type: ignore[attr-defined]
+        "#quote-text",
+        "The only ones alive from our company are the five-hundreds. … "
+        "The lawyer says it can be done through the court.",
+    )
+    wait_js(page, "document.querySelector('#quote-diff del') !== null")
+    wait_js(page, "document.querySelector('#quote-diff del').textContent.startsWith('The rest')")
+    diff = page.inner_text("#quote-diff")  # type: ignore[attr-defined]
+    assert "two-hundreds." in diff and "…" in diff  # punctuation and the mark are shown
+    warnings = page.inner_text("#quote-warnings")  # type: ignore[attr-defined]
+    assert "Cut inside" not in warnings and "not in the verbatim" not in warnings
+    page.click("#quote-save")  # type: ignore[attr-defined]
+    wait_js(page, "!document.getElementById('quote-refusal').hidden")
+    refusal = page.inner_text("#quote-refusal-text")  # type: ignore[attr-defined]
+    assert "not approved" in refusal and "--" not in refusal and "`" not in refusal
+    # The sample translations are drafts: the only refusal left is "not approved".
+    assert page.is_visible("#override-unapproved")  # type: ignore[attr-defined]
+    assert not page.is_visible("#override-rewrite")  # type: ignore[attr-defined]
+    chrome.errors[:] = [e for e in chrome.errors if "status of 422" not in e]  # that refusal
+    page.check("#allow-unapproved")  # type: ignore[attr-defined]
+    page.click("#quote-save")  # type: ignore[attr-defined]
+    saved = "#saved-quotes tr:has-text('The lawyer says it can be done')"
+    page.wait_for_selector(saved)  # type: ignore[attr-defined]
+    row = page.inner_text(saved)  # type: ignore[attr-defined]
+    assert "The lawyer says" in row and "REWRITTEN" not in row and "UNAPPROVED" in row
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors
+
+
+def test_restored_draft_does_not_overwrite_a_newer_save(chrome: Browser, world: World) -> None:
+    """Browser A keeps a draft; B saves; A's restored draft is refused (409) with both
+    texts shown, and A merges by keeping its own text on top of B's version."""
+    call_id = _call_of(world, "call12.wav")
+    seg = _segment_id(world, call_id, 6)
+    url = f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}"
+    box = f"textarea.tr-text[data-segment='{seg}']"
+    a = chrome.page()
+    chrome.login(a, "editor")
+    a.goto(url)  # type: ignore[attr-defined]
+    a.fill(box, "Fine. Say hello to Mum. If anything happens I will call from another number.")  # type: ignore[attr-defined]
+    wait_js(
+        a, "Object.keys(localStorage).some((k) => localStorage.getItem(k).includes('hello to Mum'))"
+    )
+    b = chrome.page()
+    chrome.login(b, "translator")
+    b.goto(url)  # type: ignore[attr-defined]
+    b.fill(box, "Fine. Say hi to Mum. If something happens, I'll call from a different number.")  # type: ignore[attr-defined]
+    b.click(f"#seg-{seg} button.save")  # type: ignore[attr-defined]
+    wait_js(b, f"document.querySelector('#seg-{seg} .tr-state').textContent.includes('saved')")
+    b.context.close()  # type: ignore[attr-defined]
+    # A opens the call again in a new tab: the draft comes back with the version it was based on.
+    a2 = a.context.new_page()  # type: ignore[attr-defined]
+    a.close()  # type: ignore[attr-defined]
+    a2.goto(url)
+    assert "hello to Mum" in a2.input_value(box)
+    a2.click(f"#seg-{seg} button.save")
+    wait_js(a2, f"document.querySelector('#seg-{seg} .merge') !== null")
+    merge = a2.inner_text(f"#seg-{seg} .merge")
+    assert "a different number" in merge and "hello to Mum" in merge
+    a2.click(f"#seg-{seg} .keep-mine")
+    a2.fill(box, "Fine. Say hello to Mum. If something happens, I'll call from a different number.")
+    a2.click(f"#seg-{seg} button.save")
+    wait_js(a2, f"document.querySelector('#seg-{seg} .tr-state').textContent.includes('saved')")
+    from earshot import edits
+
+    with world.own.session() as session:
+        latest = edits.current_translation(session, seg)
+        assert latest is not None and latest.text.startswith("Fine. Say hello to Mum. If something")
+    a2.context.close()
+    assert not chrome.errors, chrome.errors
+
+
+def test_browser_routes_answer_errors_with_a_page(chrome: Browser, world: World) -> None:
+    page = chrome.page()
+    chrome.login(page, "viewer")
+    answer = page.goto(f"{chrome.base}/cases/{world.own.case_id}/calls/999999")  # type: ignore[attr-defined]
+    assert answer.status == 404
+    assert page.inner_text("h1").startswith("404")  # type: ignore[attr-defined]
+    assert "{" not in page.inner_text("main")  # type: ignore[attr-defined]
+    page.click("text=back to this case")  # type: ignore[attr-defined]
+    page.wait_for_url(f"**/cases/{world.own.case_id}")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    chrome.errors.clear()  # the 404 itself is logged by the console as a failed load
