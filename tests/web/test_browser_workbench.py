@@ -127,3 +127,40 @@ def test_browser_routes_answer_errors_with_a_page(chrome: Browser, world: World)
     page.wait_for_url(f"**/cases/{world.own.case_id}")  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
     chrome.errors.clear()  # the 404 itself is logged by the console as a failed load
+
+
+def test_a_search_hit_opens_the_call_at_its_second_with_the_words_marked(
+    chrome: Browser, world: World
+) -> None:
+    call_id = _call_of(world, "call12.wav")
+    page = chrome.page()
+    chrome.login(page, "viewer")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/search")  # type: ignore[attr-defined]
+    # The placeholder and the hint are queries the search accepts.
+    example = page.get_attribute("input[name=q]", "placeholder").split(" or ")[-1].strip()  # type: ignore[attr-defined]
+    assert "party:A" in example and "speaker:" not in page.inner_text("#search-hint")  # type: ignore[attr-defined]
+    page.fill("input[name=q]", example)  # type: ignore[attr-defined]
+    page.press("input[name=q]", "Enter")  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    assert page.query_selector("p.error") is None  # type: ignore[attr-defined]
+    page.fill("input[name=q]", "адвокат")  # type: ignore[attr-defined]
+    page.press("input[name=q]", "Enter")  # type: ignore[attr-defined]
+    page.wait_for_selector("a.facet")  # type: ignore[attr-defined]
+    facets = page.eval_on_selector_all("a.facet", "els => els.map((a) => a.href)")  # type: ignore[attr-defined]
+    assert any("party%3AB" in f for f in facets) and any("call%3A" in f for f in facets)
+    party_b = next(f for f in facets if "party%3AB" in f)
+    link = page.get_attribute(f"a.hit-link[href*='/calls/{call_id}?']", "href")  # type: ignore[attr-defined]
+    assert link is not None and "hl=" in link
+    page.click(f"a.hit-link[href*='/calls/{call_id}?']")  # type: ignore[attr-defined]
+    page.wait_for_url(f"**/calls/{call_id}?*")  # type: ignore[attr-defined]
+    wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
+    wait_js(page, "Math.abs(window.earshotPlayer.getCurrentTime() - 9.539) < 0.05")
+    marked = page.eval_on_selector_all("mark.hl", "els => els.map((m) => m.textContent)")  # type: ignore[attr-defined]
+    assert "Адвокат" in marked
+    seg = link.rsplit("#", 1)[1]
+    assert "playing" in (page.get_attribute(f"#{seg}", "class") or "")  # type: ignore[attr-defined]
+    page.goto(party_b)  # type: ignore[attr-defined]
+    assert page.input_value("input[name=q]").endswith("party:B")  # type: ignore[attr-defined]
+    assert page.query_selector("p.error") is None  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

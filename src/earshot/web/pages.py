@@ -146,11 +146,16 @@ def search(
                 object_id=access.case.case_id,
                 detail={"query": q[:200]},
             )
+    base = f"/cases/{access.case.case_id}"
     for hit in result["hits"]:
         hit["pieces"] = views.text_pieces(
             hit["text"], [{"kind": "hit", "start": a, "end": b} for a, b in hit["highlights"]]
         )
-    return render(request, "search.html", access, page="search", result=result, q=q)
+        hit["href"] = views.hit_link(base, hit)
+    facet_links = views.facet_links(base, result["query"], result["facets"])
+    return render(
+        request, "search.html", access, page="search", result=result, q=q, facet_links=facet_links
+    )
 
 
 @router.get("/cases/{case_id}/trends")

@@ -49,9 +49,13 @@
     ws.on("play", () => { playBtn.textContent = "Pause"; });
     ws.on("pause", () => { playBtn.textContent = "Play"; });
     // A link to a second of the call (#t=83, from a quote's provenance) opens there.
+    // A search hit (#seg-ID) opens at that segment's second.
     const at = /^#t=(\d+(?:\.\d+)?)$/.exec(location.hash);
+    const hitSeg = /^#seg-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    const hitAt = hitSeg && hitSeg.dataset.start !== "" ? parseFloat(hitSeg.dataset.start) : null;
     ws.on("ready", () => {
-      if (at) { ws.setTime(parseFloat(at[1])); tick(parseFloat(at[1])); }
+      const t = at ? parseFloat(at[1]) : hitAt;
+      if (t !== null) { ws.setTime(t); tick(t); }
       else tick(0);
     });
     ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
@@ -350,10 +354,40 @@
     });
   }
 
+  /* -- the words a search found (?hl=word, from a hit), marked in the transcript ---- */
+  function highlightWords(words) {
+    const wanted = words.map((w) => w.trim().toLocaleLowerCase()).filter((w) => w.length > 0);
+    if (!wanted.length) return;
+    const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`(${wanted.map(escape).join("|")})`, "giu");
+    document.querySelectorAll("article.seg .ru, article.seg .en p").forEach((root) => {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      const nodes = [];
+      while (walker.nextNode()) nodes.push(walker.currentNode);
+      nodes.forEach((node) => {
+        const text = node.nodeValue;
+        re.lastIndex = 0;
+        if (!re.test(text)) return;
+        const frag = document.createDocumentFragment();
+        text.split(re).forEach((part, i) => {
+          if (!part) return;
+          if (i % 2) {
+            const m = document.createElement("mark");
+            m.className = "hl";
+            m.textContent = part;
+            frag.append(m);
+          } else frag.append(part);
+        });
+        node.replaceWith(frag);
+      });
+    });
+  }
+  highlightWords(new URLSearchParams(location.search).getAll("hl").slice(0, 20));
+
   restoreDrafts();
   if (location.hash && location.hash.startsWith("#seg-")) {
     const target = document.getElementById(location.hash.slice(1));
-    if (target) target.classList.add("playing");
+    if (target) { target.classList.add("playing"); current = target; target.scrollIntoView({ block: "center" }); }
   }
   initPlayer();
 })();
