@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +34,9 @@ from .store.audit import audit
 from .store.language_models import CallTheme, SegmentEntity, Translation
 from .store.models import Call, Party, Person, Segment
 from .vocab import TranslationStatus, VerificationStatus, VoiceLinkStatus
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "MAX_TEXT",
@@ -59,8 +62,10 @@ MAX_TEXT = 20_000
 
 
 class _Record:
+    """What every result record shares: ``as_dict()`` for --json, the API and writers."""
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload, no-any-return]
+        return asdict(cast("DataclassInstance", self))
 
 
 def _iso(value: Any) -> str | None:
@@ -178,7 +183,11 @@ def decide_voice_link(
     actor.require(Permission.VERIFY, what="decide a voice match")
     if (link_id is None) == (sides is None):
         raise EditRefusedError("name the voice match by its id or by its two sides, not both")
-    first, second = voice_link_sides(session, link_id) if link_id is not None else sides  # type: ignore[misc]
+    if link_id is not None:
+        first, second = voice_link_sides(session, link_id)
+    else:
+        assert sides is not None
+        first, second = sides
     link = _decide_voice_link(session, actor, first, second, confirm=confirm, note=note)
     record = VoiceLinkRecord(
         id=link.id,
