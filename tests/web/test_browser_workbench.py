@@ -164,3 +164,16 @@ def test_a_search_hit_opens_the_call_at_its_second_with_the_words_marked(
     assert page.query_selector("p.error") is None  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def test_the_map_shows_slang_apart_and_record_locations(chrome: Browser, world: World) -> None:
+    page = chrome.page()
+    chrome.login(page, "viewer")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/map")  # type: ignore[attr-defined]
+    pinned = page.eval_on_selector_all("button.place", "els => els.map((b) => b.textContent)")  # type: ignore[attr-defined]
+    assert pinned and "Sochi" not in pinned
+    assert "Сочи" in page.inner_text("#read-as-slang")  # type: ignore[attr-defined]
+    assert "call record" in page.inner_text(".places-list")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelectorAll('.leaflet-interactive').length > 0")
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

@@ -165,9 +165,19 @@ def trends(request: Request, access: Access) -> Response:
 
 @router.get("/cases/{case_id}/map")
 def map_page(request: Request, access: Access) -> Response:
+    from ..analysis.places_map import place_map
+
     with access.case.session() as session:
-        found = insights.places(session)
-    return render(request, "map.html", access, page="map", places=found)
+        found = place_map(session).as_dict()
+    return render(
+        request,
+        "map.html",
+        access,
+        page="map",
+        places=found["places"],
+        read_as_slang=found["read_as_slang"],
+        unplaced=found["unplaced_records"],
+    )
 
 
 @router.get("/cases/{case_id}/graph")

@@ -205,6 +205,7 @@ class Place(_Open):
     war_zone: bool | None
     calls: list[int]
     mentions: int
+    record_calls: list[int] = []
 
 
 class GraphNode(_Open):
