@@ -177,3 +177,25 @@ def test_the_map_shows_slang_apart_and_record_locations(chrome: Browser, world: 
     wait_js(page, "document.querySelectorAll('.leaflet-interactive').length > 0")
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def test_trends_show_calls_per_period_and_grey_thin_ones(chrome: Browser, world: World) -> None:
+    page = chrome.page()
+    chrome.login(page, "viewer")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/trends")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelectorAll('#trend-table tbody tr').length > 0")
+    rows = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "#trend-table tbody tr",
+        "els => els.map((r) => [r.className, ...Array.from(r.cells, (c) => c.textContent)])",
+    )
+    minimum = int(page.inner_text("#trend-min"))  # type: ignore[attr-defined]
+    assert minimum > 1
+    assert sum(int(r[2]) for r in rows) > 0
+    for cls, _period, calls, *shares in rows:
+        assert (cls == "thin") == (int(calls) < minimum)
+        assert all("(" in s for s in shares if s != "–")  # every share with its interval
+    assert any(cls == "thin" for cls, *_ in rows)  # the sample has sparse months
+    page.select_option("#interval", "week")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelector('#trend-table tbody tr td').textContent.includes('-W')")
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..analysis import call_graph as library_graph
 from ..errors import ConfigError
-from ..language.trends import theme_trend
+from ..language.trends import MIN_CALLS, theme_trend, wilson_interval
 from ..search import SearchError, SearchOptions
 from ..search import search as run_search
 from ..store.language_models import CallTheme
@@ -139,13 +139,28 @@ def trends(session: Session, interval: str = "month", timezone: str = "UTC") -> 
         periods.update(rows)
         series[theme] = rows
     ordered = sorted(periods)
+    calls = {p: 0 for p in ordered}
+    for rows in series.values():
+        for p, row in rows.items():
+            calls[p] = max(calls[p], int(row["calls"]))
     return {
         "interval": interval,
         "periods": ordered,
+        "calls": [calls[p] for p in ordered],
+        "thin": [calls[p] < MIN_CALLS for p in ordered],
+        "min_calls": MIN_CALLS,
         "series": {
             theme: [
                 rows.get(
-                    p, {"period": p, "calls": 0, "with_theme": 0, "share": None, "ci95": [0.0, 1.0]}
+                    p,
+                    {
+                        "period": p,
+                        "calls": calls[p],
+                        "with_theme": 0,
+                        "share": 0.0 if calls[p] else None,
+                        "ci95": list(wilson_interval(0, calls[p])),
+                        "thin": calls[p] < MIN_CALLS,
+                    },
                 )
                 for p in ordered
             ]

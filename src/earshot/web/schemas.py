@@ -194,6 +194,9 @@ class SearchPage(_Open):
 class Trends(_Open):
     interval: str
     periods: list[str]
+    calls: list[int] = []  # analysed calls per period
+    thin: list[bool] = []  # periods under min_calls: shown greyed
+    min_calls: int = 0
     series: dict[str, list[dict[str, Any]]]
 
 
