@@ -30,6 +30,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "quotes/check": {"call_id": 1, "first": 0, "last": 0},
     "quotes": {"call_id": 1, "first": 0, "last": 0, "text": "Matrix test."},
     "pseudonym": {"pseudonym": "Matrix Person"},
+    "comments": {"text": "Matrix test note."},
 }
 
 

@@ -199,3 +199,51 @@ def test_trends_show_calls_per_period_and_grey_thin_ones(chrome: Browser, world:
     wait_js(page, "document.querySelector('#trend-table tbody tr td').textContent.includes('-W')")
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def test_segment_comments_thread_and_translation_history(chrome: Browser, world: World) -> None:
+    """A translator comments, an editor replies; both are audited, shown with author and
+    time, and no export carries them. The segment's translation history is listed."""
+    call_id = _call_of(world, "call12.wav")
+    seg = _segment_id(world, call_id, 2)
+    url = f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}"
+    t = chrome.page()
+    chrome.login(t, "translator")
+    t.goto(url)  # type: ignore[attr-defined]
+    t.click(f"#seg-{seg} details.notes summary")  # type: ignore[attr-defined]
+    t.click(f"#seg-{seg} .note-add")  # type: ignore[attr-defined]
+    t.fill(f"#seg-{seg} .note-form textarea", "Пятисотые или пятьсот? Listen at 0:07.")  # type: ignore[attr-defined]
+    t.click(f"#seg-{seg} .note-form button[type=submit]")  # type: ignore[attr-defined]
+    t.wait_for_selector(f"#seg-{seg} .note:has-text('Listen at 0:07')")  # type: ignore[attr-defined]
+    t.context.close()  # type: ignore[attr-defined]
+    e = chrome.page()
+    chrome.login(e, "editor")
+    e.goto(url)  # type: ignore[attr-defined]
+    e.wait_for_selector(f"#seg-{seg} summary:has-text('Notes (1)')")  # type: ignore[attr-defined]
+    e.click(f"#seg-{seg} details.notes summary")  # type: ignore[attr-defined]
+    assert "translator" in e.inner_text(f"#seg-{seg} .note-head")  # type: ignore[attr-defined]
+    e.click(f"#seg-{seg} .note-reply")  # type: ignore[attr-defined]
+    e.fill(f"#seg-{seg} .note .note-form textarea", "Пятисотые: code 500, refusers.")  # type: ignore[attr-defined]
+    e.click(f"#seg-{seg} .note .note-form button[type=submit]")  # type: ignore[attr-defined]
+    e.wait_for_selector(f"#seg-{seg} .note .note-thread .note:has-text('code 500')")  # type: ignore[attr-defined]
+    e.click(f"#seg-{seg} .tr-history")  # type: ignore[attr-defined]
+    e.wait_for_selector(f"#seg-{seg} ol.history li")  # type: ignore[attr-defined]
+    assert "v1" in e.inner_text(f"#seg-{seg} ol.history")  # type: ignore[attr-defined]
+    export = e.context.request.get(  # type: ignore[attr-defined]
+        f"{chrome.base}/api/cases/{world.own.case_id}/export?calls={call_id}&format=json"
+    )
+    assert export.ok, export.text()
+    assert "Listen at 0:07" not in export.text() and "refusers" not in export.text()
+    e.context.close()  # type: ignore[attr-defined]
+    v = chrome.page()
+    chrome.login(v, "viewer")
+    v.goto(url)  # type: ignore[attr-defined]
+    v.wait_for_selector(f"#seg-{seg} summary:has-text('Notes (2)')")  # type: ignore[attr-defined]
+    assert v.query_selector(".note-add") is None  # type: ignore[attr-defined]
+    v.context.close()  # type: ignore[attr-defined]
+    from earshot.store.audit import audit_entries
+
+    with world.own.session() as session:
+        trail = [(a.user, a.object_id) for a in audit_entries(session, action="comment")]
+    assert ("translator", str(seg)) in trail and ("editor", str(seg)) in trail
+    assert not chrome.errors, chrome.errors

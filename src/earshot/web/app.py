@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import EarshotError, SessionStoreError
 from ..store.case import Case
-from . import api, api_publish, pages
+from . import api, api_publish, pages, workbench_api
 from .access import Accounts, LoginThrottle, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .errors import install_error_pages
@@ -221,6 +221,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(api_publish.router)
+    app.include_router(workbench_api.router)
     app.include_router(pages.router)
     return app
 

@@ -98,6 +98,8 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "entities": f"/api/cases/{access.case.case_id}/calls/{call_id}/entities/",
             "draft_key": f"earshot:{access.case.case_id}:{call_id}:",
             "clip": f"/api/cases/{access.case.case_id}/calls/{call_id}/clip",
+            "comments": f"/api/cases/{access.case.case_id}/calls/{call_id}/comments",
+            "can_comment": access.can("EDIT_TRANSLATION"),
         },
         audio_formats=publishing.AUDIO_FORMATS,
     )

@@ -1,0 +1,30 @@
+"""Tables of the workbench: notes people leave on a segment.
+
+Comments are the newsroom's conversation about a line ("is this 'пятисотые' or
+'двухсотые'? listen at 0:07"): threaded, signed and dated, in the audit log, and
+never part of an export (no publish module reads this table).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, utcnow
+
+__all__ = ["SegmentComment"]
+
+
+class SegmentComment(Base):
+    """One comment on a segment; `parent_id` makes it a reply in that thread."""
+
+    __tablename__ = "segment_comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("segment_comments.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,93 @@
+"""API of the workbench's additions on the call page: segment comments and the
+history of a segment's translation. Each route calls :mod:`earshot.workbench`
+(role check, rule, audit) and only turns its refusals into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from .. import workbench
+from .api import ERRORS, CallId, RowId, _library_edit, needs
+from .context import Access
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["workbench"])
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=workbench.MAX_COMMENT)
+    parent_id: RowId | None = None
+
+
+class CommentOut(BaseModel):
+    id: int
+    segment_id: int
+    call_id: int
+    parent_id: int | None
+    author: str
+    text: str
+    at: str
+
+
+class TranslationVersionOut(BaseModel):
+    version: int
+    status: str
+    text: str
+    actor: str
+    action: str
+    at: str
+    note: str | None
+
+
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/comments",
+    response_model=list[CommentOut],
+    responses=ERRORS,
+)
+def comments(access: Access, call_id: CallId) -> list[dict[str, Any]]:
+    """Every comment on the call's segments, oldest first (threads by parent_id)."""
+    with _library_edit(access) as session:
+        return [c.as_dict() for c in workbench.call_comments(session, access.actor, call_id)]
+
+
+@router.post(
+    "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/comments",
+    response_model=CommentOut,
+    responses=ERRORS,
+    openapi_extra=needs("EDIT_TRANSLATION"),
+)
+def add_comment(
+    access: Access, call_id: CallId, segment_id: CallId, comment: CommentIn
+) -> dict[str, Any]:
+    """Comment on a segment, or reply to a comment (parent_id); audited, never exported."""
+    with _library_edit(access) as session:
+        return workbench.add_comment(
+            session,
+            access.actor,
+            call_id=call_id,
+            segment_id=segment_id,
+            text=comment.text,
+            parent_id=comment.parent_id,
+        ).as_dict()
+
+
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/translation/history",
+    response_model=list[TranslationVersionOut],
+    responses=ERRORS,
+)
+def translation_history(
+    access: Access, call_id: CallId, segment_id: CallId
+) -> list[dict[str, Any]]:
+    """Every saved state of the segment's English: version, status, who, what, when."""
+    with _library_edit(access) as session:
+        return [
+            v.as_dict()
+            for v in workbench.segment_translation_history(
+                session, access.actor, call_id=call_id, segment_id=segment_id
+            )
+        ]
