@@ -1,4 +1,5 @@
-"""Tables of the workbench: notes people leave on a segment.
+"""Tables of the workbench: notes people leave on a segment, and the versions of a
+segment's Russian text as people correct it.
 
 Comments are the newsroom's conversation about a line ("is this 'пятисотые' or
 'двухсотые'? listen at 0:07"): threaded, signed and dated, in the audit log, and
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
 
-__all__ = ["SegmentComment"]
+__all__ = ["SegmentComment", "SegmentTextVersion"]
 
 
 class SegmentComment(Base):
@@ -27,4 +28,19 @@ class SegmentComment(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("segment_comments.id"))
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SegmentTextVersion(Base):
+    """One state of a segment's Russian text. Version 1 is the text as transcribed
+    (recorded when it is first corrected); each correction appends the next."""
+
+    __tablename__ = "segment_text_versions"
+    __table_args__ = (UniqueConstraint("segment_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    version: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)
