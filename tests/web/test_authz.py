@@ -31,6 +31,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "quotes": {"call_id": 1, "first": 0, "last": 0, "text": "Matrix test."},
     "pseudonym": {"pseudonym": "Matrix Person"},
     "comments": {"text": "Matrix test note."},
+    "text": {"text": "Матричный тест.", "version": 1},
 }
 
 

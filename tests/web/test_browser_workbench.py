@@ -247,3 +247,61 @@ def test_segment_comments_thread_and_translation_history(chrome: Browser, world:
         trail = [(a.user, a.object_id) for a in audit_entries(session, action="comment")]
     assert ("translator", str(seg)) in trail and ("editor", str(seg)) in trail
     assert not chrome.errors, chrome.errors
+
+
+def test_correct_a_segment_and_search_finds_the_word(chrome: Browser, world: World) -> None:
+    call_id = _call_of(world, "call12.wav")
+    seg = _segment_id(world, call_id, 1)
+    page = chrome.page()
+    chrome.login(page, "editor")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}")  # type: ignore[attr-defined]
+    page.click(f"#seg-{seg} .ru-correct")  # type: ignore[attr-defined]
+    page.wait_for_selector(f"#seg-{seg} textarea.ru-text")  # type: ignore[attr-defined]
+    page.fill(f"#seg-{seg} textarea.ru-text", "Рома, ты с ума сошёл? Тебя же Пантелеич посадит!")  # type: ignore[attr-defined]
+    page.press(f"#seg-{seg} textarea.ru-text", "Control+Enter")  # type: ignore[attr-defined]
+    page.wait_for_selector(f"#seg-{seg} .ru:has-text('Пантелеич')")  # type: ignore[attr-defined]
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/search?q=Пантелеич")  # type: ignore[attr-defined]
+    hits = page.eval_on_selector_all("a.hit-link", "els => els.map((a) => a.href)")  # type: ignore[attr-defined]
+    assert len(hits) == 1 and f"#seg-{seg}" in hits[0]
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors
+
+
+def test_keys_play_and_skip_while_typing_and_the_help_lists_them(
+    chrome: Browser, world: World
+) -> None:
+    call_id = _call_of(world, "call12.wav")
+    seg = _segment_id(world, call_id, 3)
+    page = chrome.page()
+    chrome.login(page, "translator")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}")  # type: ignore[attr-defined]
+    wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
+    page.keyboard.press("?")  # type: ignore[attr-defined]
+    assert page.is_visible("#keys-help")  # type: ignore[attr-defined]
+    keys = page.text_content("#keys-help")  # type: ignore[attr-defined]
+    for key in ("Esc", "Ctrl", "Space", "←", "→", "j", "k", "Enter", "?"):
+        assert key in keys, key
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    assert not page.is_visible("#keys-help")  # type: ignore[attr-defined]
+    box = f"textarea.tr-text[data-segment='{seg}']"
+    page.click(box)  # type: ignore[attr-defined]
+    page.keyboard.press("Control+ArrowRight")  # type: ignore[attr-defined]
+    page.keyboard.press("Control+ArrowRight")  # type: ignore[attr-defined]
+    wait_js(page, "Math.abs(window.earshotPlayer.getCurrentTime() - 10) < 0.05")
+    page.keyboard.press("Control+ArrowLeft")  # type: ignore[attr-defined]
+    wait_js(page, "Math.abs(window.earshotPlayer.getCurrentTime() - 5) < 0.05")
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    wait_js(page, "window.earshotPlayer.isPlaying()")
+    page.keyboard.press("Control+Space")  # type: ignore[attr-defined]
+    wait_js(page, "!window.earshotPlayer.isPlaying()")
+    assert page.evaluate("document.activeElement.classList.contains('tr-text')")  # type: ignore[attr-defined]
+    # Space on a time button pauses/plays instead of jumping back to the button's time.
+    page.focus(f"#seg-{seg} button.seek")  # type: ignore[attr-defined]
+    page.evaluate("window.earshotPlayer.setTime(12)")  # type: ignore[attr-defined]
+    page.keyboard.press(" ")  # type: ignore[attr-defined]
+    wait_js(page, "window.earshotPlayer.isPlaying()")
+    assert page.evaluate("window.earshotPlayer.getCurrentTime()") >= 12  # type: ignore[attr-defined]
+    page.keyboard.press(" ")  # type: ignore[attr-defined]
+    wait_js(page, "!window.earshotPlayer.isPlaying()")
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

@@ -100,6 +100,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "clip": f"/api/cases/{access.case.case_id}/calls/{call_id}/clip",
             "comments": f"/api/cases/{access.case.case_id}/calls/{call_id}/comments",
             "can_comment": access.can("EDIT_TRANSLATION"),
+            "can_correct": access.can("EDIT_TRANSCRIPT"),
         },
         audio_formats=publishing.AUDIO_FORMATS,
     )

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from .. import workbench
+from ..errors import StaleEditError
 from .api import ERRORS, CallId, RowId, _library_edit, needs
 from .context import Access
 
@@ -88,6 +90,68 @@ def translation_history(
         return [
             v.as_dict()
             for v in workbench.segment_translation_history(
+                session, access.actor, call_id=call_id, segment_id=segment_id
+            )
+        ]
+
+
+class SegmentTextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class SegmentTextOut(BaseModel):
+    segment_id: int
+    call_id: int
+    version: int
+    text: str
+    actor: str
+    at: str
+    analysis: dict[str, Any] | None = None
+
+
+@router.put(
+    "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/text",
+    response_model=SegmentTextOut,
+    responses={
+        **ERRORS,
+        409: {"description": "Someone corrected the segment since you loaded it."},
+    },
+    openapi_extra=needs("EDIT_TRANSCRIPT"),
+)
+def correct_text(access: Access, call_id: CallId, segment_id: CallId, edit: SegmentTextIn) -> Any:
+    """Correct a segment's Russian; only that segment is re-analysed and re-indexed.
+    Refused with 409 (and the current text) if it changed since `version`."""
+    try:
+        with _library_edit(access) as session:
+            return workbench.correct_segment_text(
+                session,
+                access.actor,
+                call_id=call_id,
+                segment_id=segment_id,
+                text=edit.text,
+                expected_version=edit.version,
+            ).as_dict()
+    except StaleEditError as exc:
+        with access.case.session() as session:
+            versions = workbench.segment_text_versions(
+                session, access.actor, call_id=call_id, segment_id=segment_id
+            )
+        current = versions[-1].as_dict() if versions else {}
+        return JSONResponse({"detail": str(exc), "current": current}, status_code=409)
+
+
+@router.get(
+    "/cases/{case_id}/calls/{call_id}/segments/{segment_id}/text/history",
+    response_model=list[SegmentTextOut],
+    responses=ERRORS,
+)
+def text_history(access: Access, call_id: CallId, segment_id: CallId) -> list[dict[str, Any]]:
+    """Every recorded state of the segment's Russian (empty: never corrected)."""
+    with _library_edit(access) as session:
+        return [
+            v.as_dict()
+            for v in workbench.segment_text_versions(
                 session, access.actor, call_id=call_id, segment_id=segment_id
             )
         ]

@@ -107,6 +107,7 @@
         current.classList.add("playing");
         const editing = document.activeElement && document.activeElement.closest("article.seg");
         if (!editing) current.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        else if (current.getBoundingClientRect().top < (player ? player.getBoundingClientRect().bottom : 0)) current.scrollIntoView({ block: "nearest" });
       }
     }
   }
@@ -279,21 +280,45 @@
     if (dirty.size) { e.preventDefault(); e.returnValue = ""; }
   });
 
-  /* -- keyboard ------------------------------------------------------------------- */
+  /* -- keyboard (oTranscribe / noScribe habits: the player answers while typing) ----- */
+  const help = document.getElementById("keys-help");
+  const openHelp = () => { if (help && !help.open) help.showModal(); };
+  const keysBtn = document.getElementById("keys-open");
+  if (keysBtn) keysBtn.addEventListener("click", openHelp);
+  const skip = (delta) => {
+    if (!ws) return;
+    const t = Math.min(ws.getDuration(), Math.max(0, ws.getCurrentTime() + delta));
+    ws.setTime(t);
+    tick(t);
+  };
+  window.earshotSkip = skip;
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     const typing = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable);
+    if (help && help.open) return; // the dialog handles its own Esc
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       const seg = t && t.closest && t.closest("article.seg");
-      if (seg) { e.preventDefault(); save(seg); }
+      if (seg && t.classList.contains("tr-text")) { e.preventDefault(); save(seg); }
       return;
     }
-    if (e.key === "Escape" && typing) { t.blur(); return; }
+    if (e.key === "Escape" || (e.key === " " && e.ctrlKey)) { e.preventDefault(); playPause(); return; }
+    if (e.ctrlKey && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+      e.preventDefault();
+      skip(e.key === "ArrowLeft" ? -5 : 5);
+      return;
+    }
     if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === " " && !(t && t.tagName === "BUTTON")) { e.preventDefault(); playPause(); }
+    // Space on a time button plays/pauses too, instead of jumping back to that button.
+    if (e.key === " " && !(t && t.tagName === "BUTTON" && !t.classList.contains("seek") && !t.classList.contains("lane-block"))) { e.preventDefault(); playPause(); }
+    else if (e.key === "?") { e.preventDefault(); openHelp(); }
     else if (e.key === "j") { e.preventDefault(); step(-1); }
     else if (e.key === "k") { e.preventDefault(); step(1); }
   });
+  /* The playing line is scrolled to just under the sticky player, whatever its height. */
+  const player = document.querySelector("section.player");
+  const margin = () => { if (player) document.documentElement.style.setProperty("--player-h", `${player.offsetHeight}px`); };
+  margin();
+  window.addEventListener("resize", margin);
 
   /* -- themes ----------------------------------------------------------------------- */
   const themes = document.getElementById("themes");
