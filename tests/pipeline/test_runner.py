@@ -145,6 +145,28 @@ def test_asr_versions_and_human_edits(tmp_path: Path, tiny_whisper: Path, run_cl
             )
 
 
+def test_auto_language_keeps_what_whisper_detected(
+    tmp_path: Path, tiny_whisper: Path, run_cli: Any
+) -> None:
+    """With --language auto the transcript records the language the engine detected (its
+    run info, faster-whisper's TranscriptionInfo), not "auto" or nothing."""
+    path = tmp_path / "case"
+    Case.init(path).close()
+    with Case.open(path) as case:
+        _ingest(case, tmp_path, "call08.gsm")
+    fast = [x for k, v in FAST.items() for x in ("--asr-option", f"{k}={json.dumps(v)}")]
+    run_cli(
+        "process", path, "--json", "--asr", f"faster-whisper:{tiny_whisper}",
+        "--language", "auto", *fast,
+    )  # fmt: skip
+    with Case.open(path) as case:
+        [transcript] = _asr(case)
+        run = transcript.engine["engine_info"]["run"]
+        assert run["language"] and run["language"] != "auto"
+        assert 0.0 <= run["language_probability"] <= 1.0 and run["duration"] > 0
+        assert transcript.language == run["language"]
+
+
 def test_missing_model_is_a_failure_with_advice(tmp_path: Path, run_cli: Any) -> None:
     path = tmp_path / "case"
     Case.init(path).close()

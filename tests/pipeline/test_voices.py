@@ -112,12 +112,38 @@ def test_confirm_links_parties_to_one_person(sample_copy: Path, run_cli: Any) ->
     data = json.loads(
         run_cli("voices", sample_copy, "--json", "--confirm", f"{a}:A", f"{b}:B").stdout
     )
-    assert "conflict" in data["note"]
+    # The side known from the call records wins; the side known only by voice follows it.
+    assert "moved from person" in data["note"]
     with Case.open(sample_copy) as case, case.session() as session:
         party_b = session.execute(
             select(Party).where(Party.call_id == b, Party.label == "B")
         ).scalar_one()
         assert party_b.person_id == other_id and party_b.person_basis == "call_record"
+        party_a = session.execute(
+            select(Party).where(Party.call_id == a, Party.label == "A")
+        ).scalar_one()
+        assert party_a.person_id == other_id and party_a.person_basis == "voice_match"
+        # Two anchored sides on different persons: a conflict, noted, nothing moved.
+        third = Person(name="Третий Лишний", name_key="третий лишний")
+        session.add(third)
+        session.flush()
+        party_a.person_id, party_a.person_basis = third.id, "editor"
+        third_id = third.id
+    data = json.loads(
+        run_cli("voices", sample_copy, "--json", "--confirm", f"{a}:A", f"{b}:B").stdout
+    )
+    assert "conflict" in data["note"]
+    with Case.open(sample_copy) as case, case.session() as session:
+        sides = {
+            p.label: (p.person_id, p.person_basis)
+            for p in session.execute(
+                select(Party).where(
+                    ((Party.call_id == a) & (Party.label == "A"))
+                    | ((Party.call_id == b) & (Party.label == "B"))
+                )
+            ).scalars()
+        }
+        assert sides == {"A": (third_id, "editor"), "B": (other_id, "call_record")}
     run_cli("voices", sample_copy, "--reject", f"{a}:A", f"{b}:B")
     listed = json.loads(run_cli("voices", sample_copy, "--json", "--min-score", "-1").stdout)
     assert not any(

@@ -219,7 +219,12 @@ def _link_persons(
     b: tuple[int, str],
     score: float | None,
 ) -> tuple[int, list[str]]:
-    """Put both sides on one Person; returns it and notes about sides left alone."""
+    """Put both sides on one Person; returns it and notes about what was not plain.
+
+    The person of an anchored side wins (call records, self-identification, an editor);
+    a side attributed only by an earlier voice match follows it, and the note says so;
+    two anchored sides on different persons are a conflict, noted and left alone.
+    """
     anchored = [p for p in (party_a, party_b) if _anchored(p)]
     source = anchored[0] if anchored else (party_a if party_a.person_id else party_b)
     person_id = source.person_id
@@ -243,6 +248,11 @@ def _link_persons(
                 f"(basis {party.person_basis!r}); the voice match points to person {person_id}"
             )
             continue
+        if party.person_id is not None:
+            notes.append(
+                f"call {key[0]} party {key[1]} moved from person {party.person_id} "
+                f"(basis {party.person_basis!r}) to person {person_id}"
+            )
         set_party_person(
             session,
             party,

@@ -14,6 +14,8 @@ from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 
+from ..errors import ConfigError
+
 __all__ = ["HOOK_GROUP", "load_session_hooks"]
 
 HOOK_GROUP = "earshot.session_hooks"
@@ -21,9 +23,20 @@ HOOK_GROUP = "earshot.session_hooks"
 
 @cache
 def load_session_hooks() -> tuple[str, ...]:
-    """Import every registered hook module once; returns their names."""
+    """Import every registered hook module once; returns their names.
+
+    None at all means Earshot's own package metadata is missing (a source tree used
+    without ``pip install -e .``): refused, since the search index would silently fall
+    behind every edit.
+    """
+    points = sorted(entry_points(group=HOOK_GROUP), key=lambda p: p.name)
+    if not points:
+        raise ConfigError(
+            f"no {HOOK_GROUP} entry points are installed, so the search index would not "
+            "follow edits; install Earshot (`pip install -e .` in a checkout) and try again"
+        )
     names = []
-    for point in sorted(entry_points(group=HOOK_GROUP), key=lambda p: p.name):
+    for point in points:
         import_module(point.value.split(":")[0])
         names.append(point.name)
     return tuple(names)
