@@ -32,6 +32,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "pseudonym": {"pseudonym": "Matrix Person"},
     "comments": {"text": "Matrix test note."},
     "text": {"text": "Матричный тест.", "version": 1},
+    "voice-matches": {
+        "call_a": 1,
+        "party_a": "A",
+        "call_b": 2,
+        "party_b": "A",
+        "decision": "reject",
+    },
+    "proposals/1": {"accept": False},
 }
 
 

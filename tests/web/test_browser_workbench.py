@@ -305,3 +305,82 @@ def test_keys_play_and_skip_while_typing_and_the_help_lists_them(
     wait_js(page, "!window.earshotPlayer.isPlaying()")
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def _voice_and_selfid_proposals(world: World) -> tuple[int, tuple[int, str], int]:
+    """Give two call sides near-identical voiceprints (one attributed to a person, one
+    not) and record a self-identification proposal naming that person on a third side.
+    Returns (person, the unattributed side, the proposal's id)."""
+    import numpy as np
+
+    from earshot.identity.links import propose_link
+    from earshot.store.models import Party
+    from earshot.store.speech_models import StageRun, VoiceprintRow
+
+    with world.own.session() as session:
+        parties = list(session.scalars(select(Party).order_by(Party.call_id, Party.label)))
+        mine = next(p for p in parties if p.person_id is not None)
+        person = int(mine.person_id)  # type: ignore[arg-type]
+        free = [p for p in parties if p.person_id is None and p.call_id != mine.call_id]
+        other, third = free[0], next(p for p in free if p.call_id != free[0].call_id)
+        rng = np.random.default_rng(13)
+        voice = rng.normal(size=256)
+        for n, party in enumerate((mine, other)):
+            run = StageRun(
+                call_id=party.call_id, stage="voiceprint", info_key="i13test",
+                inputs_key=f"i13-{party.id}", status="done",
+            )  # fmt: skip
+            session.add(run)
+            session.flush()
+            vector = voice + rng.normal(scale=0.02, size=256) * n
+            session.add(
+                VoiceprintRow(
+                    call_id=party.call_id,
+                    run_id=run.id,
+                    party=party.label,
+                    info_key="i13test",
+                    vector=[float(x) for x in vector / np.linalg.norm(vector)],
+                    seconds=12.0,
+                    engine={"engine": "test"},
+                )
+            )
+        link, _ = propose_link(
+            session, third, person, basis="self_identification", actor="self-identification",
+            note="«Это я» in the call",
+        )  # fmt: skip
+        return person, (other.call_id, other.label), int(link.id)
+
+
+def test_identity_review_accepts_voice_and_self_identification(
+    chrome: Browser, world: World
+) -> None:
+    person, side, proposal = _voice_and_selfid_proposals(world)
+    page = chrome.page()
+    chrome.login(page, "editor")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/persons/{person}")  # type: ignore[attr-defined]
+    row = f"#voice-proposals li:has(a[href$='/calls/{side[0]}'])"
+    assert "score" in page.inner_text(row)  # type: ignore[attr-defined]
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.click(f"{row} button:has-text('Same voice')")  # type: ignore[attr-defined]
+    page.wait_for_selector(f"ul.voice li[data-link]:has(a[href$='/calls/{side[0]}'])")  # type: ignore[attr-defined]
+    assert "confirmed" in page.inner_text(  # type: ignore[attr-defined]
+        f"ul.voice li[data-link]:has(a[href$='/calls/{side[0]}'])"
+    )
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.click(f"#proposals button[data-url$='/proposals/{proposal}']:has-text('Accept')")  # type: ignore[attr-defined]
+    assert page.query_selector(f"button[data-url$='/proposals/{proposal}']") is None  # type: ignore[attr-defined]
+    from earshot.store.audit import audit_entries
+    from earshot.store.models import Party
+
+    with world.own.session() as session:
+        attributed = {
+            (p.call_id, p.label)
+            for p in session.scalars(select(Party).where(Party.person_id == person))
+        }
+        assert side in attributed  # the voice match linked the side to the person
+        assert len(attributed) >= 3  # and the self-identification was accepted
+        assert [a.object_id for a in audit_entries(session, action="attribute")][-1] == str(
+            proposal
+        )
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

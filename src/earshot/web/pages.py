@@ -124,12 +124,18 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
             load=views.person_detail,
             via="page",
         )
+        from .. import workbench
+
+        proposed = [
+            v.as_dict() for v in workbench.person_voice_proposals(session, access.actor, person_id)
+        ]
     return render(
         request,
         "person.html",
         access,
         page="persons",
         person=detail,
+        voice_proposals=proposed,
         statuses=[s.value for s in VerificationStatus],
     )
 

@@ -4,13 +4,13 @@ history of a segment's translation. Each route calls :mod:`earshot.workbench`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from .. import workbench
+from .. import edits, workbench
 from ..errors import StaleEditError
 from .api import ERRORS, CallId, RowId, _library_edit, needs
 from .context import Access
@@ -155,3 +155,49 @@ def text_history(access: Access, call_id: CallId, segment_id: CallId) -> list[di
                 session, access.actor, call_id=call_id, segment_id=segment_id
             )
         ]
+
+
+class VoiceMatchDecision(BaseModel):
+    call_a: CallId
+    party_a: str = Field(pattern="^[AB]$")
+    call_b: CallId
+    party_b: str = Field(pattern="^[AB]$")
+    decision: Literal["confirm", "reject"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post(
+    "/cases/{case_id}/voice-matches",
+    response_model=edits.VoiceLinkRecord,
+    responses=ERRORS,
+    openapi_extra=needs("VERIFY"),
+)
+def decide_voice_match(access: Access, decision: VoiceMatchDecision) -> Any:
+    """Confirm (same voice: both sides become one person) or reject a proposed voice
+    match named by its two call sides."""
+    with _library_edit(access) as session:
+        return edits.decide_voice_link(
+            session,
+            access.actor,
+            confirm=decision.decision == "confirm",
+            sides=((decision.call_a, decision.party_a), (decision.call_b, decision.party_b)),
+            note=decision.note,
+        ).as_dict()
+
+
+class ProposalDecision(BaseModel):
+    accept: bool
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post(
+    "/cases/{case_id}/proposals/{link_id}",
+    responses=ERRORS,
+    openapi_extra=needs("VERIFY"),
+)
+def decide_proposal(access: Access, link_id: RowId, decision: ProposalDecision) -> Any:
+    """Accept or reject an attribution proposal (a self-identification, a voice proposal)."""
+    with _library_edit(access) as session:
+        return workbench.decide_attribution(
+            session, access.actor, link_id, accept=decision.accept, note=decision.note
+        ).as_dict()
