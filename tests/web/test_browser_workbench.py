@@ -384,3 +384,71 @@ def test_identity_review_accepts_voice_and_self_identification(
         )
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+AXE = "/static/vendor/axe-core/axe.min.js"
+
+
+def _axe(page: object, chrome: Browser) -> list[str]:
+    """axe-core's serious and critical violations on the page (rule: nodes). axe's own
+    probes with inline styles, which the page's CSP refuses: those console errors are
+    axe's, not the page's, and are dropped."""
+    before = len(chrome.errors)
+    page.add_script_tag(url=AXE)  # type: ignore[attr-defined]
+    found = page.evaluate(  # type: ignore[attr-defined]
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
+        ".map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)"
+    )
+    theirs = [e for e in chrome.errors[before:] if "Applying inline style violates" in e]
+    for e in theirs:
+        chrome.errors.remove(e)
+    return list(found)
+
+
+def test_phone_layout_and_accessibility(chrome: Browser, world: World) -> None:
+    call_id = _call_of(world, "call12.wav")
+    page = chrome.page(390, 844)
+    chrome.login(page, "translator")
+    base = f"{chrome.base}/cases/{world.own.case_id}"
+    page.goto(f"{base}/calls/{call_id}")  # type: ignore[attr-defined]
+    wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
+    height = page.evaluate(
+        "(s) => document.querySelector(s).getBoundingClientRect().height", ".topbar"
+    )  # type: ignore[attr-defined]
+    assert height < 90, height
+    assert not page.is_visible("#case-nav")  # type: ignore[attr-defined]
+    page.click(".nav-toggle")  # type: ignore[attr-defined]
+    assert page.is_visible("#case-nav a[href$='/search']")  # type: ignore[attr-defined]
+    page.click(".nav-toggle")  # type: ignore[attr-defined]
+    player = page.evaluate(
+        "document.querySelector('section.player').getBoundingClientRect().height"
+    )  # type: ignore[attr-defined]
+    assert player < 170, player
+    gloss = "abbr.slang"
+    page.focus(gloss)  # type: ignore[attr-defined]
+    after = page.evaluate(
+        "(s) => getComputedStyle(document.querySelector(s), '::after').content", gloss
+    )  # type: ignore[attr-defined]
+    assert after not in ("none", "normal", "") and len(after) > 5, after
+    cut = page.evaluate(  # type: ignore[attr-defined]
+        "Array.from(document.querySelectorAll('textarea.tr-text'))"
+        ".filter((t) => t.scrollHeight > t.clientHeight + 2).length"
+    )
+    assert cut == 0
+    wide = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert wide <= 392, wide
+    problems = {"call": _axe(page, chrome)}
+    for name, url in (
+        ("search", f"{base}/search?q=адвокат"),
+        ("persons", f"{base}/persons"),
+        ("trends", f"{base}/trends"),
+        ("quotes", f"{base}/quotes?call={call_id}"),
+        ("overview", base),
+        ("calls", f"{base}/calls"),
+    ):
+        page.goto(url)  # type: ignore[attr-defined]
+        problems[name] = _axe(page, chrome)
+    assert not any(problems.values()), problems
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors

@@ -119,4 +119,14 @@
   }
 
   window.Earshot = { api, toast, errorText, clock, meta, showRefusal, download };
+  // Phone: the case menu folds into one button.
+  const navToggle = document.querySelector(".nav-toggle");
+  if (navToggle) {
+    navToggle.addEventListener("click", () => {
+      const nav = document.getElementById(navToggle.getAttribute("aria-controls"));
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
 })();

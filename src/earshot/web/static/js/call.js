@@ -32,7 +32,7 @@
     }
     ws = WaveSurfer.create({
       container: "#waveform",
-      height: peaks.channels > 1 ? 56 : 80,
+      height: window.innerWidth < 600 ? (peaks.channels > 1 ? 28 : 44) : (peaks.channels > 1 ? 56 : 80),
       waveColor: "#9db3d6",
       progressColor: "#2f5fa8",
       cursorColor: "#c0392b",
