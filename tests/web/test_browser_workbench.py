@@ -276,6 +276,16 @@ def test_keys_play_and_skip_while_typing_and_the_help_lists_them(
     chrome.login(page, "translator")
     page.goto(f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}")  # type: ignore[attr-defined]
     wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
+    # The first Tab offers the transcript; from there the first translation box is close.
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    assert page.evaluate("document.activeElement.className") == "skip-link"  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    presses = 0
+    while not page.evaluate("document.activeElement.classList.contains('tr-text')"):  # type: ignore[attr-defined]
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        presses += 1
+        assert presses <= 6, page.evaluate("document.activeElement.outerHTML.slice(0, 120)")  # type: ignore[attr-defined]
+    page.evaluate("document.activeElement.blur()")  # type: ignore[attr-defined]
     page.keyboard.press("?")  # type: ignore[attr-defined]
     assert page.is_visible("#keys-help")  # type: ignore[attr-defined]
     keys = page.text_content("#keys-help")  # type: ignore[attr-defined]
