@@ -462,3 +462,34 @@ def test_phone_layout_and_accessibility(chrome: Browser, world: World) -> None:
     assert not any(problems.values()), problems
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def test_saved_searches_are_kept_per_person(chrome: Browser, world: World) -> None:
+    page = chrome.page()
+    chrome.login(page, "viewer")
+    base = f"{chrome.base}/cases/{world.own.case_id}"
+    page.goto(f"{base}/search?q=адвокат party:B")  # type: ignore[attr-defined]
+    page.fill("#save-search input[name=name]", "lawyers, callee side")  # type: ignore[attr-defined]
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.click("#save-search button[type=submit]")  # type: ignore[attr-defined]
+    link = "#saved-list a:has-text('lawyers, callee side')"
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.click(link)  # type: ignore[attr-defined]
+    assert page.input_value("input[name=q]") == "адвокат party:B"  # type: ignore[attr-defined]
+    assert page.query_selector("a.hit-link") is not None  # type: ignore[attr-defined]
+    other = chrome.page()
+    chrome.login(other, "editor")
+    other.goto(f"{base}/search")  # type: ignore[attr-defined]
+    assert other.query_selector(link) is None  # type: ignore[attr-defined]
+    bad = other.context.request.post(  # type: ignore[attr-defined]
+        f"{base.replace('/cases/', '/api/cases/')}/saved-searches",
+        data={"name": "broken", "query": '"unclosed'},
+        headers={"X-CSRF-Token": other.get_attribute("meta[name=csrf-token]", "content")},  # type: ignore[attr-defined]
+    )
+    assert bad.status == 422
+    other.context.close()  # type: ignore[attr-defined]
+    page.click("#saved-list button.saved-remove")  # type: ignore[attr-defined]
+    page.wait_for_selector(link, state="detached")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    chrome.errors[:] = [e for e in chrome.errors if "status of 422" not in e]
+    assert not chrome.errors, chrome.errors

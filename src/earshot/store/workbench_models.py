@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
 
-__all__ = ["SegmentComment", "SegmentTextVersion"]
+__all__ = ["SavedSearch", "SegmentComment", "SegmentTextVersion"]
 
 
 class SegmentComment(Base):
@@ -43,4 +43,16 @@ class SegmentTextVersion(Base):
     version: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedSearch(Base):
+    """A query someone kept under a name, to run again (their own list, per case)."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(120))
+    query: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)

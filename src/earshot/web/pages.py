@@ -162,8 +162,19 @@ def search(
         )
         hit["href"] = views.hit_link(base, hit)
     facet_links = views.facet_links(base, result["query"], result["facets"])
+    from .. import workbench
+
+    with access.case.session() as session:
+        saved = [s.as_dict() for s in workbench.saved_searches(session, access.actor)]
     return render(
-        request, "search.html", access, page="search", result=result, q=q, facet_links=facet_links
+        request,
+        "search.html",
+        access,
+        page="search",
+        result=result,
+        q=q,
+        facet_links=facet_links,
+        saved=saved,
     )
 
 

@@ -201,3 +201,51 @@ def decide_proposal(access: Access, link_id: RowId, decision: ProposalDecision) 
         return workbench.decide_attribution(
             session, access.actor, link_id, accept=decision.accept, note=decision.note
         ).as_dict()
+
+
+class SavedSearchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    query: str = Field(min_length=1, max_length=500)
+
+
+class SavedSearchOut(BaseModel):
+    id: int
+    name: str
+    query: str
+    owner: str
+    at: str
+
+
+@router.get(
+    "/cases/{case_id}/saved-searches", response_model=list[SavedSearchOut], responses=ERRORS
+)
+def saved_searches(access: Access) -> list[dict[str, Any]]:
+    """Your saved searches in this case, by name."""
+    with _library_edit(access) as session:
+        return [s.as_dict() for s in workbench.saved_searches(session, access.actor)]
+
+
+@router.post(
+    "/cases/{case_id}/saved-searches",
+    response_model=SavedSearchOut,
+    responses=ERRORS,
+    openapi_extra=needs("READ"),
+)
+def save_search(access: Access, saved: SavedSearchIn) -> dict[str, Any]:
+    """Save a query under a name (the same name replaces it); a malformed query is refused."""
+    with _library_edit(access) as session:
+        return workbench.save_search(
+            session, access.actor, name=saved.name, query=saved.query
+        ).as_dict()
+
+
+@router.delete(
+    "/cases/{case_id}/saved-searches/{search_id}",
+    status_code=204,
+    responses=ERRORS,
+    openapi_extra=needs("READ"),
+)
+def delete_saved_search(access: Access, search_id: RowId) -> None:
+    """Remove one of your saved searches."""
+    with _library_edit(access) as session:
+        workbench.delete_saved_search(session, access.actor, search_id)
