@@ -458,6 +458,8 @@ def test_phone_layout_and_accessibility(chrome: Browser, world: World) -> None:
         ("calls", f"{base}/calls"),
     ):
         page.goto(url)  # type: ignore[attr-defined]
+        if name == "trends":  # the table is drawn after its data arrives
+            wait_js(page, "document.querySelectorAll('#trend-table tbody tr').length > 0")
         problems[name] = _axe(page, chrome)
     assert not any(problems.values()), problems
     page.context.close()  # type: ignore[attr-defined]
@@ -492,4 +494,33 @@ def test_saved_searches_are_kept_per_person(chrome: Browser, world: World) -> No
     page.wait_for_selector(link, state="detached")  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
     chrome.errors[:] = [e for e in chrome.errors if "status of 422" not in e]
+    assert not chrome.errors, chrome.errors
+
+
+def test_call_page_shows_and_decides_who_is_speaking(chrome: Browser, world: World) -> None:
+    from earshot.identity.links import propose_link
+    from earshot.store.models import Party
+
+    with world.own.session() as session:
+        parties = list(session.scalars(select(Party).order_by(Party.call_id.desc())))
+        named = next(p for p in parties if p.person_id is not None)
+        side = next(p for p in parties if p.person_id is None and p.call_id != named.call_id)
+        link, _ = propose_link(
+            session,
+            side,
+            int(named.person_id),
+            basis="self_identification",
+            actor="test",  # type: ignore[arg-type]
+        )
+        call_id, link_id = side.call_id, int(link.id)
+    page = chrome.page()
+    chrome.login(page, "editor")
+    page.goto(f"{chrome.base}/cases/{world.own.case_id}/calls/{call_id}")  # type: ignore[attr-defined]
+    assert "self identification" in page.inner_text("#call-proposals")  # type: ignore[attr-defined]
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.click(f"#call-proposals button[data-url$='/proposals/{link_id}']:has-text('Reject')")  # type: ignore[attr-defined]
+    assert page.query_selector(f"button[data-url$='/proposals/{link_id}']") is None  # type: ignore[attr-defined]
+    with world.own.session() as session:
+        assert session.get(Party, side.id).person_id is None  # type: ignore[union-attr]
+    page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors

@@ -82,6 +82,9 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             via="page",
         )
         persons = views.persons_list(session)
+        from .. import workbench
+
+        proposals = [p.as_dict() for p in workbench.call_proposals(session, access.actor, call_id)]
     return render(
         request,
         "call.html",
@@ -103,6 +106,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "can_correct": access.can("EDIT_TRANSCRIPT"),
         },
         audio_formats=publishing.AUDIO_FORMATS,
+        proposals=proposals,
     )
 
 

@@ -129,4 +129,14 @@
       nav.classList.toggle("open", open);
     });
   }
+  // Voice proposals and attribution proposals: one decision, then the page again
+  // (the attribution and its history change with it).
+  document.querySelectorAll("button.decide").forEach((b) => {
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      const r = await api("POST", b.dataset.url, JSON.parse(b.dataset.body));
+      if (r.ok) { toast("Decision recorded.", "ok"); setTimeout(() => location.reload(), 300); }
+      else { b.disabled = false; toast(errorText(r), "error"); }
+    });
+  });
 })();

@@ -23,14 +23,4 @@
       } else E.toast(E.errorText(r), "error");
     });
   });
-  // Voice proposals and attribution proposals: one decision, then the page again
-  // (the attribution and its history change with it).
-  document.querySelectorAll("button.decide").forEach((b) => {
-    b.addEventListener("click", async () => {
-      b.disabled = true;
-      const r = await E.api("POST", b.dataset.url, JSON.parse(b.dataset.body));
-      if (r.ok) { E.toast("Decision recorded.", "ok"); setTimeout(() => location.reload(), 300); }
-      else { b.disabled = false; E.toast(E.errorText(r), "error"); }
-    });
-  });
 })();
