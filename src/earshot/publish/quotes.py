@@ -72,6 +72,7 @@ def hms(seconds: float | None) -> str:
 _ELLIPSIS_RE = re.compile(r"…|\.\.\.")
 _WORD_RE = re.compile(r"\w")
 _KEY_RE = re.compile(r"[\w'’-]+")
+_EDGE_PUNCT = '.,;:!?"“”«»()[]—–'  # stripped from an added word when it is named
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def check_edit(verbatim: str, edited: str) -> EditCheck:
                 unmarked.append(_shown(cut))
         if new and op != "equal":
             diff.append({"op": "added", "verbatim": "", "edited": _shown(new)})
-            added += [t.shown for t in new]
+            added += [t.shown.strip(_EDGE_PUNCT) or t.shown for t in new]
         before += len(new) if op != "equal" else j2 - j1
     return EditCheck(diff, added, unmarked)
 

@@ -92,8 +92,13 @@ def _refusal(access: CaseAccess, exc: EarshotError, reason: str | None = None) -
     may prepare publications (the refused identifiers are what they must fix)."""
     shown = access.can("PUBLISH_REDACTED")
     leaks = publishing.leak_list(exc) if shown else []
-    detail = for_browser(str(exc)) if shown or not leaks else "refused by the leak guard"
-    return JSONResponse({"detail": detail, "reason": reason, "leaks": leaks}, status_code=422)
+    detail = str(exc) if shown or not leaks else "refused by the leak guard"
+    # `detail` is the library's own message (the CLI prints the same); `message` is how
+    # the pages put it, naming the control instead of the command-line flag.
+    return JSONResponse(
+        {"detail": detail, "message": for_browser(detail), "reason": reason, "leaks": leaks},
+        status_code=422,
+    )
 
 
 def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:

@@ -38,6 +38,8 @@
   }
 
   function errorText(result) {
+    const m = result.data && result.data.message; // the page's wording, when the API gives one
+    if (typeof m === "string") return m;
     const d = result.data && result.data.detail;
     if (typeof d === "string") return d;
     if (Array.isArray(d)) return d.map((x) => x.msg).join("; ");
