@@ -72,14 +72,37 @@ def test_check_edit_allows_cuts_shown_by_ellipses_only() -> None:
     fine = check_edit(verbatim, "I refused to go on an assault … Write a complaint.")
     assert not fine.rewritten and not fine.unmarked_cuts
     assert [op["op"] for op in fine.diff] == ["equal", "cut", "equal"]
-    assert fine.diff[1]["verbatim"] == "Now I'm a refuser"
+    assert fine.diff[1] == {"op": "cut", "verbatim": "Now I'm a refuser.", "edited": "…"}
     hidden = check_edit(verbatim, "I refused to go on an assault. Write a complaint.")
-    assert hidden.unmarked_cuts == ["Now I'm a refuser"]
+    assert hidden.unmarked_cuts == ["Now I'm a refuser."]
     added = check_edit(verbatim, "I bravely refused to go on an assault.")
     assert added.added == ["bravely"] and added.rewritten
     trimmed = check_edit(verbatim, "Now I'm a refuser.")  # cuts at either end need no mark
     assert not trimmed.unmarked_cuts and not trimmed.rewritten
-    assert hms(3725.9) == "01:02:05" and hms(None) == "--:--:--"
+    assert hms(3725.9) == "01:02:05"
+
+
+def test_check_edit_aligns_by_word_sequence_not_first_occurrence() -> None:
+    """The kept "The" after a cut belongs to "The lawyer says", not to the first "The"."""
+    verbatim = (
+        "The only ones alive from our company are the five-hundreds. The rest are "
+        "two-hundreds. Romochka, wait. The lawyer says it can be done through the court."
+    )
+    marked = check_edit(
+        verbatim,
+        "The only ones alive from our company are the five-hundreds. … "
+        "The lawyer says it can be done through the court.",
+    )
+    assert not marked.unmarked_cuts and not marked.rewritten
+    assert [op["op"] for op in marked.diff] == ["equal", "cut", "equal"]
+    assert marked.diff[1]["verbatim"] == "The rest are two-hundreds. Romochka, wait."
+    assert marked.diff[2]["verbatim"].startswith("The lawyer says")
+    glued = check_edit(verbatim, "The only ones alive … from our company are the five-hundreds…")
+    assert not glued.unmarked_cuts and not glued.rewritten
+    unmarked = check_edit(
+        verbatim, "The only ones alive from our company are the five-hundreds. The lawyer says it."
+    )
+    assert unmarked.unmarked_cuts and not unmarked.rewritten and hms(None) == "--:--:--"
 
 
 def test_a_quote_keeps_its_provenance(sample_case: CaseFixture, approved_call10: int) -> None:

@@ -23,9 +23,20 @@ from earshot.language.lexicon import load_themes
 from earshot.store.language_models import CallTheme
 from earshot.store.models import Call, Transcript
 
-__all__ = ["PERIODS", "ThemeTrend", "TrendRow", "period_key", "theme_trend", "wilson_interval"]
+__all__ = [
+    "MIN_CALLS",
+    "PERIODS",
+    "ThemeTrend",
+    "TrendRow",
+    "period_key",
+    "theme_trend",
+    "wilson_interval",
+]
 
 PERIODS = ("day", "week", "month")
+# Below this many analysed calls a period's share swings on one call (1 of 2 is 50 %):
+# such periods are shown greyed, with their interval, never as a trend.
+MIN_CALLS = 5
 _Z95 = 1.959963984540054
 
 
@@ -68,6 +79,11 @@ class TrendRow:
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.with_theme, self.calls)
 
+    @property
+    def thin(self) -> bool:
+        """Too few calls for the share to mean much (fewer than :data:`MIN_CALLS`)."""
+        return self.calls < MIN_CALLS
+
     def as_dict(self) -> dict[str, Any]:
         low, high = self.interval
         return {
@@ -76,6 +92,7 @@ class TrendRow:
             "with_theme": self.with_theme,
             "share": self.share,
             "ci95": [low, high],
+            "thin": self.thin,
         }
 
 

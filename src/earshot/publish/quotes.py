@@ -44,15 +44,15 @@ __all__ = [
 ]
 
 ELLIPSIS = "…"
-_TOKEN_RE = re.compile(r"…|\.\.\.|[\w'’-]+|[^\w\s]")
-_WORD_RE = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
 class EditCheck:
     """How an edited quote differs from the verbatim translation."""
 
-    diff: list[dict[str, str]]  # ops: equal | cut | added | changed, verbatim and edited text
+    diff: list[
+        dict[str, str]
+    ]  # ops: equal | cut | added, verbatim and edited text (punctuation kept)
     added: list[str]  # words of the edit that are not in the verbatim (a rewrite)
     unmarked_cuts: list[str]  # cuts inside the quote with no ellipsis where they were
 
@@ -69,33 +69,78 @@ def hms(seconds: float | None) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+_ELLIPSIS_RE = re.compile(r"…|\.\.\.")
+_WORD_RE = re.compile(r"\w")
+_KEY_RE = re.compile(r"[\w'’-]+")
+_EDGE_PUNCT = '.,;:!?"“”«»()[]—–'  # stripped from an added word when it is named
+
+
+@dataclass(frozen=True)
+class _Token:
+    shown: str  # the word as written, punctuation kept ("five-hundreds.")
+    key: str  # what is compared: the word alone, case-blind ("five-hundreds")
+    mark: bool = False  # an ellipsis: where the editor says words were cut
+
+
+def _tokens(text: str, *, marks: bool) -> list[_Token]:
+    """Words with their punctuation; with `marks`, each ellipsis is a token of its own.
+    Punctuation standing alone ("—") joins the word before it, so it is shown but
+    never compared."""
+    out: list[_Token] = []
+    for piece in text.split():
+        parts = _ELLIPSIS_RE.split(piece) if marks else [piece]
+        for n, part in enumerate(parts):
+            if n:
+                out.append(_Token(ELLIPSIS, "", mark=True))
+            if not part:
+                continue
+            key = "".join(_KEY_RE.findall(part)).lower().replace("’", "'")
+            if _WORD_RE.search(part):
+                out.append(_Token(part, key))
+            elif out and not out[-1].mark:
+                out[-1] = _Token(f"{out[-1].shown} {part}", out[-1].key)
+    return out
+
+
+def _shown(tokens: Sequence[_Token]) -> str:
+    return " ".join(t.shown for t in tokens)
+
+
 def check_edit(verbatim: str, edited: str) -> EditCheck:
-    """Compare an edited quote with the verbatim translation, word by word (case-blind)."""
-    source = [t for t in _TOKEN_RE.findall(verbatim) if _WORD_RE.search(t)]
-    tokens = _TOKEN_RE.findall(edited)
-    words: list[str] = []
-    marks: set[int] = set()  # positions (in words) where an ellipsis stands
-    for token in tokens:
-        if token in (ELLIPSIS, "..."):
-            marks.add(len(words))
-        elif _WORD_RE.search(token):
-            words.append(token)
+    """Compare an edited quote with the verbatim translation, word by word (case-blind).
+
+    The ellipses are part of the edited sequence, so the alignment runs over word
+    sequences: "… The lawyer says" is matched to the "The" that begins "The lawyer
+    says", never to an earlier "The" that happens to come first. A cut counts as
+    marked when an ellipsis stands in or beside the edited place where it was made.
+    """
+    source = _tokens(verbatim, marks=False)
+    words = _tokens(edited, marks=True)
     matcher = difflib.SequenceMatcher(
-        None, [w.lower() for w in source], [w.lower() for w in words], autojunk=False
+        None, [t.key for t in source], [t.key for t in words], autojunk=False
     )
+    plain = [t for t in words if not t.mark]
     diff: list[dict[str, str]] = []
     added: list[str] = []
     unmarked: list[str] = []
-    names = {"equal": "equal", "delete": "cut", "insert": "added", "replace": "changed"}
+    before = 0  # edited words (ellipses aside) before the current place
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        diff.append(
-            {"op": names[op], "verbatim": " ".join(source[i1:i2]), "edited": " ".join(words[j1:j2])}
-        )
-        if op in ("insert", "replace"):
-            added += words[j1:j2]
-        interior = i1 > 0 and i2 < len(source) and 0 < j1 < len(words)
-        if op in ("delete", "replace") and interior and not any(j1 <= m <= j2 for m in marks):
-            unmarked.append(" ".join(source[i1:i2]))
+        cut = source[i1:i2]
+        new = [t for t in words[j1:j2] if not t.mark]
+        marked = any(t.mark for t in words[max(j1 - 1, 0) : j2 + 1])
+        if op == "equal":
+            diff.append({"op": "equal", "verbatim": _shown(cut), "edited": _shown(words[j1:j2])})
+        if cut and op != "equal":
+            diff.append(
+                {"op": "cut", "verbatim": _shown(cut), "edited": ELLIPSIS if marked else ""}
+            )
+            interior = i1 > 0 and i2 < len(source) and 0 < before < len(plain)
+            if interior and not marked:
+                unmarked.append(_shown(cut))
+        if new and op != "equal":
+            diff.append({"op": "added", "verbatim": "", "edited": _shown(new)})
+            added += [t.shown.strip(_EDGE_PUNCT) or t.shown for t in new]
+        before += len(new) if op != "equal" else j2 - j1
     return EditCheck(diff, added, unmarked)
 
 

@@ -19,6 +19,7 @@ from . import (
     search_models,  # noqa: F401
     security_models,  # noqa: F401
     speech_models,  # noqa: F401
+    workbench_models,  # noqa: F401
 )
 
 metadata: MetaData = models.Base.metadata

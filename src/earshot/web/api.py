@@ -417,9 +417,13 @@ def trends(access: Access, interval: Literal["day", "week", "month"] = "month") 
 
 @router.get("/cases/{case_id}/places", response_model=list[schemas.Place], responses=ERRORS)
 def places(access: Access) -> list[dict[str, Any]]:
-    """Places mentioned, with coordinates and the calls mentioning them."""
+    """Places to pin: mentioned in calls (not where the slang decoder read the words as
+    slang) or given by the call records, with the calls for each."""
+    from ..analysis.places_map import place_map
+
     with access.case.session() as session:
-        return insights.places(session)
+        found: list[dict[str, Any]] = place_map(session).as_dict()["places"]
+        return found
 
 
 @router.get("/cases/{case_id}/graph", response_model=schemas.Graph, responses=ERRORS)

@@ -28,6 +28,7 @@ from ..publish.formats import export_formats
 from ..security.errors import PermissionDeniedError
 from . import publishing, schemas
 from .context import Access, CaseAccess, Login, WebState
+from .errors import for_browser
 from .publishing import TempFile, safe_filename, stamp, suffix_for
 
 __all__ = ["router"]
@@ -92,7 +93,12 @@ def _refusal(access: CaseAccess, exc: EarshotError, reason: str | None = None) -
     shown = access.can("PUBLISH_REDACTED")
     leaks = publishing.leak_list(exc) if shown else []
     detail = str(exc) if shown or not leaks else "refused by the leak guard"
-    return JSONResponse({"detail": detail, "reason": reason, "leaks": leaks}, status_code=422)
+    # `detail` is the library's own message (the CLI prints the same); `message` is how
+    # the pages put it, naming the control instead of the command-line flag.
+    return JSONResponse(
+        {"detail": detail, "message": for_browser(detail), "reason": reason, "leaks": leaks},
+        status_code=422,
+    )
 
 
 def _download(tmp: TempFile, filename: str, fmt: str) -> FileResponse:

@@ -33,9 +33,10 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import EarshotError, SessionStoreError
 from ..security.errors import LockedOutError
 from ..store.case import Case
-from . import api, api_publish, pages, slang
+from . import api, api_publish, pages, slang, workbench_api
 from .access import Accounts, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
+from .errors import install_error_pages
 from .sessions import MemorySessionStore, SessionStore
 
 __all__ = ["COOKIE", "create_app"]
@@ -227,10 +228,12 @@ def create_app(
             return RedirectResponse("/login?next=/api/docs", status_code=303)
         return HTMLResponse(API_DOCS.replace("{csrf}", login.csrf))
 
+    install_error_pages(app)
     _document_security(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(api_publish.router)
+    app.include_router(workbench_api.router)
     app.include_router(pages.router)
     app.include_router(slang.api_router)
     app.include_router(slang.page_router)

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from ..analysis import call_graph as library_graph
 from ..errors import ConfigError
-from ..language.trends import theme_trend
+from ..language.trends import MIN_CALLS, theme_trend, wilson_interval
 from ..search import SearchError, SearchOptions
 from ..search import search as run_search
-from ..store.language_models import CallTheme, SegmentEntity
+from ..store.language_models import CallTheme
 from ..store.models import Segment, Transcript
 
-__all__ = ["MAX_QUERY", "call_graph", "places", "search", "trends"]
+__all__ = ["MAX_QUERY", "call_graph", "search", "trends"]
 
 MAX_QUERY = 500
 MAX_HITS = 200
@@ -139,52 +139,34 @@ def trends(session: Session, interval: str = "month", timezone: str = "UTC") -> 
         periods.update(rows)
         series[theme] = rows
     ordered = sorted(periods)
+    calls = {p: 0 for p in ordered}
+    for rows in series.values():
+        for p, row in rows.items():
+            calls[p] = max(calls[p], int(row["calls"]))
     return {
         "interval": interval,
         "periods": ordered,
+        "calls": [calls[p] for p in ordered],
+        "thin": [calls[p] < MIN_CALLS for p in ordered],
+        "min_calls": MIN_CALLS,
         "series": {
             theme: [
                 rows.get(
-                    p, {"period": p, "calls": 0, "with_theme": 0, "share": None, "ci95": [0.0, 1.0]}
+                    p,
+                    {
+                        "period": p,
+                        "calls": calls[p],
+                        "with_theme": 0,
+                        "share": 0.0 if calls[p] else None,
+                        "ci95": list(wilson_interval(0, calls[p])),
+                        "thin": calls[p] < MIN_CALLS,
+                    },
                 )
                 for p in ordered
             ]
             for theme, rows in series.items()
         },
     }
-
-
-def places(session: Session) -> list[dict[str, Any]]:
-    """Places mentioned in calls with coordinates, and the calls mentioning each."""
-    found: dict[tuple[str, float, float], dict[str, Any]] = {}
-    for e in session.execute(
-        select(SegmentEntity).where(
-            SegmentEntity.kind == "LOC", SegmentEntity.place_name.is_not(None)
-        )
-    ).scalars():
-        best = e.places[0] if e.places and isinstance(e.places[0], dict) else {}
-        lat, lon = best.get("lat"), best.get("lon")
-        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
-            continue
-        key = (str(e.place_name), float(lat), float(lon))
-        entry = found.setdefault(
-            key,
-            {
-                "name": e.place_name,
-                "lat": float(lat),
-                "lon": float(lon),
-                "country": e.place_country,
-                "war_zone": e.in_war_zone,
-                "calls": set(),
-                "mentions": 0,
-            },
-        )
-        entry["calls"].add(e.call_id)
-        entry["mentions"] += 1
-    return [
-        {**v, "calls": sorted(v["calls"])}
-        for v in sorted(found.values(), key=lambda v: -int(v["mentions"]))
-    ]
 
 
 def call_graph(session: Session) -> dict[str, Any]:

@@ -82,6 +82,9 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             via="page",
         )
         persons = views.persons_list(session)
+        from .. import workbench
+
+        proposals = [p.as_dict() for p in workbench.call_proposals(session, access.actor, call_id)]
     return render(
         request,
         "call.html",
@@ -98,8 +101,12 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "entities": f"/api/cases/{access.case.case_id}/calls/{call_id}/entities/",
             "draft_key": f"earshot:{access.case.case_id}:{call_id}:",
             "clip": f"/api/cases/{access.case.case_id}/calls/{call_id}/clip",
+            "comments": f"/api/cases/{access.case.case_id}/calls/{call_id}/comments",
+            "can_comment": access.can("EDIT_TRANSLATION"),
+            "can_correct": access.can("EDIT_TRANSCRIPT"),
         },
         audio_formats=publishing.AUDIO_FORMATS,
+        proposals=proposals,
     )
 
 
@@ -121,12 +128,18 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
             load=views.person_detail,
             via="page",
         )
+        from .. import workbench
+
+        proposed = [
+            v.as_dict() for v in workbench.person_voice_proposals(session, access.actor, person_id)
+        ]
     return render(
         request,
         "person.html",
         access,
         page="persons",
         person=detail,
+        voice_proposals=proposed,
         statuses=[s.value for s in VerificationStatus],
     )
 
@@ -146,11 +159,27 @@ def search(
                 object_id=access.case.case_id,
                 detail={"query": q[:200]},
             )
+    base = f"/cases/{access.case.case_id}"
     for hit in result["hits"]:
         hit["pieces"] = views.text_pieces(
             hit["text"], [{"kind": "hit", "start": a, "end": b} for a, b in hit["highlights"]]
         )
-    return render(request, "search.html", access, page="search", result=result, q=q)
+        hit["href"] = views.hit_link(base, hit)
+    facet_links = views.facet_links(base, result["query"], result["facets"])
+    from .. import workbench
+
+    with access.case.session() as session:
+        saved = [s.as_dict() for s in workbench.saved_searches(session, access.actor)]
+    return render(
+        request,
+        "search.html",
+        access,
+        page="search",
+        result=result,
+        q=q,
+        facet_links=facet_links,
+        saved=saved,
+    )
 
 
 @router.get("/cases/{case_id}/trends")
@@ -160,9 +189,19 @@ def trends(request: Request, access: Access) -> Response:
 
 @router.get("/cases/{case_id}/map")
 def map_page(request: Request, access: Access) -> Response:
+    from ..analysis.places_map import place_map
+
     with access.case.session() as session:
-        found = insights.places(session)
-    return render(request, "map.html", access, page="map", places=found)
+        found = place_map(session).as_dict()
+    return render(
+        request,
+        "map.html",
+        access,
+        page="map",
+        places=found["places"],
+        read_as_slang=found["read_as_slang"],
+        unplaced=found["unplaced_records"],
+    )
 
 
 @router.get("/cases/{case_id}/graph")

@@ -194,6 +194,9 @@ class SearchPage(_Open):
 class Trends(_Open):
     interval: str
     periods: list[str]
+    calls: list[int] = []  # analysed calls per period
+    thin: list[bool] = []  # periods under min_calls: shown greyed
+    min_calls: int = 0
     series: dict[str, list[dict[str, Any]]]
 
 
@@ -205,6 +208,7 @@ class Place(_Open):
     war_zone: bool | None
     calls: list[int]
     mentions: int
+    record_calls: list[int] = []
 
 
 class GraphNode(_Open):

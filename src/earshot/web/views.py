@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -34,6 +35,8 @@ __all__ = [
     "call_detail",
     "calls_page",
     "case_overview",
+    "facet_links",
+    "hit_link",
     "person_detail",
     "persons_list",
     "text_pieces",
@@ -307,3 +310,36 @@ def segment_call(session: Session, segment_id: int) -> int | None:
 
 def call_exists(session: Session, call_id: int) -> bool:
     return session.get(Call, call_id) is not None
+
+
+# The search fields a facet narrows by (docs/search.md); a facet with none is shown as text.
+FACET_FIELDS = {"call": "call", "speaker": "party", "theme": "theme"}
+
+
+def hit_link(base: str, hit: dict[str, Any]) -> str:
+    """The call page at the hit's segment (the player seeks to its second), with the
+    words the search found passed on to be highlighted there."""
+    words = list(dict.fromkeys(hit["text"][a:b] for a, b in hit["highlights"] if b > a))[:10]
+    query = urlencode([("hl", w) for w in words])
+    return f"{base}/calls/{hit['call_id']}{'?' + query if query else ''}#seg-{hit['segment_id']}"
+
+
+def facet_links(
+    base: str, query: str, facets: dict[str, list[tuple[Any, int]]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each facet value as a link to the same search narrowed by it (``theme:refusal``);
+    values with no search field (the language of the text) have no link."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, values in facets.items():
+        field = FACET_FIELDS.get(name)
+        rows = []
+        for value, count in values:
+            text = str(value)
+            href = None
+            usable = (field == "party" and text in {"A", "B"}) or field not in (None, "party")
+            if field and usable and text and text != "?":
+                term = f'{field}:"{text}"' if " " in text else f"{field}:{text}"
+                href = f"{base}/search?{urlencode({'q': f'{query} {term}'.strip()})}"
+            rows.append({"value": text, "count": count, "href": href})
+        out[name] = rows
+    return out

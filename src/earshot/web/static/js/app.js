@@ -38,6 +38,8 @@
   }
 
   function errorText(result) {
+    const m = result.data && result.data.message; // the page's wording, when the API gives one
+    if (typeof m === "string") return m;
     const d = result.data && result.data.detail;
     if (typeof d === "string") return d;
     if (Array.isArray(d)) return d.map((x) => x.msg).join("; ");
@@ -119,4 +121,24 @@
   }
 
   window.Earshot = { api, toast, errorText, clock, meta, showRefusal, download };
+  // Phone: the case menu folds into one button.
+  const navToggle = document.querySelector(".nav-toggle");
+  if (navToggle) {
+    navToggle.addEventListener("click", () => {
+      const nav = document.getElementById(navToggle.getAttribute("aria-controls"));
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
+  // Voice proposals and attribution proposals: one decision, then the page again
+  // (the attribution and its history change with it).
+  document.querySelectorAll("button.decide").forEach((b) => {
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      const r = await api("POST", b.dataset.url, JSON.parse(b.dataset.body));
+      if (r.ok) { toast("Decision recorded.", "ok"); setTimeout(() => location.reload(), 300); }
+      else { b.disabled = false; toast(errorText(r), "error"); }
+    });
+  });
 })();

@@ -32,7 +32,7 @@
     }
     ws = WaveSurfer.create({
       container: "#waveform",
-      height: peaks.channels > 1 ? 56 : 80,
+      height: window.innerWidth < 600 ? (peaks.channels > 1 ? 28 : 44) : (peaks.channels > 1 ? 56 : 80),
       waveColor: "#9db3d6",
       progressColor: "#2f5fa8",
       cursorColor: "#c0392b",
@@ -49,9 +49,13 @@
     ws.on("play", () => { playBtn.textContent = "Pause"; });
     ws.on("pause", () => { playBtn.textContent = "Play"; });
     // A link to a second of the call (#t=83, from a quote's provenance) opens there.
+    // A search hit (#seg-ID) opens at that segment's second.
     const at = /^#t=(\d+(?:\.\d+)?)$/.exec(location.hash);
+    const hitSeg = /^#seg-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    const hitAt = hitSeg && hitSeg.dataset.start !== "" ? parseFloat(hitSeg.dataset.start) : null;
     ws.on("ready", () => {
-      if (at) { ws.setTime(parseFloat(at[1])); tick(parseFloat(at[1])); }
+      const t = at ? parseFloat(at[1]) : hitAt;
+      if (t !== null) { ws.setTime(t); tick(t); }
       else tick(0);
     });
     ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
@@ -103,6 +107,7 @@
         current.classList.add("playing");
         const editing = document.activeElement && document.activeElement.closest("article.seg");
         if (!editing) current.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        else if (current.getBoundingClientRect().top < (player ? player.getBoundingClientRect().bottom : 0)) current.scrollIntoView({ block: "nearest" });
       }
     }
   }
@@ -148,6 +153,9 @@
         const draft = JSON.parse(raw);
         if (draft.text !== area.value) {
           area.value = draft.text;
+          // The draft was written against the version loaded then, not the one on this
+          // page: saving it over a colleague's newer save must be refused (409), not win.
+          if (draft.version !== undefined && draft.version !== null) area.dataset.version = String(draft.version);
           markDirty(area, `unsaved draft from ${new Date(draft.at).toLocaleString()}`);
           restored += 1;
         } else {
@@ -205,14 +213,65 @@
     } else if (result.status === 409) {
       seg.classList.add("stale");
       const cur = result.data.current || {};
-      state.textContent = `conflict: now v${cur.version || "?"}: “${(cur.text || "").slice(0, 80)}”`;
+      state.textContent = `conflict: someone saved v${cur.version || "?"} meanwhile`;
+      showMerge(seg, area, cur);
       E.toast(E.errorText(result), "error");
-      if (cur.version) area.dataset.version = String(cur.version);
     } else {
       state.textContent = "not saved";
       E.toast(E.errorText(result), "error");
     }
   }
+  /* Both texts side by side: take theirs, or keep yours to save it over their version. */
+  function showMerge(seg, area, cur) {
+    const old = seg.querySelector(".merge");
+    if (old) old.remove();
+    const box = document.createElement("div");
+    box.className = "merge";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Merge your text with the newer saved one");
+    const who = cur.translator || cur.reviewer || cur.approver || "a colleague";
+    const part = (label, text, cls) => {
+      const h = document.createElement("p");
+      h.className = "muted small";
+      h.textContent = label;
+      const q = document.createElement("blockquote");
+      q.className = cls;
+      q.textContent = text;
+      box.append(h, q);
+    };
+    part(`Saved meanwhile (v${cur.version || "?"}, ${who}):`, cur.text || "", "theirs");
+    part("Your text (not saved):", area.value, "mine");
+    const bar = document.createElement("div");
+    bar.className = "merge-bar";
+    const theirs = document.createElement("button");
+    theirs.type = "button";
+    theirs.className = "use-theirs";
+    theirs.textContent = "Use the saved text";
+    theirs.addEventListener("click", () => {
+      area.value = cur.text || "";
+      area.dataset.version = String(cur.version || 0);
+      localStorage.removeItem(draftKey(area));
+      dirty.delete(area);
+      seg.classList.remove("dirty", "stale");
+      seg.querySelector(".tr-state").textContent = `v${cur.version} · ${who}`;
+      box.remove();
+    });
+    const mine = document.createElement("button");
+    mine.type = "button";
+    mine.className = "keep-mine";
+    mine.textContent = "Keep mine (edit, then save over it)";
+    mine.addEventListener("click", () => {
+      area.dataset.version = String(cur.version || 0);
+      seg.classList.remove("stale");
+      seg.querySelector(".tr-state").textContent = `unsaved: based on v${cur.version} now`;
+      box.remove();
+      area.focus();
+    });
+    bar.append(theirs, mine);
+    box.append(bar);
+    seg.querySelector(".en").append(box);
+  }
+
   segs.forEach((s) => {
     const b = s.querySelector("button.save");
     if (b) b.addEventListener("click", () => save(s));
@@ -221,21 +280,45 @@
     if (dirty.size) { e.preventDefault(); e.returnValue = ""; }
   });
 
-  /* -- keyboard ------------------------------------------------------------------- */
+  /* -- keyboard (oTranscribe / noScribe habits: the player answers while typing) ----- */
+  const help = document.getElementById("keys-help");
+  const openHelp = () => { if (help && !help.open) help.showModal(); };
+  const keysBtn = document.getElementById("keys-open");
+  if (keysBtn) keysBtn.addEventListener("click", openHelp);
+  const skip = (delta) => {
+    if (!ws) return;
+    const t = Math.min(ws.getDuration(), Math.max(0, ws.getCurrentTime() + delta));
+    ws.setTime(t);
+    tick(t);
+  };
+  window.earshotSkip = skip;
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     const typing = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable);
+    if (help && help.open) return; // the dialog handles its own Esc
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       const seg = t && t.closest && t.closest("article.seg");
-      if (seg) { e.preventDefault(); save(seg); }
+      if (seg && t.classList.contains("tr-text")) { e.preventDefault(); save(seg); }
       return;
     }
-    if (e.key === "Escape" && typing) { t.blur(); return; }
+    if (e.key === "Escape" || (e.key === " " && e.ctrlKey)) { e.preventDefault(); playPause(); return; }
+    if (e.ctrlKey && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+      e.preventDefault();
+      skip(e.key === "ArrowLeft" ? -5 : 5);
+      return;
+    }
     if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === " " && !(t && t.tagName === "BUTTON")) { e.preventDefault(); playPause(); }
+    // Space on a time button plays/pauses too, instead of jumping back to that button.
+    if (e.key === " " && !(t && t.tagName === "BUTTON" && !t.classList.contains("seek") && !t.classList.contains("lane-block"))) { e.preventDefault(); playPause(); }
+    else if (e.key === "?") { e.preventDefault(); openHelp(); }
     else if (e.key === "j") { e.preventDefault(); step(-1); }
     else if (e.key === "k") { e.preventDefault(); step(1); }
   });
+  /* The playing line is scrolled to just under the sticky player, whatever its height. */
+  const player = document.querySelector("section.player");
+  const margin = () => { if (player) document.documentElement.style.setProperty("--player-h", `${player.offsetHeight}px`); };
+  margin();
+  window.addEventListener("resize", margin);
 
   /* -- themes ----------------------------------------------------------------------- */
   const themes = document.getElementById("themes");
@@ -296,10 +379,40 @@
     });
   }
 
+  /* -- the words a search found (?hl=word, from a hit), marked in the transcript ---- */
+  function highlightWords(words) {
+    const wanted = words.map((w) => w.trim().toLocaleLowerCase()).filter((w) => w.length > 0);
+    if (!wanted.length) return;
+    const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`(${wanted.map(escape).join("|")})`, "giu");
+    document.querySelectorAll("article.seg .ru, article.seg .en p").forEach((root) => {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      const nodes = [];
+      while (walker.nextNode()) nodes.push(walker.currentNode);
+      nodes.forEach((node) => {
+        const text = node.nodeValue;
+        re.lastIndex = 0;
+        if (!re.test(text)) return;
+        const frag = document.createDocumentFragment();
+        text.split(re).forEach((part, i) => {
+          if (!part) return;
+          if (i % 2) {
+            const m = document.createElement("mark");
+            m.className = "hl";
+            m.textContent = part;
+            frag.append(m);
+          } else frag.append(part);
+        });
+        node.replaceWith(frag);
+      });
+    });
+  }
+  highlightWords(new URLSearchParams(location.search).getAll("hl").slice(0, 20));
+
   restoreDrafts();
   if (location.hash && location.hash.startsWith("#seg-")) {
     const target = document.getElementById(location.hash.slice(1));
-    if (target) target.classList.add("playing");
+    if (target) { target.classList.add("playing"); current = target; target.scrollIntoView({ block: "center" }); }
   }
   initPlayer();
 })();

@@ -13,16 +13,18 @@
     });
   const markers = cfg.places.map((p) => {
     const m = L.circleMarker([p.lat, p.lon], {
-      radius: Math.min(18, 5 + 2 * Math.sqrt(p.mentions)),
+      radius: Math.min(18, 5 + 2 * Math.sqrt(p.mentions + (p.record_calls || []).length)),
       color: p.war_zone ? "#c0392b" : "#2f5fa8", weight: 2, fillOpacity: 0.5,
     }).addTo(map);
     const box = document.createElement("div");
     const title = document.createElement("b");
     title.textContent = p.name;
     box.appendChild(title);
-    box.appendChild(document.createTextNode(` (${p.mentions} mention${p.mentions === 1 ? "" : "s"})`));
+    const records = p.record_calls || [];
+    const said = `${p.mentions} mention${p.mentions === 1 ? "" : "s"}`;
+    box.appendChild(document.createTextNode(` (${said}${records.length ? `, ${records.length} call record${records.length === 1 ? "" : "s"}` : ""})`));
     const list = document.createElement("div");
-    p.calls.forEach((id) => {
+    [...new Set([...p.calls, ...records])].sort((a, b) => a - b).forEach((id) => {
       const a = document.createElement("a");
       a.href = cfg.calls_url + id;
       a.textContent = `call ${id}`;

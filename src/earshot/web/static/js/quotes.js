@@ -70,7 +70,7 @@
         diffEl.append(el, " ");
       };
       if (op.op === "equal") add("span", op.verbatim);
-      else if (op.op === "cut") add("del", op.verbatim);
+      else if (op.op === "cut") { add("del", op.verbatim); if (op.edited) add("span", op.edited); }
       else if (op.op === "added") add("ins", op.edited);
       else { add("del", op.verbatim); add("ins", op.edited); }
     });

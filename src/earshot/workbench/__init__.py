@@ -1,0 +1,51 @@
+"""What the workbench adds around a call's lines: comments and translation history.
+
+Like :mod:`earshot.edits` (the same layer), every function takes the session and the
+:class:`~earshot.security.roles.Actor`, checks the role, and leaves its audit entry in
+the same transaction; the CLI and the web call these and only translate exceptions.
+Comments are the team's notes on a segment, threaded and signed; nothing in
+:mod:`earshot.publish` reads them, so they never reach an export.
+"""
+
+from __future__ import annotations
+
+from .identity import (
+    AttributionDecision,
+    CallSideProposal,
+    VoiceProposal,
+    call_proposals,
+    decide_attribution,
+    person_voice_proposals,
+)
+from .notes import (
+    MAX_COMMENT,
+    CommentRecord,
+    TranslationVersion,
+    add_comment,
+    call_comments,
+    segment_translation_history,
+)
+from .searches import SavedSearchRecord, delete_saved_search, save_search, saved_searches
+from .transcript import SegmentTextRecord, correct_segment_text, segment_text_versions
+
+__all__ = [
+    "MAX_COMMENT",
+    "AttributionDecision",
+    "CallSideProposal",
+    "CommentRecord",
+    "SavedSearchRecord",
+    "SegmentTextRecord",
+    "TranslationVersion",
+    "VoiceProposal",
+    "add_comment",
+    "call_comments",
+    "call_proposals",
+    "correct_segment_text",
+    "decide_attribution",
+    "delete_saved_search",
+    "person_voice_proposals",
+    "save_search",
+    "saved_searches",
+    "segment_text_versions",
+    "segment_translation_history",
+]
