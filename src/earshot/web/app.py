@@ -100,6 +100,8 @@ def create_app(
         "or the browser's session, whose state changes also need its X-CSRF-Token header.",
         docs_url=None,
         redoc_url=None,
+        # Served below behind the login: the schema maps every route and is for users only.
+        openapi_url=None,
     )
     app.state.web = WebState(
         cases={c.case_id: c for c in cases},
@@ -227,6 +229,17 @@ def create_app(
             return RedirectResponse("/login?next=/api/docs", status_code=303)
         return HTMLResponse(API_DOCS.replace("{csrf}", login.csrf))
 
+    @app.get(API_SCHEMA, include_in_schema=False)
+    def api_schema(request: Request) -> Response:
+        """The OpenAPI schema, for a logged-in user or a valid bearer token only."""
+        if getattr(request.state, "login", None) is None:
+            return JSONResponse(
+                {"detail": "log in first"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return JSONResponse(app.openapi())
+
     _document_security(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
@@ -236,6 +249,8 @@ def create_app(
     app.include_router(slang.page_router)
     return app
 
+
+API_SCHEMA = "/openapi.json"
 
 API_DOCS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Earshot API</title>
@@ -310,9 +325,10 @@ def _store_down(exc: SessionStoreError) -> Response:
 
 
 def _bearer(request: Request) -> str | None:
-    """The API token of an ``Authorization: Bearer`` request to /api, if any."""
+    """The API token of an ``Authorization: Bearer`` request to /api or the schema, if any."""
     header = request.headers.get("authorization")
-    if not header or not request.url.path.startswith("/api/"):
+    path = request.url.path
+    if not header or not (path.startswith("/api/") or path == API_SCHEMA):
         return None
     scheme, _, secret = header.partition(" ")
     return secret.strip() if scheme.lower() == "bearer" else None
