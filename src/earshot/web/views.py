@@ -15,14 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..edits import translation_record
+from ..analysis.call_detail import call_detail as _call_detail
+from ..analysis.call_detail import text_pieces
 from ..identity import bring_up_to_date, list_persons, person_report
-from ..language.analysis import current_transcript
 from ..store.language_models import (
     CallTheme,
-    SegmentEntity,
-    SegmentSlang,
-    SegmentTheme,
     Translation,
 )
 from ..store.models import Call, Failure, Person, Phone, Segment
@@ -169,119 +166,10 @@ def _matches(row: dict[str, Any], f: CallFilters) -> bool:
 
 
 # -- one call ----------------------------------------------------------------------------
-def text_pieces(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Split `text` into plain pieces and marked spans (entities, slang), no overlaps.
-
-    Spans that overlap an earlier-starting one are dropped from the markup (they are
-    still listed beside the segment), so the text itself is always shown whole.
-    """
-    pieces: list[dict[str, Any]] = []
-    pos = 0
-    for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
-        start, end = int(span["start"]), int(span["end"])
-        if start < pos or end > len(text) or start >= end:
-            continue
-        if start > pos:
-            pieces.append({"text": text[pos:start]})
-        pieces.append({**span, "text": text[start:end]})
-        pos = end
-    if pos < len(text):
-        pieces.append({"text": text[pos:]})
-    return pieces
-
-
 def call_detail(session: Session, call_id: int) -> dict[str, Any] | None:
-    call = session.get(Call, call_id)
-    if call is None:
-        return None
-    summary = next((c for c in list_calls(session) if c.id == call_id), None)
-    transcript = current_transcript(session, call_id)
-    segments = list(transcript.segments) if transcript else []
-    ids = [s.id for s in segments]
-    spans: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    seg_themes: dict[int, list[str]] = defaultdict(list)
-    translations: dict[int, Any] = {}
-    if ids:
-        for e in session.execute(
-            select(SegmentEntity).where(SegmentEntity.segment_id.in_(ids))
-        ).scalars():
-            spans[e.segment_id].append(
-                {
-                    "kind": "entity",
-                    "label": e.kind,
-                    "start": e.start,
-                    "end": e.end,
-                    "entity_id": e.id,
-                    "normal": e.normal,
-                    "person_id": e.person_id,
-                    "place": e.place_name,
-                }
-            )
-    if ids:
-        for s in session.execute(
-            select(SegmentSlang).where(SegmentSlang.segment_id.in_(ids))
-        ).scalars():
-            spans[s.segment_id].append(
-                {
-                    "kind": "slang",
-                    "start": s.start,
-                    "end": s.end,
-                    "term": s.term,
-                    "gloss": s.gloss,
-                    "category": s.category,
-                    "slur": s.slur,
-                }
-            )
-    if ids:
-        for t in session.execute(
-            select(SegmentTheme).where(SegmentTheme.segment_id.in_(ids))
-        ).scalars():
-            seg_themes[t.segment_id].append(t.theme)
-    if ids:
-        for row in session.execute(
-            select(Translation).where(Translation.segment_id.in_(ids))
-        ).scalars():
-            translations[row.segment_id] = row
-    out_segments = []
-    for seg in segments:
-        tr = translations.get(seg.id)
-        out_segments.append(
-            {
-                "id": seg.id,
-                "idx": seg.idx,
-                "start": seg.start,
-                "end": seg.end,
-                "party": seg.party,
-                "speaker": seg.speaker_label or seg.party or "?",
-                "text": seg.text,
-                "pieces": text_pieces(seg.text, spans.get(seg.id, [])),
-                "themes": sorted(set(seg_themes.get(seg.id, []))),
-                "translation": None if tr is None else translation_record(tr).as_dict(),
-            }
-        )
-    themes: list[str] = []
-    themes = list(
-        session.execute(
-            select(CallTheme.theme).where(CallTheme.call_id == call_id).order_by(CallTheme.theme)
-        ).scalars()
-    )
-    return {
-        "call": summary.as_dict() if summary else {"id": call.id},
-        "location": call.location,
-        "notes": call.notes,
-        "attributes": call.attributes,
-        "transcript": None
-        if transcript is None
-        else {
-            "id": transcript.id,
-            "source": transcript.source,
-            "language": transcript.language,
-            "engine": transcript.engine,
-        },
-        "segments": out_segments,
-        "speakers": sorted({s["speaker"] for s in out_segments}),
-        "themes": themes,
-    }
+    """The library's call detail (``earshot.analysis.call_detail``), as `call show --json`."""
+    detail = _call_detail(session, call_id)
+    return None if detail is None else detail.as_dict()
 
 
 # -- persons -------------------------------------------------------------------------------
