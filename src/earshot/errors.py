@@ -16,6 +16,7 @@ __all__ = [
     "AuthenticationError",
     "CaseError",
     "CaseExistsError",
+    "CaseLexiconError",
     "CaseNotFoundError",
     "ChainKeyError",
     "ClipAudioError",
@@ -121,6 +122,10 @@ class IntegrityError(EarshotError):
 
 class LexiconError(EarshotError):
     """A YAML data file (slang lexicon, themes, diminutives, policy) is invalid."""
+
+
+class CaseLexiconError(EarshotError):
+    """A case-lexicon entry cannot be added or removed as asked."""
 
 
 class ModelMissingError(EarshotError):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from earshot.errors import EarshotError, LexiconError
+from earshot.errors import CaseLexiconError, LexiconError
 from earshot.language.analysis_store import segments_by_call
 from earshot.language.lexicon import SlangEntry, SlangLexicon, load_slang_lexicon, slang_entry
 from earshot.language.slang import SlangMatcher
@@ -43,10 +43,6 @@ __all__ = [
 
 CASE_INFO_KEY = "case-lexicon"  # the info_key of slang rows found by the case lexicon
 _WHERE = Path("case lexicon")
-
-
-class CaseLexiconError(EarshotError):
-    """A case-lexicon entry cannot be added or removed as asked."""
 
 
 @dataclass(frozen=True)
