@@ -23,7 +23,15 @@ from earshot.language.lexicon import load_themes
 from earshot.store.language_models import CallTheme
 from earshot.store.models import Call, Transcript
 
-__all__ = ["PERIODS", "ThemeTrend", "TrendRow", "period_key", "theme_trend", "wilson_interval"]
+__all__ = [
+    "PERIODS",
+    "ThemeTrend",
+    "TrendRow",
+    "case_themes",
+    "period_key",
+    "theme_trend",
+    "wilson_interval",
+]
 
 PERIODS = ("day", "week", "month")
 _Z95 = 1.959963984540054
@@ -138,3 +146,8 @@ def theme_trend(session: Session, theme: str, *, by: str = "month", tz: str = "U
     n, k = _count(undated).get("undated", (0, 0))
     trend.undated = TrendRow("undated", n, k)
     return trend
+
+
+def case_themes(session: Session) -> list[str]:
+    """Every theme some call of the case carries (lexicon themes and hand-added tags), sorted."""
+    return sorted(set(session.execute(select(CallTheme.theme)).scalars()))

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..analysis import call_graph as library_graph
+from ..analysis.places import mentioned_places
 from ..errors import ConfigError
-from ..language.trends import theme_trend
+from ..language.trends import case_themes, theme_trend
 from ..search import SearchError, SearchOptions
 from ..search import search as run_search
-from ..store.language_models import CallTheme, SegmentEntity
-from ..store.models import Segment, Transcript
+from ..search.literal import literal_hits, theme_counts
 
 __all__ = ["MAX_QUERY", "call_graph", "places", "search", "trends"]
 
@@ -43,7 +42,7 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
     except SearchError as exc:
         return {"query": query, "hits": [], "facets": {}, "engine": "index", "error": str(exc)}
     except DBAPIError as exc:
-        hits = _substring_hits(session, query, limit)
+        hits = literal_hits(session, query, limit)
         note = (
             f"the search index is unavailable ({type(exc.orig).__name__}); showing plain "
             "text matches. Rebuild it with `earshot search CASE --reindex`."
@@ -78,33 +77,6 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
     }
 
 
-def _substring_hits(session: Session, query: str, limit: int) -> list[dict[str, Any]]:
-    """Plain substring search: every character is literal (no wildcard, no syntax)."""
-    rows = session.execute(
-        select(Segment, Transcript.kind)
-        .join(Transcript, Transcript.id == Segment.transcript_id)
-        .where(Segment.text.contains(query, autoescape=True))
-        .order_by(Segment.call_id, Segment.idx)
-        .limit(limit)
-    ).all()
-    hits = []
-    folded = query.casefold()
-    for seg, kind in rows:
-        at = seg.text.casefold().find(folded)
-        hits.append(
-            {
-                "call_id": seg.call_id,
-                "segment_id": seg.id,
-                "start": seg.start,
-                "speaker": seg.speaker_label or seg.party,
-                "kind": kind,
-                "text": seg.text,
-                "highlights": [[at, at + len(query)]] if at >= 0 else [],
-            }
-        )
-    return hits
-
-
 def _facets(session: Session, hits: list[dict[str, Any]]) -> dict[str, list[tuple[Any, int]]]:
     facets: dict[str, list[tuple[Any, int]]] = {
         "call": Counter(h["call_id"] for h in hits).most_common(20),
@@ -112,11 +84,7 @@ def _facets(session: Session, hits: list[dict[str, Any]]) -> dict[str, list[tupl
         "language": Counter(str(h["kind"]) for h in hits).most_common(5),
     }
     if hits:
-        ids = {h["call_id"] for h in hits}
-        themes = Counter(
-            session.execute(select(CallTheme.theme).where(CallTheme.call_id.in_(ids))).scalars()
-        )
-        facets["theme"] = themes.most_common(20)
+        facets["theme"] = theme_counts(session, {h["call_id"] for h in hits}).most_common(20)
     return facets
 
 
@@ -127,7 +95,7 @@ def trends(session: Session, interval: str = "month", timezone: str = "UTC") -> 
     """
     interval = interval if interval in {"week", "month", "day"} else "month"
 
-    themes = sorted(set(session.execute(select(CallTheme.theme)).scalars()))
+    themes = case_themes(session)
     series: dict[str, dict[str, Any]] = {}
     periods: set[str] = set()
     for theme in themes:
@@ -155,36 +123,8 @@ def trends(session: Session, interval: str = "month", timezone: str = "UTC") -> 
 
 
 def places(session: Session) -> list[dict[str, Any]]:
-    """Places mentioned in calls with coordinates, and the calls mentioning each."""
-    found: dict[tuple[str, float, float], dict[str, Any]] = {}
-    for e in session.execute(
-        select(SegmentEntity).where(
-            SegmentEntity.kind == "LOC", SegmentEntity.place_name.is_not(None)
-        )
-    ).scalars():
-        best = e.places[0] if e.places and isinstance(e.places[0], dict) else {}
-        lat, lon = best.get("lat"), best.get("lon")
-        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
-            continue
-        key = (str(e.place_name), float(lat), float(lon))
-        entry = found.setdefault(
-            key,
-            {
-                "name": e.place_name,
-                "lat": float(lat),
-                "lon": float(lon),
-                "country": e.place_country,
-                "war_zone": e.in_war_zone,
-                "calls": set(),
-                "mentions": 0,
-            },
-        )
-        entry["calls"].add(e.call_id)
-        entry["mentions"] += 1
-    return [
-        {**v, "calls": sorted(v["calls"])}
-        for v in sorted(found.values(), key=lambda v: -int(v["mentions"]))
-    ]
+    """Places mentioned in calls with coordinates (``earshot.analysis.places``)."""
+    return mentioned_places(session)
 
 
 def call_graph(session: Session) -> dict[str, Any]:
