@@ -56,6 +56,8 @@ def test_call_detail_is_one_record_for_cli_and_api(
     assert api.status_code == 200
     assert _keys(cli) == _keys(api.json()) and "$.segments[].translation.status" in _keys(cli)
     assert cli == api.json() == json.loads(json.dumps(detail.as_dict()))
+    shown = run_cli("call", world.own.path, str(call_id)).stdout
+    assert f"call #{call_id}" in shown and detail.segments[0].text.split()[0] in shown
     missing = run_cli("call", world.own.path, "99999", "--json", code=2)
     assert "no call #99999" in missing.stderr
     assert client.get(f"/api/cases/{world.own.case_id}/calls/99999").status_code == 404
