@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..vocab import AttributionBasis, LinkStatus, VerificationStatus, VoiceLinkStatus
+from ..vocab import AttributionBasis, JobStatus, LinkStatus, VerificationStatus, VoiceLinkStatus
 
 __all__ = [
     "CallDetail",
@@ -286,7 +286,7 @@ class JobRecord(_Open):
     id: int
     kind: str
     target: str
-    status: str
+    status: JobStatus
     operator: str
     pid: int | None
     started_at: str
