@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "LinkStatus": "earshot.vocab:LinkStatus",
     "VoiceLinkStatus": "earshot.vocab:VoiceLinkStatus",
     "StageStatus": "earshot.vocab:StageStatus",
+    "JobStatus": "earshot.vocab:JobStatus",
     "EarshotError": "earshot.errors:EarshotError",
     "edits": "earshot.edits",
     "errors": "earshot.errors",
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see; at run time, _API loads
     from .store.case import Case
     from .vocab import (
         AttributionBasis,
+        JobStatus,
         LinkStatus,
         StageStatus,
         TranslationStatus,

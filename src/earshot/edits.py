@@ -12,7 +12,7 @@ audit trail whichever way it was made. Results are typed records with ``as_dict(
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from .identity.voice_links import decide_voice_link as _decide_voice_link
 from .identity.voice_links import voice_link_sides
 from .language.overrides import set_entity_person, set_theme
 from .language.translation import workflow
+from .language.translation.records import TranslationRecord, translation_record
 from .publish.pseudonyms import assign_pseudonyms
 from .publish.pseudonyms import set_pseudonym as _set_pseudonym
 from .publish.quotes import create_quote as _create_quote
@@ -254,41 +255,6 @@ def link_entity(
 
 
 # -- translations ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TranslationRecord(_Record):
-    """A segment's English and where it stands in review."""
-
-    id: int
-    segment_id: int
-    call_id: int
-    text: str
-    status: TranslationStatus
-    version: int
-    translator: str | None
-    reviewer: str | None
-    approver: str | None
-    updated_at: str | None
-    engine: dict[str, Any] = field(default_factory=dict)
-    notes: list[Any] = field(default_factory=list)
-
-
-def translation_record(row: Translation) -> TranslationRecord:
-    return TranslationRecord(
-        id=row.id,
-        segment_id=row.segment_id,
-        call_id=row.call_id,
-        text=row.text,
-        status=TranslationStatus(row.status),
-        version=row.version,
-        translator=row.translator,
-        reviewer=row.reviewer,
-        approver=row.approver,
-        updated_at=_iso(row.updated_at),
-        engine=dict(row.engine or {}),
-        notes=list(row.notes or []),
-    )
-
-
 def current_translation(session: Session, segment_id: int) -> TranslationRecord | None:
     """The translation as saved now (for an editor to compare after a conflict)."""
     row = session.execute(

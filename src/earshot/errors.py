@@ -124,6 +124,10 @@ class LexiconError(EarshotError):
     """A YAML data file (slang lexicon, themes, diminutives, policy) is invalid."""
 
 
+class CaseLexiconError(EarshotError):
+    """A case-lexicon entry cannot be added or removed as asked."""
+
+
 class ModelMissingError(EarshotError):
     """An engine's model is not installed locally; the message says how to get one."""
 
@@ -451,10 +455,3 @@ class ModelStoreError(EarshotError):
 
 class ChainKeyError(CaseError):
     """The chain key is missing or unreadable while the logs need it."""
-
-
-# -- raised by earshot.language.case_lexicon ------------------------------------
-
-
-class CaseLexiconError(EarshotError):
-    """A case-lexicon entry cannot be added or removed as asked."""

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 __all__ = [
     "AttributionBasis",
+    "JobStatus",
     "LinkStatus",
     "StageStatus",
     "TranslationStatus",
@@ -70,4 +71,13 @@ class StageStatus(StrEnum):
 
     DONE = "done"
     SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):
+    """Where a long-running job (a drop-folder watch) stands (``jobs.status``)."""
+
+    RUNNING = "running"  # a running job whose process is gone was killed; a new watch resumes it
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
     FAILED = "failed"

@@ -301,6 +301,7 @@ class _LanguageEngine:
 
         self._info = EngineInfo("lang-echo", model or "none", "1", {})
         self.calls = 0
+        self.last_run = None
 
     @property
     def info(self) -> Any:

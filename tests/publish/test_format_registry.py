@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from earshot.publish.export import document_for
 from earshot.publish.export_json import build_export
 from earshot.publish.formats import export_format_names, formats_table, get_format, registry
 from earshot.publish.leakguard import LeakGuard
@@ -35,9 +36,8 @@ def test_the_leak_guard_reads_every_registered_format(name: str, sample_case: Ca
     case, _ = sample_case
     spec = get_format(name)
     with case.session() as session:
-        doc = build_export(session, [1])
-        if spec.prepare is not None:  # what the writer reads from the case beyond the document
-            doc = spec.prepare(session, case, doc)
+        # What export_case hands the writer: the document plus the format's context (FtM).
+        doc = document_for(case, session, build_export(session, [1]), name).as_dict()
         guard = LeakGuard.for_case(session)
     rendered = spec.render(doc)
     assert rendered.data and rendered.texts, name

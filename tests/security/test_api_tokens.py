@@ -132,8 +132,17 @@ def test_an_expired_token_is_refused(tmp_path: Path) -> None:
 def test_openapi_declares_bearer_session_and_csrf(
     served: tuple[TestClient, Case, AccountStore],
 ) -> None:
-    client, _, _ = served
-    schema = client.get("/openapi.json").json()
+    client, _, store = served
+    # The schema maps every route: only for a login or a valid token, like /api/docs.
+    anonymous = client.get("/openapi.json")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert "paths" not in anonymous.text
+    bad = client.get("/openapi.json", headers=_bearer("esk_" + "y" * 43))
+    assert bad.status_code == 401 and "paths" not in bad.text
+    for undocumented in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(undocumented, follow_redirects=False).status_code in (303, 404)
+    secret = store.tokens.create("vera", "schema reader", read_only=True).secret
+    schema = client.get("/openapi.json", headers=_bearer(secret)).json()
     schemes = schema["components"]["securitySchemes"]
     assert schemes["bearer"] == {**schemes["bearer"], "type": "http", "scheme": "bearer"}
     assert schemes["csrf"]["in"] == "header" and schemes["csrf"]["name"] == "X-CSRF-Token"
@@ -173,3 +182,5 @@ def test_api_docs_for_logged_in_users_from_vendored_assets(
         served_asset = client.get(asset)
         assert served_asset.status_code == 200 and len(served_asset.content) > 400, asset
     assert "swagger-ui-bundle.js" in docs.text
+    # The session that opens the docs page also fetches the schema the page loads.
+    assert client.get("/openapi.json").json()["components"]["securitySchemes"]

@@ -68,7 +68,11 @@ def test_segments_exact_to_chunks_with_word_times(model: str, tiny_models: dict[
     engine = get_engine(f"onnx-asr:{model}:{tiny_models[model]}", device="cpu")
     audio = _call([(1.0, 3.0), (5.0, 6.5)], 9.0)
     chunks = [(0.9, 3.1), (4.9, 6.6), (7.5, 8.5)]  # the last one is silence
+    assert engine.last_run is None
     segments = list(engine.transcribe_chunks(audio, chunks, language="ru"))
+    run = engine.last_run  # the run's record, part of the AsrEngine Protocol
+    assert run is not None and run.engine is engine.info and run.duration == 9.0
+    assert run.language in (("ru", "uk") if model.startswith("parakeet") else ("ru",))
     if model.startswith("parakeet"):
         # NeMo features are normalised per chunk, so a tiny model cannot tell a chunk of pure
         # noise from speech; a trained one can.

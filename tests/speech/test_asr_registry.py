@@ -8,6 +8,7 @@ import pytest
 
 from earshot.errors import ConfigError, ModelMissingError, SidecarError
 from earshot.speech.asr import (
+    AsrEngine,
     AsrSegment,
     AsrWord,
     available_engines,
@@ -15,7 +16,7 @@ from earshot.speech.asr import (
     register_engine,
     unregister_engine,
 )
-from earshot.speech.info import EngineInfo
+from earshot.speech.info import EngineInfo, RunInfo
 
 
 class EchoEngine:
@@ -24,6 +25,7 @@ class EchoEngine:
     def __init__(self, model: str | None, label: str = "echo") -> None:
         self._info = EngineInfo("echo", model or "none", "0.1", {"label": label})
         self.label = label
+        self.last_run: RunInfo | None = None
 
     @property
     def info(self) -> EngineInfo:
@@ -32,6 +34,7 @@ class EchoEngine:
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]:
         seconds = audio[: audio.size - audio.size % 16_000].reshape(-1, 16_000)
         loudest = int(np.argmax(np.abs(seconds).max(axis=1)))
+        self.last_run = RunInfo(self._info, language=language, duration=audio.size / 16_000)
         yield AsrSegment(float(loudest), loudest + 1.0, f"{self.label} {language}")
 
 
@@ -63,10 +66,34 @@ def test_taken_and_unknown_names(echo_registered: None) -> None:
 def test_factory_must_return_an_engine() -> None:
     register_engine("broken", lambda model, **options: object())  # type: ignore[arg-type]
     try:
-        with pytest.raises(ConfigError, match="lacks `info` and `transcribe`"):
+        with pytest.raises(ConfigError, match="lacks `info`, `last_run` or `transcribe`"):
             get_engine("broken")
     finally:
         unregister_engine("broken")
+
+
+class NoRunRecord:
+    """An engine that transcribes but keeps no record of its runs: not an AsrEngine."""
+
+    info = EngineInfo("forgetful", "none", "0", {})
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]:
+        yield AsrSegment(0.0, 1.0, "x")
+
+
+def test_the_run_record_is_part_of_the_protocol(echo_registered: None) -> None:
+    assert not isinstance(NoRunRecord(), AsrEngine)
+    register_engine("forgetful", lambda model, **options: NoRunRecord())  # type: ignore[arg-type,return-value]
+    try:
+        with pytest.raises(ConfigError, match="last_run"):
+            get_engine("forgetful")
+    finally:
+        unregister_engine("forgetful")
+    engine = get_engine("echo:m")
+    assert isinstance(engine, AsrEngine) and engine.last_run is None
+    list(engine.transcribe(np.zeros(32_000, np.float32), language="ru"))
+    assert engine.last_run is not None and engine.last_run.engine is engine.info
+    assert engine.last_run.as_dict()["duration"] == 2.0
 
 
 def test_lazy_reference_that_cannot_load() -> None:
@@ -95,7 +122,10 @@ def test_sidecar_replays_and_clips() -> None:
     ]
     engine = get_engine("sidecar:call-0412.vtt", segments=cues)
     audio = np.zeros(3 * 16_000, np.float32)
+    assert engine.last_run is None
     segments = list(engine.transcribe(audio, language="ru"))
+    assert engine.last_run is not None and engine.last_run.engine == engine.info
+    assert (engine.last_run.language, engine.last_run.duration) == ("ru", 3.0)
     assert [s.text for s in segments] == ["алло мам", "потом"]
     assert segments[1].end == 3.0
     assert engine.info.model == "call-0412.vtt"
@@ -109,13 +139,17 @@ def test_engines_describe_themselves_without_loading_a_model() -> None:
 
     from earshot.speech.asr import describe_engine
 
-    for name in ("faster-whisper", "vosk", "sidecar"):
+    for name in available_engines():
         described = describe_engine(name)
         assert described.name == name and described.version and not described.needs_gpu
+        assert described.description, f"{name} describes itself (a module-level describe())"
+    onnx = describe_engine("onnx-asr")
+    assert onnx.version != "unknown" and "GigaAM" in onnx.description
     probe = (
         "import sys; from earshot.speech.asr import describe_engine; "
-        "[describe_engine(n) for n in ('faster-whisper', 'vosk')]; "
-        "print(sorted(m for m in ('ctranslate2', 'faster_whisper', 'vosk') if m in sys.modules))"
+        "[describe_engine(n) for n in ('faster-whisper', 'vosk', 'onnx-asr')]; "
+        "print(sorted(m for m in ('ctranslate2', 'faster_whisper', 'vosk', 'onnx_asr', "
+        "'onnxruntime') if m in sys.modules))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True

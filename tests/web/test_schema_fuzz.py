@@ -16,7 +16,10 @@ def fuzz_schema(world: World, app_client: TestClient) -> object:
     client = TestClient(app_client.app, base_url="http://testserver")
     csrf = world.login(client, "admin")
     cookie = client.cookies.get("earshot_session")
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app_client.app)
+    # The schema itself needs the login, like every route it describes.
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", app_client.app, headers={"Cookie": f"earshot_session={cookie}"}
+    )
     schema.config.headers = {"Cookie": f"earshot_session={cookie}", "X-CSRF-Token": csrf}  # type: ignore[attr-defined]
     # The schema declares bearer tokens too; a made-up one is rightly a 401, so the fuzzer
     # goes in with the session only (tests/security/test_api_tokens.py covers tokens).

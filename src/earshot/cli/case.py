@@ -216,6 +216,41 @@ def ingest_command(
         sys.exit(EXIT_PROBLEMS)
 
 
+@cli.command("call")
+@case_argument
+@click.argument("call_id", type=int, metavar="CALL")
+@json_option
+def call_command(case: Path, call_id: int, as_json: bool) -> None:
+    """One call of CASE in detail: its parties, the current transcript segment by
+    segment with entities, slang and themes, and each segment's English.
+
+    --json is the record the web API answers for the same call.
+    """
+    from ..analysis.call_detail import call_detail
+    from ..errors import CaseError
+
+    with Case.open(case, settings=settings_from_env()) as opened, opened.session() as session:
+        detail = call_detail(session, call_id)
+        if detail is None:
+            raise CaseError(f"no call #{call_id} in {case}; `earshot calls {case}` lists them")
+        data = detail.as_dict()
+    if as_json:
+        emit(data)
+        return
+    call = data["call"]
+    out.print(f"[bold]call #{call['id']}[/] {safe(call.get('source_file', ''))}")
+    for key in ("started_at", "caller", "callee", "caller_person", "callee_person"):
+        if call.get(key):
+            out.print(f"  {key}: {safe(str(call[key]))}")
+    if data["themes"]:
+        out.print(f"  themes: {safe(', '.join(data['themes']))}")
+    for seg in data["segments"]:
+        start = seg["start"] if seg["start"] is not None else 0.0
+        out.print(f"[dim]{start:7.1f}s[/] {safe(seg['speaker'])}: {safe(seg['text'])}")
+        if seg["translation"]:
+            out.print(f"          [italic]{safe(seg['translation']['text'])}[/]")
+
+
 @cli.command()
 @case_argument
 @json_option

@@ -18,7 +18,13 @@ from .phones import refresh_phone_info
 from .verification import current_status, event_dict, status_history
 from .voice import VoiceOutcome, apply_voice_matches, load_voice_matches
 
-__all__ = ["PersonReport", "bring_up_to_date", "list_persons", "person_report"]
+__all__ = [
+    "PersonReport",
+    "bring_up_to_date",
+    "list_persons",
+    "person_report",
+    "person_report_by_id",
+]
 
 
 @dataclass(frozen=True)
@@ -259,3 +265,13 @@ def list_persons(session: Session, *, include_merged: bool = False) -> list[dict
         )
         out.append(data)
     return out
+
+
+def person_report_by_id(session: Session, person_id: int) -> PersonReport | None:
+    """The report of person `person_id`, attributions brought up to date first, as
+    `earshot person show` gives it (None: no such person)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    bring_up_to_date(session)
+    return person_report(session, person)

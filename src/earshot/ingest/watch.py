@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..store.case import Case
 from ..store.intake_models import Job
 from ..store.models import utcnow
+from ..vocab import JobStatus
 from .runner import IngestOptions, IngestReport, ingest
 
 __all__ = ["JobSummary", "WatchSummary", "list_jobs", "watch_folder"]
@@ -51,7 +52,7 @@ class JobSummary:
     id: int
     kind: str
     target: str
-    status: str
+    status: JobStatus
     operator: str
     pid: int | None
     started_at: datetime
@@ -77,7 +78,7 @@ def list_jobs(case: Case) -> list[JobSummary]:
                 job.id,
                 job.kind,
                 job.target,
-                job.status,
+                JobStatus(job.status),
                 job.operator,
                 job.pid,
                 job.started_at,
@@ -116,7 +117,7 @@ def _claim(case: Case, folder: Path, options: dict[str, Any]) -> tuple[int, bool
             .first()
         )
         resumed = job is not None
-        if job is not None and job.status == "running":
+        if job is not None and job.status == JobStatus.RUNNING:
             age = (utcnow() - job.heartbeat_at).total_seconds()
             if job.pid != os.getpid() and _alive(job.pid) and age < _STALE_SECONDS:
                 raise ConfigError(
@@ -126,7 +127,7 @@ def _claim(case: Case, folder: Path, options: dict[str, Any]) -> tuple[int, bool
         if job is None:
             job = Job(kind="watch", target=target, operator=case.settings.operator, state={})
             session.add(job)
-        job.status, job.pid, job.options = "running", os.getpid(), options
+        job.status, job.pid, job.options = JobStatus.RUNNING, os.getpid(), options
         job.heartbeat_at, job.finished_at, job.message = utcnow(), None, None
         session.flush()
         return job.id, resumed, dict(job.state or {})
@@ -225,10 +226,12 @@ def watch_folder(
             case,
             job_id,
             state,
-            status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+            status=JobStatus.INTERRUPTED
+            if isinstance(exc, KeyboardInterrupt)
+            else JobStatus.FAILED,
             finished_at=utcnow(),
             message=str(exc) or type(exc).__name__,
         )
         raise
-    _save(case, job_id, state, status="stopped", finished_at=utcnow(), pid=None)
+    _save(case, job_id, state, status=JobStatus.STOPPED, finished_at=utcnow(), pid=None)
     return summary

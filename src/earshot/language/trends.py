@@ -28,6 +28,7 @@ __all__ = [
     "PERIODS",
     "ThemeTrend",
     "TrendRow",
+    "case_themes",
     "period_key",
     "theme_trend",
     "wilson_interval",
@@ -155,3 +156,8 @@ def theme_trend(session: Session, theme: str, *, by: str = "month", tz: str = "U
     n, k = _count(undated).get("undated", (0, 0))
     trend.undated = TrendRow("undated", n, k)
     return trend
+
+
+def case_themes(session: Session) -> list[str]:
+    """Every theme some call of the case carries (lexicon themes and hand-added tags), sorted."""
+    return sorted(set(session.execute(select(CallTheme.theme)).scalars()))

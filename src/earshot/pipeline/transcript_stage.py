@@ -285,7 +285,7 @@ class TranscriptStage:
         info = engine.info
         # The run's own record (faster-whisper's TranscriptionInfo): with language "auto"
         # it is the only place the detected language is known.
-        run: RunInfo | None = getattr(engine, "last_run", None)
+        run: RunInfo | None = engine.last_run
         payload = {
             "mode": "asr",
             "engine": {

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from earshot.language.entities import EntityExtractor
 from earshot.store.case import Case
 
+from .document import ExportDocument
 from .export_json import WARNING, build_export
 from .formats import Rendered, get_writer
 from .formats.registry import get_format
@@ -28,9 +29,11 @@ from .policy import RedactionPolicy, default_policy
 from .redact_export import RedactionSummary, redact_export
 
 __all__ = [
+    "ExportDocument",
     "ExportOptions",
     "ExportRefusedError",
     "ExportResult",
+    "document_for",
     "export_case",
     "redacted_document",
 ]
@@ -60,9 +63,10 @@ class ExportResult:
     calls: int
     bytes: int
     summary: RedactionSummary = field(default_factory=RedactionSummary)
+    document: ExportDocument | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": str(self.path),
             "format": self.fmt,
             "redacted": self.redacted,
@@ -70,6 +74,9 @@ class ExportResult:
             "bytes": self.bytes,
             **self.summary.as_dict(),
         }
+        if self.document is not None:  # the written document's top level
+            out["document"] = self.document.header()
+        return out
 
 
 def redacted_document(
@@ -105,10 +112,11 @@ def redacted_document(
     return redacted, summary, guard
 
 
-def _for_format(case: Case, session: Session, doc: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """`doc` with what one writer needs beyond it (the format's own `prepare` hook)."""
+def document_for(case: Case, session: Session, doc: dict[str, Any], fmt: str) -> ExportDocument:
+    """`doc` as the typed record, with what one writer needs beyond it: the format's own
+    `prepare` hook in the registry (FtM: the case namespace and audio hashes)."""
     prepare = get_format(fmt).prepare
-    return doc if prepare is None else prepare(session, case, doc)
+    return ExportDocument.from_dict(doc if prepare is None else prepare(session, case, doc))
 
 
 def export_case(
@@ -129,14 +137,15 @@ def export_case(
                 allow_proposed=options.allow_proposed,
                 phone_groups=options.phone_groups,
             )
-            rendered: Rendered = writer(_for_format(case, session, doc, options.fmt))
+            document = document_for(case, session, doc, options.fmt)
         else:
             authorise_identifying(
                 f"a {options.fmt} export", identifying=options.identifying, role=options.role
             )
             doc = build_export(session, options.call_ids)
             doc["warning"] = WARNING
-            rendered = writer(_for_format(case, session, doc, options.fmt))
+            document = document_for(case, session, doc, options.fmt)
+        rendered: Rendered = writer(document.as_dict())
         write_guarded(
             session,
             out,
@@ -149,12 +158,12 @@ def export_case(
             detail={
                 "format": options.fmt,
                 "redacted": options.redact,
-                "calls": [int(c["id"]) for c in doc["calls"]],
+                "calls": document.call_ids,
                 "file": out.name,
                 "allow_proposed": options.allow_proposed,
                 **summary.as_dict(),
             },
         )
     return ExportResult(
-        out, options.fmt, options.redact, len(doc["calls"]), len(rendered.data), summary
+        out, options.fmt, options.redact, len(document.calls), len(rendered.data), summary, document
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ __all__ = [
     "assign_pseudonyms",
     "party_persons",
     "pseudonym_map",
+    "pseudonym_rows",
     "set_pseudonym",
 ]
 
@@ -150,4 +152,29 @@ def party_persons(
             out[(call_id, label)] = int(person_id)
         elif phone_id is not None and len(owners.get(phone_id, ())) == 1:
             out[(call_id, label)] = next(iter(owners[phone_id]))
+    return out
+
+
+def pseudonym_rows(session: Session, *, operator: str, assign: bool = True) -> list[dict[str, Any]]:
+    """Every unmerged person with the one name published for them: ``person_id, name,
+    role, pseudonym, kind`` (default or editorial) and ``set_by``. With `assign`, missing
+    defaults are given now, exactly as the next export would give them, so the list shows
+    what will be used; without it (a reader), only existing ones."""
+    names = assign_pseudonyms(session, operator=operator) if assign else pseudonym_map(session)
+    rows = {p.person_id: p for p in session.scalars(select(Pseudonym))}
+    out = []
+    for person in session.scalars(select(Person).order_by(Person.id)):
+        if person.merged_into:
+            continue
+        row = rows.get(person.id)
+        out.append(
+            {
+                "person_id": person.id,
+                "name": person.name,
+                "role": person.role,
+                "pseudonym": names.get(person.id, ""),
+                "kind": row.kind if row else "default",
+                "set_by": row.set_by if row else None,
+            }
+        )
     return out

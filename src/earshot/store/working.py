@@ -16,22 +16,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..errors import WorkingCopyAlteredError
 from ..security.errors import TamperedMediaError
 from .case import Case
 from .media import CHUNK, MediaStore
-from .models import Sighting, WorkingCopyRow
+from .models import Call, Sighting, WorkingCopyRow
 
 __all__ = [
     "REBUILD_ADVICE",
     "WorkingProblem",
+    "call_working_copies",
     "check_working_copies",
     "hash_working",
     "read_checked",
 ]
 
 REBUILD_ADVICE = "rebuild it from the original with `earshot verify CASE --rebuild-working`"
+
+
+def call_working_copies(session: Session, call_id: int) -> list[WorkingCopyRow] | None:
+    """The working copies of call `call_id`, one per channel in channel order (None: no
+    such call; empty: not decoded yet)."""
+    call = session.get(Call, call_id)
+    if call is None:
+        return None
+    query = (
+        select(WorkingCopyRow)
+        .where(WorkingCopyRow.sha256 == call.sha256)
+        .order_by(WorkingCopyRow.channel)
+    )
+    return list(session.execute(query).scalars())
 
 
 def hash_working(media: MediaStore, path: str) -> str | None:

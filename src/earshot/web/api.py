@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from .. import edits
 from ..errors import EarshotError
 from ..identity.errors import IdentityNotFoundError
+from ..ingest.watch import list_jobs
 from ..language.translation.workflow import StaleEditError
 from ..security.errors import PermissionDeniedError
 from ..vocab import TranslationStatus, VerificationStatus
@@ -116,6 +117,12 @@ def overview(access: Access) -> dict[str, Any]:
             "role": access.role_name,
             **views.case_overview(session),
         }
+
+
+@router.get("/cases/{case_id}/jobs", response_model=list[schemas.JobRecord], responses=ERRORS)
+def jobs(access: Access) -> list[dict[str, Any]]:
+    """The case's long-running jobs (drop-folder watches), as `earshot jobs --json`."""
+    return [job.as_dict() for job in list_jobs(access.case)]
 
 
 @router.get("/cases/{case_id}/calls", response_model=schemas.CallsPage, responses=ERRORS)

@@ -77,6 +77,16 @@ FILE: dict[int | str, dict[str, Any]] = {
 }
 
 
+# An export: the file; with format=json, the export document (typed in the schema).
+EXPORT_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as an attachment; with format=json the export document.",
+        "model": schemas.ExportDocument,
+        "content": {"*/*": {}},
+    }
+}
+
+
 def needs(permission: str) -> dict[str, Any]:
     """The permission a route checks (besides READ), for the schema and the matrix test."""
     return {"x-permission": permission}
@@ -279,7 +289,7 @@ def _export(
 
 @router.get(
     "/cases/{case_id}/export",
-    responses={**ERRORS, **FILE},
+    responses={**ERRORS, **EXPORT_FILE},
     response_class=Response,
     openapi_extra=needs("PUBLISH_REDACTED"),
 )
@@ -296,7 +306,7 @@ def export_redacted(
 
 @router.get(
     "/cases/{case_id}/export/identifying",
-    responses={**ERRORS, **FILE},
+    responses={**ERRORS, **EXPORT_FILE},
     response_class=Response,
     openapi_extra=needs("EXPORT_UNREDACTED"),
 )

@@ -101,6 +101,8 @@ def create_app(
         "or the browser's session, whose state changes also need its X-CSRF-Token header.",
         docs_url=None,
         redoc_url=None,
+        # Served below behind the login: the schema maps every route and is for users only.
+        openapi_url=None,
     )
     app.state.web = WebState(
         cases={c.case_id: c for c in cases},
@@ -229,6 +231,18 @@ def create_app(
         return HTMLResponse(API_DOCS.replace("{csrf}", login.csrf))
 
     install_error_pages(app)
+
+    @app.get(API_SCHEMA, include_in_schema=False)
+    def api_schema(request: Request) -> Response:
+        """The OpenAPI schema, for a logged-in user or a valid bearer token only."""
+        if getattr(request.state, "login", None) is None:
+            return JSONResponse(
+                {"detail": "log in first"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return JSONResponse(app.openapi())
+
     _document_security(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
@@ -239,6 +253,8 @@ def create_app(
     app.include_router(slang.page_router)
     return app
 
+
+API_SCHEMA = "/openapi.json"
 
 API_DOCS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Earshot API</title>
@@ -313,9 +329,10 @@ def _store_down(exc: SessionStoreError) -> Response:
 
 
 def _bearer(request: Request) -> str | None:
-    """The API token of an ``Authorization: Bearer`` request to /api, if any."""
+    """The API token of an ``Authorization: Bearer`` request to /api or the schema, if any."""
     header = request.headers.get("authorization")
-    if not header or not request.url.path.startswith("/api/"):
+    path = request.url.path
+    if not header or not (path.startswith("/api/") or path == API_SCHEMA):
         return None
     scheme, _, secret = header.partition(" ")
     return secret.strip() if scheme.lower() == "bearer" else None

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import AudioUnavailableError, RangeNotSatisfiableError
-from ..store.models import Call, WorkingCopyRow
+from ..store.working import call_working_copies
 
 __all__ = [
     "AudioUnavailableError",
@@ -128,18 +127,9 @@ class PlaybackSource:
 
 def playback_source(session: Session, media_root: Path, call_id: int) -> PlaybackSource:
     """The working copies of `call_id`, checked to lie inside `media_root`."""
-    call = session.get(Call, call_id)
-    if call is None:
+    rows = call_working_copies(session, call_id)
+    if rows is None:
         raise AudioUnavailableError(f"call {call_id} does not exist")
-    rows = (
-        session.execute(
-            select(WorkingCopyRow)
-            .where(WorkingCopyRow.sha256 == call.sha256)
-            .order_by(WorkingCopyRow.channel)
-        )
-        .scalars()
-        .all()
-    )
     if not rows:
         raise AudioUnavailableError(
             f"call {call_id} has no working copy yet; run `earshot ingest` again to decode it"

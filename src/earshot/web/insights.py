@@ -9,17 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..analysis import call_graph as library_graph
 from ..errors import ConfigError
-from ..language.trends import MIN_CALLS, theme_trend, wilson_interval
+from ..language.trends import MIN_CALLS, case_themes, theme_trend, wilson_interval
 from ..search import SearchError, SearchOptions
 from ..search import search as run_search
-from ..store.language_models import CallTheme
-from ..store.models import Segment, Transcript
+from ..search.literal import literal_hits, theme_counts
 
 __all__ = ["MAX_QUERY", "call_graph", "search", "trends"]
 
@@ -43,7 +41,7 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
     except SearchError as exc:
         return {"query": query, "hits": [], "facets": {}, "engine": "index", "error": str(exc)}
     except DBAPIError as exc:
-        hits = _substring_hits(session, query, limit)
+        hits = literal_hits(session, query, limit)
         note = (
             f"the search index is unavailable ({type(exc.orig).__name__}); showing plain "
             "text matches. Rebuild it with `earshot search CASE --reindex`."
@@ -78,33 +76,6 @@ def search(session: Session, query: str, *, limit: int = MAX_HITS) -> dict[str, 
     }
 
 
-def _substring_hits(session: Session, query: str, limit: int) -> list[dict[str, Any]]:
-    """Plain substring search: every character is literal (no wildcard, no syntax)."""
-    rows = session.execute(
-        select(Segment, Transcript.kind)
-        .join(Transcript, Transcript.id == Segment.transcript_id)
-        .where(Segment.text.contains(query, autoescape=True))
-        .order_by(Segment.call_id, Segment.idx)
-        .limit(limit)
-    ).all()
-    hits = []
-    folded = query.casefold()
-    for seg, kind in rows:
-        at = seg.text.casefold().find(folded)
-        hits.append(
-            {
-                "call_id": seg.call_id,
-                "segment_id": seg.id,
-                "start": seg.start,
-                "speaker": seg.speaker_label or seg.party,
-                "kind": kind,
-                "text": seg.text,
-                "highlights": [[at, at + len(query)]] if at >= 0 else [],
-            }
-        )
-    return hits
-
-
 def _facets(session: Session, hits: list[dict[str, Any]]) -> dict[str, list[tuple[Any, int]]]:
     facets: dict[str, list[tuple[Any, int]]] = {
         "call": Counter(h["call_id"] for h in hits).most_common(20),
@@ -112,11 +83,7 @@ def _facets(session: Session, hits: list[dict[str, Any]]) -> dict[str, list[tupl
         "language": Counter(str(h["kind"]) for h in hits).most_common(5),
     }
     if hits:
-        ids = {h["call_id"] for h in hits}
-        themes = Counter(
-            session.execute(select(CallTheme.theme).where(CallTheme.call_id.in_(ids))).scalars()
-        )
-        facets["theme"] = themes.most_common(20)
+        facets["theme"] = theme_counts(session, {h["call_id"] for h in hits}).most_common(20)
     return facets
 
 
@@ -127,7 +94,7 @@ def trends(session: Session, interval: str = "month", timezone: str = "UTC") -> 
     """
     interval = interval if interval in {"week", "month", "day"} else "month"
 
-    themes = sorted(set(session.execute(select(CallTheme.theme)).scalars()))
+    themes = case_themes(session)
     series: dict[str, dict[str, Any]] = {}
     periods: set[str] = set()
     for theme in themes:

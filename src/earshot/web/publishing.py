@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import edits
@@ -28,7 +27,6 @@ from ..errors import QuoteRefusedError
 from ..publish.formats import export_formats
 from ..security.roles import Actor
 from ..store.case import Case
-from ..store.models import Person
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -120,41 +118,11 @@ def leak_list(exc: Exception) -> list[dict[str, str]]:
 def preview_quote(
     session: Session, call_id: int, first: int, last: int, text: str | None
 ) -> dict[str, Any]:
-    """The verbatim English of a span and how `text` differs from it (the live diff).
+    """The library's quote preview (``earshot.publish.quote_preview``): the verbatim
+    English of a span and how `text` differs from it (the live diff)."""
+    from ..publish.quote_preview import preview_quote as library_preview
 
-    Raises the quote library's error for a span that cannot be quoted at all
-    (no such call or span, untranslated segments).
-    """
-    from ..publish.quotes import _span, check_edit, hms, verbatim_english
-    from ..store.language_models import Translation
-
-    _call, segments = _span(session, call_id, first, last)
-    verbatim = verbatim_english(session, segments)
-    edited = " ".join((text if text is not None else verbatim).split())
-    check = check_edit(verbatim, edited)
-    statuses = {
-        t.segment_id: t.status
-        for t in session.scalars(
-            select(Translation).where(Translation.segment_id.in_([s.id for s in segments]))
-        )
-    }
-    unapproved = [s.idx for s in segments if statuses.get(s.id) != "approved"]
-    start, end = segments[0].start, segments[-1].end
-    return {
-        "call_id": call_id,
-        "first": first,
-        "last": last,
-        "start": start,
-        "end": end,
-        "start_hms": hms(start),
-        "end_hms": hms(end),
-        "verbatim": verbatim,
-        "text": edited,
-        "diff": check.diff,
-        "added": check.added,
-        "unmarked_cuts": check.unmarked_cuts,
-        "unapproved": unapproved,
-    }
+    return library_preview(session, call_id, first, last, text).as_dict()
 
 
 def save_quote(
@@ -224,27 +192,7 @@ def quote_rows(session: Session, call_ids: Sequence[int] | None = None) -> list[
 
 # -- pseudonyms ------------------------------------------------------------------------
 def pseudonym_rows(session: Session, *, operator: str, assign: bool = True) -> list[dict[str, Any]]:
-    """Every unmerged person with the one name published for them. With `assign`,
-    missing defaults are given now, exactly as the next export would give them, so
-    the list shows what will be used; without it (a reader), only existing ones."""
-    from ..publish.pseudonyms import assign_pseudonyms, pseudonym_map
-    from ..store.publish_models import Pseudonym
+    """The library's pseudonym list (``earshot.publish.pseudonyms.pseudonym_rows``)."""
+    from ..publish.pseudonyms import pseudonym_rows as library_rows
 
-    names = assign_pseudonyms(session, operator=operator) if assign else pseudonym_map(session)
-    rows = {p.person_id: p for p in session.scalars(select(Pseudonym))}
-    out = []
-    for person in session.scalars(select(Person).order_by(Person.id)):
-        if getattr(person, "merged_into", None):
-            continue
-        row = rows.get(person.id)
-        out.append(
-            {
-                "person_id": person.id,
-                "name": person.name,
-                "role": getattr(person, "role", None),
-                "pseudonym": names.get(person.id, ""),
-                "kind": row.kind if row else "default",
-                "set_by": row.set_by if row else None,
-            }
-        )
-    return out
+    return library_rows(session, operator=operator, assign=assign)

@@ -12,13 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..vocab import AttributionBasis, LinkStatus, VerificationStatus, VoiceLinkStatus
+from ..vocab import AttributionBasis, JobStatus, LinkStatus, VerificationStatus, VoiceLinkStatus
 
 __all__ = [
     "CallDetail",
     "CallsPage",
     "CaseOverview",
+    "ExportDocument",
     "Graph",
+    "JobRecord",
     "Me",
     "Peaks",
     "PersonReport",
@@ -101,12 +103,21 @@ class SegmentView(_Open):
     translation: dict[str, Any] | None
 
 
+class TranscriptView(_Open):
+    id: int
+    source: str
+    language: str | None
+    engine: dict[str, Any]
+
+
 class CallDetail(_Open):
+    """``earshot.analysis.call_detail``'s record, as `earshot call CASE CALL --json`."""
+
     call: dict[str, Any]
     location: str | None
     notes: str | None
     attributes: dict[str, Any] | None
-    transcript: dict[str, Any] | None
+    transcript: TranscriptView | None
     segments: list[SegmentView]
     speakers: list[str]
     themes: list[str]
@@ -271,3 +282,33 @@ class PseudonymRow(_Open):
     pseudonym: str
     kind: str
     set_by: str | None
+
+
+class JobRecord(_Open):
+    """``earshot.ingest.watch.JobSummary``, as `earshot jobs --json` lists it."""
+
+    id: int
+    kind: str
+    target: str
+    status: JobStatus
+    operator: str
+    pid: int | None
+    started_at: str
+    heartbeat_at: str
+    finished_at: str | None
+    files_taken: int
+    batches: int
+    counts: dict[str, int]
+    message: str | None
+
+
+class ExportDocument(_Open):
+    """``earshot.publish.document.ExportDocument``: the JSON export (``format=json``), the
+    file `earshot export --format json` writes; the calls as `docs/export.schema.json`."""
+
+    warning: str
+    format: str
+    version: int
+    redacted: bool
+    calls: list[dict[str, Any]]
+    case_lexicon: list[dict[str, Any]] | None = None

@@ -1,36 +1,27 @@
 """What each page and API endpoint shows, as plain data (one source for both).
 
-Every layer ships in the package, so its tables are always there; a case processed
-only up to ingest still gets every page, with the empty parts saying which step
-fills them. Person data is the identity library's own report.
+Every answer is a library record's ``as_dict()``: the case overview and the call list
+(``earshot.analysis``), one call (``earshot.analysis.call_detail``, as `earshot call
+--json`), persons (``earshot.identity``, as `earshot person show --json`). No table is
+read here; a rule or a count that the web shows lives in the library.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..edits import translation_record
-from ..identity import bring_up_to_date, list_persons, person_report
-from ..language.analysis import current_transcript
-from ..store.language_models import (
-    CallTheme,
-    SegmentEntity,
-    SegmentSlang,
-    SegmentTheme,
-    Translation,
-)
-from ..store.models import Call, Failure, Person, Phone, Segment
-from ..store.queries import list_calls
-from ..store.speech_models import StageRun
+from ..analysis.call_detail import call_detail as _call_detail
+from ..analysis.call_detail import text_pieces
+from ..analysis.call_list import SORTS, CallFilters, call_list
+from ..analysis.overview import case_overview as _case_overview
+from ..identity import list_persons
+from ..identity.report import person_report_by_id
 
 __all__ = [
+    "SORTS",
     "CallFilters",
     "call_detail",
     "calls_page",
@@ -43,251 +34,22 @@ __all__ = [
 ]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-# -- overview -----------------------------------------------------------------------
 def case_overview(session: Session) -> dict[str, Any]:
-    calls = session.scalar(select(func.count()).select_from(Call)) or 0
-    seconds = session.scalar(select(func.coalesce(func.sum(Call.duration), 0.0))) or 0.0
-    persons = (
-        session.scalar(select(func.count()).select_from(Person).where(_not_merged(Person))) or 0
-    )
-    phones = session.scalar(select(func.count()).select_from(Phone)) or 0
-    by_status = dict(session.execute(select(Call.status, func.count()).group_by(Call.status)).all())
-    failures = (
-        session.scalar(
-            select(func.count()).select_from(Failure).where(Failure.resolved_at.is_(None))
-        )
-        or 0
-    )
-    themes: list[dict[str, Any]] = []
-    themes = [
-        {"theme": t, "calls": n}
-        for t, n in session.execute(
-            select(CallTheme.theme, func.count())
-            .group_by(CallTheme.theme)
-            .order_by(func.count().desc(), CallTheme.theme)
-        )
-    ]
-    stages: list[dict[str, Any]] = []
-    rows = session.execute(
-        select(StageRun.stage, StageRun.status, func.count(func.distinct(StageRun.call_id)))
-        .group_by(StageRun.stage, StageRun.status)
-        .order_by(StageRun.stage)
-    )
-    per: dict[str, dict[str, int]] = defaultdict(dict)
-    for stage, status, n in rows:
-        per[stage][status] = n
-    stages = [{"stage": s, **counts} for s, counts in per.items()]
-    translations: dict[str, int] = {}
-    translations = dict(
-        session.execute(select(Translation.status, func.count()).group_by(Translation.status)).all()
-    )
-    return {
-        "calls": calls,
-        "hours": round(float(seconds) / 3600.0, 2),
-        "persons": persons,
-        "phones": phones,
-        "calls_by_status": by_status,
-        "open_failures": failures,
-        "themes": themes,
-        "stages": stages,
-        "translations": translations,
-    }
-
-
-def _not_merged(person: Any) -> Any:
-    return person.merged_into.is_(None)
-
-
-# -- call list ------------------------------------------------------------------------
-SORTS = ("started_at", "-started_at", "duration", "-duration", "source_file", "id")
-
-
-class CallFilters(BaseModel):
-    """Filters of the call list, every one optional: the one declaration the page and
-    the API share (as query parameters), so both validate alike."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str = Field(default="", max_length=200, description="Part of the file name.")
-    phone: str = Field(default="", max_length=40, description="Digits of either number.")
-    person: str = Field(default="", max_length=200, description="Part of a party's name.")
-    theme: str = Field(default="", max_length=60)
-    status: str = Field(default="", max_length=20)
-    date_from: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
-    date_to: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
-    sort: str = Field(default="started_at", pattern=r"^-?(started_at|duration|source_file|id)$")
+    """The library's case overview (``earshot.analysis.overview``)."""
+    return _case_overview(session).as_dict()
 
 
 def calls_page(session: Session, filters: CallFilters) -> dict[str, Any]:
-    rows = [c.as_dict() for c in list_calls(session)]
-    themes_by_call: dict[int, list[str]] = defaultdict(list)
-    for call_id, theme in session.execute(
-        select(CallTheme.call_id, CallTheme.theme).order_by(CallTheme.theme)
-    ):
-        themes_by_call[call_id].append(theme)
-    progress: dict[int, dict[str, int]] = defaultdict(dict)
-    for call_id, status, n in session.execute(
-        select(Translation.call_id, Translation.status, func.count()).group_by(
-            Translation.call_id, Translation.status
-        )
-    ):
-        progress[call_id][status] = n
-    for row in rows:
-        row["themes"] = themes_by_call.get(row["id"], [])
-        row["translation"] = progress.get(row["id"], {})
-    all_themes = sorted({t for ts in themes_by_call.values() for t in ts})
-    statuses = sorted({r["status"] for r in rows})
-    kept = [r for r in rows if _matches(r, filters)]
-    key, reverse = filters.sort.lstrip("-"), filters.sort.startswith("-")
-    if key not in {"started_at", "duration", "source_file", "id"}:
-        key, reverse = "started_at", False
-    kept.sort(key=lambda r: (r[key] is None, r[key] or ""), reverse=reverse)
-    return {"calls": kept, "total": len(rows), "themes": all_themes, "statuses": statuses}
-
-
-def _matches(row: dict[str, Any], f: CallFilters) -> bool:
-    if f.text and f.text.casefold() not in row["source_file"].casefold():
-        return False
-    if f.phone:
-        digits = "".join(ch for ch in f.phone if ch.isdigit())
-        phones = [p for p in (row["caller"], row["callee"]) if p]
-        if not digits or not any(digits in p for p in phones):
-            return False
-    if f.person:
-        names = [n for n in (row["caller_person"], row["callee_person"]) if n]
-        if not any(f.person.casefold() in n.casefold() for n in names):
-            return False
-    if f.theme and f.theme not in row["themes"]:
-        return False
-    if f.status and row["status"] != f.status:
-        return False
-    started = row["started_at"] or ""
-    if f.date_from and (not started or started[:10] < f.date_from):
-        return False
-    return not (f.date_to and (not started or started[:10] > f.date_to))
-
-
-# -- one call ----------------------------------------------------------------------------
-def text_pieces(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Split `text` into plain pieces and marked spans (entities, slang), no overlaps.
-
-    Spans that overlap an earlier-starting one are dropped from the markup (they are
-    still listed beside the segment), so the text itself is always shown whole.
-    """
-    pieces: list[dict[str, Any]] = []
-    pos = 0
-    for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
-        start, end = int(span["start"]), int(span["end"])
-        if start < pos or end > len(text) or start >= end:
-            continue
-        if start > pos:
-            pieces.append({"text": text[pos:start]})
-        pieces.append({**span, "text": text[start:end]})
-        pos = end
-    if pos < len(text):
-        pieces.append({"text": text[pos:]})
-    return pieces
+    """The library's filtered call list (``earshot.analysis.call_list``)."""
+    return call_list(session, filters).as_dict()
 
 
 def call_detail(session: Session, call_id: int) -> dict[str, Any] | None:
-    call = session.get(Call, call_id)
-    if call is None:
-        return None
-    summary = next((c for c in list_calls(session) if c.id == call_id), None)
-    transcript = current_transcript(session, call_id)
-    segments = list(transcript.segments) if transcript else []
-    ids = [s.id for s in segments]
-    spans: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    seg_themes: dict[int, list[str]] = defaultdict(list)
-    translations: dict[int, Any] = {}
-    if ids:
-        for e in session.execute(
-            select(SegmentEntity).where(SegmentEntity.segment_id.in_(ids))
-        ).scalars():
-            spans[e.segment_id].append(
-                {
-                    "kind": "entity",
-                    "label": e.kind,
-                    "start": e.start,
-                    "end": e.end,
-                    "entity_id": e.id,
-                    "normal": e.normal,
-                    "person_id": e.person_id,
-                    "place": e.place_name,
-                }
-            )
-    if ids:
-        for s in session.execute(
-            select(SegmentSlang).where(SegmentSlang.segment_id.in_(ids))
-        ).scalars():
-            spans[s.segment_id].append(
-                {
-                    "kind": "slang",
-                    "start": s.start,
-                    "end": s.end,
-                    "term": s.term,
-                    "gloss": s.gloss,
-                    "category": s.category,
-                    "slur": s.slur,
-                }
-            )
-    if ids:
-        for t in session.execute(
-            select(SegmentTheme).where(SegmentTheme.segment_id.in_(ids))
-        ).scalars():
-            seg_themes[t.segment_id].append(t.theme)
-    if ids:
-        for row in session.execute(
-            select(Translation).where(Translation.segment_id.in_(ids))
-        ).scalars():
-            translations[row.segment_id] = row
-    out_segments = []
-    for seg in segments:
-        tr = translations.get(seg.id)
-        out_segments.append(
-            {
-                "id": seg.id,
-                "idx": seg.idx,
-                "start": seg.start,
-                "end": seg.end,
-                "party": seg.party,
-                "speaker": seg.speaker_label or seg.party or "?",
-                "text": seg.text,
-                "pieces": text_pieces(seg.text, spans.get(seg.id, [])),
-                "themes": sorted(set(seg_themes.get(seg.id, []))),
-                "translation": None if tr is None else translation_record(tr).as_dict(),
-            }
-        )
-    themes: list[str] = []
-    themes = list(
-        session.execute(
-            select(CallTheme.theme).where(CallTheme.call_id == call_id).order_by(CallTheme.theme)
-        ).scalars()
-    )
-    return {
-        "call": summary.as_dict() if summary else {"id": call.id},
-        "location": call.location,
-        "notes": call.notes,
-        "attributes": call.attributes,
-        "transcript": None
-        if transcript is None
-        else {
-            "id": transcript.id,
-            "source": transcript.source,
-            "language": transcript.language,
-            "engine": transcript.engine,
-        },
-        "segments": out_segments,
-        "speakers": sorted({s["speaker"] for s in out_segments}),
-        "themes": themes,
-    }
+    """The library's call detail (``earshot.analysis.call_detail``), as `call --json`."""
+    detail = _call_detail(session, call_id)
+    return None if detail is None else detail.as_dict()
 
 
-# -- persons -------------------------------------------------------------------------------
 def persons_list(session: Session) -> list[dict[str, Any]]:
     """The library's person list (``earshot.identity.list_persons``), as `person list`."""
     return list_persons(session)
@@ -297,19 +59,8 @@ def person_detail(session: Session, person_id: int) -> dict[str, Any] | None:
     """The library's person report, exactly as `earshot person show --json` gives it:
     calls with the basis of each attribution, phones, voice matches, evidence,
     proposals, link history, verification history, merges and splits."""
-    person = session.get(Person, person_id)
-    if person is None:
-        return None
-    bring_up_to_date(session)
-    return person_report(session, person).as_dict()
-
-
-def segment_call(session: Session, segment_id: int) -> int | None:
-    return session.scalar(select(Segment.call_id).where(Segment.id == segment_id))
-
-
-def call_exists(session: Session, call_id: int) -> bool:
-    return session.get(Call, call_id) is not None
+    report = person_report_by_id(session, person_id)
+    return None if report is None else report.as_dict()
 
 
 # The search fields a facet narrows by (docs/search.md); a facet with none is shown as text.

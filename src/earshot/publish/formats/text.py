@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..document import ExportDocument
 from ..markdown import md_escape as _md_escape
 from ._common import Rendered, clock, notice, party_name, speaker, title
 from .registry import ExportFormat, GuardReads
@@ -13,7 +14,9 @@ __all__ = ["render_json", "render_markdown"]
 
 
 def render_json(doc: dict[str, Any]) -> Rendered:
-    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    """The export document record, as `docs/export.schema.json` describes it."""
+    record = ExportDocument.from_dict(doc).as_dict(with_context=False)
+    text = json.dumps(record, ensure_ascii=False, indent=2) + "\n"
     return Rendered(text.encode("utf-8"), [("json", text)])
 
 

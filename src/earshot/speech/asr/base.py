@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from earshot.speech.info import EngineInfo
+from earshot.speech.info import EngineInfo, RunInfo
 
 __all__ = ["AsrEngine", "AsrSegment", "AsrWord", "ChunkedAsrEngine", "describe"]
 
@@ -43,7 +43,14 @@ class AsrEngine(Protocol):
     """Transcribes one 16 kHz float32 mono channel, yielding segments as they are decoded.
 
     ``language`` is an ISO 639-1 code such as "ru", or None to let the engine detect it.
+
+    ``last_run`` is the record of the latest transcription (None before the first): the
+    engine's provenance plus what the run found out (the language it detected or wrote,
+    how long the audio was). It is set before the first segment is yielded, so a caller
+    that has the segments has the run's record too; it is provenance, saved with them.
     """
+
+    last_run: RunInfo | None
 
     @property
     def info(self) -> EngineInfo: ...

@@ -26,9 +26,23 @@ import numpy as np
 from earshot.errors import ConfigError, ModelMissingError
 from earshot.speech.asr.base import AsrSegment, AsrWord
 from earshot.speech.chunks import plan_chunks
-from earshot.speech.info import SAMPLE_RATE, EngineInfo, check_audio, package_version
+from earshot.speech.info import (
+    SAMPLE_RATE,
+    EngineDescription,
+    EngineInfo,
+    RunInfo,
+    check_audio,
+    package_version,
+)
 
-__all__ = ["OnnxAsrEngine", "OnnxAsrOptions", "create", "expected_files", "script_language"]
+__all__ = [
+    "OnnxAsrEngine",
+    "OnnxAsrOptions",
+    "create",
+    "describe",
+    "expected_files",
+    "script_language",
+]
 
 _DEVICES = ("auto", "cpu", "cuda")
 _MIN_CHUNK_SAMPLES = SAMPLE_RATE // 2  # pad very short chunks: GigaAM v3 needs >= 20 ms, TDT more
@@ -142,6 +156,7 @@ class OnnxAsrEngine:
         from earshot.speech.models.store import model_digest
 
         self.options = options or OnnxAsrOptions()
+        self.last_run: RunInfo | None = None
         if self.options.device not in _DEVICES:
             raise ConfigError(
                 f"device must be one of {', '.join(_DEVICES)}, not {self.options.device!r}"
@@ -226,6 +241,11 @@ class OnnxAsrEngine:
                 segment = _segment(result, *planned[index], self._multilingual)
                 if segment is not None:
                     results[index] = segment
+        self.last_run = RunInfo(
+            self._info,
+            language=_run_language([results[i] for i in sorted(results)], language),
+            duration=samples.size / SAMPLE_RATE,
+        )
         for index in sorted(results):
             yield results[index]
 
@@ -289,6 +309,18 @@ def script_language(text: str) -> str | None:
     return None
 
 
+def _run_language(segments: Sequence[AsrSegment], asked: str | None) -> str | None:
+    """The language of a run: the one most segments were written in (a multilingual model
+    says so in its letters), else the one asked for ("auto" and None: not known)."""
+    counts: dict[str, int] = {}
+    for segment in segments:
+        if segment.language:
+            counts[segment.language] = counts.get(segment.language, 0) + 1
+    if counts:
+        return max(sorted(counts), key=lambda code: counts[code])
+    return None if asked in (None, "auto") else asked
+
+
 def _segment(
     result: Any, start: float, end: float, multilingual: bool = False
 ) -> AsrSegment | None:
@@ -306,6 +338,18 @@ def _segment(
         # No onnx-asr CTC/transducer model reports a language; a multilingual one (Parakeet:
         # Russian and Ukrainian) shows it in the letters it writes.
         language=script_language(text) if multilingual else None,
+    )
+
+
+def describe() -> EngineDescription:
+    """onnx-asr without loading a model: ONNX Runtime runs it on a CPU; onnxruntime-gpu
+    (device=cuda) speeds it up but is never required."""
+    return EngineDescription(
+        name="onnx-asr",
+        version=package_version("onnx-asr"),
+        needs_gpu=False,
+        description="GigaAM, T-one, Parakeet on ONNX Runtime; CPU, or CUDA with "
+        "onnxruntime-gpu; local model folders only",
     )
 
 

@@ -100,8 +100,8 @@ def get_engine(spec: str, **options: Any) -> AsrEngine:
     engine = factory(model or None, **options)
     if not isinstance(engine, AsrEngine):
         raise ConfigError(
-            f"ASR engine {name!r} returned {type(engine).__name__}, which lacks `info` and "
-            "`transcribe`; fix the engine's factory"
+            f"ASR engine {name!r} returned {type(engine).__name__}, which lacks `info`, "
+            "`last_run` or `transcribe` (the AsrEngine Protocol); fix the engine's factory"
         )
     return engine
 

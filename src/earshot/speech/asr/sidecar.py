@@ -14,7 +14,7 @@ import numpy as np
 
 from earshot.errors import ConfigError, SidecarError
 from earshot.speech.asr.base import AsrSegment
-from earshot.speech.info import SAMPLE_RATE, EngineDescription, EngineInfo, check_audio
+from earshot.speech.info import SAMPLE_RATE, EngineDescription, EngineInfo, RunInfo, check_audio
 
 __all__ = ["SidecarEngine", "create"]
 
@@ -32,6 +32,7 @@ class SidecarEngine:
                 )
         self._segments = tuple(ordered)
         self._info = EngineInfo("sidecar", source, "1", {"segments": len(ordered)})
+        self.last_run: RunInfo | None = None
 
     @property
     def info(self) -> EngineInfo:
@@ -40,6 +41,12 @@ class SidecarEngine:
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> Iterator[AsrSegment]:
         """The stored cues; those starting after the audio ends are dropped, the rest clipped."""
         duration = check_audio(audio).size / SAMPLE_RATE
+        languages = {s.language for s in self._segments if s.language}
+        self.last_run = RunInfo(
+            self._info,
+            language=languages.pop() if len(languages) == 1 else language,
+            duration=duration,
+        )
         for segment in self._segments:
             if segment.start >= duration:
                 continue

@@ -21,6 +21,7 @@ from earshot.speech.info import (
     SAMPLE_RATE,
     EngineDescription,
     EngineInfo,
+    RunInfo,
     check_audio,
     package_version,
 )
@@ -77,6 +78,7 @@ class VoskEngine:
         self._vosk = vosk
         self._model = vosk.Model(str(self.model_path))
         self._info = EngineInfo("vosk", model, package_version("vosk"), asdict(self.options))
+        self.last_run: RunInfo | None = None
 
     @property
     def info(self) -> EngineInfo:
@@ -86,6 +88,12 @@ class VoskEngine:
         """Segments at the recogniser's endpoints.  ``language`` is fixed by the model and is
         not checked: Vosk models do not declare theirs."""
         samples = check_audio(audio)
+        # A Vosk model is one language: the run records the one asked for, detects none.
+        self.last_run = RunInfo(
+            self._info,
+            language=None if language in (None, "auto") else language,
+            duration=samples.size / SAMPLE_RATE,
+        )
         recogniser = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
         recogniser.SetWords(True)
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
