@@ -52,6 +52,31 @@ class RecordOutcome:
     matched_by_time: int = 0  # file-less rows matched to a recording by numbers and time
 
 
+def _custody_applied(
+    session: Session,
+    operator: str,
+    call: Call,
+    record: CallRecord,
+    path: str,
+    basis: str,
+    changes: dict[str, tuple[object, object]],
+) -> None:
+    """The custody entry of a record row applied to a call: row, basis, old and new values."""
+    append_custody(
+        session,
+        operator=operator,
+        action="call-record-applied",
+        sha256=call.sha256,
+        path=path,
+        detail={
+            "call_id": call.id,
+            "row": record.row,
+            "basis": basis,
+            "changes": {k: [_json_safe(old), _json_safe(new)] for k, (old, new) in changes.items()},
+        },
+    )
+
+
 def _phone(session: Session, e164: str) -> Phone:
     phone = session.execute(select(Phone).where(Phone.e164 == e164)).scalar_one_or_none()
     if phone is None:
@@ -193,21 +218,7 @@ def _describe_twins(
         for field in ("started_at", "A.phone", "B.phone"):
             set_source(session, twin.id, field, "call record", source)
         if changes:
-            append_custody(
-                session,
-                operator=operator,
-                action="call-record-applied",
-                sha256=twin.sha256,
-                path=source,
-                detail={
-                    "call_id": twin.id,
-                    "row": record.row,
-                    "basis": basis,
-                    "changes": {
-                        k: [_json_safe(old), _json_safe(new)] for k, (old, new) in changes.items()
-                    },
-                },
-            )
+            _custody_applied(session, operator, twin, record, source, basis, changes)
 
 
 def _recordless_failure(file: str) -> str:
@@ -307,19 +318,5 @@ def apply_records(
             continue
         if not problem:
             outcome.applied += 1
-        append_custody(
-            session,
-            operator=operator,
-            action="call-record-applied",
-            sha256=call.sha256,
-            path=csv_display,
-            detail={
-                "call_id": call.id,
-                "row": record.row,
-                "basis": basis,
-                "changes": {
-                    k: [_json_safe(old), _json_safe(new)] for k, (old, new) in changes.items()
-                },
-            },
-        )
+        _custody_applied(session, operator, call, record, csv_display, basis, changes)
     return outcome
