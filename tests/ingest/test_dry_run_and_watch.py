@@ -120,6 +120,16 @@ def _wait_for_job(run_cli: Cli, case: Path, pid: int, seconds: float = 60.0) -> 
     raise AssertionError(f"the watch (pid {pid}) did not start in {seconds} s")
 
 
+def _wait_for_taken(run_cli: Cli, case: Path, count: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        jobs = json.loads(run_cli("jobs", case, "--json").stdout)
+        if jobs and jobs[-1]["files_taken"] >= count:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the watch did not record {count} files taken in {seconds} s")
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_watch_takes_files_stops_on_sigterm_and_resumes_after_a_kill(
     tmp_path: Path, run_cli: Cli, db_url: str
@@ -154,6 +164,10 @@ def test_watch_takes_files_stops_on_sigterm_and_resumes_after_a_kill(
         assert rival.returncode == 2 and "already being watched" in complaint
         write_audio(drop / "sub" / "second.wav", seed=2)
         _wait_for(run_cli, case, 2)
+        # The batch's call commits before the job records the file as taken; kill after
+        # both, so the resumed watch has exactly one new file (a kill in between only
+        # makes it offer second.wav again, which ingest finds unchanged).
+        _wait_for_taken(run_cli, case, 2)
         os.kill(watcher.pid, signal.SIGKILL)  # a crash: no chance to say goodbye
         watcher.wait(timeout=30)
     finally:
