@@ -95,7 +95,7 @@ def test_split_merge_move_and_party_are_versioned_and_followed(case: Case, tmp_p
                 session, Actor("t", Role.TRANSLATOR), call_id=call_id, segment_id=s2,
                 word=3, expected_version=0,
             )  # fmt: skip
-        with pytest.raises(EditRefusedError, match="word 1..7"):
+        with pytest.raises(EditRefusedError, match=r"word 1\.\.7"):
             workbench.split_segment(
                 session, EDITOR, call_id=call_id, segment_id=s2, word=8, expected_version=0
             )
