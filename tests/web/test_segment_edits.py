@@ -24,7 +24,7 @@ from earshot.store.publish_models import Quote
 from earshot.store.security_models import AuditEntry
 from earshot.store.workbench_models import SegmentComment
 
-from ..conftest import write_audio
+from ..conftest import Cli, write_audio
 
 TRANSCRIPT = """WEBVTT
 
@@ -202,3 +202,34 @@ def test_split_merge_move_and_party_are_versioned_and_followed(case: Case, tmp_p
         ]  # fmt: skip
         seg = session.get_one(Segment, s2)
         assert (seg.start, seg.end) == (4.3, 9.9)
+
+
+def test_cli_does_what_the_library_does(
+    case: Case, case_dir: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    import json
+
+    call_id = _case(case, tmp_path)
+    case.close()
+    split = json.loads(
+        run_cli("segment", "split", case_dir, call_id, 2, "--word", "3", "--json").stdout
+    )
+    assert split["kind"] == "split" and split["version"] == 1
+    assert [s["text"] for s in split["after"]["segments"]] == [
+        "Под Бахмутом стоим.",
+        "Командир Кузьмич говорит ждать приказа.",
+    ]
+    stale = run_cli("segment", "merge", case_dir, call_id, 2, "--layout-version", "0", code=None)
+    assert stale.exit_code != 0 and "changed meanwhile" in stale.stderr
+    moved = json.loads(
+        run_cli("segment", "move", case_dir, call_id, 3, "--end", "7.5", "--json").stdout
+    )
+    assert moved["after"]["segments"][0]["end"] == 7.5
+    party = json.loads(run_cli("segment", "party", case_dir, call_id, 3, "B", "--json").stdout)
+    assert party["after"]["segments"][0]["party"] == "B"
+    refused = run_cli("segment", "merge", case_dir, call_id, 2, code=None)
+    assert refused.exit_code != 0 and "different parties" in refused.stderr
+    history = json.loads(run_cli("segment", "history", case_dir, call_id, "--json").stdout)
+    assert [h["kind"] for h in history] == ["split", "move", "party"]
+    with Case.open(case_dir) as again, again.session() as session:
+        assert [p for _, _, p in _layout(session, call_id)] == ["A", "B", "A", "B", "A"]

@@ -36,6 +36,7 @@ __all__ = [
     "layout_version",
     "merge_segments",
     "move_boundary",
+    "segment_at",
     "segment_edit_history",
     "set_party",
     "split_segment",
@@ -84,6 +85,19 @@ def layout_version(session: Session, call_id: int) -> int:
         select(func.max(SegmentEdit.version)).where(SegmentEdit.call_id == call_id)
     )
     return int(found or 0)
+
+
+def segment_at(session: Session, call_id: int, position: int) -> int:
+    """The id of the segment at `position` (0-based) of the call's current transcript."""
+    current = current_transcript(session, call_id)
+    if current is None:
+        raise EditRefusedError(f"call {call_id} has no transcript in this case")
+    found = session.scalar(
+        select(Segment.id).where(Segment.transcript_id == current.id, Segment.idx == position)
+    )
+    if found is None:
+        raise EditRefusedError(f"call {call_id} has no segment at position {position}")
+    return int(found)
 
 
 def segment_edit_history(session: Session, actor: Actor, call_id: int) -> list[SegmentEditRecord]:
