@@ -377,8 +377,8 @@ def move_boundary(
     segment = _editable(session, actor, call_id, segment_id, expected_version)
     if segment.start is None or segment.end is None:
         raise EditRefusedError(f"segment {segment_id} has no times to move")
-    new_start = round(segment.start if start is None else start, 2)
-    new_end = round(segment.end if end is None else end, 2)
+    new_start = segment.start if start is None else round(start, 2)
+    new_end = segment.end if end is None else round(end, 2)
     duration = session.get_one(Call, call_id).duration
     if new_start < 0 or new_end > duration + 0.01:
         raise EditRefusedError(

@@ -60,6 +60,7 @@
     });
     ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
     drawLanes(peaks.duration);
+    window.earshotRedrawLanes = () => drawLanes(peaks.duration);
     window.earshotPlayer = ws;
   }
 
@@ -103,6 +104,7 @@
     if (found !== current) {
       if (current) current.classList.remove("playing");
       current = found;
+      if (current) document.dispatchEvent(new CustomEvent("earshot:segment", { detail: current }));
       if (current) {
         current.classList.add("playing");
         const editing = document.activeElement && document.activeElement.closest("article.seg");
@@ -118,6 +120,7 @@
     if (current) current.classList.remove("playing");
     current = seg;
     seg.classList.add("playing");
+    document.dispatchEvent(new CustomEvent("earshot:segment", { detail: seg }));
     seg.scrollIntoView({ block: "nearest" });
     if (play) ws.play().catch(() => {});
   }
@@ -414,5 +417,6 @@
     const target = document.getElementById(location.hash.slice(1));
     if (target) { target.classList.add("playing"); current = target; target.scrollIntoView({ block: "center" }); }
   }
+  window.earshotSelected = () => current;
   initPlayer();
 })();
