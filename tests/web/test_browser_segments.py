@@ -66,7 +66,7 @@ def _ready(page: object) -> None:
         try:
             wait_js(page, "window.earshotPlayer && window.earshotPlayer.getDuration() > 0")
             return
-        except Exception as exc:  # noqa: BLE001 (a navigation between two polls)
+        except Exception as exc:  # a navigation between two polls
             if "destroyed" not in str(exc):
                 raise
             time.sleep(0.1)
@@ -114,7 +114,8 @@ def test_party_merge_split_drag_and_keys_then_search(chrome: Browser, world: Wor
     line = next(s for s in split if s.id == s4)
     page.click(f"#seg-{s4} button.seek")  # type: ignore[attr-defined]
     page.evaluate("window.earshotPlayer.pause()")  # type: ignore[attr-defined]
-    wait_js(page, f"window.earshotLayout.selected() && window.earshotLayout.selected().id === 'seg-{s4}'")
+    picked = "window.earshotLayout.selected()"
+    wait_js(page, f"{picked} && {picked}.id === 'seg-{s4}'")
     page.wait_for_selector(".seg-handle-end:not([hidden])")  # type: ignore[attr-defined]
     box = page.locator(".seg-handle-end").bounding_box()  # type: ignore[attr-defined]
     wrap = page.locator("#wave-wrap").bounding_box()  # type: ignore[attr-defined]
@@ -125,9 +126,12 @@ def test_party_merge_split_drag_and_keys_then_search(chrome: Browser, world: Wor
     target = wrap["x"] + wrap["width"] * 19.0 / duration
     page.mouse.move(target, y, steps=8)  # type: ignore[attr-defined]
     page.mouse.up()  # type: ignore[attr-defined]
-    dragged = _wait_layout(
-        page, world, call_id, lambda rows: abs(next(s for s in rows if s.id == s4).end - 19.0) < 0.25
-    )
+
+    def _at_19(rows: list[Segment]) -> bool:
+        end = next(s for s in rows if s.id == s4).end
+        return end is not None and abs(end - 19.0) < 0.25
+
+    dragged = _wait_layout(page, world, call_id, _at_19)
     assert next(s for s in dragged if s.id == s4).start == line.start
     # 5. Alt+[ twice: the start 0.2 s earlier; Alt+Shift+]: the end 0.1 s later.
     end = next(s for s in dragged if s.id == s4).end
