@@ -233,3 +233,21 @@ def test_cli_does_what_the_library_does(
     assert [h["kind"] for h in history] == ["split", "move", "party"]
     with Case.open(case_dir) as again, again.session() as session:
         assert [p for _, _, p in _layout(session, call_id)] == ["A", "B", "A", "B", "A"]
+
+
+def test_waveform_peaks_come_from_the_working_copy_and_are_cached(
+    case: Case, tmp_path: Path
+) -> None:
+    from earshot.audio import playback
+    from earshot.errors import AudioUnavailableError
+
+    call_id = _case(case, tmp_path)
+    with case.session() as session:
+        found = playback.call_peaks(session, case.media.root, call_id, per_second=40)
+        again = playback.call_peaks(session, case.media.root, call_id, per_second=40)
+        with pytest.raises(AudioUnavailableError, match="does not exist"):
+            playback.call_peaks(session, case.media.root, 999)
+    assert abs(found.duration - 10.0) < 0.01 and found.channels == 1
+    assert len(found.peaks[0]) == 400 and 0 < max(found.peaks[0]) <= 1
+    assert again.peaks[0] is found.peaks[0]  # computed once per file and size
+    assert found.as_dict()["peaks"] == found.peaks
