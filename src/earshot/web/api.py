@@ -16,6 +16,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from .. import edits
+from ..audio.playback import (
+    AudioUnavailableError,
+    ByteRange,
+    RangeNotSatisfiableError,
+    parse_range,
+    playback_source,
+)
+from ..audio.playback import (
+    call_peaks as waveform_peaks,
+)
 from ..errors import EarshotError
 from ..identity.errors import IdentityNotFoundError
 from ..ingest.watch import list_jobs
@@ -24,14 +34,6 @@ from ..security.errors import PermissionDeniedError
 from ..vocab import TranslationStatus, VerificationStatus
 from . import insights, schemas, views
 from .access import audit, load_viewed, role_name
-from ..audio.playback import (
-    AudioUnavailableError,
-    ByteRange,
-    RangeNotSatisfiableError,
-    call_peaks as waveform_peaks,
-    parse_range,
-    playback_source,
-)
 from .context import Access, Login, WebState
 
 __all__ = ["router"]

@@ -64,7 +64,9 @@ class LayoutOut(BaseModel):
     history: list[SegmentEditOut]
 
 
-STALE = {409: {"description": "The call's transcript was changed since you loaded it."}}
+STALE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The call's transcript was changed since you loaded it."}
+}
 _BASE = "/cases/{case_id}/calls/{call_id}/segments/{segment_id}"
 
 
