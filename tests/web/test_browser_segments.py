@@ -15,7 +15,7 @@ from earshot.store.models import Segment
 from . import test_browser
 from .conftest import World
 from .test_browser import Browser, wait_js
-from .test_browser_workbench import _call_of
+from .test_browser_workbench import _axe, _call_of
 
 chrome = test_browser.chrome  # the same module-scoped Chromium fixture
 
@@ -148,6 +148,14 @@ def test_party_merge_split_drag_and_keys_then_search(chrome: Browser, world: Wor
     )
     assert next(s for s in nudged if s.id == s4).start == round(line.start - 0.2, 2)
     assert page.get_attribute(f"#seg-{s4}", "data-start") == str(round(line.start - 0.2, 2))  # type: ignore[attr-defined]
+    # Alt+P: the line goes to the other side.
+    page.keyboard.press("Alt+KeyP")  # type: ignore[attr-defined]
+    _wait_layout(
+        page, world, call_id, lambda rows: next(s for s in rows if s.id == s4).party == "B"
+    )
+    page.wait_for_selector(f"#seg-{s4} .speaker:has-text('B')")  # type: ignore[attr-defined]
+    # The editor's call page, with the handles and tools, has no serious axe violation.
+    assert not _axe(page, chrome), _axe(page, chrome)
     # 6. Search finds the split-off line, and the merged words in the merged line.
     base = f"{chrome.base}/cases/{world.own.case_id}"
     page.goto(f"{base}/search?q=указ")  # type: ignore[attr-defined]
@@ -161,7 +169,8 @@ def test_party_merge_split_drag_and_keys_then_search(chrome: Browser, world: Wor
         from earshot.security.roles import Actor, Role
 
         history = workbench.segment_edit_history(session, Actor("v", Role.VIEWER), call_id)
-    assert [h.kind for h in history] == ["party", "merge", "split", "move", "move", "move", "move"]
+    kinds = ["party", "merge", "split", "move", "move", "move", "move", "party"]
+    assert [h.kind for h in history] == kinds
     assert {h.actor for h in history} == {"editor"}
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors

@@ -81,6 +81,7 @@
         const block = document.createElement("button");
         block.type = "button";
         block.className = "lane-block";
+        block.tabIndex = -1; // the lanes are a picture (aria-hidden); the time buttons are the way in
         block.title = `${sp} ${E.clock(start)}`;
         block.style.left = `${(100 * start) / duration}%`;
         block.style.width = `${Math.max(0.4, (100 * (end - start)) / duration)}%`;
