@@ -202,3 +202,30 @@ def test_a_translator_sees_no_layout_tools_and_types_full_height_on_a_phone(
     assert wide <= 392, wide
     page.context.close()  # type: ignore[attr-defined]
     assert not chrome.errors, chrome.errors
+
+
+def test_alt_s_splits_the_selected_line_at_the_playing_second(
+    chrome: Browser, world: World
+) -> None:
+    call_id = _call_of(world, "call09.wav")
+    rows = _segments(world, call_id)
+    line = next(s for s in rows if s.text.startswith("Может, адвоката найти?"))
+    assert line.start is not None and line.end is not None
+    page = chrome.page()
+    chrome.login(page, "editor")
+    _open(chrome, world, call_id, page)
+    page.click(f"#seg-{line.id} button.seek")  # type: ignore[attr-defined]
+    page.evaluate("window.earshotPlayer.pause()")  # type: ignore[attr-defined]
+    at = round(line.start + 0.38 * (line.end - line.start), 2)
+    page.evaluate(f"window.earshotPlayer.setTime({at})")  # type: ignore[attr-defined]
+    picked = "window.earshotLayout.selected()"
+    wait_js(page, f"{picked} && {picked}.id === 'seg-{line.id}'")
+    page.keyboard.press("Alt+KeyS")  # type: ignore[attr-defined]
+    after = _wait_layout(page, world, call_id, lambda r: len(r) == len(rows) + 1)
+    first = next(s for s in after if s.id == line.id)
+    second = after[after.index(first) + 1]
+    assert first.end == second.start == at
+    assert f"{first.text} {second.text}" == line.text and first.text.endswith("?")
+    page.wait_for_selector(f"#seg-{second.id}")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert not chrome.errors, chrome.errors
