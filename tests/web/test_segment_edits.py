@@ -18,7 +18,12 @@ from earshot.search import search
 from earshot.security.errors import PermissionDeniedError
 from earshot.security.roles import Actor, Role
 from earshot.store.case import Case
-from earshot.store.language_models import SegmentEntity, Translation, TranslationHistory
+from earshot.store.language_models import (
+    EntityPersonOverride,
+    SegmentEntity,
+    Translation,
+    TranslationHistory,
+)
 from earshot.store.models import Segment
 from earshot.store.publish_models import Quote
 from earshot.store.security_models import AuditEntry
@@ -87,6 +92,15 @@ def test_split_merge_move_and_party_are_versioned_and_followed(case: Case, tmp_p
             allow_unapproved=True,
         )  # fmt: skip
         session.add(SegmentComment(segment_id=s3, call_id=call_id, author="editor", text="?"))
+        # An editor's name link on «Кузьмич» (a character span of the segment's text).
+        said = session.get_one(Segment, s2).text
+        start = said.index("Кузьмич")
+        session.add(
+            EntityPersonOverride(
+                segment_id=s2, start=start, end=start + 7, call_id=call_id, person_id=None,
+                actor="editor",
+            )
+        )  # fmt: skip
         session.flush()
         quote_id = quote.id
     with case.session() as session:
@@ -119,6 +133,9 @@ def test_split_merge_move_and_party_are_versioned_and_followed(case: Case, tmp_p
             SegmentEntity.text.like("Кузьмич%"))))  # fmt: skip
         assert names == {new}
         assert [h.segment for h in search(session, "Кузьмич").hits] == [new]
+        link = session.scalars(select(EntityPersonOverride)).one()
+        assert link.segment_id == new
+        assert second.text[link.start : link.end] == "Кузьмич"  # the link moved with the word
         # The English covers both halves: back to draft, the new half untranslated.
         english = session.scalar(select(Translation).where(Translation.segment_id == s2))
         assert english is not None and english.status == "draft" and english.version == 2
@@ -142,6 +159,9 @@ def test_split_merge_move_and_party_are_versioned_and_followed(case: Case, tmp_p
         assert _ids(session, call_id) == [s0, s1, s2, s3]
         assert session.get(Segment, new) is None
         assert [h.segment for h in search(session, "Кузьмич").hits] == [s2]
+        link = session.scalars(select(EntityPersonOverride)).one()
+        kept = session.get_one(Segment, s2)
+        assert link.segment_id == s2 and kept.text[link.start : link.end] == "Кузьмич"
         row = session.get_one(Quote, quote_id)
         assert (row.first_segment_id, row.last_segment_id) == (s1, s2)
         assert quote_dict(session, row)["stale"] is False  # the same words, the same English
