@@ -52,13 +52,14 @@ _API: dict[str, str] = {
     "JobStatus": "earshot.vocab:JobStatus",
     "EarshotError": "earshot.errors:EarshotError",
     "edits": "earshot.edits",
+    "workbench": "earshot.workbench",
     "errors": "earshot.errors",
 }
 
 __all__ = ["__version__", *sorted(_API)]
 
 if TYPE_CHECKING:  # what a type checker and an IDE see; at run time, _API loads lazily
-    from . import edits, errors
+    from . import edits, errors, workbench
     from .analysis import call_graph
     from .errors import EarshotError
     from .identity import bring_up_to_date, find_person, list_persons, person_report

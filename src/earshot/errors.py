@@ -166,7 +166,7 @@ class EditRefusedError(EarshotError):
     """The edit is not possible as asked (unknown object, bad value, empty text)."""
 
 
-# -- raised by earshot.web.audio ------------------------------------------------
+# -- raised by earshot.audio.playback-------------------------------------------
 
 
 class AudioUnavailableError(EarshotError):

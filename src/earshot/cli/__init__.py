@@ -15,6 +15,7 @@ from . import (
     publish,  # noqa: F401  (after language: its `export` replaces language's)
     search,  # noqa: F401
     security,  # noqa: F401
+    segments,  # noqa: F401  (`earshot segment`)
     slang,  # noqa: F401
     web,  # noqa: F401
 )

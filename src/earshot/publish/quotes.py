@@ -317,7 +317,9 @@ def quote_dict(session: Session, quote: Quote) -> dict[str, Any]:
         "translator": quote.translator,
         "approver": quote.approver,
         "unapproved": quote.approver is None,
-        "stale": current is not None and current != quote.verbatim_en,
+        # A span that lost its translation (a split's new half is untranslated) or its
+        # segments has changed too: never report it as unchanged.
+        "stale": current != quote.verbatim_en,
         "created_by": quote.created_by,
         "at": quote.at.isoformat(),
     }

@@ -1,5 +1,6 @@
 """Tables of the workbench: notes people leave on a segment, and the versions of a
-segment's Russian text as people correct it.
+segment's Russian text as people correct it, and changes to the layout of a transcript
+(split, merge, moved boundaries, party).
 
 Comments are the newsroom's conversation about a line ("is this 'пятисотые' or
 'двухсотые'? listen at 0:07"): threaded, signed and dated, in the audit log, and
@@ -9,13 +10,14 @@ never part of an export (no publish module reads this table).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
 
-__all__ = ["SavedSearch", "SegmentComment", "SegmentTextVersion"]
+__all__ = ["SavedSearch", "SegmentComment", "SegmentEdit", "SegmentTextVersion"]
 
 
 class SegmentComment(Base):
@@ -55,4 +57,31 @@ class SavedSearch(Base):
     owner: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(120))
     query: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SegmentEdit(Base):
+    """One change to the layout of a call's transcript: a split, a merge, a moved
+    boundary or a changed party, with who and when, numbered per call.
+
+    `version` is the call's layout version after the change (1 for the first): an
+    editor's change based on an older layout is refused. `before` / `after` keep the
+    segments involved as they were and became (idx, times, party, text, and for a merge
+    the text versions of the segment merged away), so nothing a merge removes is lost.
+    `segment_id` is the segment changed (kept by a split or a merge), `other_segment_id`
+    the one a split made or a merge removed; neither is a foreign key, since a later
+    merge may remove either and its history must stay.
+    """
+
+    __tablename__ = "segment_edits"
+    __table_args__ = (UniqueConstraint("call_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    version: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))
+    segment_id: Mapped[int] = mapped_column(index=True)
+    other_segment_id: Mapped[int | None]
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,6 +16,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from .. import edits
+from ..audio.playback import (
+    AudioUnavailableError,
+    ByteRange,
+    RangeNotSatisfiableError,
+    parse_range,
+    playback_source,
+)
+from ..audio.playback import (
+    call_peaks as waveform_peaks,
+)
 from ..errors import EarshotError
 from ..identity.errors import IdentityNotFoundError
 from ..ingest.watch import list_jobs
@@ -24,14 +34,6 @@ from ..security.errors import PermissionDeniedError
 from ..vocab import TranslationStatus, VerificationStatus
 from . import insights, schemas, views
 from .access import audit, load_viewed, role_name
-from .audio import (
-    AudioUnavailableError,
-    ByteRange,
-    RangeNotSatisfiableError,
-    parse_range,
-    peaks,
-    playback_source,
-)
 from .context import Access, Login, WebState
 
 __all__ = ["router"]
@@ -209,12 +211,13 @@ def call_peaks(request: Request, access: Access, call_id: CallId) -> dict[str, A
     options = _web(request).options
     with access.case.session() as session:
         try:
-            source = playback_source(session, access.case.media.root, call_id)
+            found = waveform_peaks(
+                session, access.case.media.root, call_id,
+                per_second=options.peaks_per_second, max_buckets=options.max_peaks,
+            )  # fmt: skip
         except AudioUnavailableError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
-    duration = source.frames / source.sample_rate
-    buckets = min(options.max_peaks, max(200, int(duration * options.peaks_per_second)))
-    return {"duration": duration, "channels": source.channels, "peaks": peaks(source, buckets)}
+    return found.as_dict()
 
 
 class TranslationEdit(BaseModel):

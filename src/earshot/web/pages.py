@@ -85,6 +85,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         from .. import workbench
 
         proposals = [p.as_dict() for p in workbench.call_proposals(session, access.actor, call_id)]
+        layout = workbench.layout_version(session, call_id)
     return render(
         request,
         "call.html",
@@ -104,6 +105,8 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             "comments": f"/api/cases/{access.case.case_id}/calls/{call_id}/comments",
             "can_comment": access.can("EDIT_TRANSLATION"),
             "can_correct": access.can("EDIT_TRANSCRIPT"),
+            "layout_version": layout,
+            "parties": sorted({p["label"] for p in detail["call"]["parties"]}) or ["A", "B"],
         },
         audio_formats=publishing.AUDIO_FORMATS,
         proposals=proposals,

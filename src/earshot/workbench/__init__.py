@@ -26,6 +26,16 @@ from .notes import (
     segment_translation_history,
 )
 from .searches import SavedSearchRecord, delete_saved_search, save_search, saved_searches
+from .segments import (
+    SegmentEditRecord,
+    layout_version,
+    merge_segments,
+    move_boundary,
+    segment_at,
+    segment_edit_history,
+    set_party,
+    split_segment,
+)
 from .transcript import SegmentTextRecord, correct_segment_text, segment_text_versions
 
 __all__ = [
@@ -34,6 +44,7 @@ __all__ = [
     "CallSideProposal",
     "CommentRecord",
     "SavedSearchRecord",
+    "SegmentEditRecord",
     "SegmentTextRecord",
     "TranslationVersion",
     "VoiceProposal",
@@ -43,9 +54,16 @@ __all__ = [
     "correct_segment_text",
     "decide_attribution",
     "delete_saved_search",
+    "layout_version",
+    "merge_segments",
+    "move_boundary",
     "person_voice_proposals",
     "save_search",
     "saved_searches",
+    "segment_at",
+    "segment_edit_history",
     "segment_text_versions",
     "segment_translation_history",
+    "set_party",
+    "split_segment",
 ]

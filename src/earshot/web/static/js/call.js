@@ -60,6 +60,7 @@
     });
     ws.on("error", (e) => E.toast(`Audio error: ${e && e.message ? e.message : e}`, "error"));
     drawLanes(peaks.duration);
+    window.earshotRedrawLanes = () => drawLanes(peaks.duration);
     window.earshotPlayer = ws;
   }
 
@@ -80,6 +81,7 @@
         const block = document.createElement("button");
         block.type = "button";
         block.className = "lane-block";
+        block.tabIndex = -1; // the lanes are a picture (aria-hidden); the time buttons are the way in
         block.title = `${sp} ${E.clock(start)}`;
         block.style.left = `${(100 * start) / duration}%`;
         block.style.width = `${Math.max(0.4, (100 * (end - start)) / duration)}%`;
@@ -103,6 +105,7 @@
     if (found !== current) {
       if (current) current.classList.remove("playing");
       current = found;
+      if (current) document.dispatchEvent(new CustomEvent("earshot:segment", { detail: current }));
       if (current) {
         current.classList.add("playing");
         const editing = document.activeElement && document.activeElement.closest("article.seg");
@@ -118,6 +121,7 @@
     if (current) current.classList.remove("playing");
     current = seg;
     seg.classList.add("playing");
+    document.dispatchEvent(new CustomEvent("earshot:segment", { detail: seg }));
     seg.scrollIntoView({ block: "nearest" });
     if (play) ws.play().catch(() => {});
   }
@@ -414,5 +418,6 @@
     const target = document.getElementById(location.hash.slice(1));
     if (target) { target.classList.add("playing"); current = target; target.scrollIntoView({ block: "center" }); }
   }
+  window.earshotSelected = () => current;
   initPlayer();
 })();

@@ -1,5 +1,9 @@
 """Playback of a call's working copies: one WAV stream with HTTP Range, and peaks.
 
+In the audio layer (not the web) so that every front end draws the same waveform: the
+call page's player and its boundary handles read :func:`call_peaks` through a JSON
+route; the peaks of a working copy are computed once per size and kept in memory.
+
 Working copies are one 16 kHz mono WAV per channel. The browser gets a single
 virtual WAV that interleaves them, built on the fly for the requested byte range,
 so a stereo call plays as stereo, seeking fetches only what it needs, and nothing
@@ -15,8 +19,9 @@ import threading
 import wave
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -27,8 +32,10 @@ from ..store.working import call_working_copies
 __all__ = [
     "AudioUnavailableError",
     "ByteRange",
+    "CallPeaks",
     "PlaybackSource",
     "RangeNotSatisfiableError",
+    "call_peaks",
     "parse_range",
     "peaks",
     "playback_source",
@@ -215,3 +222,34 @@ def _channel_peaks(path: Path, frames: int, buckets: int) -> list[float]:
             np.maximum.at(result, idx, data.astype(np.float32))
             pos += data.size
     return [round(float(v) / 32768.0, 4) for v in result]
+
+
+@dataclass(frozen=True)
+class CallPeaks:
+    """A call's waveform: its length, channels, and per channel the peak amplitude
+    (0..1) of each of `len(peaks[0])` equal slices."""
+
+    duration: float
+    channels: int
+    peaks: list[list[float]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def call_peaks(
+    session: Session,
+    media_root: Path,
+    call_id: int,
+    *,
+    per_second: float = 50.0,
+    max_buckets: int = 20_000,
+    min_buckets: int = 200,
+) -> CallPeaks:
+    """The waveform of `call_id` from its working copies: `per_second` slices per
+    second of audio (at least `min_buckets`, at most `max_buckets`), cached per file.
+    Raises :class:`~earshot.errors.AudioUnavailableError` when there is nothing to draw."""
+    source = playback_source(session, media_root, call_id)
+    duration = source.frames / source.sample_rate
+    buckets = min(max_buckets, max(min_buckets, int(duration * per_second)))
+    return CallPeaks(duration, source.channels, peaks(source, buckets))
