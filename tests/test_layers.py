@@ -33,7 +33,7 @@ LAYERS: list[set[str]] = [
     {"analysis"},
     {"publish"},
     {"pipeline"},
-    {"edits", "workbench"},  # every change a person makes, with its actor (the application layer)
+    {"edits", "workbench", "jobs"},  # every change a person makes, with its actor (the application layer)
     {"web"},
     {"cli", "__main__", "__init__"},  # the front ends and the front door
 ]
