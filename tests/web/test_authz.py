@@ -41,6 +41,7 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "proposals/1": {"accept": False},
     "saved-searches": {"name": "matrix", "query": "мобилизация"},
+    "start": {"process": False},
 }
 
 
@@ -82,6 +83,8 @@ def _ids(world: World) -> dict[str, int]:
             "entity_id": entity.id,
             "link_id": 1,
             "search_id": 1,
+            "job_id": 1,
+            "upload_id": "0" * 32,
         }
 
 
