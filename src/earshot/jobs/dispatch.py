@@ -9,6 +9,9 @@ the job's state lives in the case database, and the queue only says "run job N".
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,7 @@ from .worker import LocalWorkers
 __all__ = ["JobDispatcher", "RqTarget", "rq_target"]
 
 RQ_QUEUE = "earshot"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class JobDispatcher:
 
     def __init__(self) -> None:
         self.local = LocalWorkers()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # rq jobs this server has put on Redis, by (case, job, runs so far): a retried or
+        # requeued job has run once more, so it is put on the queue again
+        self._enqueued: set[tuple[str, int, int]] = set()
 
     def queue_of(self, case: Case) -> str:
         settings = case.settings
@@ -88,14 +97,19 @@ class JobDispatcher:
         with case.session() as session:
             queued = list(
                 session.execute(
-                    select(Job.id, Job.queue).where(
+                    select(Job.id, Job.queue, Job.attempts).where(
                         Job.status == JobStatus.QUEUED, Job.kind.in_(BACKGROUND)
                     )
                 ).all()
             )
-        if any(q == "local" for _, q in queued):
+        if any(q == "local" for _, q, _ in queued):
             self.local.ensure(case)
-        on_rq = [job_id for job_id, q in queued if q == "rq"]
+        fresh = [
+            (case.case_id, job_id, runs)
+            for job_id, q, runs in queued
+            if q == "rq" and (case.case_id, job_id, runs) not in self._enqueued
+        ]
+        on_rq = [job_id for _, job_id, _ in fresh]
         if on_rq:
             target = rq_target(case.settings.jobs_queue, case.settings.session_store)
             if target is None:
@@ -104,6 +118,27 @@ class JobDispatcher:
                     "to the rq queue, or retry them from a server that has it"
                 )
             _enqueue(target, case, on_rq)
+            self._enqueued |= set(fresh)
+
+    def supervise(self, cases: Sequence[Case], interval: float = 2.0) -> None:
+        """Every `interval` seconds, requeue what lost its worker and wake the workers: a
+        job whose worker stopped after this server started (the worker of a killed server
+        finishing its step, a worker killed on its own) goes on without a restart."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                for case in cases:
+                    try:
+                        self.start(case)
+                    except Exception as exc:  # a busy database or Redis: next round
+                        log.warning("background jobs of %s: %s", case.path, exc)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="earshot-jobs", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.local.stop()

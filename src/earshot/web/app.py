@@ -105,6 +105,7 @@ def create_app(
                 await run_in_threadpool(dispatcher.start, case)
             except EarshotError as exc:
                 log.error("background jobs of %s not resumed: %s", case.path, exc)
+        dispatcher.supervise(cases)
         yield
         await run_in_threadpool(dispatcher.stop)
 
