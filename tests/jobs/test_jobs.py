@@ -157,9 +157,9 @@ def test_worker_killed_mid_job_is_recovered_with_nothing_lost(
     report = verify_case(case)
     assert report.ok and report.checked == members, report  # whole, hashes match
     assert [b.status for b in batches] == ["interrupted", "done"]
-    # processing went on after the ingest, every call decoded once
+    # processing went on after the ingest, on the calls of both runs
     follow = jobs.get_job(case, done.progress["next_job"])
-    assert follow.status == JobStatus.QUEUED or follow.status == JobStatus.DONE
+    assert follow.status == JobStatus.DONE and len(follow.progress["calls"]) == len(audio)
 
 
 def _zip_names(path: Path) -> list[str]:

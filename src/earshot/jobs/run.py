@@ -122,7 +122,10 @@ def _run_ingest(case: Case, job: dict[str, Any], progress: JobProgress) -> str:
     for error in report.errors:
         if error not in progress.state["failures"] and len(progress.state["failures"]) < 200:
             progress.state["failures"].append(error)
-    new_calls = sorted({f.call_id for f in report.files if f.status == "new" and f.call_id})
+    # Every call of the upload, not only the new ones: after an interrupted run, the calls
+    # the first run stored come back "unchanged" and still need processing (a stage that
+    # already ran is found unchanged and skipped).
+    new_calls = sorted({f.call_id for f in report.files if f.call_id and f.status != "failed"})
     follow = options.get("then_process")
     if follow is not None and new_calls:
         from .queue import submit_job

@@ -103,7 +103,10 @@
     clearTimeout(timer);
     let result = null;
     try { result = await E.api("GET", `${data.api}/jobs`); } catch (e) { result = null; }
+    const gone = document.getElementById("jobs-login");
+    if (result && result.status === 401) { gone.hidden = false; return; } // jobs go on; log in to watch
     if (!result || !result.ok) { timer = setTimeout(refresh, 2000); return; } // a restarting server
+    gone.hidden = true;
     const jobs = result.data.slice().sort((a, b) => b.id - a.id);
     document.getElementById("jobs-empty").hidden = jobs.length > 0;
     list.replaceChildren(...jobs.map(card));
