@@ -3,6 +3,7 @@ cancel and retry; a worker killed with SIGKILL mid-job, recovered with nothing l
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -23,6 +24,7 @@ from earshot.store.models import Batch, Call, Original
 from earshot.store.verify import verify_case
 from earshot.vocab import JobStatus
 
+from ..conftest import Cli
 from .conftest import sample_zip
 
 EDITOR = Actor("ed", Role.EDITOR)
@@ -167,3 +169,19 @@ def _zip_names(path: Path) -> list[str]:
 
     with zipfile.ZipFile(path) as zf:
         return zf.namelist()
+
+
+def test_cli_lists_cancels_retries_and_works(case: Case, tmp_path: Path, run_cli: Cli) -> None:
+    job = jobs.start_upload(case, EDITOR, _stage(case, tmp_path, ["call01"]), process=False)
+    path = str(case.path)
+    rows = json.loads(run_cli("jobs", path, "--json").stdout)
+    assert rows[0]["id"] == job.id and rows[0]["status"] == "queued"
+    cancelled = json.loads(run_cli("jobs", path, "--cancel", str(job.id), "--json").stdout)
+    assert cancelled["status"] == "cancelled"
+    refused = run_cli("jobs", path, "--cancel", str(job.id), code=None)
+    assert refused.exit_code != 0 and "only a queued or running job" in refused.output
+    run_cli("jobs", path, "--retry", str(job.id))
+    worked = json.loads(run_cli("jobs", path, "--work", "--json").stdout)
+    assert worked["ran"] == [{"id": job.id, "status": "done"}]
+    text = run_cli("jobs", path).stdout
+    assert "ingest" in text and "done" in text and "1 new of" in text
