@@ -42,9 +42,7 @@ def _stage(case: Case, tmp_path: Path, names: list[str] | None = None) -> str:
     return upload.id
 
 
-def test_upload_is_private_previewed_and_taken_in_by_a_worker(
-    case: Case, tmp_path: Path
-) -> None:
+def test_upload_is_private_previewed_and_taken_in_by_a_worker(case: Case, tmp_path: Path) -> None:
     upload_id = _stage(case, tmp_path, ["call01", "call02", "call03"])
     root = case.path / "uploads" / upload_id
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
@@ -116,9 +114,7 @@ def _wait(predicate: object, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_worker_killed_mid_job_is_recovered_with_nothing_lost(
-    case: Case, tmp_path: Path
-) -> None:
+def test_worker_killed_mid_job_is_recovered_with_nothing_lost(case: Case, tmp_path: Path) -> None:
     job = jobs.start_upload(case, EDITOR, _stage(case, tmp_path), only=["decode"])
     worker = subprocess.Popen(
         [sys.executable, "-m", "earshot.jobs", str(case.path), "--idle", "0.5"]
@@ -144,15 +140,20 @@ def test_worker_killed_mid_job_is_recovered_with_nothing_lost(
     done = jobs.get_job(case, job.id)
     assert done.attempts == 2 and done.failures == []
     counts = done.progress["report"]["counts"]
-    audio = [n for n in _zip_names(tmp_path / "drop" / "calls.zip") if not n.endswith(
-        (".vtt", ".srt", ".txt"))]
+    audio = [
+        n
+        for n in _zip_names(tmp_path / "drop" / "calls.zip")
+        if not n.endswith((".vtt", ".srt", ".txt"))
+    ]
     # the second run found what the first had stored and took in the rest: every file
     # exactly once (the files the first run stored come back "unchanged")
     assert counts["failed"] == 0 and counts["new"] + counts["unchanged"] == len(audio), counts
     assert counts["unchanged"] >= 1, counts
     with case.session() as session:
         originals = list(session.execute(select(Original)).scalars())
-        calls = session.scalar(select(func.count()).select_from(Call).where(Call.status != "no-audio"))
+        calls = session.scalar(
+            select(func.count()).select_from(Call).where(Call.status != "no-audio")
+        )
         batches = list(session.execute(select(Batch).order_by(Batch.id)).scalars())
     members = len(_zip_names(tmp_path / "drop" / "calls.zip")) + 1  # + the call records
     assert len(originals) == members and calls == len(audio)

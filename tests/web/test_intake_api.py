@@ -95,7 +95,9 @@ def test_roles_without_ingest_are_refused(served: tuple[Case, TestClient]) -> No
         refused = other.post(f"{api}/uploads", headers=headers)
         assert refused.status_code == 403 and "may not ingest" in refused.json()["detail"]
         put = other.put(
-            f"{api}/uploads/{upload['id']}/files", params={"path": "a.wav"}, content=b"x",
+            f"{api}/uploads/{upload['id']}/files",
+            params={"path": "a.wav"},
+            content=b"x",
             headers=headers,
         )
         assert put.status_code == 403

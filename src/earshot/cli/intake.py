@@ -258,8 +258,11 @@ def _watch(
 @case_argument
 @click.option("--cancel", "cancel", type=int, metavar="ID", help="Cancel a queued or running job.")
 @click.option(
-    "--retry", "retry", type=int, metavar="ID", help="Queue a failed, cancelled or interrupted "
-    "job again (what it finished before is kept)."
+    "--retry",
+    "retry",
+    type=int,
+    metavar="ID",
+    help="Queue a failed, cancelled or interrupted job again (what it finished before is kept).",
 )
 @click.option(
     "--work",

@@ -11,6 +11,7 @@ run again.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from .queue import HOST
 
 __all__ = ["JobProgress", "run_job"]
 
+log = logging.getLogger(__name__)
 _MAX_FAILURES = 200  # failures kept in a job's row (the failures table keeps them all)
 
 
@@ -233,8 +235,8 @@ def run_job(case: Case, job_id: int, stopping: Callable[[], bool] = lambda: Fals
         while not beat.wait(5.0):
             try:
                 progress.heartbeat()
-            except Exception:  # a busy database: the next beat tries again
-                continue
+            except Exception as exc:  # a busy database: the next beat tries again
+                log.warning("job %s: heartbeat not written (%s)", job_id, exc)
 
     threading.Thread(target=heartbeat, daemon=True).start()
     status, message = JobStatus.DONE, ""
@@ -255,7 +257,5 @@ def run_job(case: Case, job_id: int, stopping: Callable[[], bool] = lambda: Fals
     finally:
         beat.set()
     progress.state.pop("current", None)
-    progress.save(
-        check=False, status=status.value, message=message, finished_at=utcnow(), pid=None
-    )
+    progress.save(check=False, status=status.value, message=message, finished_at=utcnow(), pid=None)
     return status

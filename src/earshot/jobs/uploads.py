@@ -96,7 +96,7 @@ def new_upload(case: Case, actor: Actor) -> UploadRecord:
     actor.require(Permission.INGEST, what="upload material")
     base = case.path / UPLOADS
     base.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(base, 0o700)
+    base.chmod(0o700)
     upload_id = secrets.token_hex(16)
     root = base / upload_id
     root.mkdir(mode=0o700)
@@ -175,9 +175,7 @@ def upload_file(
     parts = _safe_parts(relative)
     if records:
         if Path(parts[-1]).suffix.lower() not in RECORD_SUFFIXES:
-            raise UploadError(
-                f"{parts[-1]}: a call-record file is a CSV, TSV, XLSX or ODS table"
-            )
+            raise UploadError(f"{parts[-1]}: a call-record file is a CSV, TSV, XLSX or ODS table")
         for old in (root / "records").iterdir():
             old.unlink()
         target = root / "records" / parts[-1]

@@ -144,4 +144,3 @@ def main(argv: list[str] | None = None) -> int:
         recover_jobs(case)
         work(case, idle_seconds=args.idle, stop=stop, parent=args.parent)
     return 0
-

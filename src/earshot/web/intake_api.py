@@ -214,9 +214,7 @@ def discard(access: Access, upload_id: UploadId) -> Response:
     return Response(status_code=204)
 
 
-@router.get(
-    "/cases/{case_id}/jobs/{job_id}", response_model=schemas.JobRecord, responses=ERRORS
-)
+@router.get("/cases/{case_id}/jobs/{job_id}", response_model=schemas.JobRecord, responses=ERRORS)
 def job(access: Access, job_id: RowId) -> dict[str, Any]:
     """One job with its progress: per call and stage, failures, ETA."""
     with _library():
