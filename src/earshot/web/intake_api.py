@@ -256,7 +256,15 @@ def intake_page(request: Request, access: Access) -> Response:
         access,
         page="intake",
         limit=access.case.settings.upload_max_bytes,
+        limit_text=_size(access.case.settings.upload_max_bytes),
     )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
 
 
 @page_router.get("/cases/{case_id}/jobs")
