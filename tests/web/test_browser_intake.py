@@ -30,6 +30,7 @@ from earshot.vocab import JobStatus
 from ..jobs.conftest import sample_zip
 from .conftest import FAST, PASSWORD
 from .test_browser import ARGS, CHROMIUM, Browser, shoot, wait_js
+from .test_browser_workbench import _axe
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
@@ -146,6 +147,7 @@ def test_drop_preview_take_in_and_survive_a_server_restart(
     assert "file name" in row, row
     assert "12 row(s)" in page.inner_text("#match-counts")  # type: ignore[attr-defined]
     shoot(page, "intake-preview-1280")
+    assert not _axe(page, browser), "intake page"
     with Case.open(served.case_path) as case, case.session() as session:
         assert session.scalar(select(func.count()).select_from(Call)) == 0  # nothing written
     page.click("#start")  # type: ignore[attr-defined]
@@ -192,6 +194,7 @@ def test_drop_preview_take_in_and_survive_a_server_restart(
     assert len(process.progress["calls"]) == 12  # the calls of both runs are processed
     page.click("#job-2 details summary")  # type: ignore[attr-defined]
     shoot(page, "jobs-after-restart-1280")
+    assert not _axe(page, browser), "jobs page"
     table = page.inner_text("#job-2 table.stages").lower()  # type: ignore[attr-defined]
     assert "decode" in table and table.count("done") == 12, table
     # what the restart logged in the page: the polls that found no server, nothing else
