@@ -25,7 +25,7 @@ from ..vocab import JobStatus
 from .queue import BACKGROUND, recover_jobs
 from .worker import LocalWorkers
 
-__all__ = ["JobDispatcher", "RqTarget", "rq_target"]
+__all__ = ["JobDispatcher", "RqTarget", "enqueue", "rq_target"]
 
 RQ_QUEUE = "earshot"
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def rq_target(setting: str, session_store: str) -> RqTarget | None:
     raise ConfigError(f"jobs_queue must be 'local', 'rq' or 'rq:redis://...', got {setting!r}")
 
 
-def _enqueue(target: RqTarget, case: Case, job_ids: list[int]) -> None:
+def enqueue(target: RqTarget, case: Case, job_ids: list[int]) -> None:
     from redis import Redis
     from rq import Queue
 
@@ -117,7 +117,7 @@ class JobDispatcher:
                     f"jobs {on_rq} wait on an rq queue but jobs_queue is 'local'; set it back "
                     "to the rq queue, or retry them from a server that has it"
                 )
-            _enqueue(target, case, on_rq)
+            enqueue(target, case, on_rq)
             self._enqueued |= set(fresh)
 
     def supervise(self, cases: Sequence[Case], interval: float = 2.0) -> None:

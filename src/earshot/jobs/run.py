@@ -142,11 +142,21 @@ def _run_ingest(case: Case, job: dict[str, Any], progress: JobProgress) -> str:
             queue=job["queue"],
         )
         progress.state["next_job"] = queued.id
+        if job["queue"] == "rq":  # on the team's queue at once, not at a server's next round
+            _enqueue_rq(case, queued.id)
     upload = options.get("staging")
     if upload and report.count("failed") == 0:
         shutil.rmtree(upload, ignore_errors=True)  # the originals are in the media store now
     total = sum(counts.values())
     return f"{counts.get('new', 0)} new of {total} file(s); {counts.get('failed', 0)} failed"
+
+
+def _enqueue_rq(case: Case, job_id: int) -> None:
+    from .dispatch import enqueue, rq_target
+
+    target = rq_target(case.settings.jobs_queue, case.settings.session_store)
+    if target is not None:
+        enqueue(target, case, [job_id])
 
 
 def _run_process(case: Case, job: dict[str, Any], progress: JobProgress) -> str:
