@@ -223,3 +223,45 @@ def test_a_viewer_may_not_upload(served: Served, browser: Browser) -> None:
     errors = [e for e in browser.errors if "status of 403" not in e]
     assert not errors, errors
     page.context.close()  # type: ignore[attr-defined]
+
+
+def _upload_in_browser(page: object, served: Served, archive: Path, csv: Path) -> None:
+    page.goto(f"{served.base}/cases/{served.case_id}/intake")  # type: ignore[attr-defined]
+    page.set_input_files("#pick-files", str(archive))  # type: ignore[attr-defined]
+    page.set_input_files("#pick-records", str(csv))  # type: ignore[attr-defined]
+    page.click("#send")  # type: ignore[attr-defined]
+    page.wait_for_selector("#preview:not([hidden])", timeout=60_000)  # type: ignore[attr-defined]
+
+
+def test_cancel_a_running_job_and_retry_it(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    archive, csv = sample_zip(tmp_path / "drop")
+    page = browser.page()
+    browser.login(page, "editor")
+    _upload_in_browser(page, served, archive, csv)
+    page.uncheck("#then-process")  # type: ignore[attr-defined]
+    page.click("#start")  # type: ignore[attr-defined]
+    page.wait_for_selector("#started:not([hidden])")  # type: ignore[attr-defined]
+    page.goto(f"{served.base}/cases/{served.case_id}/jobs")  # type: ignore[attr-defined]
+    with Case.open(served.case_path) as case:
+        deadline = time.monotonic() + 60
+        while not get_job(case, 1).progress.get("done"):
+            assert time.monotonic() < deadline, get_job(case, 1)
+            time.sleep(0.05)
+    page.click("#job-1 button.cancel")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelector('#job-1').dataset.status === 'cancelled'", timeout=60)
+    with Case.open(served.case_path) as case:
+        cancelled = get_job(case, 1)
+    assert cancelled.progress["done"] < cancelled.progress["total"], cancelled.progress
+    assert "cancelled" in (cancelled.message or "")
+    page.click("#job-1 button.retry")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelector('#job-1').dataset.status === 'done'", timeout=120)
+    assert "run 2" in page.inner_text("#job-1")  # type: ignore[attr-defined]
+    with Case.open(served.case_path) as case:
+        done = get_job(case, 1)
+        assert len(list_background_jobs(case)) == 1  # "process" was unticked
+    counts = done.progress["report"]["counts"]
+    assert counts["new"] + counts["unchanged"] == 12 and counts["unchanged"] >= 1, counts
+    assert not browser.errors, browser.errors
+    page.context.close()  # type: ignore[attr-defined]
