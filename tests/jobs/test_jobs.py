@@ -186,3 +186,24 @@ def test_cli_lists_cancels_retries_and_works(case: Case, tmp_path: Path, run_cli
     assert worked["ran"] == [{"id": job.id, "status": "done"}]
     text = run_cli("jobs", path).stdout
     assert "ingest" in text and "done" in text and "1 new of" in text
+
+
+def test_a_processing_job_on_the_ray_backend(case_dir: Path, db_url: str, tmp_path: Path) -> None:
+    """process_backend = ray: the job's stages run as Ray tasks, per call and stage
+    recorded in the job as on the local backend."""
+    ray = pytest.importorskip("ray")
+    if db_url:
+        pytest.skip("Ray's driver writes through the same library on both databases")
+    with Case.open(case_dir) as case:
+        upload = _stage(case, tmp_path, ["call01", "call02"])
+        job = jobs.start_upload(case, EDITOR, upload, only=["decode"], backend="ray")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            ran = jobs.work(case, idle_seconds=0.5)
+        finally:
+            ray.shutdown()
+        assert [status for _, status in ran] == [JobStatus.DONE, JobStatus.DONE], ran
+        follow = jobs.get_job(case, jobs.get_job(case, job.id).progress["next_job"])
+        calls = follow.progress["calls"]
+        assert len(calls) == 2 and all(c["stages"]["decode"] == "done" for c in calls.values())
+        assert "on Ray" in (follow.message or "")
