@@ -207,3 +207,19 @@ def test_a_processing_job_on_the_ray_backend(case_dir: Path, db_url: str, tmp_pa
         calls = follow.progress["calls"]
         assert len(calls) == 2 and all(c["stages"]["decode"] == "done" for c in calls.values())
         assert "on Ray" in (follow.message or "")
+
+
+def test_failures_are_listed_one_line_each_without_server_paths(case: Case, tmp_path: Path) -> None:
+    upload = jobs.new_upload(case, EDITOR)
+    for rel, data in (("in/broken.wav", b"RIFF\x00\x00not audio at all"), ("in/empty.mp3", b"")):
+        writer = jobs.upload_file(case, EDITOR, upload.id, rel, records=False, limit=1000)
+        writer.write(data)
+        writer.close()
+    job = jobs.start_upload(case, EDITOR, upload.id, process=False)
+    assert jobs.work(case, idle_seconds=0.2) == [(job.id, JobStatus.DONE)]
+    done = jobs.get_job(case, job.id)
+    assert len(done.failures) == 2, done.failures
+    assert {f.split(":")[0] for f in done.failures} == {"in/broken.wav", "in/empty.mp3"}
+    assert all("\n" not in f for f in done.failures)
+    assert str(case.path) not in json.dumps(done.as_dict())  # the staging folder stays private
+    assert (case.path / "uploads" / upload.id).is_dir()  # kept for a retry after a failure

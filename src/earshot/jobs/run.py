@@ -89,19 +89,32 @@ class JobProgress:
 class _IngestTicks:
     """`IngestProgress` for the ingest runner: one step per file."""
 
-    def __init__(self, progress: JobProgress) -> None:
+    def __init__(self, progress: JobProgress, roots: list[str]) -> None:
         self.progress = progress
+        # keys shown without the server's folders: "calls.zip!calls/call01.wav"
+        self.roots = [r.rstrip("/") + "/" for r in roots]
 
     def start(self, total: int) -> None:
         self.progress.phase("ingest", total)
 
     def advance(self, result: FileResult) -> None:
         name = Path(result.path.split("!")[-1]).name
-        failure = f"{name}: {result.message}" if result.status == "failed" else None
+        failure = None
+        if result.status == "failed":  # the library's one line, which names the file
+            failure = self.shown(result.message)
+            if name not in failure:
+                failure = f"{name}: {failure}"
         entry = {"file": name, "call_id": result.call_id, "stages": {"ingest": result.status}}
         if result.message:
-            entry["message"] = result.message
-        self.progress.step(result.path, entry, failure=failure)
+            entry["message"] = self.shown(result.message)
+        self.progress.step(self.shown(result.path), entry, failure=failure)
+
+    def shown(self, text: str | None) -> str:
+        """`text` without the upload's folder on the server."""
+        out = text or ""
+        for root in self.roots:
+            out = out.replace(root, "")
+        return out
 
 
 def _actor(job: Job | dict[str, Any]) -> Actor:
@@ -112,16 +125,17 @@ def _actor(job: Job | dict[str, Any]) -> Actor:
 def _run_ingest(case: Case, job: dict[str, Any], progress: JobProgress) -> str:
     options = job["options"]
     metadata = Path(options["metadata"]) if options.get("metadata") else None
+    ticks = _IngestTicks(progress, list(options["paths"]))
     report = ingest(
         case,
         [Path(p) for p in options["paths"]],
         IngestOptions(source=options.get("source"), metadata=metadata, workers=1),
-        _IngestTicks(progress),
+        ticks,
     )
     counts = report.as_dict()["counts"]
     progress.state["report"] = {"batch": report.batch_id, "counts": counts}
     progress.state["report"]["records"] = report.as_dict()["records"]
-    for error in report.errors:
+    for error in map(ticks.shown, report.errors):
         if error not in progress.state["failures"] and len(progress.state["failures"]) < 200:
             progress.state["failures"].append(error)
     # Every call of the upload, not only the new ones: after an interrupted run, the calls

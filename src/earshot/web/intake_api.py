@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from .. import jobs
 from ..errors import EarshotError, JobNotFoundError, UploadError, UploadTooLargeError
@@ -127,9 +128,11 @@ async def put_file(
     `records`: the call-record table), streamed to disk in chunks."""
     limit = access.case.settings.upload_max_bytes
     with _library():
-        writer = jobs.upload_file(
-            access.case, access.actor, upload_id, path, records=records, limit=limit
-        )
+        # Disk work (mkdir, write, fsync) in worker threads: the event loop serves others.
+        writer = await run_in_threadpool(
+            jobs.upload_file, access.case, access.actor, upload_id, path, records=records,
+            limit=limit,
+        )  # fmt: skip
         try:
             announced = int(request.headers.get("content-length") or 0)
             if announced > limit:
@@ -140,8 +143,8 @@ async def put_file(
                 )
             async for chunk in request.stream():
                 if chunk:
-                    writer.write(chunk)
-            size = writer.close()
+                    await run_in_threadpool(writer.write, chunk)
+            size = await run_in_threadpool(writer.close)
         except BaseException:
             writer.abort()
             raise
