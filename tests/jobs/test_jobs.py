@@ -133,6 +133,7 @@ def test_worker_killed_mid_job_is_recovered_with_nothing_lost(case: Case, tmp_pa
     assert killed.status == JobStatus.RUNNING  # what a SIGKILL leaves: a row nobody runs
     total = killed.progress["total"]
     assert 2 <= killed.progress["done"] < total, killed.progress
+    assert killed.eta_seconds is not None and killed.eta_seconds > 0  # the pace so far
     assert jobs.recover_jobs(case) == [job.id]
     assert jobs.get_job(case, job.id).status == JobStatus.QUEUED
     ran = jobs.work(case, idle_seconds=0.5)
@@ -223,3 +224,18 @@ def test_failures_are_listed_one_line_each_without_server_paths(case: Case, tmp_
     assert all("\n" not in f for f in done.failures)
     assert str(case.path) not in json.dumps(done.as_dict())  # the staging folder stays private
     assert (case.path / "uploads" / upload.id).is_dir()  # kept for a retry after a failure
+
+
+def test_a_stopped_worker_marks_its_job_interrupted_and_it_is_requeued(
+    case: Case, tmp_path: Path
+) -> None:
+    job = jobs.start_upload(case, EDITOR, _stage(case, tmp_path), process=False)
+    worker = subprocess.Popen([sys.executable, "-m", "earshot.jobs", str(case.path)])
+    _wait(lambda: jobs.get_job(case, job.id).progress.get("done", 0) >= 1)
+    worker.send_signal(signal.SIGTERM)  # a server stopping stops its workers so
+    assert worker.wait(60) == 0
+    stopped = jobs.get_job(case, job.id)
+    assert stopped.status == JobStatus.INTERRUPTED and "stopping" in (stopped.message or "")
+    assert stopped.finished_at is not None and stopped.pid is None
+    assert jobs.recover_jobs(case) == [job.id]
+    assert jobs.work(case, idle_seconds=0.2) == [(job.id, JobStatus.DONE)]
