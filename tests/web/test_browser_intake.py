@@ -265,3 +265,39 @@ def test_cancel_a_running_job_and_retry_it(
     assert counts["new"] + counts["unchanged"] == 12 and counts["unchanged"] >= 1, counts
     assert not browser.errors, browser.errors
     page.context.close()  # type: ignore[attr-defined]
+
+
+def test_a_folder_keeps_its_paths(served: Served, browser: Browser, tmp_path: Path) -> None:
+    """A folder chosen with the folder picker (webkitdirectory) arrives with its paths."""
+    import shutil
+    from importlib.resources import as_file, files
+
+    folder = tmp_path / "intercepts"
+    (folder / "october").mkdir(parents=True)
+    with as_file(files("earshot") / "data" / "sample") as sample:
+        for name in ("call01.wav", "call01.vtt", "call02.flac"):
+            shutil.copy(sample / "calls" / name, folder / "october" / name)
+        csv = tmp_path / "calls.csv"
+        csv.write_bytes((sample / "calls.csv").read_bytes())
+    page = browser.page()
+    browser.login(page, "editor")
+    page.goto(f"{served.base}/cases/{served.case_id}/intake")  # type: ignore[attr-defined]
+    page.set_input_files("#pick-folder", str(folder))  # type: ignore[attr-defined]
+    page.set_input_files("#pick-records", str(csv))  # type: ignore[attr-defined]
+    chosen = page.inner_text("#chosen")  # type: ignore[attr-defined]
+    assert "intercepts/october/call01.wav" in chosen, chosen
+    page.click("#send")  # type: ignore[attr-defined]
+    page.wait_for_selector("#preview:not([hidden])", timeout=60_000)  # type: ignore[attr-defined]
+    row = page.inner_text("#rows tbody tr:has-text('call02.flac')")  # type: ignore[attr-defined]
+    assert "file name" in row
+    assert "10 become calls without audio" in page.inner_text("#match-counts")  # type: ignore[attr-defined]
+    page.uncheck("#then-process")  # type: ignore[attr-defined]
+    page.click("#start")  # type: ignore[attr-defined]
+    page.wait_for_selector("#started:not([hidden])")  # type: ignore[attr-defined]
+    page.goto(f"{served.base}/cases/{served.case_id}/jobs")  # type: ignore[attr-defined]
+    wait_js(page, "document.querySelector('#job-1').dataset.status === 'done'", timeout=120)
+    page.click("#job-1 details summary")  # type: ignore[attr-defined]
+    table = page.inner_text("#job-1 table.stages")  # type: ignore[attr-defined]
+    assert "call01.wav" in table and "call02.flac" in table and str(tmp_path) not in table
+    assert not browser.errors, browser.errors
+    page.context.close()  # type: ignore[attr-defined]
