@@ -33,7 +33,8 @@ LAYERS: list[set[str]] = [
     {"analysis"},
     {"publish"},
     {"pipeline"},
-    {"edits", "workbench"},  # every change a person makes, with its actor (the application layer)
+    # every change a person makes, with its actor (the application layer); background jobs
+    {"edits", "workbench", "jobs"},
     {"web"},
     {"cli", "__main__", "__init__"},  # the front ends and the front door
 ]

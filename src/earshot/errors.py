@@ -34,6 +34,9 @@ __all__ = [
     "IdentityNotFoundError",
     "IngestError",
     "IntegrityError",
+    "JobCancelledError",
+    "JobError",
+    "JobNotFoundError",
     "KeyRequiredError",
     "LeakDetectedError",
     "LexiconError",
@@ -68,6 +71,8 @@ __all__ = [
     "UnknownUserError",
     "UnsafeArchiveError",
     "UnsupportedAudioError",
+    "UploadError",
+    "UploadTooLargeError",
     "UserExistsError",
     "VoiceLinkError",
     "WorkingCopyAlteredError",
@@ -114,6 +119,26 @@ class RecordError(IngestError):
 
 class SidecarError(IngestError):
     """A sidecar transcript (VTT, SRT, JSON, TXT) is malformed."""
+
+
+class JobError(EarshotError):
+    """A background job cannot be submitted, cancelled or retried as asked."""
+
+
+class JobNotFoundError(JobError):
+    """No job with the id given in this case."""
+
+
+class JobCancelledError(JobError):
+    """Raised inside a running job when someone cancelled it (or its worker is stopping)."""
+
+
+class UploadError(EarshotError):
+    """An upload cannot be stored as sent (bad path, unknown upload, already started)."""
+
+
+class UploadTooLargeError(UploadError):
+    """An uploaded file is larger than the configured limit (``upload_max_bytes``)."""
 
 
 class IntegrityError(EarshotError):

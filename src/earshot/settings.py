@@ -182,6 +182,36 @@ class Settings:
         },
     )
 
+    upload_max_bytes: int = field(
+        default=2 * 1024**3,
+        metadata={
+            "help": "Largest single file the browser may upload (bytes); larger uploads are "
+            "refused with 413 while they stream, before the limit is passed on disk."
+        },
+    )
+    intake_stages: str = field(
+        default="",
+        metadata={
+            "help": "Processing stages a browser intake runs after its ingest (comma-separated, "
+            "e.g. decode,vad); empty: every registered stage; 'none': ingest only."
+        },
+    )
+    process_backend: str = field(
+        default="local",
+        metadata={
+            "help": "Where background processing jobs run their stages: 'local' (the job's "
+            "worker process) or 'ray' (the Ray cluster, see docs/pipeline)."
+        },
+    )
+    jobs_queue: str = field(
+        default="local",
+        metadata={
+            "help": "Who runs the browser's background jobs: 'local' (a worker process of "
+            "the server) or an rq queue on Redis: 'rq' (the session_store's Redis) or an "
+            "rq+redis:// URL; run `rq worker earshot` next to the servers. May be env:VAR."
+        },
+    )
+
     @classmethod
     def declared(cls) -> list[Setting]:
         """The declarations, for help text and documentation."""

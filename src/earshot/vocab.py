@@ -13,6 +13,7 @@ from enum import StrEnum
 
 __all__ = [
     "AttributionBasis",
+    "JobKind",
     "JobStatus",
     "LinkStatus",
     "StageStatus",
@@ -75,9 +76,21 @@ class StageStatus(StrEnum):
 
 
 class JobStatus(StrEnum):
-    """Where a long-running job (a drop-folder watch) stands (``jobs.status``)."""
+    """Where a long-running job (a drop-folder watch, a background ingest or processing run)
+    stands (``jobs.status``)."""
 
+    QUEUED = "queued"  # waiting for a worker (a new job, a retry, a requeued interrupted one)
     RUNNING = "running"  # a running job whose process is gone was killed; a new watch resumes it
+    DONE = "done"
     STOPPED = "stopped"
+    CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    """What a job does (``jobs.kind``)."""
+
+    WATCH = "watch"  # `earshot ingest --watch`: a drop folder
+    INGEST = "ingest"  # a background ingest of an upload (the browser's intake)
+    PROCESS = "process"  # a background `earshot process` run on some calls

@@ -46,6 +46,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "merge": {"version": 99},
     "bounds": {"start": 0.5, "version": 99},
     "party": {"party": "A", "version": 99},
+    "start": {"process": False},
 }
 
 
@@ -87,6 +88,8 @@ def _ids(world: World) -> dict[str, int]:
             "entity_id": entity.id,
             "link_id": 1,
             "search_id": 1,
+            "job_id": 1,
+            "upload_id": "0" * 32,
         }
 
 

@@ -335,6 +335,8 @@ PAGES = [
     "/quotes?call={call}",
     "/export",
     "/slang",
+    "/intake",
+    "/jobs",
 ]
 
 

@@ -256,10 +256,52 @@ def _watch(
 
 @cli.command()
 @case_argument
+@click.option("--cancel", "cancel", type=int, metavar="ID", help="Cancel a queued or running job.")
+@click.option(
+    "--retry",
+    "retry",
+    type=int,
+    metavar="ID",
+    help="Queue a failed, cancelled or interrupted job again (what it finished before is kept).",
+)
+@click.option(
+    "--work",
+    is_flag=True,
+    help="Run the queued background jobs here, in the foreground, until none is left "
+    "(requeues jobs whose worker was killed first).",
+)
 @json_option
-def jobs(case: Path, as_json: bool) -> None:
-    """List the case's long-running jobs (drop-folder watches) and their state."""
-    with Case.open(case, settings=settings_from_env()) as opened:
+def jobs(case: Path, cancel: int | None, retry: int | None, work: bool, as_json: bool) -> None:
+    """List the case's jobs (drop-folder watches, background ingest and processing) and
+    their state; cancel, retry, or run the queued ones."""
+    from .. import jobs as background
+    from ..security.roles import Actor, Role
+
+    settings = settings_from_env()
+    actor = Actor(settings.operator, Role.EDITOR)
+    with Case.open(case, settings=settings) as opened:
+        if cancel is not None or retry is not None:
+            changed = (
+                background.cancel_job(opened, actor, cancel)
+                if cancel is not None
+                else background.retry_job(opened, actor, retry or 0)
+            )
+            if as_json:
+                emit(changed.as_dict())
+            else:
+                out.print(f"Job {changed.id}: {changed.status.value}", markup=False)
+            return
+        if work:
+            requeued = background.recover_jobs(opened)
+            ran = background.work(opened, idle_seconds=0.5)
+            if as_json:
+                emit({"requeued": requeued, "ran": [{"id": i, "status": s} for i, s in ran]})
+            else:
+                for job_id, status in ran:
+                    out.print(f"Job {job_id}: {status.value}", markup=False)
+                if not ran:
+                    out.print("No queued jobs.")
+            return
         rows = [job.as_dict() for job in list_jobs(opened)]
     if as_json:
         emit(rows)
@@ -267,8 +309,16 @@ def jobs(case: Path, as_json: bool) -> None:
     if not rows:
         out.print("No jobs.")
     for row in rows:
+        if row["kind"] == "watch":
+            detail = f"{row['files_taken']:>5} files {row['batches']:>4} batches"
+        else:
+            progress = row["progress"]
+            detail = f"{progress.get('done', 0):>5}/{progress.get('total', 0):<5} " + (
+                f"{len(row['failures'])} failed" if row["failures"] else "ok"
+            )
         out.print(
-            f"{row['id']:>4} {row['kind']:<6} {row['status']:<11} {row['files_taken']:>5} files "
-            f"{row['batches']:>4} batches  {row['target']}",
+            f"{row['id']:>4} {row['kind']:<7} {row['status']:<11} {detail}  {row['target']}",
             markup=False,
         )
+        if row["message"] and row["kind"] != "watch":
+            out.print(f"       {row['message']}", markup=False)

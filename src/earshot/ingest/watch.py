@@ -28,7 +28,7 @@ from ..store.models import utcnow
 from ..vocab import JobStatus
 from .runner import IngestOptions, IngestReport, ingest
 
-__all__ = ["JobSummary", "WatchSummary", "list_jobs", "watch_folder"]
+__all__ = ["JobSummary", "WatchSummary", "job_summary", "list_jobs", "watch_folder"]
 
 _STALE_SECONDS = 60.0  # a "running" job whose heartbeat is older than this is taken over
 
@@ -62,9 +62,19 @@ class JobSummary:
     batches: int
     counts: dict[str, int]
     message: str | None
+    # Background jobs (earshot.jobs): runs so far, a cancel on its way, which queue, and
+    # the progress the worker writes (phase, done/total, per-call stages, failures, ETA).
+    attempts: int = 0
+    cancel_requested: bool = False
+    queue: str = "local"
+    progress: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    eta_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
+        out["progress"] = dict(self.progress)
+        out["failures"] = list(self.failures)
         for key in ("started_at", "heartbeat_at", "finished_at"):
             out[key] = out[key].isoformat() if out[key] else None
         return out
@@ -73,24 +83,47 @@ class JobSummary:
 def list_jobs(case: Case) -> list[JobSummary]:
     with case.session() as session:
         jobs = list(session.execute(select(Job).order_by(Job.id)).scalars())
-        return [
-            JobSummary(
-                job.id,
-                job.kind,
-                job.target,
-                JobStatus(job.status),
-                job.operator,
-                job.pid,
-                job.started_at,
-                job.heartbeat_at,
-                job.finished_at,
-                len(job.state.get("taken", {})),
-                len(job.state.get("batches", [])),
-                dict(job.state.get("counts", {})),
-                job.message,
-            )
-            for job in jobs
-        ]
+        return [job_summary(job) for job in jobs]
+
+
+def _eta(job: Job, state: dict[str, Any]) -> float | None:
+    """Seconds left at the pace so far of the job's current phase (None: not yet known)."""
+    done, total, since = state.get("done", 0), state.get("total", 0), state.get("phase_started")
+    if job.status != JobStatus.RUNNING or not since or not done or total <= done:
+        return None
+    elapsed = (utcnow() - datetime.fromisoformat(since)).total_seconds()
+    return round(max(elapsed, 0.0) / float(done) * float(total - done), 1)
+
+
+def job_summary(job: Job) -> JobSummary:
+    """A jobs-table row as the jobs page, `earshot jobs` and the API show it."""
+    state = dict(job.state or {})
+    progress: dict[str, Any] = {
+        key: state[key]
+        for key in ("phase", "done", "total", "current", "calls", "report", "next_job", "upload")
+        if key in state
+    }
+    return JobSummary(
+        job.id,
+        job.kind,
+        job.target,
+        JobStatus(job.status),
+        job.operator,
+        job.pid,
+        job.started_at,
+        job.heartbeat_at,
+        job.finished_at,
+        len(state.get("taken", {})),
+        len(state.get("batches", [])),
+        dict(state.get("counts", {})),
+        job.message,
+        attempts=job.attempts or 0,
+        cancel_requested=bool(job.cancel_requested),
+        queue=job.queue or "local",
+        progress=progress,
+        failures=list(state.get("failures", [])),
+        eta_seconds=_eta(job, state),
+    )
 
 
 def _alive(pid: int | None) -> bool:

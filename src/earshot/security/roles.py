@@ -31,6 +31,7 @@ class Permission(StrEnum):
     PUBLISH_REDACTED = "publish_redacted"
     EXPORT_UNREDACTED = "export_unredacted"
     MANAGE = "manage"
+    INGEST = "ingest"  # bring material in (uploads) and run, cancel or retry background jobs
 
 
 _EDITOR = frozenset(
@@ -42,6 +43,7 @@ _EDITOR = frozenset(
         Permission.VERIFY,
         Permission.PUBLISH_REDACTED,
         Permission.EXPORT_UNREDACTED,
+        Permission.INGEST,
     }
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
@@ -67,12 +67,18 @@ class ProbableDuplicate(Base):
 
 
 class Job(Base):
-    """A long-running job of the case (a drop-folder watch), for the jobs page and resuming."""
+    """A long-running job of the case, for the jobs page and resuming: a drop-folder watch,
+    or a background ingest / processing run (``earshot.jobs``; kinds in ``vocab.JobKind``).
+
+    `state` holds a background job's progress (phase, totals, per-call stage states,
+    failures with their one-line reasons); `cancel_requested` is how a cancel reaches the
+    worker running it; `attempts` counts runs (a retry or a requeue after a crash adds one).
+    """
 
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # watch
-    target: Mapped[str] = mapped_column(Text)  # the watched folder
+    kind: Mapped[str] = mapped_column(String(20))  # watch | ingest | process
+    target: Mapped[str] = mapped_column(Text)  # the watched folder, the upload, the calls
     status: Mapped[str] = mapped_column(String(20), default="running")
     operator: Mapped[str] = mapped_column(String(200))
     pid: Mapped[int | None] = mapped_column(Integer)
@@ -82,3 +88,6 @@ class Job(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queue: Mapped[str] = mapped_column(String(20), default="local", server_default="local")

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -33,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import EarshotError, SessionStoreError
 from ..security.errors import LockedOutError
 from ..store.case import Case
-from . import api, api_publish, pages, segments_api, slang, workbench_api
+from . import api, api_publish, intake_api, pages, segments_api, slang, workbench_api
 from .access import Accounts, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .errors import install_error_pages
@@ -93,7 +94,23 @@ def create_app(
     by default this process's memory, with the idle timeout of `options`.
     """
     options = options or WebOptions()
+    dispatcher = _dispatcher(cases)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Jobs outlive the server: those whose worker went with the last server are queued
+        # again, and a worker is started for what waits.
+        for case in cases:
+            try:
+                await run_in_threadpool(dispatcher.start, case)
+            except EarshotError as exc:
+                log.error("background jobs of %s not resumed: %s", case.path, exc)
+        dispatcher.supervise(cases)
+        yield
+        await run_in_threadpool(dispatcher.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Earshot",
         version="1",
         description="Case data of an Earshot workbench. Every endpoint needs a login: a "
@@ -110,6 +127,7 @@ def create_app(
         options=options,
         sessions=MemorySessionStore(options.idle_timeout_s) if sessions is None else sessions,
         policy=_load_policy(options.redaction_policy),
+        jobs=dispatcher,
     )
     origins = tuple(o.strip().rstrip("/").lower() for o in options.public_origins)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -249,6 +267,8 @@ def create_app(
     app.include_router(api_publish.router)
     app.include_router(workbench_api.router)
     app.include_router(segments_api.router)
+    app.include_router(intake_api.router)
+    app.include_router(intake_api.page_router)
     app.include_router(pages.router)
     app.include_router(slang.api_router)
     app.include_router(slang.page_router)
@@ -312,6 +332,15 @@ def _document_security(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _dispatcher(cases: list[Case]) -> Any:
+    """The background jobs' dispatcher (earshot.jobs), its queue settings checked now."""
+    from ..jobs import JobDispatcher, rq_target
+
+    for case in cases:  # a bad jobs_queue fails at start, not at the first upload
+        rq_target(case.settings.jobs_queue, case.settings.session_store)
+    return JobDispatcher()
 
 
 def _load_policy(path: Path | None) -> Any:

@@ -60,6 +60,7 @@ class WebState:
     options: WebOptions
     sessions: SessionStore
     policy: Any = None  # earshot.publish.policy.RedactionPolicy, None for the default
+    jobs: Any = None  # earshot.jobs.JobDispatcher: starts the workers of background jobs
     root: Path = field(default_factory=lambda: Path(__file__).parent)
 
 

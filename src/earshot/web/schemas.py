@@ -300,6 +300,12 @@ class JobRecord(_Open):
     batches: int
     counts: dict[str, int]
     message: str | None
+    attempts: int = 0
+    cancel_requested: bool = False
+    queue: str = "local"
+    progress: dict[str, Any] = {}
+    failures: list[str] = []
+    eta_seconds: float | None = None
 
 
 class ExportDocument(_Open):
