@@ -40,6 +40,7 @@ __all__ = [
     "refresh_phone_periods",
     "set_party_person",
     "sync_call_record_links",
+    "unlink_party",
 ]
 
 BASES = tuple(AttributionBasis)
@@ -377,3 +378,41 @@ def link_party(
     return set_party_person(
         session, party, person.id, basis=basis, actor=actor.name, note=note, segment_id=segment_id
     )
+
+
+def unlink_party(session: Session, actor: Actor, party: Party, *, note: str | None = None) -> int:
+    """An editor withdraws a call side's attribution: the side is nobody known again.
+
+    Nothing is deleted: the current link is superseded, with who withdrew it and why
+    in its note, so the history still shows who it was attributed to and on what
+    basis; returns the person the side was attributed to.
+    """
+    require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
+    if party.person_id is None:
+        raise IdentityError(f"call {party.call_id} side {party.label} is linked to nobody")
+    person_id = party.person_id
+    now = utcnow()
+    withdrawn = f"unlinked by {actor.name}" + (f": {note}" if note else "")
+    link = current_link(session, party.id)
+    if link is not None:
+        link.superseded_at = now
+        link.note = f"{link.note}; {withdrawn}" if link.note else withdrawn
+    party.person_id = None
+    party.person_basis = None
+    session.flush()
+    call = session.get(Call, party.call_id)
+    append_custody(
+        session,
+        operator=actor.name,
+        action="party-unlinked",
+        sha256=call.sha256 if call else None,
+        detail={
+            "call_id": party.call_id,
+            "party": party.label,
+            "person_id": person_id,
+            "link_id": link.id if link else None,
+            "role": actor.role,
+            "note": note,
+        },
+    )
+    return person_id

@@ -9,6 +9,19 @@ Comments are the team's notes on a segment, threaded and signed; nothing in
 
 from __future__ import annotations
 
+from .attribution import (
+    EvidenceRecord,
+    MergeRecord,
+    SideLink,
+    SplitRecord,
+    add_evidence,
+    link_side,
+    may_add_evidence,
+    merge,
+    split,
+    undo_merge,
+    unlink_side,
+)
 from .identity import (
     AttributionDecision,
     CallSideProposal,
@@ -16,6 +29,14 @@ from .identity import (
     call_proposals,
     decide_attribution,
     person_voice_proposals,
+)
+from .identity_history import (
+    PERSON_SORTS,
+    HistoryEntry,
+    PersonRow,
+    person_history,
+    persons_overview,
+    side_history,
 )
 from .notes import (
     MAX_COMMENT,
@@ -30,22 +51,39 @@ from .transcript import SegmentTextRecord, correct_segment_text, segment_text_ve
 
 __all__ = [
     "MAX_COMMENT",
+    "PERSON_SORTS",
     "AttributionDecision",
     "CallSideProposal",
     "CommentRecord",
+    "EvidenceRecord",
+    "HistoryEntry",
+    "MergeRecord",
+    "PersonRow",
     "SavedSearchRecord",
     "SegmentTextRecord",
+    "SideLink",
+    "SplitRecord",
     "TranslationVersion",
     "VoiceProposal",
     "add_comment",
+    "add_evidence",
     "call_comments",
     "call_proposals",
     "correct_segment_text",
     "decide_attribution",
     "delete_saved_search",
+    "link_side",
+    "may_add_evidence",
+    "merge",
+    "person_history",
     "person_voice_proposals",
+    "persons_overview",
     "save_search",
     "saved_searches",
     "segment_text_versions",
     "segment_translation_history",
+    "side_history",
+    "split",
+    "undo_merge",
+    "unlink_side",
 ]
