@@ -17,6 +17,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from .. import workbench
 from ..identity import (
     ROLES,
     Actor,
@@ -29,10 +30,7 @@ from ..identity import (
     find_party,
     find_person,
     list_persons,
-    merge_persons,
     person_report,
-    split_calls,
-    unmerge,
 )
 from ..identity.errors import IdentityError
 from ..security.roles import Role
@@ -293,14 +291,13 @@ def person_merge(
 ) -> None:
     """Merge OTHER into PERSON: all links move, OTHER is kept as a pointer (never deleted)."""
     with _session(case, operator) as (session, actor, _opened):
-        bring_up_to_date(session)
         keep = find_person(session, keep_ref)
         other = find_person(session, other_ref)
-        record = merge_persons(session, actor, keep, other, reason=reason)
+        record = workbench.merge(session, actor, keep_id=keep.id, other_id=other.id, reason=reason)
         data: dict[str, Any] = {
-            "merge_id": record.id,
-            "kept_id": keep.id,
-            "merged_id": other.id,
+            "merge_id": record.merge_id,
+            "kept_id": record.kept_id,
+            "merged_id": record.merged_id,
             "moved": record.moved,
         }
     if as_json:
@@ -344,23 +341,30 @@ def person_split(
             if not name:
                 raise IdentityError("give the new person's name with --name")
             parties = [find_party(session, side) for side in sides]
-            split = split_calls(session, actor, target, parties, new_name=name, reason=reason)
+            split = workbench.split(
+                session,
+                actor,
+                person_id=target.id,
+                sides=[(p.call_id, p.label) for p in parties],
+                new_name=name,
+                reason=reason,
+            )
             data: dict[str, Any] = {
-                "split_id": split.id,
+                "split_id": split.split_id,
                 "from_id": split.from_id,
                 "new_id": split.new_id,
-                "parties": split.moved["parties"],
+                "parties": [p.id for p in parties],
             }
             message = f"Moved {len(parties)} call side(s) to new person #{split.new_id}"
         else:
-            record = unmerge(session, actor, target, merge_id=merge_id)
+            record = workbench.undo_merge(session, actor, person_id=target.id, merge_id=merge_id)
             data = {
-                "merge_id": record.id,
+                "merge_id": record.merge_id,
                 "kept_id": record.kept_id,
                 "merged_id": record.merged_id,
                 "restored": record.moved,
             }
-            message = f"Undid merge #{record.id}: #{record.merged_id} is separate again"
+            message = f"Undid merge #{record.merge_id}: #{record.merged_id} is separate again"
     if as_json:
         emit(data)
     else:

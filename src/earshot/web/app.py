@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import EarshotError, SessionStoreError
 from ..security.errors import LockedOutError
 from ..store.case import Case
-from . import api, api_publish, pages, slang, workbench_api
+from . import api, api_publish, identity_api, pages, slang, workbench_api
 from .access import Accounts, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .errors import install_error_pages
@@ -248,6 +248,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_publish.router)
     app.include_router(workbench_api.router)
+    app.include_router(identity_api.router)
     app.include_router(pages.router)
     app.include_router(slang.api_router)
     app.include_router(slang.page_router)

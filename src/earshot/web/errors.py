@@ -73,6 +73,18 @@ _BROWSER_WORDING: tuple[tuple[str, str], ...] = (
     ("(`earshot translate`)", "on the call page"),
     ("give --segments FIRST-LAST within it", "choose segments within it"),
     ("give the edited English with --text", "type the edited English"),
+    (
+        "add it with `earshot evidence add` and pass its id with --evidence",
+        "add it under “Add evidence” and tick it",
+    ),
+    ("name the call sides to move with --calls CALL:PARTY", "tick the call sides to move"),
+    ("split the calls with `earshot person split --calls` instead", "use “Split” instead"),
+    (
+        "to move some calls to a new person use `earshot person split --calls`",
+        "to move some calls to a new person use “Split”",
+    ),
+    ("raise EARSHOT_MAX_FILE_BYTES if this file is genuine", "ask the case admin to raise it"),
+    ("run `earshot case upgrade`", "ask the case admin to upgrade the case"),
 )
 _COMMAND = re.compile(r"\s*\(?`earshot [^`]*`\)?")
 
