@@ -4,7 +4,15 @@
 "use strict";
 (function () {
   const E = window.Earshot;
-  const done = (message) => { E.toast(message, "ok"); setTimeout(() => location.reload(), 300); };
+  // The call page's block stays open across the reload that shows a decision.
+  const sides = document.getElementById("call-sides");
+  const KEEP = "earshot:call-sides-open";
+  if (sides && sessionStorage.getItem(KEEP)) { sides.open = true; sessionStorage.removeItem(KEEP); }
+  const done = (message) => {
+    if (sides && sides.open) sessionStorage.setItem(KEEP, "1");
+    E.toast(message, "ok");
+    setTimeout(() => location.reload(), 300);
+  };
   const failed = (r, button) => { if (button) button.disabled = false; E.toast(E.errorText(r), "error"); };
   const submitting = (form) => { const b = form.querySelector("button[type=submit]"); if (b) b.disabled = true; return b; };
   const text = (form, name) => (form.elements[name] ? form.elements[name].value.trim() : "");
