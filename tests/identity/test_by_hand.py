@@ -1,0 +1,133 @@
+"""Identity decided by hand through :mod:`earshot.workbench`: the persons list's counts
+and roles, the histories of a person and of a call side (proposals rejected, links
+withdrawn, decisions citing evidence), and who may do what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from earshot import workbench
+from earshot.identity import IdentityError, apply_voice_matches
+from earshot.identity.links import propose_link
+from earshot.security.errors import PermissionDeniedError
+from earshot.security.roles import Actor, Role
+from earshot.store.audit import audit_entries
+from earshot.store.case import Case
+from earshot.store.models import Party
+
+from .conftest import call_ids, truth_voice_matches
+
+EDITOR = Actor("editor-ann", Role.EDITOR)
+
+
+def test_persons_list_counts_calls_sides_and_roles(
+    sample_case: Case, truth: dict[str, Any]
+) -> None:
+    with sample_case.session() as session:
+        # An editor confirmed the voices the sample's ground truth chains: persons are
+        # then heard on several calls.
+        apply_voice_matches(session, truth_voice_matches(truth, call_ids(sample_case)))
+        rows = workbench.persons_overview(session, EDITOR)
+        sides: dict[int, list[Party]] = {}
+        for party in session.scalars(select(Party).where(Party.person_id.is_not(None))):
+            sides.setdefault(int(party.person_id or 0), []).append(party)
+        assert rows and {r.id for r in rows} >= set(sides)
+        for row in rows:
+            mine = sides.get(row.id, [])
+            assert row.call_sides == len(mine)
+            assert row.calls == len({p.call_id for p in mine})
+            assert sum(row.side_roles.values()) == len(mine)
+            assert set(row.side_roles) <= {"caller", "callee"}
+            assert row.role in ("soldier", "relative", "other")
+        by_calls = workbench.persons_overview(session, EDITOR, sort="calls", descending=True)
+        assert [r.calls for r in by_calls] == sorted((r.calls for r in rows), reverse=True)
+        assert max(r.calls for r in rows) >= 2  # the sample has people heard on several calls
+        by_name = [r.name.casefold() for r in rows]
+        assert by_name == sorted(by_name)
+        with pytest.raises(IdentityError, match="unknown sort"):
+            workbench.persons_overview(session, EDITOR, sort="phone")
+
+
+def test_histories_keep_rejected_proposals_withdrawn_links_and_evidence(
+    sample_case: Case,
+) -> None:
+    with sample_case.session() as session:
+        parties = list(session.scalars(select(Party).order_by(Party.call_id, Party.label)))
+        named = next(p for p in parties if p.person_id is not None)
+        person = int(named.person_id or 0)
+        free = next(p for p in parties if p.person_id is None and p.call_id != named.call_id)
+        proposal, _ = propose_link(
+            session, free, person, basis="self_identification", actor="self-identification"
+        )
+        workbench.decide_attribution(session, EDITOR, proposal.id, accept=False, note="not him")
+        linked = workbench.link_side(
+            session, EDITOR, call_id=free.call_id, party=free.label, person_id=person,
+            note="his sister confirmed the voice",
+        )  # fmt: skip
+        assert linked.previous_person_id is None and linked.basis == "editor"
+        item = workbench.add_evidence(
+            session, EDITOR, kind="interview_relative", summary="sister, by phone",
+            person_id=person,
+        )  # fmt: skip
+        from earshot import edits
+
+        edits.verify(
+            session, EDITOR, status="partly_verified", reason="one relative",
+            evidence_ids=[item.id], person_id=person,
+        )  # fmt: skip
+        workbench.unlink_side(session, EDITOR, call_id=free.call_id, party=free.label)
+        with pytest.raises(IdentityError, match="linked to nobody"):
+            workbench.unlink_side(session, EDITOR, call_id=free.call_id, party=free.label)
+        history = workbench.person_history(session, EDITOR, person)
+        kinds = [(h.kind, h.status, h.basis) for h in history]
+        assert ("attribution", "rejected", "self_identification") in kinds
+        assert ("evidence", "interview_relative", None) in kinds
+        verified = next(h for h in history if h.kind == "verification")
+        assert verified.evidence_ids == [item.id] and verified.status == "partly_verified"
+        assert verified.actor == "editor-ann (editor)"
+        by_hand = next(h for h in history if h.kind == "attribution" and h.basis == "editor")
+        assert by_hand.superseded_at is not None
+        assert by_hand.note is not None and "unlinked by editor-ann" in by_hand.note
+        assert [h.at for h in history] == sorted(h.at or "" for h in history)
+        side = workbench.side_history(session, EDITOR, free.call_id, free.label)
+        assert [(h.status, h.basis) for h in side] == [
+            ("rejected", "self_identification"),
+            ("accepted", "editor"),
+        ]
+        actions = [a.action for a in audit_entries(session)]
+        assert actions[-5:] == ["attribute", "link", "evidence", "verify", "unlink"]
+
+
+def test_roles_decide_who_may_link_and_add_evidence(sample_case: Case) -> None:
+    translator = Actor("tr", Role.TRANSLATOR)
+    viewer = Actor("vi", Role.VIEWER)
+    with sample_case.session() as session:
+        party = session.scalars(select(Party).where(Party.person_id.is_not(None))).first()
+        assert party is not None
+        person = int(party.person_id or 0)
+        for call in (
+            lambda: workbench.link_side(
+                session, translator, call_id=party.call_id, party=party.label, new_name="X"
+            ),
+            lambda: workbench.unlink_side(
+                session, translator, call_id=party.call_id, party=party.label
+            ),
+            lambda: workbench.merge(session, translator, keep_id=person, other_id=person),
+            lambda: workbench.split(
+                session, translator, person_id=person, sides=[(party.call_id, party.label)],
+                new_name="Y",
+            ),  # fmt: skip
+            lambda: workbench.add_evidence(
+                session, viewer, kind="other", summary="s", person_id=person
+            ),
+        ):
+            with pytest.raises(PermissionDeniedError):
+                call()
+        added = workbench.add_evidence(
+            session, translator, kind="other", summary="heard on another call", person_id=person
+        )
+        assert added.added_by == "tr"
+        assert party.person_id == person  # nothing the refused calls asked for happened
