@@ -69,9 +69,7 @@ def test_link_and_unlink_side_parity(twins: Twins, run_cli: Cli) -> None:
     assert "party-unlinked" in _actions(shot, "custody_log")
     assert _audit(shot)[-1] == (EDITOR, "unlink", "party")
     # The side's history keeps the withdrawn link: who, basis, and who withdrew it.
-    history = twins.client.get(
-        twins.url(f"calls/{free.call_id}/sides/{free.label}/history")
-    ).json()
+    history = twins.client.get(twins.url(f"calls/{free.call_id}/sides/{free.label}/history")).json()
     mine = [h for h in history if h["kind"] == "attribution" and h["person_id"] == person]
     assert mine and mine[-1]["superseded_at"] and f"unlinked by {EDITOR}" in mine[-1]["note"]
 
@@ -243,3 +241,46 @@ def test_roles_without_permission_are_refused(twins: Twins) -> None:
     assert snapshot(twins.api) == before
     with Case.open(twins.api) as case, case.session() as session:
         assert session.execute(text("SELECT count(*) FROM evidence")).scalar() == 1
+
+
+def test_side_verification_parity_and_refusal(twins: Twins, run_cli: Cli) -> None:
+    """One call side verified citing evidence about the call: the same event, custody and
+    audit as `earshot verify-identity CALL:PARTY`; without evidence, refused in browser
+    words by the API and with the library's words by the CLI."""
+    named, _free, _person = _sides(twins.cli)
+    for path in (twins.api, twins.cli):
+        with Case.open(path) as case, case.session() as session:
+            workbench.add_evidence(
+                session, Actor(EDITOR, Role.EDITOR), kind="other_call", call_id=named.call_id,
+                summary="the same number calls his mother in another recording",
+            )  # fmt: skip
+    with Case.open(twins.api) as case, case.session() as session:
+        listed = workbench.side_evidence(session, Actor(EDITOR, Role.EDITOR), call_id=named.call_id)
+        evidence_id = max(e.id for e in listed if e.call_id == named.call_id)
+    tail = f"calls/{named.call_id}/sides/{named.label}/verification"
+    refused = twins.send("POST", tail, {"status": "verified", "reason": "same number"})
+    cli_refused = run_cli(
+        "verify-identity", twins.cli, f"{named.call_id}:{named.label}", "--status", "verified",
+        "--reason", "same number", "--operator", EDITOR, code=2,
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.json()["detail"] in " ".join(cli_refused.stderr.split())
+    assert (
+        "--evidence" not in refused.json()["message"]
+        and "Add evidence" in refused.json()["message"]
+    )
+    done = twins.send(
+        "POST", tail, {"status": "verified", "reason": "same number", "evidence_ids": [evidence_id]}
+    )
+    assert done.status_code == 200, done.text
+    run_cli(
+        "verify-identity", twins.cli, f"{named.call_id}:{named.label}", "--status", "verified",
+        "--reason", "same number", "--evidence", str(evidence_id), "--operator", EDITOR,
+    )  # fmt: skip
+    shot = assert_same(twins.api, twins.cli)
+    assert _audit(shot)[-1] == (EDITOR, "verify", "party")
+    history = twins.client.get(
+        twins.url(f"calls/{named.call_id}/sides/{named.label}/history")
+    ).json()
+    verified = [h for h in history if h["kind"] == "verification"]
+    assert verified and verified[-1]["evidence_ids"] == [evidence_id]

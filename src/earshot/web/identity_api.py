@@ -21,9 +21,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from .. import workbench
+from .. import edits, workbench
 from ..identity import EVIDENCE_KINDS, ROLES
 from ..security.errors import PermissionDeniedError
+from ..vocab import VerificationStatus
 from .api import ERRORS, CallId, Problem, RowId, _library_edit, needs
 from .context import Access
 from .errors import for_browser
@@ -133,6 +134,37 @@ def unlink_side(access: Access, call_id: CallPath, party: Side, unlink: SideUnli
             party=party,
             person_id=unlink.person_id,
             note=unlink.note,
+        ).as_dict(),
+    )
+
+
+class SideVerificationIn(BaseModel):
+    status: VerificationStatus
+    reason: str = Field(min_length=1, max_length=5000)
+    evidence_ids: list[RowId] = Field(default_factory=list, max_length=200)
+
+
+@router.post(
+    "/cases/{case_id}/calls/{call_id}/sides/{party}/verification",
+    response_model=edits.VerificationRecord,
+    responses=ERRORS,
+    openapi_extra=needs("VERIFY"),
+)
+def verify_side(
+    access: Access, call_id: CallPath, party: Side, decision: SideVerificationIn
+) -> Any:
+    """Set one call side's verification status, citing evidence (refused without it
+    unless unverified), as `earshot verify-identity CALL:PARTY`."""
+    return _decide(
+        access,
+        lambda s: workbench.verify_side(
+            s,
+            access.actor,
+            call_id=call_id,
+            party=party,
+            status=decision.status,
+            reason=decision.reason,
+            evidence_ids=decision.evidence_ids,
         ).as_dict(),
     )
 

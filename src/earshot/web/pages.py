@@ -92,6 +92,9 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
             ]
             for p in detail["call"]["parties"]
         }
+        side_evidence = [
+            e.as_dict() for e in workbench.side_evidence(session, access.actor, call_id=call_id)
+        ]
     return render(
         request,
         "call.html",
@@ -115,6 +118,8 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         audio_formats=publishing.AUDIO_FORMATS,
         proposals=proposals,
         side_history=side_history,
+        side_evidence=side_evidence,
+        verification_statuses=[s.value for s in VerificationStatus],
     )
 
 

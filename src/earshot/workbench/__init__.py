@@ -18,9 +18,11 @@ from .attribution import (
     link_side,
     may_add_evidence,
     merge,
+    side_evidence,
     split,
     undo_merge,
     unlink_side,
+    verify_side,
 )
 from .identity import (
     AttributionDecision,
@@ -82,8 +84,10 @@ __all__ = [
     "saved_searches",
     "segment_text_versions",
     "segment_translation_history",
+    "side_evidence",
     "side_history",
     "split",
     "undo_merge",
     "unlink_side",
+    "verify_side",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +42,9 @@ from ..store.audit import audit
 from ..store.media import MediaStore
 from ..store.models import Party, Person
 
+if TYPE_CHECKING:
+    from ..edits import VerificationRecord
+
 __all__ = [
     "EvidenceRecord",
     "MergeRecord",
@@ -51,9 +54,11 @@ __all__ = [
     "link_side",
     "may_add_evidence",
     "merge",
+    "side_evidence",
     "split",
     "undo_merge",
     "unlink_side",
+    "verify_side",
 ]
 
 
@@ -369,3 +374,36 @@ def add_evidence(
         {"kind": kind, "person_id": person_id, "call_id": call_id, "phone_id": phone_id},
     )
     return EvidenceRecord(**data)
+
+
+def side_evidence(session: Session, actor: Actor, *, call_id: int) -> list[EvidenceRecord]:
+    """Evidence a decision about one of the call's sides may cite: about the call, or
+    about a person either side is attributed to."""
+    from ..identity import list_evidence
+
+    actor.require(Permission.READ, what="read evidence")
+    call = find_call(session, call_id)
+    persons = [p.person_id for p in call.parties if p.person_id is not None]
+    items = list_evidence(session, person_ids=persons, call_ids=[call.id])
+    return [EvidenceRecord(**evidence_dict(item)) for item in items]
+
+
+def verify_side(
+    session: Session,
+    actor: Actor,
+    *,
+    call_id: int,
+    party: str,
+    status: str,
+    reason: str,
+    evidence_ids: Sequence[int],
+) -> VerificationRecord:
+    """Set the verification status of one call side, citing evidence (as
+    `earshot verify-identity CALL:PARTY`): :func:`earshot.edits.verify` on the side."""
+    from .. import edits
+
+    actor.require(Permission.VERIFY, what="set verification status")
+    side = _side(session, call_id, party)
+    return edits.verify(
+        session, actor, status=status, reason=reason, evidence_ids=evidence_ids, party_id=side.id
+    )

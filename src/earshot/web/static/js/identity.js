@@ -29,6 +29,15 @@
       if (r.ok) done(`Side ${r.data.party} is now ${r.data.person}.`); else failed(r, button);
     });
   });
+  document.querySelectorAll("form.side-verify-form").forEach((form) => {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const evidence = Array.from(form.querySelectorAll('input[name="evidence"]:checked'), (c) => Number(c.value));
+      const button = submitting(form);
+      const r = await E.api("POST", form.dataset.url, { status: text(form, "status"), reason: text(form, "reason"), evidence_ids: evidence });
+      if (r.ok) done("Decision recorded."); else failed(r, button);
+    });
+  });
   const linkForm = document.getElementById("link-form");
   if (linkForm) {
     linkForm.addEventListener("submit", async (e) => {
