@@ -117,7 +117,10 @@ def test_roles_decide_who_may_link_and_add_evidence(sample_case: Case) -> None:
             ),
             lambda: workbench.merge(session, translator, keep_id=person, other_id=person),
             lambda: workbench.split(
-                session, translator, person_id=person, sides=[(party.call_id, party.label)],
+                session,
+                translator,
+                person_id=person,
+                sides=[(party.call_id, party.label)],
                 new_name="Y",
             ),  # fmt: skip
             lambda: workbench.add_evidence(

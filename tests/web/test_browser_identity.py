@@ -169,7 +169,9 @@ def test_link_upload_verify_merge_split_and_history(
             assert expected in history, (expected, history)
         # 5. Unlink from her page: the side is nobody's again, kept in the history.
         with page.expect_navigation():  # type: ignore[attr-defined]
-            page.click(f"#person-calls button.unlink[data-url$='/calls/{call_a}/sides/{side_a}/unlink']")  # type: ignore[attr-defined]
+            page.click(
+                f"#person-calls button.unlink[data-url$='/calls/{call_a}/sides/{side_a}/unlink']"
+            )  # type: ignore[attr-defined]
         assert page.query_selector("#person-calls tbody tr") is None  # type: ignore[attr-defined]
         assert "unlinked by editor" in page.inner_text("#history")  # type: ignore[attr-defined]
     finally:

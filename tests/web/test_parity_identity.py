@@ -284,3 +284,13 @@ def test_side_verification_parity_and_refusal(twins: Twins, run_cli: Cli) -> Non
     ).json()
     verified = [h for h in history if h["kind"] == "verification"]
     assert verified and verified[-1]["evidence_ids"] == [evidence_id]
+
+
+def test_every_api_refusal_naming_a_command_also_speaks_browser(twins: Twins) -> None:
+    """A refusal from any route (here: deciding a proposal that does not exist) keeps the
+    library's message in `detail` and gives the pages `message` without the command."""
+    answer = twins.send("POST", "proposals/999999", {"accept": True})
+    assert answer.status_code == 404
+    body = answer.json()
+    assert "`earshot person proposals" in body["detail"]
+    assert body["message"].startswith("no open proposal #999999") and "`" not in body["message"]

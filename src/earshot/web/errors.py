@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["TITLES", "for_browser", "install_error_pages", "wants_html"]
@@ -43,6 +44,16 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if not wants_html(request):
+            # A library refusal that names a command-line fix also says it in the
+            # browser's words (`message`, which the pages show); `detail` stays the same.
+            if isinstance(exc.detail, str) and request.url.path.startswith("/api/"):
+                friendly = for_browser(exc.detail)
+                if friendly != exc.detail:
+                    return JSONResponse(
+                        {"detail": exc.detail, "message": friendly},
+                        status_code=exc.status_code,
+                        headers=exc.headers,
+                    )
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
