@@ -122,7 +122,7 @@ def test_roles_decide_who_may_link_and_add_evidence(sample_case: Case) -> None:
                 person_id=person,
                 sides=[(party.call_id, party.label)],
                 new_name="Y",
-            ),  # fmt: skip
+            ),
             lambda: workbench.add_evidence(
                 session, viewer, kind="other", summary="s", person_id=person
             ),
