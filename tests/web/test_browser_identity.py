@@ -128,6 +128,18 @@ def test_link_upload_verify_merge_split_and_history(
         with page.expect_navigation():  # type: ignore[attr-defined]
             page.click("#verify-form button[type=submit]")  # type: ignore[attr-defined]
         assert page.inner_text("#verification-status") == "verified"  # type: ignore[attr-defined]
+        # The side on the call page, verified citing the same evidence.
+        page.goto(f"{base}/calls/{call_a}")  # type: ignore[attr-defined]
+        page.click("#call-sides > summary")  # type: ignore[attr-defined]
+        page.click(f"{block} details.side-verify summary")  # type: ignore[attr-defined]
+        page.select_option(f"{block} select[name=status]", "partly_verified")  # type: ignore[attr-defined]
+        page.fill(f"{block} input[name=reason]", "her postcard, her voice")  # type: ignore[attr-defined]
+        page.check(f"{block} input[name=evidence][value='{evidence_id}']")  # type: ignore[attr-defined]
+        with page.expect_navigation():  # type: ignore[attr-defined]
+            page.click(f"{block} form.side-verify-form button[type=submit]")  # type: ignore[attr-defined]
+        page.click(f"{block} details.side-history summary")  # type: ignore[attr-defined]
+        side_history = page.inner_text(f"{block} details.side-history")  # type: ignore[attr-defined]
+        assert "verification partly verified" in side_history and f"#{evidence_id}" in side_history
         # 3. Another person on another call is found to be her: merge, then split back.
         with world.own.session() as session:
             workbench.link_side(
@@ -141,6 +153,10 @@ def test_link_upload_verify_merge_split_and_history(
         with page.expect_navigation():  # type: ignore[attr-defined]
             page.click("#merge-form button[type=submit]")  # type: ignore[attr-defined]
         rows = page.query_selector_all("#person-calls tbody tr")  # type: ignore[attr-defined]
+        merged_page = page.context.new_page()  # type: ignore[attr-defined]
+        merged_page.goto(f"{base}/persons/{galina}")
+        assert f"/persons/{galya}" in merged_page.get_attribute("#merged-into a", "href")
+        merged_page.close()
         assert {r.get_attribute("data-side") for r in rows} == {
             f"{call_a}:{side_a}",
             f"{call_b}:{side_b}",
