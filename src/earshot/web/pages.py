@@ -86,11 +86,10 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
 
         proposals = [p.as_dict() for p in workbench.call_proposals(session, access.actor, call_id)]
         side_history = {
-            p["label"]: [
-                e.as_dict()
-                for e in workbench.side_history(session, access.actor, call_id, p["label"])
-            ]
-            for p in detail["call"]["parties"]
+            label: [e.as_dict() for e in entries]
+            for label, entries in workbench.call_side_histories(
+                session, access.actor, call_id
+            ).items()
         }
         side_evidence = [
             e.as_dict() for e in workbench.side_evidence(session, access.actor, call_id=call_id)

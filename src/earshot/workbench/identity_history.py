@@ -26,6 +26,7 @@ __all__ = [
     "PERSON_SORTS",
     "HistoryEntry",
     "PersonRow",
+    "call_side_histories",
     "person_history",
     "persons_overview",
     "side_history",
@@ -210,11 +211,15 @@ def person_sides(session: Session, person_id: int) -> list[Party]:
     return list(session.scalars(select(Party).where(Party.person_id == person_id)))
 
 
-def side_history(session: Session, actor: Actor, call_id: int, party: str) -> list[HistoryEntry]:
+def side_history(
+    session: Session, actor: Actor, call_id: int, party: str, *, refresh: bool = True
+) -> list[HistoryEntry]:
     """Every attribution of one call side (to whomever), its verification decisions
-    and the voice-match decisions that involve it, oldest first."""
+    and the voice-match decisions that involve it, oldest first. `refresh=False` when
+    the attributions were just brought up to date (:func:`call_side_histories`)."""
     actor.require(Permission.READ, what="read a call side's history")
-    bring_up_to_date(session)
+    if refresh:
+        bring_up_to_date(session)
     side = _side(session, call_id, party)
     links = list(
         session.scalars(
@@ -226,6 +231,18 @@ def side_history(session: Session, actor: Actor, call_id: int, party: str) -> li
     out = _links(session, links) + _verifications(session, party_id=side.id)
     out += _voice(session, {(side.call_id, side.label)})
     return _ordered(out)
+
+
+def call_side_histories(
+    session: Session, actor: Actor, call_id: int
+) -> dict[str, list[HistoryEntry]]:
+    """The history of each side of a call, by side label (the call page's block)."""
+    actor.require(Permission.READ, what="read a call side's history")
+    bring_up_to_date(session)
+    labels = session.scalars(
+        select(Party.label).where(Party.call_id == call_id).order_by(Party.label)
+    ).all()
+    return {label: side_history(session, actor, call_id, label, refresh=False) for label in labels}
 
 
 @dataclass(frozen=True)
