@@ -134,3 +134,26 @@ def test_roles_decide_who_may_link_and_add_evidence(sample_case: Case) -> None:
         )
         assert added.added_by == "tr"
         assert party.person_id == person  # nothing the refused calls asked for happened
+
+
+def test_a_side_confirmed_by_voice_is_not_unlinked_behind_the_match(sample_case: Case) -> None:
+    """Unlinking a side that a confirmed voice match ties to another would not last (the
+    match links it again on the next refresh): refused, naming the match to reject."""
+    from earshot import edits
+    from earshot.web.errors import for_browser
+
+    with sample_case.session() as session:
+        parties = list(session.scalars(select(Party).order_by(Party.call_id, Party.label)))
+        named = next(p for p in parties if p.person_id is not None)
+        free = next(p for p in parties if p.person_id is None and p.call_id != named.call_id)
+        edits.decide_voice_link(
+            session, EDITOR, confirm=True,
+            sides=((named.call_id, named.label), (free.call_id, free.label)),
+        )  # fmt: skip
+        workbench.persons_overview(session, EDITOR)  # brings attributions up to date
+        assert free.person_id == named.person_id and free.person_basis == "voice_match"
+        with pytest.raises(IdentityError, match="confirmed the same voice") as refused:
+            workbench.unlink_side(session, EDITOR, call_id=free.call_id, party=free.label)
+        assert "earshot voices CASE --reject" in str(refused.value)
+        assert "`" not in for_browser(str(refused.value))
+        assert free.person_id == named.person_id

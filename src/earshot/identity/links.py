@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..store.custody import append_custody
 from ..store.identity_models import PartyPersonLink
 from ..store.models import Call, Party, Person, PersonPhone, utcnow
-from ..vocab import AttributionBasis, LinkStatus
+from ..vocab import AttributionBasis, LinkStatus, VoiceLinkStatus
 from .actor import EDITOR_ROLES, Actor, require_role
 from .errors import IdentityError, IdentityNotFoundError
 
@@ -380,6 +380,28 @@ def link_party(
     )
 
 
+def _refuse_if_voice_confirmed(session: Session, party: Party) -> None:
+    """A side confirmed the same voice as another would be linked again through that
+    match the next time attributions are brought up to date: the match goes first."""
+    from ..store.speech_models import VoiceLink
+
+    this_a = (VoiceLink.call_a == party.call_id) & (VoiceLink.party_a == party.label)
+    this_b = (VoiceLink.call_b == party.call_id) & (VoiceLink.party_b == party.label)
+    match = session.scalars(
+        select(VoiceLink)
+        .where(VoiceLink.status == VoiceLinkStatus.CONFIRMED, this_a | this_b)
+        .order_by(VoiceLink.id)
+    ).first()
+    if match is not None:
+        a, b = f"{match.call_a}:{match.party_a}", f"{match.call_b}:{match.party_b}"
+        raise IdentityError(
+            f"call {party.call_id} side {party.label} is confirmed the same voice as "
+            f"{b if a == f'{party.call_id}:{party.label}' else a} (voice match #{match.id}), "
+            f"which would link it again; reject that voice match first "
+            f"(`earshot voices CASE --reject {a} {b}`)"
+        )
+
+
 def unlink_party(session: Session, actor: Actor, party: Party, *, note: str | None = None) -> int:
     """An editor withdraws a call side's attribution: the side is nobody known again.
 
@@ -390,6 +412,7 @@ def unlink_party(session: Session, actor: Actor, party: Party, *, note: str | No
     require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
     if party.person_id is None:
         raise IdentityError(f"call {party.call_id} side {party.label} is linked to nobody")
+    _refuse_if_voice_confirmed(session, party)
     person_id = party.person_id
     now = utcnow()
     withdrawn = f"unlinked by {actor.name}" + (f": {note}" if note else "")
