@@ -18,6 +18,7 @@ from earshot.store.audit import audit_entries
 from earshot.store.case import Case
 from earshot.store.models import Party
 
+from ..conftest import Cli
 from .conftest import call_ids, truth_voice_matches
 
 EDITOR = Actor("editor-ann", Role.EDITOR)
@@ -157,3 +158,22 @@ def test_a_side_confirmed_by_voice_is_not_unlinked_behind_the_match(sample_case:
         assert "earshot voices CASE --reject" in str(refused.value)
         assert "`" not in for_browser(str(refused.value))
         assert free.person_id == named.person_id
+
+
+def test_cli_person_list_sorts_and_counts_like_the_persons_page(
+    sample_case: Case, truth: dict[str, Any], run_cli: Cli
+) -> None:
+    import json
+
+    with sample_case.session() as session:
+        apply_voice_matches(session, truth_voice_matches(truth, call_ids(sample_case)))
+        page = workbench.persons_overview(session, EDITOR, sort="calls", descending=True)
+    listed = json.loads(
+        run_cli("person", "list", sample_case.path, "--sort", "calls", "--desc", "--json").stdout
+    )
+    assert [r["id"] for r in listed] == [r.id for r in page]
+    assert [(r["calls"], r["call_sides"], r["side_roles"]) for r in listed] == [
+        (r.calls, r.call_sides, r.side_roles) for r in page
+    ]
+    table = run_cli("person", "list", sample_case.path).stdout
+    assert "calls" in table and "caller" in table

@@ -374,17 +374,27 @@ def person_split(
 @person.command("list")
 @case_argument
 @click.option("--all", "include_merged", is_flag=True, help="Include persons merged into others.")
+@click.option(
+    "--sort",
+    type=click.Choice(workbench.PERSON_SORTS),
+    default="name",
+    help="Order by name, role, calls, sides or status (as the persons page).",
+)
+@click.option("--desc", is_flag=True, help="Largest (or last) first.")
 @json_option
-def person_list(case: Path, include_merged: bool, as_json: bool) -> None:
-    """List the persons of CASE with status, phones and number of call sides."""
-    with _session(case) as (session, _actor, _opened):
-        bring_up_to_date(session)
-        rows = list_persons(session, include_merged=include_merged)
+def person_list(case: Path, include_merged: bool, sort: str, desc: bool, as_json: bool) -> None:
+    """List the persons of CASE with status, phones, calls and call sides."""
+    with _session(case) as (session, actor, _opened):
+        order = workbench.persons_overview(
+            session, actor, sort=sort, descending=desc, include_merged=include_merged
+        )
+        by_id = {r["id"]: r for r in list_persons(session, include_merged=include_merged)}
+        rows = [by_id[row.id] for row in order]
     if as_json:
         emit(rows)
         return
     table = Table(title=f"{len(rows)} persons", title_justify="left")
-    for column in ("id", "name", "aliases", "role", "status", "phones", "sides"):
+    for column in ("id", "name", "aliases", "role", "status", "phones", "calls", "sides"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -394,7 +404,9 @@ def person_list(case: Path, include_merged: bool, as_json: bool) -> None:
             safe(row["role"]),
             safe(row["status"]),
             safe(" ".join(row["phones"])),
-            str(row["call_sides"]),
+            str(row["calls"]),
+            str(row["call_sides"])
+            + "".join(f" {n} {role}" for role, n in row["side_roles"].items()),
         )
     out.print(table)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..identity import bring_up_to_date, find_person, list_persons
@@ -268,7 +268,12 @@ PERSON_SORTS = ("name", "role", "calls", "sides", "status")
 
 
 def persons_overview(
-    session: Session, actor: Actor, *, sort: str = "name", descending: bool = False
+    session: Session,
+    actor: Actor,
+    *,
+    sort: str = "name",
+    descending: bool = False,
+    include_merged: bool = False,
 ) -> list[PersonRow]:
     """The persons list with the number of calls and call sides each is heard on, the
     sides' roles (caller, callee) and the person's own role (soldier, relative, ...),
@@ -279,20 +284,6 @@ def persons_overview(
 
         raise IdentityError(f"unknown sort {sort!r}; use one of {', '.join(PERSON_SORTS)}")
     bring_up_to_date(session)
-    counts: dict[int, dict[str, int]] = {}
-    for person_id, role, n in session.execute(
-        select(Party.person_id, Party.role, func.count(Party.id))
-        .where(Party.person_id.is_not(None))
-        .group_by(Party.person_id, Party.role)
-    ):
-        counts.setdefault(int(person_id or 0), {})[str(role)] = int(n)
-    calls = dict(
-        session.execute(
-            select(Party.person_id, func.count(func.distinct(Party.call_id)))
-            .where(Party.person_id.is_not(None))
-            .group_by(Party.person_id)
-        ).all()
-    )
     rows = [
         PersonRow(
             id=p["id"],
@@ -301,12 +292,12 @@ def persons_overview(
             role=p["role"],
             status=str(p["status"]),
             phones=p["phones"],
-            calls=int(calls.get(p["id"], 0)),
+            calls=p["calls"],
             call_sides=p["call_sides"],
-            side_roles=counts.get(p["id"], {}),
+            side_roles=p["side_roles"],
             merged_into=p["merged_into"],
         )
-        for p in list_persons(session)
+        for p in list_persons(session, include_merged=include_merged)
     ]
     keys = {
         "name": lambda r: (r.name.casefold(), r.id),
