@@ -219,6 +219,15 @@ def test_identity_pages_on_a_phone(chrome: Browser, world: World) -> None:
         assert page.query_selector(f"{block} a[href$='/persons/{person}']") is not None  # type: ignore[attr-defined]
         page.locator("#call-sides").scroll_into_view_if_needed()  # type: ignore[attr-defined]
         shoot(page, "identity-call-sides-390")
+        # Evidence about the call (a web address), then citable for the side's decision.
+        page.click("#call-sides details.side:has(#call-evidence-form) > summary")  # type: ignore[attr-defined]
+        page.select_option("#call-evidence-form select[name=kind]", "osint_profile")  # type: ignore[attr-defined]
+        page.fill("#call-evidence-form input[name=summary]", "the number in a public ad")  # type: ignore[attr-defined]
+        page.fill("#call-evidence-form input[name=url]", "https://ads.example/0002")  # type: ignore[attr-defined]
+        with page.expect_navigation():  # type: ignore[attr-defined]
+            page.click("#call-evidence-form button[type=submit]")  # type: ignore[attr-defined]
+        page.click(f"{block} details.side-verify summary")  # type: ignore[attr-defined]
+        assert "the number in a public ad" in page.inner_text(f"{block} form.side-verify-form")  # type: ignore[attr-defined]
         problems = {"call": _axe_in(page, chrome, "#call-sides")}
         assert page.evaluate("document.documentElement.scrollWidth") <= 392  # type: ignore[attr-defined]
         page.goto(f"{base}/persons/{person}")  # type: ignore[attr-defined]

@@ -294,3 +294,26 @@ def test_every_api_refusal_naming_a_command_also_speaks_browser(twins: Twins) ->
     body = answer.json()
     assert "`earshot person proposals" in body["detail"]
     assert body["message"].startswith("no open proposal #999999") and "`" not in body["message"]
+
+
+def test_call_evidence_parity(twins: Twins, run_cli: Cli) -> None:
+    """A web address about a call, from the call page's form: as `evidence add --call`."""
+    named, _free, _person = _sides(twins.cli)
+    done = twins.client.post(
+        twins.url(f"calls/{named.call_id}/evidence"),
+        params={
+            "kind": "osint_profile",
+            "summary": "the number in a public ad",
+            "url": "https://ads.example/0001",
+        },
+        headers={"X-CSRF-Token": twins.csrf},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["call_id"] == named.call_id and done.json()["sha256"] is None
+    run_cli(
+        "evidence", "add", twins.cli, "--call", str(named.call_id), "--kind", "osint_profile",
+        "--summary", "the number in a public ad", "--url", "https://ads.example/0001",
+        "--operator", EDITOR,
+    )  # fmt: skip
+    shot = assert_same(twins.api, twins.cli)
+    assert _audit(shot)[-1] == (EDITOR, "evidence", "evidence")

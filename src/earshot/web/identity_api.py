@@ -12,6 +12,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -325,30 +326,33 @@ async def _spool(request: Request, folder: FilePath, limit: int) -> FilePath | N
     return path
 
 
-@router.post(
-    "/cases/{case_id}/persons/{person_id}/evidence",
-    response_model=EvidenceOut,
-    responses={**ERRORS, 413: {"model": Problem, "description": "Larger than the limit."}},
-    openapi_extra={
-        **needs("EDIT_TRANSLATION"),
-        "requestBody": {
-            "description": "The file itself (any type), or nothing for a web address.",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        },
+_UPLOAD: dict[str, Any] = {
+    **needs("EDIT_TRANSLATION"),
+    "requestBody": {
+        "description": "The file itself (any type), or nothing for a web address.",
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
     },
-)
-async def add_evidence(
-    request: Request,
-    access: Access,
-    person_id: PersonPath,
-    kind: Annotated[str, Query(max_length=40, description=", ".join(EVIDENCE_KINDS))] = "",
-    summary: Annotated[str, Query(max_length=5000)] = "",
-    url: Annotated[str | None, Query(max_length=2000)] = None,
-    name: Annotated[str | None, Query(max_length=255, description="The file's name.")] = None,
-) -> Any:
-    """Evidence about the person: the request body is the file (streamed to disk, kept
-    under its SHA-256 with a custody entry), and/or `url`, a web address stored as text
-    and never fetched. Metadata travel in the query."""
+}
+_UPLOAD_ERRORS = {**ERRORS, 413: {"model": Problem, "description": "Larger than the limit."}}
+Kind = Annotated[str, Query(max_length=40, description=", ".join(EVIDENCE_KINDS))]
+Summary = Annotated[str, Query(max_length=5000)]
+Url = Annotated[str | None, Query(max_length=2000)]
+FileName = Annotated[str | None, Query(max_length=255, description="The file's name.")]
+
+
+@dataclass(frozen=True)
+class _EvidenceQuery:
+    kind: str
+    summary: str
+    url: str | None
+    name: str | None
+    person_id: int | None = None
+    call_id: int | None = None
+
+
+async def _evidence(request: Request, access: Access, q: _EvidenceQuery) -> Any:
+    """Role first (before a byte is read), then the body spooled to disk under the
+    case's limit, then the library call; the staging file is removed in any case."""
     try:
         workbench.may_add_evidence(access.actor)
     except PermissionDeniedError as exc:
@@ -370,12 +374,13 @@ async def add_evidence(
             lambda s: workbench.add_evidence(
                 s,
                 access.actor,
-                person_id=person_id,
-                kind=kind,
-                summary=summary,
-                url=url,
+                person_id=q.person_id,
+                call_id=q.call_id,
+                kind=q.kind,
+                summary=q.summary,
+                url=q.url,
+                file_name=q.name,
                 upload=upload,
-                file_name=name,
                 media=case.media,
                 max_bytes=limit,
             ).as_dict(),
@@ -384,3 +389,46 @@ async def add_evidence(
         if upload is not None:
             with contextlib.suppress(OSError):
                 upload.unlink()
+
+
+@router.post(
+    "/cases/{case_id}/persons/{person_id}/evidence",
+    response_model=EvidenceOut,
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_UPLOAD,
+)
+async def add_evidence(
+    request: Request,
+    access: Access,
+    person_id: PersonPath,
+    kind: Kind = "",
+    summary: Summary = "",
+    url: Url = None,
+    name: FileName = None,
+) -> Any:
+    """Evidence about the person: the request body is the file (streamed to disk, kept
+    under its SHA-256 with a custody entry), and/or `url`, a web address stored as text
+    and never fetched. Metadata travel in the query."""
+    query = _EvidenceQuery(kind, summary, url, name, person_id=person_id)
+    return await _evidence(request, access, query)
+
+
+@router.post(
+    "/cases/{case_id}/calls/{call_id}/evidence",
+    response_model=EvidenceOut,
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_UPLOAD,
+)
+async def add_call_evidence(
+    request: Request,
+    access: Access,
+    call_id: CallPath,
+    kind: Kind = "",
+    summary: Summary = "",
+    url: Url = None,
+    name: FileName = None,
+) -> Any:
+    """Evidence about the call (another recording of the same voice, a document that
+    dates it), as for a person."""
+    query = _EvidenceQuery(kind, summary, url, name, call_id=call_id)
+    return await _evidence(request, access, query)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..identity import EVIDENCE_KINDS
 from ..vocab import TranslationStatus, VerificationStatus
 from . import insights, publishing, views
 from .access import audit, load_viewed, role_name
@@ -118,6 +119,7 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         proposals=proposals,
         side_history=side_history,
         side_evidence=side_evidence,
+        evidence_kinds=EVIDENCE_KINDS,
         verification_statuses=[s.value for s in VerificationStatus],
     )
 
@@ -166,8 +168,6 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
             for p in workbench.persons_overview(session, access.actor)
             if p.id != person_id
         ]
-    from ..identity import EVIDENCE_KINDS
-
     return render(
         request,
         "person.html",

@@ -88,8 +88,7 @@
   }
 
   // Evidence: metadata in the query, the file itself as the body (never read into a string).
-  const evidence = document.getElementById("evidence-form");
-  if (evidence) {
+  document.querySelectorAll("form.evidence-form").forEach((evidence) => {
     evidence.addEventListener("submit", async (e) => {
       e.preventDefault();
       const file = evidence.elements.file.files[0];
@@ -117,5 +116,5 @@
       bar.hidden = true;
       if (response.ok) done(`Evidence #${data.id} added.`); else failed({ ok: false, status: response.status, data }, button);
     });
-  }
+  });
 })();
