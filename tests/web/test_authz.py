@@ -32,10 +32,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "pseudonym": {"pseudonym": "Matrix Person"},
     "comments": {"text": "Matrix test note."},
     "text": {"text": "Матричный тест.", "version": 1},
-    "voice-matches": {
+    "voice-matches": {  # no such call: refused after the role check, nothing decided
         "call_a": 1,
         "party_a": "A",
-        "call_b": 2,
+        "call_b": 2**31 - 1,
         "party_b": "A",
         "decision": "reject",
     },
