@@ -19,25 +19,9 @@ from earshot.store.models import Call, Party, Person
 from . import test_browser
 from .conftest import World
 from .test_browser import Browser, shoot, wait_js
-from .test_browser_workbench import AXE, _axe
+from .test_browser_workbench import _axe
 
 chrome = test_browser.chrome  # the same module-scoped Chromium fixture
-
-
-def _axe_in(page: object, chrome: Browser, selector: str) -> list[str]:
-    """axe-core's serious and critical violations inside `selector` only (the call page's
-    segment editor belongs to another flow, checked by its own tests)."""
-    before = len(chrome.errors)
-    page.add_script_tag(url=AXE)  # type: ignore[attr-defined]
-    found = page.evaluate(  # type: ignore[attr-defined]
-        "async (s) => (await axe.run(document.querySelector(s), {resultTypes: ['violations']}))"
-        ".violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')"
-        ".map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)",
-        selector,
-    )
-    for e in [e for e in chrome.errors[before:] if "Applying inline style violates" in e]:
-        chrome.errors.remove(e)
-    return list(found)
 
 
 def _free_sides(world: World, n: int) -> list[tuple[int, str]]:
@@ -228,7 +212,7 @@ def test_identity_pages_on_a_phone(chrome: Browser, world: World) -> None:
             page.click("#call-evidence-form button[type=submit]")  # type: ignore[attr-defined]
         page.click(f"{block} details.side-verify summary")  # type: ignore[attr-defined]
         assert "the number in a public ad" in page.inner_text(f"{block} form.side-verify-form")  # type: ignore[attr-defined]
-        problems = {"call": _axe_in(page, chrome, "#call-sides")}
+        problems = {"call": _axe(page, chrome)}
         assert page.evaluate("document.documentElement.scrollWidth") <= 392  # type: ignore[attr-defined]
         page.goto(f"{base}/persons/{person}")  # type: ignore[attr-defined]
         assert page.query_selector(f"#person-calls tr[data-side='{call_id}:{side}']") is not None  # type: ignore[attr-defined]
