@@ -215,7 +215,7 @@ def test_reporter_flow(chrome: Browser, world: World) -> None:
     shoot(page, "search-1280")
     # person
     page.goto(f"{base}/persons")
-    page.locator("table a").first.click()
+    page.locator("table tbody a").first.click()  # the header links sort the list
     page.wait_for_selector("h2:text('Verification')")
     shoot(page, "person-1280")
     # quote: pick a span, a rewrite is refused, cut with "…", override the unapproved

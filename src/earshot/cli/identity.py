@@ -17,6 +17,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from .. import workbench
 from ..identity import (
     ROLES,
     Actor,
@@ -29,10 +30,7 @@ from ..identity import (
     find_party,
     find_person,
     list_persons,
-    merge_persons,
     person_report,
-    split_calls,
-    unmerge,
 )
 from ..identity.errors import IdentityError
 from ..security.roles import Role
@@ -293,14 +291,13 @@ def person_merge(
 ) -> None:
     """Merge OTHER into PERSON: all links move, OTHER is kept as a pointer (never deleted)."""
     with _session(case, operator) as (session, actor, _opened):
-        bring_up_to_date(session)
         keep = find_person(session, keep_ref)
         other = find_person(session, other_ref)
-        record = merge_persons(session, actor, keep, other, reason=reason)
+        record = workbench.merge(session, actor, keep_id=keep.id, other_id=other.id, reason=reason)
         data: dict[str, Any] = {
-            "merge_id": record.id,
-            "kept_id": keep.id,
-            "merged_id": other.id,
+            "merge_id": record.merge_id,
+            "kept_id": record.kept_id,
+            "merged_id": record.merged_id,
             "moved": record.moved,
         }
     if as_json:
@@ -344,23 +341,30 @@ def person_split(
             if not name:
                 raise IdentityError("give the new person's name with --name")
             parties = [find_party(session, side) for side in sides]
-            split = split_calls(session, actor, target, parties, new_name=name, reason=reason)
+            split = workbench.split(
+                session,
+                actor,
+                person_id=target.id,
+                sides=[(p.call_id, p.label) for p in parties],
+                new_name=name,
+                reason=reason,
+            )
             data: dict[str, Any] = {
-                "split_id": split.id,
+                "split_id": split.split_id,
                 "from_id": split.from_id,
                 "new_id": split.new_id,
-                "parties": split.moved["parties"],
+                "parties": [p.id for p in parties],
             }
             message = f"Moved {len(parties)} call side(s) to new person #{split.new_id}"
         else:
-            record = unmerge(session, actor, target, merge_id=merge_id)
+            record = workbench.undo_merge(session, actor, person_id=target.id, merge_id=merge_id)
             data = {
-                "merge_id": record.id,
+                "merge_id": record.merge_id,
                 "kept_id": record.kept_id,
                 "merged_id": record.merged_id,
                 "restored": record.moved,
             }
-            message = f"Undid merge #{record.id}: #{record.merged_id} is separate again"
+            message = f"Undid merge #{record.merge_id}: #{record.merged_id} is separate again"
     if as_json:
         emit(data)
     else:
@@ -370,17 +374,27 @@ def person_split(
 @person.command("list")
 @case_argument
 @click.option("--all", "include_merged", is_flag=True, help="Include persons merged into others.")
+@click.option(
+    "--sort",
+    type=click.Choice(workbench.PERSON_SORTS),
+    default="name",
+    help="Order by name, role, calls, sides or status (as the persons page).",
+)
+@click.option("--desc", is_flag=True, help="Largest (or last) first.")
 @json_option
-def person_list(case: Path, include_merged: bool, as_json: bool) -> None:
-    """List the persons of CASE with status, phones and number of call sides."""
-    with _session(case) as (session, _actor, _opened):
-        bring_up_to_date(session)
-        rows = list_persons(session, include_merged=include_merged)
+def person_list(case: Path, include_merged: bool, sort: str, desc: bool, as_json: bool) -> None:
+    """List the persons of CASE with status, phones, calls and call sides."""
+    with _session(case) as (session, actor, _opened):
+        order = workbench.persons_overview(
+            session, actor, sort=sort, descending=desc, include_merged=include_merged
+        )
+        by_id = {r["id"]: r for r in list_persons(session, include_merged=include_merged)}
+        rows = [by_id[row.id] for row in order]
     if as_json:
         emit(rows)
         return
     table = Table(title=f"{len(rows)} persons", title_justify="left")
-    for column in ("id", "name", "aliases", "role", "status", "phones", "sides"):
+    for column in ("id", "name", "aliases", "role", "status", "phones", "calls", "sides"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -390,7 +404,9 @@ def person_list(case: Path, include_merged: bool, as_json: bool) -> None:
             safe(row["role"]),
             safe(row["status"]),
             safe(" ".join(row["phones"])),
-            str(row["call_sides"]),
+            str(row["calls"]),
+            str(row["call_sides"])
+            + "".join(f" {n} {role}" for role, n in row["side_roles"].items()),
         )
     out.print(table)
 

@@ -10,12 +10,11 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from .. import edits
+from .. import edits, workbench
 from ..identity import (
     EVIDENCE_KINDS,
     STATUSES,
     EvidenceSubject,
-    add_evidence,
     bring_up_to_date,
     evidence_dict,
     find_call,
@@ -25,7 +24,6 @@ from ..identity import (
     list_evidence,
     list_phones,
     phone_dict,
-    store_evidence_file,
 )
 from ..store.case import Case
 from ._base import case_argument, cli, emit, json_option, out
@@ -142,24 +140,23 @@ def evidence_add(
     """Add an evidence item about a person, a phone or a call."""
     with _session(case, operator) as (session, actor, opened):
         subject = _subject(session, opened, person_ref, number, call_ref)
-        stored = (
-            store_evidence_file(opened.media, file_path, max_bytes=opened.settings.max_file_bytes)
-            if file_path
-            else None
-        )
-        item = add_evidence(
+        item = workbench.add_evidence(
             session,
             actor,
-            subject,
             kind=kind,
             summary=summary,
+            person_id=subject.person_id,
+            call_id=subject.call_id,
+            phone_id=subject.phone_id,
             url=url,
-            file=stored,
+            upload=file_path,
+            file_name=file_path.name if file_path else None,
             media=opened.media,
+            max_bytes=opened.settings.max_file_bytes,
             collected_by=collected_by,
             collected_at=_date(collected_at, "--collected-at"),
         )
-        data = evidence_dict(item)
+        data = item.as_dict()
     if as_json:
         emit(data)
     else:

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from .. import workbench
 from ..identity import (
     BASES,
     bring_up_to_date,
@@ -54,9 +55,20 @@ def person_link(
     with _session(case, operator) as (session, actor, _opened):
         party = find_party(session, side)
         target = find_person(session, person_ref)
-        link = link_party(session, actor, party, target, basis=basis, note=note)
+        if basis == "editor":  # by hand: the same decision as the web's, audited alike
+            done = workbench.link_side(
+                session,
+                actor,
+                call_id=party.call_id,
+                party=party.label,
+                person_id=target.id,
+                note=note,
+            )
+            link_id = done.link_id
+        else:
+            link_id = link_party(session, actor, party, target, basis=basis, note=note).id
         data = {
-            "link_id": link.id,
+            "link_id": link_id,
             "call_id": party.call_id,
             "party": party.label,
             "person_id": target.id,
@@ -66,6 +78,27 @@ def person_link(
         emit(data)
     else:
         out.print(f"{side} is now #{target.id} (basis {basis}, link #{data['link_id']})")
+
+
+@person.command("unlink")
+@case_argument
+@click.argument("side", metavar="CALL:PARTY")
+@click.option("--note", help="Why the attribution is withdrawn.")
+@operator_option
+@json_option
+def person_unlink(
+    case: Path, side: str, note: str | None, operator: str | None, as_json: bool
+) -> None:
+    """Withdraw the attribution of one side of a call (kept in the history)."""
+    with _session(case, operator) as (session, actor, _opened):
+        party = find_party(session, side)
+        done = workbench.unlink_side(
+            session, actor, call_id=party.call_id, party=party.label, note=note
+        )
+    if as_json:
+        emit(done.as_dict())
+    else:
+        out.print(f"{side} is linked to nobody now (was #{done.previous_person_id})")
 
 
 def _proposal_row(session: Session, link: PartyPersonLink) -> dict[str, Any]:

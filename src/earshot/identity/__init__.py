@@ -28,6 +28,7 @@ from .links import (
     pending_proposals,
     set_party_person,
     sync_call_record_links,
+    unlink_party,
 )
 from .merge import merge_persons, split_calls, unmerge
 from .persons import ROLES, PersonDetails, PersonEdit, add_person, add_person_phone, edit_person
@@ -90,5 +91,6 @@ __all__ = [
     "status_history",
     "store_evidence_file",
     "sync_call_record_links",
+    "unlink_party",
     "unmerge",
 ]

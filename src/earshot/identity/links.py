@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..store.custody import append_custody
 from ..store.identity_models import PartyPersonLink
 from ..store.models import Call, Party, Person, PersonPhone, utcnow
-from ..vocab import AttributionBasis, LinkStatus
+from ..vocab import AttributionBasis, LinkStatus, VoiceLinkStatus
 from .actor import EDITOR_ROLES, Actor, require_role
 from .errors import IdentityError, IdentityNotFoundError
 
@@ -40,6 +40,7 @@ __all__ = [
     "refresh_phone_periods",
     "set_party_person",
     "sync_call_record_links",
+    "unlink_party",
 ]
 
 BASES = tuple(AttributionBasis)
@@ -377,3 +378,64 @@ def link_party(
     return set_party_person(
         session, party, person.id, basis=basis, actor=actor.name, note=note, segment_id=segment_id
     )
+
+
+def _refuse_if_voice_confirmed(session: Session, party: Party) -> None:
+    """A side confirmed the same voice as another would be linked again through that
+    match the next time attributions are brought up to date: the match goes first."""
+    from ..store.speech_models import VoiceLink
+
+    this_a = (VoiceLink.call_a == party.call_id) & (VoiceLink.party_a == party.label)
+    this_b = (VoiceLink.call_b == party.call_id) & (VoiceLink.party_b == party.label)
+    match = session.scalars(
+        select(VoiceLink)
+        .where(VoiceLink.status == VoiceLinkStatus.CONFIRMED, this_a | this_b)
+        .order_by(VoiceLink.id)
+    ).first()
+    if match is not None:
+        a, b = f"{match.call_a}:{match.party_a}", f"{match.call_b}:{match.party_b}"
+        raise IdentityError(
+            f"call {party.call_id} side {party.label} is confirmed the same voice as "
+            f"{b if a == f'{party.call_id}:{party.label}' else a} (voice match #{match.id}), "
+            f"which would link it again; reject that voice match first "
+            f"(`earshot voices CASE --reject {a} {b}`)"
+        )
+
+
+def unlink_party(session: Session, actor: Actor, party: Party, *, note: str | None = None) -> int:
+    """An editor withdraws a call side's attribution: the side is nobody known again.
+
+    Nothing is deleted: the current link is superseded, with who withdrew it and why
+    in its note, so the history still shows who it was attributed to and on what
+    basis; returns the person the side was attributed to.
+    """
+    require_role(actor, EDITOR_ROLES, "decide who is speaking in a call")
+    if party.person_id is None:
+        raise IdentityError(f"call {party.call_id} side {party.label} is linked to nobody")
+    _refuse_if_voice_confirmed(session, party)
+    person_id = party.person_id
+    now = utcnow()
+    withdrawn = f"unlinked by {actor.name}" + (f": {note}" if note else "")
+    link = current_link(session, party.id)
+    if link is not None:
+        link.superseded_at = now
+        link.note = f"{link.note}; {withdrawn}" if link.note else withdrawn
+    party.person_id = None
+    party.person_basis = None
+    session.flush()
+    call = session.get(Call, party.call_id)
+    append_custody(
+        session,
+        operator=actor.name,
+        action="party-unlinked",
+        sha256=call.sha256 if call else None,
+        detail={
+            "call_id": party.call_id,
+            "party": party.label,
+            "person_id": person_id,
+            "link_id": link.id if link else None,
+            "role": actor.role,
+            "note": note,
+        },
+    )
+    return person_id

@@ -244,7 +244,8 @@ def person_report(session: Session, person: Person) -> PersonReport:
 
 
 def list_persons(session: Session, *, include_merged: bool = False) -> list[dict[str, Any]]:
-    """Each person with status, phones and number of call sides attributed."""
+    """Each person with status, phones, the number of call sides attributed, of distinct
+    calls (`calls`) and the sides' roles (`side_roles`: caller/callee counts)."""
     query = select(Person).order_by(Person.name_key, Person.id)
     if not include_merged:
         query = query.where(Person.merged_into.is_(None))
@@ -260,9 +261,15 @@ def list_persons(session: Session, *, include_merged: bool = False) -> list[dict
                 .order_by(Phone.e164)
             ).scalars()
         )
-        data["call_sides"] = len(
-            session.execute(select(Party.id).where(Party.person_id == person.id)).all()
-        )
+        sides = session.execute(
+            select(Party.call_id, Party.role).where(Party.person_id == person.id)
+        ).all()
+        data["call_sides"] = len(sides)
+        data["calls"] = len({call_id for call_id, _role in sides})
+        roles: dict[str, int] = {}
+        for _call_id, role in sides:
+            roles[str(role)] = roles.get(str(role), 0) + 1
+        data["side_roles"] = dict(sorted(roles.items()))
         out.append(data)
     return out
 

@@ -35,6 +35,7 @@ from ..vocab import TranslationStatus, VerificationStatus
 from . import insights, schemas, views
 from .access import audit, load_viewed, role_name
 from .context import Access, Login, WebState
+from .errors import for_browser
 
 __all__ = ["router"]
 
@@ -369,25 +370,40 @@ class VerificationDecision(BaseModel):
 )
 def verify_person(access: Access, person_id: CallId, decision: VerificationDecision) -> Any:
     """Set a person's verification status with the reason and the evidence it rests on;
-    refused without evidence exactly as `earshot verify-identity`."""
-    with _library_edit(access) as session:
-        return edits.verify(
-            session,
-            access.actor,
-            person_id=person_id,
-            status=decision.status,
-            reason=decision.reason,
-            evidence_ids=decision.evidence_ids,
-        ).as_dict()
+    refused without evidence exactly as `earshot verify-identity` (``message``: the
+    refusal in the browser's words)."""
+    try:
+        with _library_edit(access) as session:
+            return edits.verify(
+                session,
+                access.actor,
+                person_id=person_id,
+                status=decision.status,
+                reason=decision.reason,
+                evidence_ids=decision.evidence_ids,
+            ).as_dict()
+    except HTTPException as exc:
+        detail = str(exc.detail)
+        return JSONResponse(
+            {"detail": detail, "message": for_browser(detail)}, status_code=exc.status_code
+        )
 
 
 @router.get(
     "/cases/{case_id}/persons", response_model=list[schemas.PersonSummary], responses=ERRORS
 )
-def persons(access: Access) -> list[dict[str, Any]]:
-    """Persons of the case with their verification status."""
-    with access.case.session() as session:
-        return views.persons_list(session)
+def persons(
+    access: Access,
+    sort: Annotated[Literal["name", "role", "calls", "sides", "status"], Query()] = "name",
+    desc: bool = False,
+) -> list[dict[str, Any]]:
+    """Persons of the case with their verification status, the number of calls and call
+    sides each is heard on and the sides' roles, sorted."""
+    from .. import workbench
+
+    with _library_edit(access) as session:
+        rows = workbench.persons_overview(session, access.actor, sort=sort, descending=desc)
+        return [row.as_dict() for row in rows]
 
 
 @router.get(

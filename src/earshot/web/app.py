@@ -34,7 +34,16 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import EarshotError, SessionStoreError
 from ..security.errors import LockedOutError
 from ..store.case import Case
-from . import api, api_publish, intake_api, pages, segments_api, slang, workbench_api
+from . import (
+    api,
+    api_publish,
+    identity_api,
+    intake_api,
+    pages,
+    segments_api,
+    slang,
+    workbench_api,
+)
 from .access import Accounts, role_name
 from .context import LoginRequiredError, TokenLogin, WebOptions, WebState
 from .errors import install_error_pages
@@ -269,6 +278,7 @@ def create_app(
     app.include_router(segments_api.router)
     app.include_router(intake_api.router)
     app.include_router(intake_api.page_router)
+    app.include_router(identity_api.router)
     app.include_router(pages.router)
     app.include_router(slang.api_router)
     app.include_router(slang.page_router)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["TITLES", "for_browser", "install_error_pages", "wants_html"]
@@ -43,6 +44,16 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if not wants_html(request):
+            # A library refusal that names a command-line fix also says it in the
+            # browser's words (`message`, which the pages show); `detail` stays the same.
+            if isinstance(exc.detail, str) and request.url.path.startswith("/api/"):
+                friendly = for_browser(exc.detail)
+                if friendly != exc.detail:
+                    return JSONResponse(
+                        {"detail": exc.detail, "message": friendly},
+                        status_code=exc.status_code,
+                        headers=exc.headers,
+                    )
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
@@ -73,6 +84,18 @@ _BROWSER_WORDING: tuple[tuple[str, str], ...] = (
     ("(`earshot translate`)", "on the call page"),
     ("give --segments FIRST-LAST within it", "choose segments within it"),
     ("give the edited English with --text", "type the edited English"),
+    (
+        "add it with `earshot evidence add` and pass its id with --evidence",
+        "add it under “Add evidence” and tick it",
+    ),
+    ("name the call sides to move with --calls CALL:PARTY", "tick the call sides to move"),
+    ("split the calls with `earshot person split --calls` instead", "use “Split” instead"),
+    (
+        "to move some calls to a new person use `earshot person split --calls`",
+        "to move some calls to a new person use “Split”",
+    ),
+    ("raise EARSHOT_MAX_FILE_BYTES if this file is genuine", "ask the case admin to raise it"),
+    ("run `earshot case upgrade`", "ask the case admin to upgrade the case"),
 )
 _COMMAND = re.compile(r"\s*\(?`earshot [^`]*`\)?")
 

@@ -7,11 +7,12 @@ script), so the Content-Security-Policy can forbid inline scripts entirely.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..identity import EVIDENCE_KINDS
 from ..vocab import TranslationStatus, VerificationStatus
 from . import insights, publishing, views
 from .access import audit, load_viewed, role_name
@@ -86,6 +87,15 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
 
         proposals = [p.as_dict() for p in workbench.call_proposals(session, access.actor, call_id)]
         layout = workbench.layout_version(session, call_id)
+        side_history = {
+            label: [e.as_dict() for e in entries]
+            for label, entries in workbench.call_side_histories(
+                session, access.actor, call_id
+            ).items()
+        }
+        side_evidence = [
+            e.as_dict() for e in workbench.side_evidence(session, access.actor, call_id=call_id)
+        ]
     return render(
         request,
         "call.html",
@@ -110,14 +120,33 @@ def call(request: Request, access: Access, call_id: RowId) -> Response:
         },
         audio_formats=publishing.AUDIO_FORMATS,
         proposals=proposals,
+        side_history=side_history,
+        side_evidence=side_evidence,
+        evidence_kinds=EVIDENCE_KINDS,
+        verification_statuses=[s.value for s in VerificationStatus],
     )
 
 
 @router.get("/cases/{case_id}/persons")
-def persons(request: Request, access: Access) -> Response:
+def persons(
+    request: Request,
+    access: Access,
+    sort: Annotated[Literal["name", "role", "calls", "sides", "status"], Query()] = "name",
+    desc: bool = False,
+) -> Response:
+    from .. import workbench
+
     with access.case.session() as session:
-        people = views.persons_list(session)
-    return render(request, "persons.html", access, page="persons", persons=people)
+        people = workbench.persons_overview(session, access.actor, sort=sort, descending=desc)
+    return render(
+        request,
+        "persons.html",
+        access,
+        page="persons",
+        persons=[p.as_dict() for p in people],
+        sort=sort,
+        desc=desc,
+    )
 
 
 @router.get("/cases/{case_id}/persons/{person_id}")
@@ -136,6 +165,12 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
         proposed = [
             v.as_dict() for v in workbench.person_voice_proposals(session, access.actor, person_id)
         ]
+        history = [e.as_dict() for e in workbench.person_history(session, access.actor, person_id)]
+        others = [
+            {"id": p.id, "name": p.name}
+            for p in workbench.persons_overview(session, access.actor)
+            if p.id != person_id
+        ]
     return render(
         request,
         "person.html",
@@ -144,6 +179,10 @@ def person(request: Request, access: Access, person_id: RowId) -> Response:
         person=detail,
         voice_proposals=proposed,
         statuses=[s.value for s in VerificationStatus],
+        history=history,
+        others=others,
+        evidence_kinds=EVIDENCE_KINDS,
+        open_merge=next((m for m in reversed(detail["merges"]) if not m["reversed_at"]), None),
     )
 
 

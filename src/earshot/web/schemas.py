@@ -130,7 +130,9 @@ class PersonSummary(_Open):
     role: str | None
     status: VerificationStatus
     phones: list[str]
+    calls: int = 0
     call_sides: int
+    side_roles: dict[str, int] = {}
 
 
 class Attribution(_Open):

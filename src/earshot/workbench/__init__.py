@@ -9,6 +9,21 @@ Comments are the team's notes on a segment, threaded and signed; nothing in
 
 from __future__ import annotations
 
+from .attribution import (
+    EvidenceRecord,
+    MergeRecord,
+    SideLink,
+    SplitRecord,
+    add_evidence,
+    link_side,
+    may_add_evidence,
+    merge,
+    side_evidence,
+    split,
+    undo_merge,
+    unlink_side,
+    verify_side,
+)
 from .identity import (
     AttributionDecision,
     CallSideProposal,
@@ -16,6 +31,15 @@ from .identity import (
     call_proposals,
     decide_attribution,
     person_voice_proposals,
+)
+from .identity_history import (
+    PERSON_SORTS,
+    HistoryEntry,
+    PersonRow,
+    call_side_histories,
+    person_history,
+    persons_overview,
+    side_history,
 )
 from .notes import (
     MAX_COMMENT,
@@ -40,24 +64,38 @@ from .transcript import SegmentTextRecord, correct_segment_text, segment_text_ve
 
 __all__ = [
     "MAX_COMMENT",
+    "PERSON_SORTS",
     "AttributionDecision",
     "CallSideProposal",
     "CommentRecord",
+    "EvidenceRecord",
+    "HistoryEntry",
+    "MergeRecord",
+    "PersonRow",
     "SavedSearchRecord",
     "SegmentEditRecord",
     "SegmentTextRecord",
+    "SideLink",
+    "SplitRecord",
     "TranslationVersion",
     "VoiceProposal",
     "add_comment",
+    "add_evidence",
     "call_comments",
     "call_proposals",
+    "call_side_histories",
     "correct_segment_text",
     "decide_attribution",
     "delete_saved_search",
     "layout_version",
+    "link_side",
+    "may_add_evidence",
+    "merge",
     "merge_segments",
     "move_boundary",
+    "person_history",
     "person_voice_proposals",
+    "persons_overview",
     "save_search",
     "saved_searches",
     "segment_at",
@@ -65,5 +103,11 @@ __all__ = [
     "segment_text_versions",
     "segment_translation_history",
     "set_party",
+    "side_evidence",
+    "side_history",
+    "split",
     "split_segment",
+    "undo_merge",
+    "unlink_side",
+    "verify_side",
 ]
