@@ -88,10 +88,23 @@ def wait_js(page: object, expression: str, arg: object = None, timeout: float = 
     """Poll `expression` with page.evaluate (CDP, so the page's CSP can stay strict:
     Playwright's wait_for_function would need 'unsafe-eval')."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate(expression, arg):  # type: ignore[attr-defined]
+    while not _holds(page, expression, arg):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {expression}")
         time.sleep(0.05)
+
+
+def _holds(page: object, expression: str, arg: object) -> bool:
+    """The expression's value; an element it reads that is not on the page yet (a loaded
+    machine renders the polled part late) counts as "not yet", not as a failure."""
+    from playwright.sync_api import Error
+
+    try:
+        return bool(page.evaluate(expression, arg))  # type: ignore[attr-defined]
+    except Error as exc:
+        if "of null" in str(exc) or "of undefined" in str(exc):
+            return False
+        raise
 
 
 def shoot(page: object, name: str) -> None:

@@ -250,13 +250,13 @@ def test_cancel_a_running_job_and_retry_it(
             assert time.monotonic() < deadline, get_job(case, 1)
             time.sleep(0.05)
     page.click("#job-1 button.cancel")  # type: ignore[attr-defined]
-    wait_js(page, "document.querySelector('#job-1').dataset.status === 'cancelled'", timeout=60)
+    wait_js(page, "document.querySelector('#job-1')?.dataset.status === 'cancelled'", timeout=60)
     with Case.open(served.case_path) as case:
         cancelled = get_job(case, 1)
     assert cancelled.progress["done"] < cancelled.progress["total"], cancelled.progress
     assert "cancelled" in (cancelled.message or "")
     page.click("#job-1 button.retry")  # type: ignore[attr-defined]
-    wait_js(page, "document.querySelector('#job-1').dataset.status === 'done'", timeout=120)
+    wait_js(page, "document.querySelector('#job-1')?.dataset.status === 'done'", timeout=120)
     assert "run 2" in page.inner_text("#job-1")  # type: ignore[attr-defined]
     with Case.open(served.case_path) as case:
         done = get_job(case, 1)
@@ -295,7 +295,7 @@ def test_a_folder_keeps_its_paths(served: Served, browser: Browser, tmp_path: Pa
     page.click("#start")  # type: ignore[attr-defined]
     page.wait_for_selector("#started:not([hidden])")  # type: ignore[attr-defined]
     page.goto(f"{served.base}/cases/{served.case_id}/jobs")  # type: ignore[attr-defined]
-    wait_js(page, "document.querySelector('#job-1').dataset.status === 'done'", timeout=120)
+    wait_js(page, "document.querySelector('#job-1')?.dataset.status === 'done'", timeout=120)
     page.click("#job-1 details summary")  # type: ignore[attr-defined]
     table = page.inner_text("#job-1 table.stages")  # type: ignore[attr-defined]
     assert "call01.wav" in table and "call02.flac" in table and str(tmp_path) not in table
