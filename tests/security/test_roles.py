@@ -20,6 +20,7 @@ EXPECTED: dict[Role, set[Permission]] = {
         P.VERIFY,
         P.PUBLISH_REDACTED,
         P.EXPORT_UNREDACTED,
+        P.INGEST,  # issue 13: editors bring material in from the browser
     },
     Role.ADMIN: set(Permission),
 }
