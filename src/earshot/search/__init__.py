@@ -44,7 +44,7 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
     from .tindex import index_for, rebuild
 
     conn = session.connection()
-    done, upto = rebuild(conn, index_for(session), progress)
+    done, upto = rebuild(conn, index_for(session, prepare=False), progress)
     if upto is not None:
         conn.execute(text("DELETE FROM search_outbox WHERE id <= :m"), {"m": upto})
     return done

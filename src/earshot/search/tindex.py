@@ -225,9 +225,10 @@ def _encrypted(case_dir: Path) -> bool:
     return bool(config.get("encryption"))
 
 
-def index_for(session: Session) -> CaseIndex:
+def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
     """The index of the case behind `session`, opened once per engine: built from the
-    database when it is new (or in memory), and the outbox left by a crash applied."""
+    database when it is new (or in memory), and the outbox left by a crash applied
+    (unless `prepare` is false: the caller is about to rebuild it)."""
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     found = _OPEN.get(engine)
@@ -241,6 +242,8 @@ def index_for(session: Session) -> CaseIndex:
         memory = case_dir is None or _encrypted(Path(case_dir))
         idx = CaseIndex(None if memory else Path(case_dir) / INDEX_DIR)
         _OPEN[engine] = idx
+    if not prepare:
+        return idx
     if not idx.built or idx.path is None:
         with engine.connect() as conn:
             upto = rebuild(conn, idx)[1]
