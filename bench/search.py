@@ -215,7 +215,9 @@ def bare_tantivy(case: Case, mix: dict[str, list[str]]) -> dict[str, object]:
 
     def word(w: str) -> tantivy.Query:
         keys = word_keys(w)["ru"]
-        return q.boolean_query([(tantivy.Occur.Should, q.term_query(schema, "ru", k)) for k in keys])
+        return q.boolean_query(
+            [(tantivy.Occur.Should, q.term_query(schema, "ru", k)) for k in keys]
+        )
 
     out: dict[str, object] = {"rate": len(strings) / build_s, "index_s": build_s}
     for kind in ("word", "two words"):
@@ -232,7 +234,11 @@ def bare_tantivy(case: Case, mix: dict[str, list[str]]) -> dict[str, object]:
             result = searcher.search(query, limit=20, count=True)
             times.append((time.perf_counter() - t) * 1000)
             totals.append(int(result.count or 0))
-        out[kind] = {"p50": pct(times, 50), "p95": pct(times, 95), "hits": statistics.median(totals)}
+        out[kind] = {
+            "p50": pct(times, 50),
+            "p95": pct(times, 95),
+            "hits": statistics.median(totals),
+        }
     return out
 
 

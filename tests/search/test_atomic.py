@@ -143,7 +143,8 @@ def test_sigkill_between_commit_and_index_update_loses_no_hit(sample_case: Case)
 def sqlite_or_pg_rows(case: Case) -> Iterator[set[int]]:
     """The outbox's segment ids, read without opening the case's index."""
     engine = make_engine(
-        f"sqlite:///{case.path / 'earshot.db'}" if case.engine.dialect.name == "sqlite"
+        f"sqlite:///{case.path / 'earshot.db'}"
+        if case.engine.dialect.name == "sqlite"
         else case.engine.url.render_as_string(hide_password=False)
     )
     try:

@@ -16,9 +16,7 @@ ALL = SearchOptions(limit=10_000)
 
 def _plaintext_files(root: Path, needles: list[bytes]) -> list[str]:
     return [
-        str(p)
-        for p in root.rglob("*")
-        if p.is_file() and any(n in p.read_bytes() for n in needles)
+        str(p) for p in root.rglob("*") if p.is_file() and any(n in p.read_bytes() for n in needles)
     ]
 
 

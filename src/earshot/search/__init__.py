@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import sync as _sync  # noqa: F401  (registers the flush events)
+from . import sync as _sync
 from .check import check_index
 from .engine import TOTAL_CAP, SearchHit, SearchOptions, SearchResult, search
 from .index import enqueue

@@ -36,8 +36,8 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
         order=tantivy.Order.Asc,
     )
     addresses = [a for _o, a in result.hits]
-    ids = [int(i) for i in searcher.fast_field_values("id", addresses)]
-    digests = [int(d) for d in searcher.fast_field_values("digest", addresses)]
+    ids = [int(i or 0) for i in searcher.fast_field_values("id", addresses)]
+    digests = [int(d or 0) for d in searcher.fast_field_values("digest", addresses)]
     stored = dict(zip(ids, digests, strict=True))
     problems: list[str] = []
     for seg_id, n in Counter(ids).items():

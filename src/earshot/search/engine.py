@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import tantivy
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from .index import SegmentText, segment_texts
@@ -86,12 +86,6 @@ class SearchResult:
         }
 
 
-@dataclass(frozen=True)
-class _Ranked:
-    segment: int
-    score: float
-
-
 def search(session: Session, query: str, options: SearchOptions = SearchOptions()) -> SearchResult:
     """Search the case behind `session` (inside its transaction, so edits not yet
     committed are found). Raises QuerySyntaxError for a malformed query."""
@@ -119,7 +113,10 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         query_ = plan.query
         if i == 0 and pending:
             query_ = tantivy.Query.boolean_query(
-                [(MUST, plan.query), (MUST_NOT, tantivy.Query.term_set_query(SCHEMA, "id", pending))]
+                [
+                    (MUST, plan.query),
+                    (MUST_NOT, tantivy.Query.term_set_query(SCHEMA, "id", pending)),
+                ]
             )
         found, count = _top(searcher, query_, plan, want)
         rows += found
@@ -146,13 +143,18 @@ class _Ranked:
     order: int = 0
 
 
+def _count(result: tantivy.SearchResult) -> int:
+    """The hit count of a search made with ``count=True`` (not in tantivy's stubs)."""
+    return int(getattr(result, "count", 0) or 0)
+
+
 def _top(
     searcher: tantivy.Searcher, query: tantivy.Query, plan: Plan, want: int
 ) -> tuple[list[_Ranked], int]:
     """The first `want` hits of one searcher (all hits tied with the last one too, so that
     the (score, id) order is the same whatever the index's layout), and the hit count."""
     if want == 0:
-        return [], int(searcher.search(query, limit=1, count=True).count or 0)
+        return [], _count(searcher.search(query, limit=1, count=True))
     if not plan.ranked:
         result = searcher.search(
             query, limit=want, count=True, order_by_field="order", order=tantivy.Order.Asc
@@ -160,8 +162,8 @@ def _top(
         addresses = [a for _o, a in result.hits]
         ids = searcher.fast_field_values("id", addresses)
         return [
-            _Ranked(int(i), 0.0, int(o)) for (o, _a), i in zip(result.hits, ids, strict=True)
-        ], int(result.count or 0)
+            _Ranked(int(i or 0), 0.0, int(o)) for (o, _a), i in zip(result.hits, ids, strict=True)
+        ], _count(result)
     limit = want
     while True:
         result = searcher.search(query, limit=limit + 1, count=True)
@@ -171,9 +173,10 @@ def _top(
         limit *= 2
     hits = hits[: limit + 1]
     ids = searcher.fast_field_values("id", [a for _s, a in hits])
-    return [
-        _Ranked(int(i), round(float(s), 6)) for (s, _a), i in zip(hits, ids, strict=True)
-    ], int(result.count or 0)
+    ranked = [
+        _Ranked(int(i or 0), round(float(s), 6)) for (s, _a), i in zip(hits, ids, strict=True)
+    ]
+    return ranked, _count(result)
 
 
 @dataclass(frozen=True)
@@ -185,18 +188,16 @@ class _Details:
     speaker: str | None
 
 
+_DETAILS = text(
+    'SELECT id, call_id, start, "end", party, speaker_label FROM segments WHERE id IN :ids'
+).bindparams(bindparam("ids", expanding=True))
+
+
 def _details(conn: Connection, ids: list[int]) -> dict[int, _Details]:
     """The call, times, party and speaker of each segment in `ids`."""
     if not ids:
         return {}
-    marks = ", ".join(f":d{i}" for i in range(len(ids)))
-    rows = conn.execute(
-        text(
-            f'SELECT id, call_id, start, "end", party, speaker_label FROM segments '
-            f"WHERE id IN ({marks})"
-        ),
-        {f"d{i}": v for i, v in enumerate(ids)},
-    )
+    rows = conn.execute(_DETAILS, {"ids": ids})
     return {int(r[0]): _Details(int(r[1]), r[2], r[3], r[4], r[5]) for r in rows}
 
 

@@ -8,7 +8,6 @@ indexer which segments to rewrite, in the caller's transaction.
 
 # SQL here is assembled from constant fragments and bind markers (:i0, ...); user text
 # only ever travels as bound parameters.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from ..store.models import UTCDateTime
 
@@ -63,9 +62,18 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield batch
 
 
-def _in(ids: list[int]) -> tuple[str, dict[str, int]]:
-    names = [f"i{n}" for n in range(len(ids))]
-    return ", ".join(f":{n}" for n in names), dict(zip(names, ids, strict=True))
+_SEGMENTS = (
+    text(
+        "SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at FROM segments s "
+        "JOIN transcripts t ON t.id = s.transcript_id "
+        "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
+    )
+    .bindparams(bindparam("ids", expanding=True))
+    .columns(started_at=UTCDateTime())
+)
+_TRANSLATIONS = text(
+    "SELECT segment_id, text FROM translations WHERE segment_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText]:
@@ -73,25 +81,15 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
 
     A segment of a translation transcript is English; a verbatim segment is Russian
     and takes its English from the ``translations`` table when that layer exists.
+    (The statements are built once: this runs for every page of hits.)
     """
     out: dict[int, SegmentText] = {}
     translations = has_table(conn, "translations")
     for batch in _chunks(ids):
-        marks, params = _in(batch)
-        rows = conn.execute(
-            text(
-                "SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at FROM segments s "
-                "JOIN transcripts t ON t.id = s.transcript_id "
-                f"LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN ({marks})"
-            ).columns(started_at=UTCDateTime()),
-            params,
-        ).all()
+        rows = conn.execute(_SEGMENTS, {"ids": batch}).all()
         english: dict[int, list[str]] = {}
         if translations:
-            for seg_id, body in conn.execute(
-                text(f"SELECT segment_id, text FROM translations WHERE segment_id IN ({marks})"),
-                params,
-            ):
+            for seg_id, body in conn.execute(_TRANSLATIONS, {"ids": batch}):
                 if body:
                     english.setdefault(int(seg_id), []).append(str(body))
         for seg_id, call_id, body, kind, party, started in rows:

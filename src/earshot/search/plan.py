@@ -258,15 +258,26 @@ class _Compiler:
             return _ids("call", calls)
         if name == "term":
             self.need("segment_slang", node, "slang tagging")
-            return _ids("id", self.rows("SELECT segment_id FROM segment_slang WHERE term = :v", {"v": value}))
+            return _ids(
+                "id",
+                self.rows("SELECT segment_id FROM segment_slang WHERE term = :v", {"v": value}),
+            )
         if name == "theme":
             self.need("segment_themes", node, "theme tagging")
             parts = [
-                _ids("id", self.rows("SELECT segment_id FROM segment_themes WHERE theme = :v", {"v": value}))
+                _ids(
+                    "id",
+                    self.rows(
+                        "SELECT segment_id FROM segment_themes WHERE theme = :v", {"v": value}
+                    ),
+                )
             ]
             if has_table(self.conn, "call_themes"):
                 parts.append(
-                    _ids("call", self.rows("SELECT call_id FROM call_themes WHERE theme = :v", {"v": value}))
+                    _ids(
+                        "call",
+                        self.rows("SELECT call_id FROM call_themes WHERE theme = :v", {"v": value}),
+                    )
                 )
             return _any(parts)
         if name == "place":
@@ -297,10 +308,15 @@ class _Compiler:
         else:
             key = " ".join(value.split()).casefold().replace("ё", "е")
             like = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            who = "SELECT fp.id FROM persons fp WHERE fp.name_key = :key OR fp.name_key LIKE :like ESCAPE '\\'"
+            who = (
+                "SELECT fp.id FROM persons fp WHERE fp.name_key = :key "
+                "OR fp.name_key LIKE :like ESCAPE '\\'"
+            )
             params = {"key": key, "like": like}
         parts = [
-            _ids("call", self.rows(f"SELECT call_id FROM parties WHERE person_id IN ({who})", params))
+            _ids(
+                "call", self.rows(f"SELECT call_id FROM parties WHERE person_id IN ({who})", params)
+            )
         ]
         if has_table(self.conn, "segment_entities"):
             parts.append(

@@ -29,11 +29,13 @@ for unranked listings); ``digest`` lets :func:`earshot.search.check_index` compa
 document with the row it came from.
 """
 
+# SQL here is assembled from constant fragments and integers only.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
 import threading
 import time
@@ -162,7 +164,7 @@ class CaseIndex:
         """A searcher over the last commit (of any process: reloaded when it changed)."""
         if self.path is not None:
             try:
-                st = os.stat(self.path / "meta.json")
+                st = (self.path / "meta.json").stat()
                 stamp = (st.st_mtime_ns, st.st_size)
             except FileNotFoundError:
                 stamp = None
@@ -239,8 +241,8 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
         if found is not None:
             return found
         case_dir = session.info.get("case_dir")
-        memory = case_dir is None or _encrypted(Path(case_dir))
-        idx = CaseIndex(None if memory else Path(case_dir) / INDEX_DIR)
+        where = None if case_dir is None else Path(case_dir)
+        idx = CaseIndex(None if where is None or _encrypted(where) else where / INDEX_DIR)
         _OPEN[engine] = idx
     if not prepare:
         return idx
@@ -263,7 +265,7 @@ def _delete_rows(conn: Connection, where: str) -> bool:
     try:
         if sqlite:
             conn.exec_driver_sql("PRAGMA busy_timeout=250")
-        conn.execute(text(f"DELETE FROM search_outbox WHERE {where}"))  # noqa: S608 (ints)
+        conn.execute(text(f"DELETE FROM search_outbox WHERE {where}"))
         conn.commit()
         return True
     except OperationalError:
@@ -305,7 +307,7 @@ def rebuild(
         while True:
             rows = conn.execute(
                 text(
-                    f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "  # noqa: S608
+                    f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
                     "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
                     "LEFT JOIN calls c ON c.id = s.call_id "
                     "WHERE s.id > :last ORDER BY s.id LIMIT :n"
@@ -363,9 +365,10 @@ def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
 def pending_segments(conn: Connection) -> list[int]:
     """Segments with an outbox row visible to `conn` (this transaction's own changes,
     and committed ones not yet applied): the index may be stale for them."""
-    return sorted(
-        {int(r[0]) for r in conn.execute(text("SELECT DISTINCT segment_id FROM search_outbox"))}
-    )
+    return sorted({int(r[0]) for r in conn.execute(_PENDING)})
+
+
+_PENDING = text("SELECT DISTINCT segment_id FROM search_outbox")
 
 
 def memory_index(conn: Connection, ids: list[int]) -> CaseIndex:

@@ -12,8 +12,6 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-from alembic import op
-
 revision = "0402"
 down_revision = "0401"
 branch_labels = None
