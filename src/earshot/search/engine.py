@@ -1,9 +1,10 @@
 """Running a search: ranked hits from the tantivy index, bounded totals, snippets.
 
 Scores are tantivy's BM25 (k1 = 1.2, b = 0.75) of the query's words over the lemma keys
-in ``ru`` and ``en``; filters score nothing (see :mod:`.plan`). Hits are ordered by
-(score, segment id) and the page cut here, so the order is the same whatever the index's
-segment layout; a query with no scored text lists its hits in call and segment order.
+in ``ru`` and ``en``; filters score nothing (see :mod:`.plan`). Hits come in tantivy's
+top-k order: score, then index order (documents in segment id order after a rebuild;
+a rewritten document moves to the end), the same for every page of one index. A query
+with no scored text lists its hits in call and segment order.
 
 The index follows committed data (:mod:`.tindex`). Segments with an outbox row (this
 transaction's own changes, or committed ones the indexer has not applied yet) are the
@@ -122,7 +123,8 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         rows += found
         counted += count
     if plan.ranked:
-        rows.sort(key=lambda r: (-r.score, r.segment))
+        if len(searchers) > 1:  # merge the overlay's hits in (a stable sort by score)
+            rows.sort(key=lambda r: -r.score)
     else:
         rows.sort(key=lambda r: (r.order, r.segment))
     rows = rows[options.offset : want]
@@ -151,8 +153,8 @@ def _count(result: tantivy.SearchResult) -> int:
 def _top(
     searcher: tantivy.Searcher, query: tantivy.Query, plan: Plan, want: int
 ) -> tuple[list[_Ranked], int]:
-    """The first `want` hits of one searcher (all hits tied with the last one too, so that
-    the (score, id) order is the same whatever the index's layout), and the hit count."""
+    """The first `want` hits of one searcher in its order (score, then index order: stable
+    for a given index), and the hit count."""
     if want == 0:
         return [], _count(searcher.search(query, limit=1, count=True))
     if not plan.ranked:
@@ -164,14 +166,8 @@ def _top(
         return [
             _Ranked(int(i or 0), 0.0, int(o)) for (o, _a), i in zip(result.hits, ids, strict=True)
         ], _count(result)
-    limit = want
-    while True:
-        result = searcher.search(query, limit=limit + 1, count=True)
-        hits = result.hits
-        if len(hits) <= limit or hits[limit][0] != hits[limit - 1][0]:
-            break
-        limit *= 2
-    hits = hits[: limit + 1]
+    result = searcher.search(query, limit=want, count=True)
+    hits = result.hits
     ids = searcher.fast_field_values("id", [a for _s, a in hits])
     ranked = [
         _Ranked(int(i or 0), round(float(s), 6)) for (s, _a), i in zip(hits, ids, strict=True)

@@ -23,6 +23,7 @@ __all__ = [
     "Column",
     "TokenKeys",
     "column_keys",
+    "doc_parts",
     "index_parts",
     "index_string",
     "index_text",
@@ -139,3 +140,31 @@ def index_parts(text: str, column: Column) -> tuple[str, str, int, list[str]]:
     signatures = " ".join([p[1] for p in parts])
     count = sum([p[2] for p in parts]) + len(parts)
     return keys, signatures, count, [p[1] for p in parts if p[2] > 1]
+
+
+_DOC: dict[Column, dict[str, tuple[str, str, str]]] = {"ru": {}, "en": {}}
+
+
+def _doc_part(word: str, column: Column) -> tuple[str, str, str]:
+    keys = column_keys(word, column)
+    signature = word_signature(keys)
+    terms = " ".join(f"{k}>{signature}" for k in keys) if len(keys) > 1 else ""
+    part = (" ".join(keys), signature, terms)
+    cache = _DOC[column]
+    if len(cache) < _JOINED_MAX:
+        cache[word] = part
+    return part
+
+
+def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
+    """`text` as the index document wants it in `column`: its lemma keys, its word
+    signatures, and a ``key>signature`` term for each key of an ambiguous word (see
+    :mod:`earshot.search.tindex`). One dict lookup per word once its word was seen."""
+    if not text:
+        return "", "", ""
+    cache = _DOC[column]
+    parts = [cache.get(w) or _doc_part(w, column) for w in TOKEN_RE.findall(text)]
+    if not parts:
+        return "", "", ""
+    keys, signatures, terms = zip(*parts, strict=True)
+    return " ".join(keys), " ".join(signatures), " ".join([t for t in terms if t])

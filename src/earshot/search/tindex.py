@@ -35,15 +35,16 @@ document with the row it came from.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import shutil
 import threading
 import time
 import tomllib
 import weakref
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import tantivy
@@ -54,7 +55,7 @@ from sqlalchemy.orm import Session
 from ..errors import SearchError
 from ..store.models import UTCDateTime
 from .index import SegmentText, has_table, segment_texts
-from .text import COLUMNS, index_parts
+from .text import COLUMNS, doc_parts
 
 __all__ = [
     "INDEX_DIR",
@@ -97,6 +98,7 @@ def _schema() -> tantivy.Schema:
 SCHEMA = _schema()
 
 
+@lru_cache(maxsize=65536)
 def micros(moment: datetime) -> int:
     """`moment` (aware, or naive UTC as the schema stores it) in µs since the epoch."""
     if moment.tzinfo is not None:
@@ -105,26 +107,35 @@ def micros(moment: datetime) -> int:
 
 
 def _fields(seg: SegmentText) -> dict[str, object]:
+    ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
+    en, en_seq, en_sig = doc_parts(seg.en, "en")
     out: dict[str, object] = {
         "id": seg.segment_id,
         "call": seg.call_id,
         "order": (seg.call_id << 32) | seg.segment_id,
         "party": seg.party or "",
+        "ru": ru,
+        "ru_seq": ru_seq,
+        "ru_sig": ru_sig,
+        "en": en,
+        "en_seq": en_seq,
+        "en_sig": en_sig,
     }
     if seg.started_at is not None:
         out["started"] = micros(seg.started_at)
-    for column, body in (("ru", seg.ru), ("en", seg.en)):
-        keys, signatures, _n, ambiguous = index_parts(body, column)  # type: ignore[arg-type]
-        out[column] = keys
-        out[f"{column}_seq"] = signatures
-        out[f"{column}_sig"] = " ".join(f"{k}>{sig}" for sig in ambiguous for k in sig.split("_"))
     return out
 
 
 def document_digest(fields: dict[str, object]) -> int:
-    """A signed 64-bit digest of everything a document says about its segment."""
-    body = "\x1f".join(f"{k}={fields.get(k, '')}" for k in sorted(fields) if k != "digest")
-    return int.from_bytes(hashlib.blake2b(body.encode(), digest_size=8).digest(), signed=True)
+    """A 32-bit digest (CRC-32) of everything a document says about its segment (the
+    ``*_sig`` terms follow from the keys and signatures)."""
+    body = "\x1f".join(
+        [
+            str(fields[k]) if k in fields else ""
+            for k in ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq")
+        ]
+    )
+    return zlib.crc32(body.encode())
 
 
 def make_document(seg: SegmentText) -> tantivy.Document:
