@@ -93,11 +93,18 @@ def _after_commit(session: Session) -> None:
         return
     if os.environ.get(KILL_AFTER_COMMIT):
         os.kill(os.getpid(), signal.SIGKILL)
-    from .tindex import apply_outbox, index_for
+    from .tindex import apply_outbox, index_for, opened, uses_memory
 
     engine = session.get_bind()
     assert isinstance(engine, Engine)
-    idx = index_for(session)  # a new index is built, which covers these rows too
+    idx = opened(engine)
+    if idx is None:
+        if uses_memory(session):
+            # An in-memory index is built from the database when this process first
+            # searches, which covers these rows: no build here (ingest workers of an
+            # encrypted case would each build the whole index).
+            return
+        idx = index_for(session)  # a new index is built, which covers these rows too
     apply_outbox(engine, idx)
 
 

@@ -66,7 +66,9 @@ __all__ = [
     "index_for",
     "make_document",
     "micros",
+    "opened",
     "rebuild",
+    "uses_memory",
 ]
 
 INDEX_DIR = "search-index"
@@ -238,6 +240,17 @@ def _encrypted(case_dir: Path) -> bool:
     return bool(config.get("encryption"))
 
 
+def opened(engine: Engine) -> CaseIndex | None:
+    """This process's handle on `engine`'s index, if it has one."""
+    return _OPEN.get(engine)
+
+
+def uses_memory(session: Session) -> bool:
+    """Whether the case behind `session` keeps its index in memory (encrypted)."""
+    case_dir = session.info.get("case_dir")
+    return case_dir is None or _encrypted(Path(case_dir))
+
+
 def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
     """The index of the case behind `session`, opened once per engine: built from the
     database when it is new (or in memory), and the outbox left by a crash applied
@@ -252,8 +265,8 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
         if found is not None:
             return found
         case_dir = session.info.get("case_dir")
-        where = None if case_dir is None else Path(case_dir)
-        idx = CaseIndex(None if where is None or _encrypted(where) else where / INDEX_DIR)
+        memory = case_dir is None or uses_memory(session)
+        idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
         _OPEN[engine] = idx
     if not prepare:
         return idx
