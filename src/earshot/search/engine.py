@@ -25,7 +25,8 @@ import tantivy
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
-from .index import SegmentText, segment_texts
+from ..store.models import UTCDateTime
+from .index import SegmentText, has_table
 from .plan import MUST, MUST_NOT, Plan, compile_query
 from .query import SearchError, parse_query
 from .tindex import SCHEMA, index_for, memory_index, pending_segments
@@ -128,8 +129,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     else:
         rows.sort(key=lambda r: (r.order, r.segment))
     rows = rows[options.offset : want]
-    texts = segment_texts(conn, [r.segment for r in rows])
-    details = _details(conn, [r.segment for r in rows])
+    texts, details = _hit_rows(conn, [r.segment for r in rows])
     hits = [
         _hit(r, details[r.segment], texts.get(r.segment), tree, options)
         for r in rows
@@ -184,17 +184,42 @@ class _Details:
     speaker: str | None
 
 
-_DETAILS = text(
-    'SELECT id, call_id, start, "end", party, speaker_label FROM segments WHERE id IN :ids'
-).bindparams(bindparam("ids", expanding=True))
-
-
-def _details(conn: Connection, ids: list[int]) -> dict[int, _Details]:
-    """The call, times, party and speaker of each segment in `ids`."""
+def _hit_rows(
+    conn: Connection, ids: list[int]
+) -> tuple[dict[int, SegmentText], dict[int, _Details]]:
+    """The texts (as :func:`.index.segment_texts` reads them) and the call, times, party
+    and speaker of each segment in `ids`, in one statement (a page of hits is one round
+    trip to the database, which is most of a search's time on PostgreSQL)."""
     if not ids:
-        return {}
-    rows = conn.execute(_DETAILS, {"ids": ids})
-    return {int(r[0]): _Details(int(r[1]), r[2], r[3], r[4], r[5]) for r in rows}
+        return {}, {}
+    english = ", ''"
+    if has_table(conn, "translations"):
+        agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
+        english = (
+            f", (SELECT {agg}(tr.text, :nl) FROM translations tr "  # noqa: S608 (constants)
+            "WHERE tr.segment_id = s.id)"
+        )
+    sql = (
+        text(
+            f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "  # noqa: S608
+            's.start, s."end", s.speaker_label FROM segments s '
+            "JOIN transcripts t ON t.id = s.transcript_id "
+            "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
+        )
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(started_at=UTCDateTime())
+    )
+    texts: dict[int, SegmentText] = {}
+    details: dict[int, _Details] = {}
+    for i, c, body, kind, extra, party, started, start, end, speaker in conn.execute(
+        sql, {"ids": ids, "nl": "\n"}
+    ):
+        if kind == "translation":
+            texts[int(i)] = SegmentText(int(i), int(c), "", body or "", party, started)
+        else:
+            texts[int(i)] = SegmentText(int(i), int(c), body or "", extra or "", party, started)
+        details[int(i)] = _Details(int(c), start, end, party, speaker)
+    return texts, details
 
 
 def _hit(
