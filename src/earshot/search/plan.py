@@ -353,8 +353,8 @@ def _with_slang(conn: Connection, node: Node) -> Node:
     def walk(item: Node) -> Node:
         if isinstance(item, Term):
             more = slang_expansion(item.word)
-            # Each index key once: a key repeated under OR is scored differently by FTS5
-            # and by the PostgreSQL BM25, and adds nothing to what is found.
+            # Each index key once: a key repeated under OR would be scored twice,
+            # and adds nothing to what is found.
             seen = {k for keys in word_keys(item.word).values() for k in keys}
             extra: list[Node] = []
             for words in [(w,) for w in more.words] + list(more.phrases):
