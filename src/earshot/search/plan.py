@@ -10,9 +10,11 @@ without such a part lists its hits in call and segment order (:attr:`Plan.ranked
   columns: each query word may be any signature that holds one of its keys, found in
   the index's own term dictionary (``ru_sig`` / ``en_sig``, see :mod:`.tindex`).
 * ``party:``, ``from:``/``to:`` and ``call:`` are facets of every document (fast
-  fields); ``phone:``, ``person:``, ``theme:``, ``term:`` and ``place:`` are looked up
-  in the database (on the session's connection, so uncommitted tags count) and become
-  sets of calls or segments that the index intersects on its ``call`` / ``id`` fields.
+  fields; top-level ``from:``/``to:`` also through the UTC ``day``/``month`` terms, see
+  :meth:`_Compiler.dates`); ``phone:``, ``person:``, ``theme:``, ``term:`` and
+  ``place:`` are looked up in the database (on the session's connection, so uncommitted
+  tags count) and become sets of calls or segments that the index intersects on its
+  ``call`` / ``id`` fields.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -21,8 +23,9 @@ without such a part lists its hits in call and segment order (:attr:`Plan.ranked
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +34,7 @@ import tantivy
 from sqlalchemy import Connection, text
 
 from ..phones import normalize_phone
+from ..store.models import UTCDateTime
 from .index import has_table
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
@@ -39,8 +43,12 @@ from .tindex import SCHEMA, micros
 __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
 
 MAX_PHRASE_VARIANTS = 512
+MAX_DATE_TERMS = 400
 CALL_FIELDS = ("call", "from", "to", "phone")
 Q = tantivy.Query
+_CALL_SPAN = text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
+    lo=UTCDateTime(), hi=UTCDateTime()
+)
 MUST, SHOULD, MUST_NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
 
 
@@ -215,6 +223,64 @@ class _Compiler:
             raise SearchError(f"internal: cannot compile {node!r}")
         return self.field(node)
 
+    def bound(self, node: Field) -> datetime:
+        """A from:/to: filter's instant: the local midnight (case time zone) that starts
+        (from:) or ends (to:) its day."""
+        assert node.day is not None
+        day: date = node.day if node.name == "from" else node.day + timedelta(days=1)
+        return datetime.combine(day, time(0), tzinfo=self.zone)
+
+    def dates(self, fields: list[Field]) -> tantivy.Query:
+        """Top-level from:/to: filters as one query: the UTC days (``day``) and months
+        (``month``) they cover whole, as terms, and the partly covered first and last UTC
+        days (a case time zone off UTC) checked exactly on ``started``. Same answer as the
+        plain range, but a word's few hits meet a short union of postings instead of a
+        scan of the ``started`` column. Too many terms: the plain range."""
+        lo = max((self.bound(f) for f in fields if f.name == "from"), default=None)
+        hi = min((self.bound(f) for f in fields if f.name == "to"), default=None)
+        if lo is None or hi is None:
+            first, last = self.conn.execute(_CALL_SPAN).one()
+            if first is None or last is None:
+                return Q.empty_query()
+            lo = lo if lo is not None else first.replace(tzinfo=UTC)
+            hi = hi if hi is not None else last.replace(tzinfo=UTC) + timedelta(microseconds=1)
+        exact = Q.range_query(
+            SCHEMA,
+            "started",
+            tantivy.FieldType.Integer,
+            micros(lo),
+            micros(hi),
+            include_upper=False,
+        )
+        lo_u, hi_u = lo.astimezone(UTC), hi.astimezone(UTC)
+        if lo_u >= hi_u:
+            return Q.empty_query()
+        first_whole = lo_u.date() + timedelta(days=0 if lo_u.time() == time(0) else 1)
+        last_whole = hi_u.date() - timedelta(days=1)
+        edges = sorted({d.date() for d in (lo_u, hi_u) if d.time() != time(0)})
+        days: list[str] = []
+        months: list[str] = []
+        day = first_whole
+        while day <= last_whole and len(days) + len(months) <= MAX_DATE_TERMS:
+            month_end = day.replace(day=monthrange(day.year, day.month)[1])
+            if day.day == 1 and month_end <= last_whole:
+                months.append(f"{day:%Y%m}")
+                day = month_end + timedelta(days=1)
+            else:
+                days.append(f"{day:%Y%m%d}")
+                day += timedelta(days=1)
+        if len(days) + len(months) > MAX_DATE_TERMS:
+            return exact
+        parts = []
+        if days:
+            parts.append(Q.term_set_query(SCHEMA, "day", days))
+        if months:
+            parts.append(Q.term_set_query(SCHEMA, "month", months))
+        if edges:
+            edge_days = Q.term_set_query(SCHEMA, "day", [f"{d:%Y%m%d}" for d in edges])
+            parts.append(Q.boolean_query([(MUST, edge_days), (MUST, exact)]))
+        return _any(parts)
+
     def need(self, table: str, node: Field, what: str) -> None:
         if not has_table(self.conn, table):
             raise SearchError(
@@ -232,9 +298,7 @@ class _Compiler:
         if name == "call":
             return Q.term_query(SCHEMA, "call", int(value))
         if name in ("from", "to"):
-            assert node.day is not None
-            day: date = node.day if name == "from" else node.day + timedelta(days=1)
-            bound = micros(datetime.combine(day, time(0), tzinfo=self.zone))
+            bound = micros(self.bound(node))
             if name == "from":
                 return Q.range_query(SCHEMA, "started", tantivy.FieldType.Integer, bound, None)
             return Q.range_query(
@@ -394,6 +458,8 @@ def compile_query(
     pos: list[Node] = []
     neg: list[Node] = []
     rest: list[Node] = []
+    dates = [i for i in conjuncts if isinstance(i, Field) and i.name in ("from", "to")]
+    conjuncts = [i for i in conjuncts if i not in dates]
     for item in conjuncts:
         if isinstance(item, Not) and _text_only(item.item):
             neg.append(item.item)
@@ -407,6 +473,8 @@ def compile_query(
     clauses: list[tuple[Any, tantivy.Query]] = [(MUST, c.text(p)) for p in pos]
     clauses += [(MUST_NOT, c.text(n)) for n in neg]
     clauses += [(MUST, _unscored(c.any(r))) for r in rest]
-    if not pos and not rest:
+    if dates:
+        clauses.append((MUST, _unscored(c.dates(dates))))
+    if not pos and not rest and not dates:
         raise SearchError("internal: an empty query")
     return Plan(Q.boolean_query(clauses), ranked=bool(pos), has_phrase=has_phrase(node))
