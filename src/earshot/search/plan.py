@@ -44,6 +44,7 @@ __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phr
 
 MAX_PHRASE_VARIANTS = 512
 MAX_DATE_TERMS = 400
+MAX_UNION_TERMS = 64
 CALL_FIELDS = ("call", "from", "to", "phone")
 Q = tantivy.Query
 _CALL_SPAN = text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
@@ -125,6 +126,45 @@ def _any(queries: list[tantivy.Query]) -> tantivy.Query:
     if not queries:
         return Q.empty_query()
     return queries[0] if len(queries) == 1 else Q.boolean_query([(SHOULD, q) for q in queries])
+
+
+def _terms(field: str, values: list[str]) -> tantivy.Query | None:
+    """Any of `values` in a raw text field: a union of posting lists when they are few
+    (it skips along the word's hits; a term set would build a bitset of every match)."""
+    if not values:
+        return None
+    if len(values) <= MAX_UNION_TERMS:
+        return _any([Q.term_query(SCHEMA, field, v) for v in values])
+    return Q.term_set_query(SCHEMA, field, values)
+
+
+def _started(lo: datetime, hi: datetime) -> tantivy.Query:
+    """Calls started in [lo, hi), exactly (a fast-field range: it scans the column, so
+    it is kept for what the ``day``/``month``/``hour`` terms cannot say)."""
+    return Q.range_query(
+        SCHEMA, "started", tantivy.FieldType.Integer, micros(lo), micros(hi), include_upper=False
+    )
+
+
+def _hours(lo: datetime, hi: datetime) -> list[tantivy.Query | None]:
+    """Calls started in [lo, hi) (UTC, within one day): the whole hours as ``hour``
+    terms, a partly covered hour as its term and the exact range."""
+    whole: list[str] = []
+    parts: list[tantivy.Query | None] = []
+    hour = lo.replace(minute=0, second=0, microsecond=0)
+    while hour < hi:
+        end = hour + timedelta(hours=1)
+        term = f"{hour:%Y%m%d%H}"
+        if lo <= hour and end <= hi:
+            whole.append(term)
+        else:
+            exact = _started(max(lo, hour), min(hi, end))
+            parts.append(
+                Q.boolean_query([(MUST, Q.term_query(SCHEMA, "hour", term)), (MUST, exact)])
+            )
+        hour = end
+    parts.append(_terms("hour", whole))
+    return parts
 
 
 def _ids(field: str, ids: set[int]) -> tantivy.Query:
@@ -233,9 +273,9 @@ class _Compiler:
     def dates(self, fields: list[Field]) -> tantivy.Query:
         """Top-level from:/to: filters as one query: the UTC days (``day``) and months
         (``month``) they cover whole, as terms, and the partly covered first and last UTC
-        days (a case time zone off UTC) checked exactly on ``started``. Same answer as the
-        plain range, but a word's few hits meet a short union of postings instead of a
-        scan of the ``started`` column. Too many terms: the plain range."""
+        days (a case time zone off UTC) by their ``hour`` terms. Same answer as the plain
+        range, but a word's hits meet a short union of postings instead of a scan of the
+        ``started`` column."""
         lo = max((self.bound(f) for f in fields if f.name == "from"), default=None)
         hi = min((self.bound(f) for f in fields if f.name == "to"), default=None)
         if lo is None or hi is None:
@@ -244,20 +284,11 @@ class _Compiler:
                 return Q.empty_query()
             lo = lo if lo is not None else first.replace(tzinfo=UTC)
             hi = hi if hi is not None else last.replace(tzinfo=UTC) + timedelta(microseconds=1)
-        exact = Q.range_query(
-            SCHEMA,
-            "started",
-            tantivy.FieldType.Integer,
-            micros(lo),
-            micros(hi),
-            include_upper=False,
-        )
         lo_u, hi_u = lo.astimezone(UTC), hi.astimezone(UTC)
         if lo_u >= hi_u:
             return Q.empty_query()
         first_whole = lo_u.date() + timedelta(days=0 if lo_u.time() == time(0) else 1)
         last_whole = hi_u.date() - timedelta(days=1)
-        edges = sorted({d.date() for d in (lo_u, hi_u) if d.time() != time(0)})
         days: list[str] = []
         months: list[str] = []
         day = first_whole
@@ -270,16 +301,18 @@ class _Compiler:
                 days.append(f"{day:%Y%m%d}")
                 day += timedelta(days=1)
         if len(days) + len(months) > MAX_DATE_TERMS:
-            return exact
-        parts = []
-        if days:
-            parts.append(Q.term_set_query(SCHEMA, "day", days))
-        if months:
-            parts.append(Q.term_set_query(SCHEMA, "month", months))
-        if edges:
-            edge_days = Q.term_set_query(SCHEMA, "day", [f"{d:%Y%m%d}" for d in edges])
-            parts.append(Q.boolean_query([(MUST, edge_days), (MUST, exact)]))
-        return _any(parts)
+            return _started(lo, hi)
+        parts = [_terms("day", days), _terms("month", months)]
+        # The partly covered UTC days (a case time zone off UTC): their whole UTC hours as
+        # ``hour`` terms, a partly covered hour (a zone off by :30 or :45) exactly.
+        if first_whole > last_whole:
+            parts += _hours(lo_u, hi_u)
+        else:
+            if lo_u.time() != time(0):
+                parts += _hours(lo_u, datetime.combine(first_whole, time(0), tzinfo=UTC))
+            if hi_u.time() != time(0):
+                parts += _hours(datetime.combine(hi_u.date(), time(0), tzinfo=UTC), hi_u)
+        return _any([p for p in parts if p is not None])
 
     def need(self, table: str, node: Field, what: str) -> None:
         if not has_table(self.conn, table):
@@ -294,7 +327,7 @@ class _Compiler:
     def field(self, node: Field) -> tantivy.Query:
         name, value = node.name, node.value
         if name == "party":
-            return Q.term_set_query(SCHEMA, "party", value.split("|"))
+            return _terms("party", value.split("|")) or Q.empty_query()
         if name == "call":
             return Q.term_query(SCHEMA, "call", int(value))
         if name in ("from", "to"):

@@ -24,8 +24,8 @@ BM25), ``ru_seq`` / ``en_seq`` one *signature* per word (its sorted keys joined 
 with positions for exact phrases, ``ru_sig`` / ``en_sig`` a ``key>signature`` term for
 each key of an ambiguous word (how a phrase word finds every signature holding one of its
 keys, through the term dictionary). Facets are fast fields: ``id``, ``call``,
-``started`` (microseconds since the epoch, UTC, with its UTC ``day`` and ``month`` as
-terms for date ranges), ``party``, ``order`` (call and segment
+``started`` (microseconds since the epoch, UTC, with its UTC ``hour``, ``day`` and
+``month`` as terms for date ranges), ``party``, ``order`` (call and segment
 for unranked listings); ``digest`` lets :func:`earshot.search.check_index` compare a
 document with the row it came from.
 """
@@ -75,7 +75,7 @@ __all__ = [
 INDEX_DIR = "search-index"
 LOCK_NAME = "search-index.lock"
 BUILT_MARK = "earshot-index-built"
-INDEX_VERSION = "2"  # bump when the documents change: the next open rebuilds
+INDEX_VERSION = "3"  # bump when the documents change: the next open rebuilds
 _HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
@@ -93,6 +93,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("party", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
     for column in COLUMNS:
         sb.add_text_field(column, tokenizer_name="whitespace", index_option="freq")
         sb.add_text_field(f"{column}_seq", tokenizer_name="whitespace", index_option="position")
@@ -128,14 +129,14 @@ def _fields(seg: SegmentText) -> dict[str, object]:
     }
     if seg.started_at is not None:
         out["started"] = micros(seg.started_at)
-        out["day"], out["month"] = _day_month(seg.started_at)
+        out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
     return out
 
 
 @lru_cache(maxsize=65536)
-def _day_month(moment: datetime) -> tuple[str, str]:
+def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
     utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return f"{utc:%Y%m%d}", f"{utc:%Y%m}"
+    return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
 
 
 def document_digest(fields: dict[str, object]) -> int:
