@@ -269,19 +269,28 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     found = _OPEN.get(engine)
-    if found is not None:
+    if found is not None and (found.built or not prepare):
         return found
+    # Opened (and built) under one lock, so that a second thread of a server never sees
+    # a half-built index.
     with _OPENING:
-        found = _OPEN.get(engine)
-        if found is not None:
-            return found
-        case_dir = session.info.get("case_dir")
-        memory = case_dir is None or uses_memory(session)
-        idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
-        _OPEN[engine] = idx
-    if not prepare:
-        return idx
-    if not idx.built or idx.path is None:
+        idx = _OPEN.get(engine)
+        if idx is None:
+            case_dir = session.info.get("case_dir")
+            memory = case_dir is None or uses_memory(session)
+            idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
+            if prepare:
+                _prepare(engine, idx, fresh=True)
+            _OPEN[engine] = idx
+        elif prepare and not idx.built:
+            _prepare(engine, idx, fresh=False)
+    return idx
+
+
+def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
+    """Build a new (or in-memory, or half-built) index from the database; else apply the
+    outbox a crash may have left."""
+    if not idx.built or (fresh and idx.path is None):
         with engine.connect() as conn:
             upto = rebuild(conn, idx)[1]
             conn.rollback()
@@ -289,7 +298,6 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
                 _delete_rows(conn, f"id <= {int(upto)}")
     else:
         apply_outbox(engine, idx)
-    return idx
 
 
 def _delete_rows(conn: Connection, where: str) -> bool:
