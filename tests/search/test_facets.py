@@ -1,5 +1,5 @@
-"""Facet tokens (party, UTC day and month) narrow word + filter queries inside FTS5;
-the answers must equal plain filtering, in any time zone, after any edit."""
+"""Facets (party, call start) are fast fields of the index; word + filter answers must
+equal plain filtering, in any time zone, after any edit."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from earshot.search import SearchOptions, check_index, parse_query, search
-from earshot.search.plan import compile_query
+from earshot.search import SearchOptions, check_index, search
 from earshot.store.case import Case
 from earshot.store.models import Call, Segment
 
@@ -83,20 +82,22 @@ def test_moved_call_and_changed_party_are_reindexed(sample_case: Case) -> None:
         assert check_index(session) == []
 
 
-def test_sqlite_match_carries_month_and_boundary_day_tokens(sample_case: Case) -> None:
-    if sample_case.engine.dialect.name != "sqlite":
-        return
-    query = f"{WORD} from:2023-01-01 to:2023-02-03 party:A|B"
+def test_facets_are_fast_fields_of_every_document(sample_case: Case) -> None:
+    """Each document holds its segment's party and its call's start (µs, UTC)."""
+    import tantivy
+
+    from earshot.search.tindex import index_for, micros
+
     with sample_case.session() as session:
-        conn = session.connection()
-        plan = compile_query(conn, parse_query(query), query, region="RU", timezone="Europe/Moscow")
-        match = str(plan.params[plan.main.lstrip(":")]) if plan.main else ""
-        # Moscow midnight of 1 January is 21:00 UTC on 31 December: that day too.
-        for token in ("xda20221231", "xmb202301", "xda20230201", "xdb20230203"):
-            assert token in match, token
-        assert "xda20230204" not in match and "xdx" not in match
-        assert plan.where  # Moscow midnights are not UTC ones: SQL still decides the edges
-        utc = compile_query(conn, parse_query(query), query, region="RU", timezone="UTC")
-        assert utc.where == []  # whole UTC days and a party: FTS5 alone decides
-        stored = conn.execute(text("SELECT meta FROM segment_fts LIMIT 1")).scalar_one()
-        assert len(str(stored).split()) == 3
+        searcher = index_for(session).searcher()
+        result = searcher.search(tantivy.Query.all_query(), limit=10_000)
+        addresses = [a for _s, a in result.hits]
+        ids = searcher.fast_field_values("id", addresses)
+        started = dict(zip(ids, searcher.fast_field_values("started", addresses), strict=True))
+        rows = session.execute(
+            select(Segment.id, Call.started_at).join(Call, Call.id == Segment.call_id)
+        ).all()
+        assert len(rows) == len(ids) > 0
+        for seg_id, start in rows:
+            assert started[seg_id] == (None if start is None else micros(start))
+        assert check_index(session) == []

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import sync as _sync  # noqa: F401  (registers the flush events)
+from . import sync as _sync
 from .check import check_index
 from .engine import TOTAL_CAP, SearchHit, SearchOptions, SearchResult, search
-from .index import index_segments, reindex_all
+from .index import enqueue
 from .query import QuerySyntaxError, SearchError, parse_query
 
 __all__ = [
@@ -37,13 +37,26 @@ __all__ = [
 
 
 def reindex(session: Session, progress: Callable[[int, int], None] | None = None) -> int:
-    """Rebuild the whole index in `session`'s transaction; returns segments indexed."""
-    return reindex_all(session.connection(), progress=progress)
+    """Rebuild the whole index from the database as `session` sees it; returns segments
+    indexed. The outbox rows it covers go with `session`'s commit."""
+    from sqlalchemy import text
+
+    from .tindex import index_for, rebuild
+
+    conn = session.connection()
+    done, upto = rebuild(conn, index_for(session, prepare=False), progress)
+    if upto is not None:
+        conn.execute(text("DELETE FROM search_outbox WHERE id <= :m"), {"m": upto})
+    return done
 
 
 def reindex_segments(session: Session, ids: Iterable[int]) -> int:
-    """Re-index some segments (after bulk SQL that bypassed the ORM)."""
-    return index_segments(session.connection(), ids)
+    """Re-index some segments after bulk SQL that bypassed the ORM: outbox rows in
+    `session`'s transaction, applied after its commit."""
+    written = enqueue(session.connection(), ids)
+    if written:
+        session.info[_sync._DIRTY] = True
+    return written
 
 
 class _SearchPackage(types.ModuleType):

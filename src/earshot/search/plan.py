@@ -1,35 +1,20 @@
-"""Compiling a query tree to SQL for one backend: parameters only, never spliced text.
+"""Compiling a query tree to one tantivy query: parameters only, never spliced text.
 
-The top-level AND's plain-text parts become the *main* full-text expression (one FTS5
-MATCH on SQLite, tsquery tests over ``segment_search ss`` on PostgreSQL); the key
-phrases of its words (one per index key, with the columns it may match in) are what
-BM25 is computed over, in the same order on both backends. Top-level call filters
-(call, dates, phone) become one ``s.call_id IN (SELECT c.id FROM calls c WHERE ...)``
-so that the database starts from the most selective call index. Everything else
-(text under OR with a filter, a lone NOT, segment filters) compiles to plain SQL
-conditions over ``segments s``.
+The top-level AND's plain-text parts are the *scored* part (BM25 over the lemma keys of
+their words, in ``ru`` and ``en``); everything else is a filter that scores nothing
+(``const_score`` 0): a hit's score is its text's alone, whatever the filters. A query
+without such a part lists its hits in call and segment order (:attr:`Plan.ranked`).
 
-Phrases are exact in SQL on both backends: FTS5 phrase queries over the word-signature
-columns (each query word may be any signature holding one of its keys, listed in
-``search_signatures``), and tsquery's ``<->`` over the word positions on PostgreSQL.
-
-On SQLite, top-level ``party:`` and ``from:``/``to:`` filters next to text also add
-*facet tokens* to the MATCH (``meta : (...)``, see :func:`.index.meta_tokens`): the
-UTC months (or, for a partly covered month, days) the range touches, each with the
-party (or every party), or the party alone.
-They only narrow the candidates (a superset of the answer, computed with the same
-bounds), so FTS5 intersects posting lists in C instead of the rows being joined one
-by one. Where the tokens say exactly what the filters say (the party; a range whose
-bounds are UTC midnights, as in a UTC case) the filters are left to FTS5 alone;
-otherwise the SQL filters still decide, so local-time boundary days stay exact. Either
-way the answer equals PostgreSQL's.
-
-On PostgreSQL, top-level call filters and ``party:`` next to text are conditions over
-``segment_search`` itself (:attr:`Plan.index_where`): its ``party`` and ``started_at``
-copy the segment's party and its call's start (migration 0404), compared with the very
-same bounds (local midnights of the case time zone, as UTC instants), and ``call:`` /
-``phone:`` go through its ``call_id``. With no other filter the segments table is not
-joined at all: the word's GIN bitmap and the facet conditions meet on one table.
+* A word is any of its keys in either column (:func:`term_phrases`).
+* A phrase is its words, and (unscored) the exact sequence over the word-signature
+  columns: each query word may be any signature that holds one of its keys, found in
+  the index's own term dictionary (``ru_sig`` / ``en_sig``, see :mod:`.tindex`).
+* ``party:``, ``from:``/``to:`` and ``call:`` are facets of every document (fast
+  fields; top-level ``from:``/``to:`` also through the UTC ``day``/``month`` terms, see
+  :meth:`_Compiler.dates`); ``phone:``, ``person:``, ``theme:``, ``term:`` and
+  ``place:`` are looked up in the database (on the session's connection, so uncommitted
+  tags count) and become sets of calls or segments that the index intersects on its
+  ``call`` / ``id`` fields.
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
@@ -39,30 +24,38 @@ joined at all: the word's GIN bitmap and the facet conditions meet on one table.
 from __future__ import annotations
 
 from calendar import monthrange
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import BindParameter, Connection, bindparam, text
+import tantivy
+from sqlalchemy import Connection, text
 
 from ..phones import normalize_phone
 from ..store.models import UTCDateTime
-from .index import PARTY_CODES, facet_token, has_table, party_code
+from .index import has_table
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
 from .text import COLUMNS, Column, word_keys
+from .tindex import SCHEMA, micros
 
 __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
 
 MAX_PHRASE_VARIANTS = 512
-MAX_FACET_TOKENS = 200  # a wider date range gets no facet tokens (the SQL filter alone)
+MAX_DATE_TERMS = 400
+MAX_UNION_TERMS = 64
 CALL_FIELDS = ("call", "from", "to", "phone")
+Q = tantivy.Query
+_CALL_SPAN = text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
+    lo=UTCDateTime(), hi=UTCDateTime()
+)
+MUST, SHOULD, MUST_NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
 
 
 @dataclass(frozen=True)
 class KeyPhrase:
-    """One index key searched in some columns: FTS5's unit of BM25 scoring."""
+    """One index key searched in some columns."""
 
     key: str
     columns: tuple[Column, ...]
@@ -71,16 +64,10 @@ class KeyPhrase:
 
 @dataclass
 class Plan:
-    """A compiled query: SQL fragments and their parameters."""
+    """A compiled query: the tantivy query, and whether hits are ranked by score."""
 
-    backend: str
-    main: str | None = None  # SQLite: the MATCH parameter; PostgreSQL: an SQL condition
-    main_phrases: list[KeyPhrase] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)  # conditions over segments s (and ss)
-    index_where: list[str] = field(default_factory=list)  # over segment_search ss alone
-    params: dict[str, Any] = field(default_factory=dict)
-    binds: list[BindParameter[Any]] = field(default_factory=list)
-    uses_index: bool = False
+    query: tantivy.Query
+    ranked: bool
     has_phrase: bool = False
 
 
@@ -127,67 +114,114 @@ def term_phrases(word: str, negated: bool = False) -> list[KeyPhrase]:
     return [KeyPhrase(key, tuple(cols), negated) for key, cols in order.items()]
 
 
-def _quote_fts(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
+def _unscored(query: tantivy.Query) -> tantivy.Query:
+    return Q.const_score_query(query, 0.0)
 
 
-def _quote_ts(key: str) -> str:
-    return "'" + key.replace("\\", "\\\\").replace("'", "''") + "'"
+def _all_but(query: tantivy.Query) -> tantivy.Query:
+    return Q.boolean_query([(MUST, _unscored(Q.all_query())), (MUST_NOT, query)])
+
+
+def _any(queries: list[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return Q.empty_query()
+    return queries[0] if len(queries) == 1 else Q.boolean_query([(SHOULD, q) for q in queries])
+
+
+def _terms(field: str, values: list[str]) -> tantivy.Query | None:
+    """Any of `values` in a raw text field: a union of posting lists when they are few
+    (it skips along the word's hits; a term set would build a bitset of every match)."""
+    if not values:
+        return None
+    if len(values) <= MAX_UNION_TERMS:
+        return _any([Q.term_query(SCHEMA, field, v) for v in values])
+    return Q.term_set_query(SCHEMA, field, values)
+
+
+def _started(lo: datetime, hi: datetime) -> tantivy.Query:
+    """Calls started in [lo, hi), exactly (a fast-field range: it scans the column, so
+    it is kept for what the ``day``/``month``/``hour`` terms cannot say)."""
+    return Q.range_query(
+        SCHEMA, "started", tantivy.FieldType.Integer, micros(lo), micros(hi), include_upper=False
+    )
+
+
+def _hours(lo: datetime, hi: datetime) -> list[tantivy.Query | None]:
+    """Calls started in [lo, hi) (UTC, within one day): the whole hours as ``hour``
+    terms, a partly covered hour as its term and the exact range."""
+    whole: list[str] = []
+    parts: list[tantivy.Query | None] = []
+    hour = lo.replace(minute=0, second=0, microsecond=0)
+    while hour < hi:
+        end = hour + timedelta(hours=1)
+        term = f"{hour:%Y%m%d%H}"
+        if lo <= hour and end <= hi:
+            whole.append(term)
+        else:
+            exact = _started(max(lo, hour), min(hi, end))
+            parts.append(
+                Q.boolean_query([(MUST, Q.term_query(SCHEMA, "hour", term)), (MUST, exact)])
+            )
+        hour = end
+    parts.append(_terms("hour", whole))
+    return parts
+
+
+def _ids(field: str, ids: set[int]) -> tantivy.Query:
+    return Q.term_set_query(SCHEMA, field, sorted(ids)) if ids else Q.empty_query()
 
 
 class _Compiler:
-    def __init__(self, conn: Connection, query: str, region: str, timezone: str) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        query: str,
+        region: str,
+        timezone: str,
+        searchers: list[tantivy.Searcher],
+    ) -> None:
         self.conn = conn
         self.query = query
         self.region = region
-        self.backend = conn.dialect.name
-        self.plan = Plan(self.backend)
+        self.searchers = searchers
         try:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = ZoneInfo("UTC")
 
-    def param(self, value: Any, type_: Any = None) -> str:
-        name = f"p{len(self.plan.params)}"
-        self.plan.params[name] = value
-        if type_ is not None:
-            self.plan.binds.append(bindparam(name, type_=type_))
-        return f":{name}"
-
-    # -- SQLite: FTS5 expressions ---------------------------------------------------------
-    def fts(self, node: Node, phrases: list[KeyPhrase], negated: bool = False) -> str:
-        """FTS5 MATCH text for a plain-text node (no fields)."""
+    # -- text -----------------------------------------------------------------------------
+    def text(self, node: Node) -> tantivy.Query:
+        """The scored query of a plain-text node (no field)."""
         if isinstance(node, Term):
-            parts = []
-            for phrase in term_phrases(node.word, negated):
-                phrases.append(phrase)
-                cols = (
-                    phrase.columns[0]
-                    if len(phrase.columns) == 1
-                    else "{" + " ".join(phrase.columns) + "}"
-                )
-                parts.append(f"{cols} : {_quote_fts(phrase.key)}")
-            return "(" + " OR ".join(parts) + ")"
+            return _any(
+                [
+                    Q.term_query(SCHEMA, column, phrase.key)
+                    for phrase in term_phrases(node.word)
+                    for column in phrase.columns
+                ]
+            )
         if isinstance(node, Phrase):
-            words = [self.fts(Term(w), phrases, negated) for w in node.words]
-            return "(" + " AND ".join(words) + " AND " + self.fts_sequence(node.words) + ")"
+            words: list[tuple[Any, tantivy.Query]] = [
+                (MUST, self.text(Term(w))) for w in node.words
+            ]
+            return Q.boolean_query([*words, (MUST, _unscored(self.sequence(node.words)))])
         if isinstance(node, Or):
-            return "(" + " OR ".join(self.fts(i, phrases, negated) for i in node.items) + ")"
+            return Q.boolean_query([(SHOULD, self.text(i)) for i in node.items])
         if isinstance(node, And):
-            pos = [i for i in node.items if not isinstance(i, Not)]
-            neg = [i.item for i in node.items if isinstance(i, Not)]
+            pos = [(MUST, self.text(i)) for i in node.items if not isinstance(i, Not)]
+            neg = [(MUST_NOT, self.text(i.item)) for i in node.items if isinstance(i, Not)]
             if not pos:
-                raise SearchError("internal: FTS5 cannot say a lone NOT")
-            pos_s = "(" + " AND ".join(self.fts(i, phrases, negated) for i in pos) + ")"
-            neg_s = [self.fts(i, phrases, not negated) for i in neg]
-            return "(" + pos_s + "".join(f" NOT {i}" for i in neg_s) + ")"
-        raise SearchError(f"internal: FTS5 cannot say {node!r}")
+                pos = [(MUST, _unscored(Q.all_query()))]
+            return Q.boolean_query(pos + neg)
+        if isinstance(node, Not):
+            return _all_but(self.text(node.item))
+        raise SearchError(f"internal: a filter reached the text index ({node!r})")
 
-    def fts_sequence(self, words: tuple[str, ...]) -> str:
+    def sequence(self, words: tuple[str, ...]) -> tantivy.Query:
         """The exact phrase over the signature columns: any signature of each word's keys."""
-        per_column: list[str] = []
+        per_column: list[tantivy.Query] = []
         for column in COLUMNS:
-            options = [self.signatures(word_keys(w)[column]) for w in words]
+            options = [self.signatures(word_keys(w)[column], column) for w in words]
             count = 1
             for opt in options:
                 count *= len(opt)
@@ -196,140 +230,90 @@ class _Compiler:
                     f"the phrase {' '.join(words)!r} has {count} readings, more than "
                     f"{MAX_PHRASE_VARIANTS}; shorten it or search its words without quotes"
                 )
-            variants = " OR ".join(_quote_fts(" ".join(combo)) for combo in product(*options))
-            per_column.append(f"{column}_seq : ({variants})")
-        return "(" + " OR ".join(per_column) + ")"
+            per_column += [
+                Q.phrase_query(SCHEMA, f"{column}_seq", list(combo)) for combo in product(*options)
+            ]
+        return _any(per_column)
 
-    def signatures(self, keys: tuple[str, ...]) -> list[str]:
-        """Every signature token a word with `keys` may have in the index."""
+    def signatures(self, keys: tuple[str, ...], column: Column) -> list[str]:
+        """Every signature token a word with `keys` may have in `column`."""
         found = dict.fromkeys(keys)
-        marks = ", ".join(f":k{i}" for i in range(len(keys)))
-        rows = self.conn.execute(
-            text(f"SELECT DISTINCT signature FROM search_signatures WHERE key IN ({marks})"),
-            {f"k{i}": k for i, k in enumerate(keys)},
-        )
-        for (signature,) in rows:
-            found.setdefault(str(signature))
+        for searcher in self.searchers:
+            for key in keys:
+                for term, _count in searcher.terms_with_prefix(f"{column}_sig", key + ">"):
+                    found.setdefault(term.split(">", 1)[1])
         return sorted(found)
 
-    # -- SQLite: facet tokens that narrow a MATCH --------------------------------------
-    def facet_hint(self, fields: list[Field]) -> tuple[str | None, bool]:
-        """FTS5 text over ``meta`` that every row passing `fields` matches (or None), and
-        whether exactly those rows match it (then the SQL filters can be left out)."""
-        parties: set[str] | None = None
-        for node in fields:
-            if node.name == "party":
-                codes = {party_code(v) for v in node.value.split("|")}
-                parties = codes if parties is None else parties & codes
-        dates, exact = self.date_stamps([f for f in fields if f.name in ("from", "to")])
-        wanted = sorted(parties) if parties is not None else list(PARTY_CODES)
-        if dates:
-            tokens = [facet_token(kind, code, stamp) for code in wanted for kind, stamp in dates]
-        elif parties is not None:
-            tokens = [facet_token("p", code) for code in wanted]
-        else:
-            return None, False
-        if not tokens or len(tokens) > MAX_FACET_TOKENS:
-            return None, False
-        return "meta : (" + " OR ".join(tokens) + ")", exact
-
-    def date_stamps(self, fields: list[Field]) -> tuple[list[tuple[str, str]], bool]:
-        """(kind, stamp) of the UTC months ``m`` and days ``d`` covering the calls that the
-        from:/to: `fields` admit (the same bounds as :meth:`call_field`), [] for none or
-        too many; and whether they cover exactly those calls (every bound the query gives
-        is a UTC midnight, i.e. no day is only partly inside the local-time range)."""
-        lo: datetime | None = None
-        hi: datetime | None = None
-        for node in fields:
-            assert node.day is not None
-            if node.name == "from":
-                moment = datetime.combine(node.day, time(0), tzinfo=self.zone)
-                lo = moment if lo is None else max(lo, moment)
-            else:
-                moment = datetime.combine(node.day + timedelta(days=1), time(0), tzinfo=self.zone)
-                hi = moment if hi is None else min(hi, moment)
-        if lo is None and hi is None:
-            return [], True
-        exact = all(b is None or b.astimezone(UTC).time() == time(0) for b in (lo, hi))
-        if lo is None or hi is None:
-            first, last_call = self.conn.execute(
-                text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
-                    lo=UTCDateTime(), hi=UTCDateTime()
-                )
-            ).one()
-            if first is None or last_call is None:
-                return [], False
-            lo = lo if lo is not None else first
-            hi = hi if hi is not None else last_call + timedelta(microseconds=1)
-        start = lo.astimezone(UTC).date()
-        end = (hi.astimezone(UTC) - timedelta(microseconds=1)).date()
-        out: list[tuple[str, str]] = []
-        month = start.replace(day=1)
-        while month <= end and len(out) <= MAX_FACET_TOKENS:
-            month_end = month.replace(day=monthrange(month.year, month.month)[1])
-            first_day, last_day = max(month, start), min(month_end, end)
-            covered = (last_day - first_day).days + 1
-            if first_day == month and last_day == month_end:
-                out.append(("m", f"{month:%Y%m}"))
-            else:
-                out.extend(("d", f"{first_day + timedelta(days=d):%Y%m%d}") for d in range(covered))
-            month = month_end + timedelta(days=1)
-        return (out, exact) if len(out) <= MAX_FACET_TOKENS else ([], False)
-
-    # -- PostgreSQL: tsquery conditions over ss -------------------------------------------
-    def ts(self, node: Node, phrases: list[KeyPhrase] | None, negated: bool = False) -> str:
-        """A PostgreSQL condition over ``ss`` (segment_search) for a plain-text node."""
-        self.plan.uses_index = True
-        if isinstance(node, Term):
-            parts: list[str] = []
-            for phrase in term_phrases(node.word, negated):
-                if phrases is not None:
-                    phrases.append(phrase)
-                p = self.param(_quote_ts(phrase.key))
-                parts.extend(f"ss.{col} @@ CAST({p} AS tsquery)" for col in phrase.columns)
-            return "(" + " OR ".join(parts) + ")"
-        if isinstance(node, Phrase):
-            words = [self.ts(Term(w), phrases, negated) for w in node.words]
-            seq: list[str] = []
-            for column in COLUMNS:
-                query = " <-> ".join(
-                    "(" + " | ".join(_quote_ts(k) for k in word_keys(w)[column]) + ")"
-                    for w in node.words
-                )
-                seq.append(f"ss.{column} @@ CAST({self.param(query)} AS tsquery)")
-            return "(" + " AND ".join(words) + " AND (" + " OR ".join(seq) + "))"
-        if isinstance(node, And):
-            return "(" + " AND ".join(self.ts(i, phrases, negated) for i in node.items) + ")"
-        if isinstance(node, Or):
-            return "(" + " OR ".join(self.ts(i, phrases, negated) for i in node.items) + ")"
-        if isinstance(node, Not):
-            return f"(NOT {self.ts(node.item, phrases, not negated)})"
-        raise SearchError(f"internal: a filter reached the text index ({node!r})")
-
-    # -- generic SQL over segments s ------------------------------------------------------
-    def text_match(self, node: Node) -> str:
-        """Segments whose text satisfies a plain-text node, as a condition over ``s``."""
-        if self.backend == "postgresql":
-            return self.ts(node, None)
-        expr = self.fts(node, [])
-        return f"s.id IN (SELECT rowid FROM segment_fts WHERE segment_fts MATCH {self.param(expr)})"
-
-    def sql(self, node: Node) -> str:
+    # -- filters --------------------------------------------------------------------------
+    def any(self, node: Node) -> tantivy.Query:
+        """Any node; only its text parts score."""
         if _text_only(node):
-            return self.text_match(node)
+            return self.text(node)
         if isinstance(node, And):
-            return "(" + " AND ".join(self.sql(i) for i in node.items) + ")"
+            pos = [(MUST, self.any(i)) for i in node.items if not isinstance(i, Not)]
+            neg = [(MUST_NOT, self.any(i.item)) for i in node.items if isinstance(i, Not)]
+            if not pos:
+                pos = [(MUST, _unscored(Q.all_query()))]
+            return Q.boolean_query(pos + neg)
         if isinstance(node, Or):
-            return "(" + " OR ".join(self.sql(i) for i in node.items) + ")"
+            return Q.boolean_query([(SHOULD, self.any(i)) for i in node.items])
         if isinstance(node, Not):
-            return f"(NOT {self.sql(node.item)})"
+            return _all_but(self.any(node.item))
         if not isinstance(node, Field):
             raise SearchError(f"internal: cannot compile {node!r}")
-        if node.name in CALL_FIELDS:
-            return f"s.call_id IN (SELECT c.id FROM calls c WHERE {self.call_field(node)})"
         return self.field(node)
 
-    # -- field filters --------------------------------------------------------------------
+    def bound(self, node: Field) -> datetime:
+        """A from:/to: filter's instant: the local midnight (case time zone) that starts
+        (from:) or ends (to:) its day."""
+        assert node.day is not None
+        day: date = node.day if node.name == "from" else node.day + timedelta(days=1)
+        return datetime.combine(day, time(0), tzinfo=self.zone)
+
+    def dates(self, fields: list[Field]) -> tantivy.Query:
+        """Top-level from:/to: filters as one query: the UTC days (``day``) and months
+        (``month``) they cover whole, as terms, and the partly covered first and last UTC
+        days (a case time zone off UTC) by their ``hour`` terms. Same answer as the plain
+        range, but a word's hits meet a short union of postings instead of a scan of the
+        ``started`` column."""
+        lo = max((self.bound(f) for f in fields if f.name == "from"), default=None)
+        hi = min((self.bound(f) for f in fields if f.name == "to"), default=None)
+        if lo is None or hi is None:
+            first, last = self.conn.execute(_CALL_SPAN).one()
+            if first is None or last is None:
+                return Q.empty_query()
+            lo = lo if lo is not None else first.replace(tzinfo=UTC)
+            hi = hi if hi is not None else last.replace(tzinfo=UTC) + timedelta(microseconds=1)
+        lo_u, hi_u = lo.astimezone(UTC), hi.astimezone(UTC)
+        if lo_u >= hi_u:
+            return Q.empty_query()
+        first_whole = lo_u.date() + timedelta(days=0 if lo_u.time() == time(0) else 1)
+        last_whole = hi_u.date() - timedelta(days=1)
+        days: list[str] = []
+        months: list[str] = []
+        day = first_whole
+        while day <= last_whole and len(days) + len(months) <= MAX_DATE_TERMS:
+            month_end = day.replace(day=monthrange(day.year, day.month)[1])
+            if day.day == 1 and month_end <= last_whole:
+                months.append(f"{day:%Y%m}")
+                day = month_end + timedelta(days=1)
+            else:
+                days.append(f"{day:%Y%m%d}")
+                day += timedelta(days=1)
+        if len(days) + len(months) > MAX_DATE_TERMS:
+            return _started(lo, hi)
+        parts = [_terms("day", days), _terms("month", months)]
+        # The partly covered UTC days (a case time zone off UTC): their whole UTC hours as
+        # ``hour`` terms, a partly covered hour (a zone off by :30 or :45) exactly.
+        if first_whole > last_whole:
+            parts += _hours(lo_u, hi_u)
+        else:
+            if lo_u.time() != time(0):
+                parts += _hours(lo_u, datetime.combine(first_whole, time(0), tzinfo=UTC))
+            if hi_u.time() != time(0):
+                parts += _hours(datetime.combine(hi_u.date(), time(0), tzinfo=UTC), hi_u)
+        return _any([p for p in parts if p is not None])
+
     def need(self, table: str, node: Field, what: str) -> None:
         if not has_table(self.conn, table):
             raise SearchError(
@@ -337,69 +321,74 @@ class _Compiler:
                 "run the language processing first, or drop the filter"
             )
 
-    def date_bound(self, node: Field, column: str) -> str:
-        """A from:/to: filter as a condition on `column` (a call's start, naive UTC): the
-        local midnight of the case time zone that starts (from:) or ends (to:) the day."""
-        assert node.day is not None
-        day: date = node.day if node.name == "from" else node.day + timedelta(days=1)
-        moment = datetime.combine(day, time(0), tzinfo=self.zone)
-        op = ">=" if node.name == "from" else "<"
-        return f"({column} {op} {self.param(moment, UTCDateTime())})"
+    def rows(self, sql: str, params: dict[str, Any]) -> set[int]:
+        return {int(r[0]) for r in self.conn.execute(text(sql), params)}
 
-    def call_field(self, node: Field) -> str:
-        """A call-level filter as a condition over ``calls c``."""
-        name, value = node.name, node.value
-        if name == "call":
-            return f"(c.id = {self.param(int(value))})"
-        if name in ("from", "to"):
-            return self.date_bound(node, "c.started_at")
-        try:
-            e164 = normalize_phone(value, self.region)
-        except ValueError as exc:
-            raise QuerySyntaxError(
-                self.query,
-                node.position,
-                str(exc).split(" (")[0],
-                "write the number with its country code, e.g. phone:+79155553147",
-            ) from None
-        return (
-            "c.id IN (SELECT fpa.call_id FROM parties fpa "
-            "JOIN phones fph ON fph.id = fpa.phone_id "
-            f"WHERE fph.e164 = {self.param(e164)})"
-        )
-
-    def field(self, node: Field) -> str:
-        """A segment-level filter as a condition over ``segments s``."""
+    def field(self, node: Field) -> tantivy.Query:
         name, value = node.name, node.value
         if name == "party":
-            return "(s.party IN (" + ", ".join(self.param(p) for p in value.split("|")) + "))"
+            return _terms("party", value.split("|")) or Q.empty_query()
+        if name == "call":
+            return Q.term_query(SCHEMA, "call", int(value))
+        if name in ("from", "to"):
+            bound = micros(self.bound(node))
+            if name == "from":
+                return Q.range_query(SCHEMA, "started", tantivy.FieldType.Integer, bound, None)
+            return Q.range_query(
+                SCHEMA, "started", tantivy.FieldType.Integer, None, bound, include_upper=False
+            )
+        if name == "phone":
+            try:
+                e164 = normalize_phone(value, self.region)
+            except ValueError as exc:
+                raise QuerySyntaxError(
+                    self.query,
+                    node.position,
+                    str(exc).split(" (")[0],
+                    "write the number with its country code, e.g. phone:+79155553147",
+                ) from None
+            calls = self.rows(
+                "SELECT fpa.call_id FROM parties fpa JOIN phones fph ON fph.id = fpa.phone_id "
+                "WHERE fph.e164 = :v",
+                {"v": e164},
+            )
+            return _ids("call", calls)
         if name == "term":
             self.need("segment_slang", node, "slang tagging")
-            return (
-                "EXISTS (SELECT 1 FROM segment_slang fsl WHERE fsl.segment_id = s.id "
-                f"AND fsl.term = {self.param(value)})"
+            return _ids(
+                "id",
+                self.rows("SELECT segment_id FROM segment_slang WHERE term = :v", {"v": value}),
             )
         if name == "theme":
             self.need("segment_themes", node, "theme tagging")
-            p = self.param(value)
-            out = (
-                "EXISTS (SELECT 1 FROM segment_themes fst WHERE fst.segment_id = s.id "
-                f"AND fst.theme = {p})"
-            )
-            if has_table(self.conn, "call_themes"):
-                out += (
-                    " OR EXISTS (SELECT 1 FROM call_themes fct WHERE fct.call_id = s.call_id "
-                    f"AND fct.theme = {p})"
+            parts = [
+                _ids(
+                    "id",
+                    self.rows(
+                        "SELECT segment_id FROM segment_themes WHERE theme = :v", {"v": value}
+                    ),
                 )
-            return f"({out})"
+            ]
+            if has_table(self.conn, "call_themes"):
+                parts.append(
+                    _ids(
+                        "call",
+                        self.rows("SELECT call_id FROM call_themes WHERE theme = :v", {"v": value}),
+                    )
+                )
+            return _any(parts)
         if name == "place":
             self.need("segment_entities", node, "entity tagging")
             forms = _name_variants(value)
-            marks = ", ".join(self.param(f) for f in forms)
-            return (
-                "EXISTS (SELECT 1 FROM segment_entities fen WHERE fen.segment_id = s.id "
-                f"AND fen.kind = 'LOC' "
-                f"AND (fen.normal IN ({marks}) OR fen.place_name IN ({marks})))"
+            marks = ", ".join(f":f{i}" for i in range(len(forms)))
+            params = {f"f{i}": f for i, f in enumerate(forms)}
+            return _ids(
+                "id",
+                self.rows(
+                    "SELECT segment_id FROM segment_entities WHERE kind = 'LOC' "
+                    f"AND (normal IN ({marks}) OR place_name IN ({marks}))",
+                    params,
+                ),
             )
         if name == "person":
             return self.person(node)
@@ -407,24 +396,36 @@ class _Compiler:
             self.query, node.position, f"unknown field {name}", "see `earshot search --help`"
         )
 
-    def person(self, node: Field) -> str:
+    def person(self, node: Field) -> tantivy.Query:
         value = node.value.strip()
+        params: dict[str, Any]
         if value.isdigit():
-            who = f"SELECT fp.id FROM persons fp WHERE fp.id = {self.param(int(value))}"
+            who = "SELECT fp.id FROM persons fp WHERE fp.id = :pid"
+            params = {"pid": int(value)}
         else:
             key = " ".join(value.split()).casefold().replace("ё", "е")
             like = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             who = (
-                f"SELECT fp.id FROM persons fp WHERE fp.name_key = {self.param(key)} "
-                f"OR fp.name_key LIKE {self.param(like)} ESCAPE '\\'"
+                "SELECT fp.id FROM persons fp WHERE fp.name_key = :key "
+                "OR fp.name_key LIKE :like ESCAPE '\\'"
             )
-        out = f"s.call_id IN (SELECT fpp.call_id FROM parties fpp WHERE fpp.person_id IN ({who}))"
+            params = {"key": key, "like": like}
+        parts = [
+            _ids(
+                "call", self.rows(f"SELECT call_id FROM parties WHERE person_id IN ({who})", params)
+            )
+        ]
         if has_table(self.conn, "segment_entities"):
-            out += (
-                " OR EXISTS (SELECT 1 FROM segment_entities fpe WHERE fpe.segment_id = s.id "
-                f"AND fpe.person_id IN ({who}))"
+            parts.append(
+                _ids(
+                    "id",
+                    self.rows(
+                        f"SELECT segment_id FROM segment_entities WHERE person_id IN ({who})",
+                        params,
+                    ),
+                )
             )
-        return f"({out})"
+        return _any(parts)
 
 
 def _name_variants(value: str) -> list[str]:
@@ -449,8 +450,8 @@ def _with_slang(conn: Connection, node: Node) -> Node:
     def walk(item: Node) -> Node:
         if isinstance(item, Term):
             more = slang_expansion(item.word)
-            # Each index key once: a key repeated under OR is scored differently by FTS5
-            # and by the PostgreSQL BM25, and adds nothing to what is found.
+            # Each index key once: a key repeated under OR would be scored twice,
+            # and adds nothing to what is found.
             seen = {k for keys in word_keys(item.word).values() for k in keys}
             extra: list[Node] = []
             for words in [(w,) for w in more.words] + list(more.phrases):
@@ -473,66 +474,40 @@ def _with_slang(conn: Connection, node: Node) -> Node:
     return walk(node)
 
 
-def compile_query(conn: Connection, node: Node, query: str, *, region: str, timezone: str) -> Plan:
-    """Compile `node` for the connection's backend."""
+def compile_query(
+    conn: Connection,
+    node: Node,
+    query: str,
+    *,
+    region: str,
+    timezone: str,
+    searchers: list[tantivy.Searcher],
+) -> Plan:
+    """Compile `node` into one tantivy query (`searchers`: whose term dictionaries hold
+    the phrase signatures)."""
     node = _with_slang(conn, node)
-    c = _Compiler(conn, query, region, timezone)
+    c = _Compiler(conn, query, region, timezone, searchers)
     conjuncts = list(node.items) if isinstance(node, And) else [node]
     pos: list[Node] = []
     neg: list[Node] = []
-    calls: list[Field] = []
     rest: list[Node] = []
-    facets: list[Field] = []
+    dates = [i for i in conjuncts if isinstance(i, Field) and i.name in ("from", "to")]
+    conjuncts = [i for i in conjuncts if i not in dates]
     for item in conjuncts:
-        if isinstance(item, Field) and item.name in ("party", "from", "to"):
-            facets.append(item)
-        if isinstance(item, Field) and item.name in CALL_FIELDS:
-            calls.append(item)
-        elif _has_field(item):
-            rest.append(item)
-        elif isinstance(item, Not):
-            if _text_only(item.item):
-                neg.append(item.item)
-            else:
-                rest.append(item)
-        elif _text_only(item):
+        if isinstance(item, Not) and _text_only(item.item):
+            neg.append(item.item)
+        elif not isinstance(item, Not) and _text_only(item):
             pos.append(item)
         else:
             rest.append(item)
     if not pos:
         rest.extend(Not(n) for n in neg)
         neg = []
-    plan = c.plan
-    plan.has_phrase = has_phrase(node)
-    if pos:
-        main_node: Node = And(tuple(pos) + tuple(Not(n) for n in neg))
-        if c.backend == "postgresql":
-            plan.main = c.ts(main_node, plan.main_phrases)
-        else:
-            match = c.fts(main_node, plan.main_phrases)
-            hint, exact = c.facet_hint(facets)
-            plan.main = c.param(match if hint is None else f"{match} AND {hint}")
-            if hint is not None and exact:
-                # The facet tokens say exactly what these filters say: FTS5 alone decides.
-                calls = [f for f in calls if f not in facets]
-                rest = [r for r in rest if not (isinstance(r, Field) and r in facets)]
-    if pos and c.backend == "postgresql":
-        # The facet data is in segment_search (migration 0404): decide there, same bounds.
-        for item in calls:
-            if item.name in ("from", "to"):
-                plan.index_where.append(c.date_bound(item, "ss.started_at"))
-        others = [f for f in calls if f.name not in ("from", "to")]
-        if others:
-            sql = " AND ".join(c.call_field(f) for f in others)
-            plan.index_where.append(f"ss.call_id IN (SELECT c.id FROM calls c WHERE {sql})")
-        calls = []
-        for item in [r for r in rest if isinstance(r, Field) and r.name == "party"]:
-            marks = ", ".join(c.param(p) for p in item.value.split("|"))
-            plan.index_where.append(f"(ss.party IN ({marks}))")
-            rest.remove(item)
-    if calls:
-        sql = " AND ".join(c.call_field(f) for f in calls)
-        plan.where.append(f"s.call_id IN (SELECT c.id FROM calls c WHERE {sql})")
-    for item in rest:
-        plan.where.append(c.sql(item))
-    return plan
+    clauses: list[tuple[Any, tantivy.Query]] = [(MUST, c.text(p)) for p in pos]
+    clauses += [(MUST_NOT, c.text(n)) for n in neg]
+    clauses += [(MUST, _unscored(c.any(r))) for r in rest]
+    if dates:
+        clauses.append((MUST, _unscored(c.dates(dates))))
+    if not pos and not rest and not dates:
+        raise SearchError("internal: an empty query")
+    return Plan(Q.boolean_query(clauses), ranked=bool(pos), has_phrase=has_phrase(node))

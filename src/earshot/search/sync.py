@@ -1,25 +1,32 @@
-"""Keeping the index in step with edits, in the same transaction.
+"""Keeping the index in step with edits: an outbox row in the same transaction.
 
-After every flush, segments that were added, whose text or transcript changed, or
-that were deleted, and segments whose row in ``translations`` changed (that table
-belongs to the language layer; it is recognised by name, so search works before and
-after it exists), are re-indexed on the session's own connection: a rollback undoes
-the index change with the edit. A call whose start time changes has all its segments
-re-indexed too, as does a segment whose party changes: the index holds the facet data
-made from both, on both backends (SQLite's facet tokens, see :func:`.index.meta_tokens`;
-PostgreSQL's ``segment_search.party`` / ``started_at``). Bulk SQL that bypasses the ORM must call
-:func:`earshot.search.reindex_segments` itself.
+After every flush, segments that were added, whose text, transcript, call or party
+changed, or that were deleted, and segments whose row in ``translations`` changed (that
+table belongs to the language layer; it is recognised by name, so search works before
+and after it exists), get a ``search_outbox`` row on the session's own connection: a
+rollback takes the rows away with the edit, a commit keeps both. A call whose start
+time changes puts all its segments in the outbox (the index holds the start as a
+facet). After the commit the same process applies the outbox to the index
+(:func:`.tindex.apply_outbox`); a crash in between leaves the rows for the next open.
+Until then, searches in the changing transaction (and in any other, for committed rows
+not yet applied) see those segments through the pending overlay (:mod:`.engine`).
+Bulk SQL that bypasses the ORM must call :func:`earshot.search.reindex_segments` itself.
+
+``EARSHOT_TEST_KILL_AFTER_COMMIT=1`` (tests only) kills the process with SIGKILL right
+after a commit that wrote outbox rows, before the index is touched.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 from ..store.models import Call, Segment
-from .index import index_segments
+from .index import enqueue
 
 __all__: list[str] = []
 
@@ -72,4 +79,35 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             )
         }
     if ids:
-        index_segments(session.connection(), sorted(ids))
+        enqueue(session.connection(), sorted(ids))
+        session.info[_DIRTY] = True
+
+
+_DIRTY = "search_outbox_written"
+KILL_AFTER_COMMIT = "EARSHOT_TEST_KILL_AFTER_COMMIT"
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_DIRTY, False):
+        return
+    if os.environ.get(KILL_AFTER_COMMIT):
+        os.kill(os.getpid(), signal.SIGKILL)
+    from .tindex import apply_outbox, index_for, opened, uses_memory
+
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    idx = opened(engine)
+    if idx is None:
+        if uses_memory(session):
+            # An in-memory index is built from the database when this process first
+            # searches, which covers these rows: no build here (ingest workers of an
+            # encrypted case would each build the whole index).
+            return
+        idx = index_for(session)  # a new index is built, which covers these rows too
+    apply_outbox(engine, idx)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_DIRTY, None)

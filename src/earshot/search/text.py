@@ -4,7 +4,7 @@ Russian inflects every word, so the index holds lemmas, not surfaces: a Cyrillic
 word is stored as *every* lemma pymorphy3 proposes for it (so any inflection of any
 reading finds it), folded (ё → е). English translation text is stored as Snowball
 stems. Digits stay as they are. Query words go through the very same functions, so
-a query word matches a text word exactly when their key sets meet; the SQL engines
+a query word matches a text word exactly when their key sets meet; the index
 and the Python verifier (phrases, highlights) can therefore never disagree.
 """
 
@@ -23,8 +23,7 @@ __all__ = [
     "Column",
     "TokenKeys",
     "column_keys",
-    "index_parts",
-    "index_string",
+    "doc_parts",
     "index_text",
     "text_keys",
     "word_keys",
@@ -100,42 +99,38 @@ def index_text(text: str, column: Column) -> str:
     return " ".join([cache.get(w) or _joined(w, column) for w in TOKEN_RE.findall(text)])
 
 
-def index_string(text: str, column: Column) -> tuple[str, int]:
-    """The index tokens of `text` in `column`, and how many there are."""
-    joined = index_text(text, column)
-    return joined, (joined.count(" ") + 1 if joined else 0)
-
-
 def word_signature(keys: tuple[str, ...]) -> str:
     """One token standing for a word in the phrase columns: its keys, sorted, joined by ``_``.
 
-    A phrase query word matches every signature that holds one of its keys (listed in
-    ``search_signatures``), so phrases keep the any-reading semantics of single words.
+    A phrase query word matches every signature that holds one of its keys (found through
+    the index's ``*_sig`` terms), so phrases keep the any-reading semantics of single words.
     """
     return keys[0] if len(keys) == 1 else "_".join(sorted(keys))
 
 
-_PARTS: dict[Column, dict[str, tuple[str, str, int]]] = {"ru": {}, "en": {}}
+_DOC: dict[Column, dict[str, tuple[str, str, str]]] = {"ru": {}, "en": {}}
 
 
-def _part(word: str, column: Column) -> tuple[str, str, int]:
+def _doc_part(word: str, column: Column) -> tuple[str, str, str]:
     keys = column_keys(word, column)
-    part = (" ".join(keys), word_signature(keys), len(keys))
-    cache = _PARTS[column]
+    signature = word_signature(keys)
+    terms = " ".join(f"{k}>{signature}" for k in keys) if len(keys) > 1 else ""
+    part = (" ".join(keys), signature, terms)
+    cache = _DOC[column]
     if len(cache) < _JOINED_MAX:
         cache[word] = part
     return part
 
 
-def index_parts(text: str, column: Column) -> tuple[str, str, int, list[str]]:
-    """`text` as FTS5 wants it in `column`: (lemma keys, word signatures, token count,
-    signatures of ambiguous words). The token count covers both strings, the way FTS5
-    counts a row's length for BM25."""
-    cache = _PARTS[column]
-    parts = [cache.get(w) or _part(w, column) for w in TOKEN_RE.findall(text)]
+def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
+    """`text` as the index document wants it in `column`: its lemma keys, its word
+    signatures, and a ``key>signature`` term for each key of an ambiguous word (see
+    :mod:`earshot.search.tindex`). One dict lookup per word once its word was seen."""
+    if not text:
+        return "", "", ""
+    cache = _DOC[column]
+    parts = [cache.get(w) or _doc_part(w, column) for w in TOKEN_RE.findall(text)]
     if not parts:
-        return "", "", 0, []
-    keys = " ".join([p[0] for p in parts])
-    signatures = " ".join([p[1] for p in parts])
-    count = sum([p[2] for p in parts]) + len(parts)
-    return keys, signatures, count, [p[1] for p in parts if p[2] > 1]
+        return "", "", ""
+    keys, signatures, terms = zip(*parts, strict=True)
+    return " ".join(keys), " ".join(signatures), " ".join([t for t in terms if t])

@@ -1,7 +1,7 @@
 """The spans to highlight in a hit, found in Python with the index's own keys.
 
 Uses the same keys as the index (:mod:`.text`), so it marks exactly the words and
-phrases the SQL engines matched.
+phrases the index matched.
 """
 
 from __future__ import annotations

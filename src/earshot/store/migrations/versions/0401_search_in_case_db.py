@@ -5,8 +5,8 @@ SQLite: the FTS5 table ``segment_fts`` moves from the companion file
 in one transaction; it gains the word-signature columns for exact phrase queries.
 Both backends: ``search_stats`` (PostgreSQL's BM25 totals), ``search_signatures``
 (SQLite's lemma -> ambiguous-word signatures), and indexes for call-level filters.
-An existing index is rebuilt here (in the migration's transaction) and the old
-companion file is removed.
+The old companion file is removed. (This migration rebuilt the index once; since
+0405 the index is tantivy's and is built after the migrations.)
 
 Revision ID: 0401
 Revises: 0400
@@ -14,6 +14,8 @@ Create Date: 2026-11-25
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -41,18 +43,28 @@ def upgrade() -> None:
     op.create_index("ix_search_calls_started_at", "calls", ["started_at"], unique=False)
     op.create_index("ix_search_parties_phone_id", "parties", ["phone_id"], unique=False)
     op.create_index("ix_search_parties_person_id", "parties", ["person_id"], unique=False)
-    # Import late: the index code is what a rebuild must use.
-    from earshot.search.index import create_fts, reindex_all, remove_old_index_file
-
+    # The index itself is rebuilt by tantivy after migration 0405, which drops these
+    # tables again: nothing is indexed here (the code that did it is gone).
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        create_fts(bind)
+        op.execute("DROP TABLE IF EXISTS segment_fts")
+        op.execute(
+            "CREATE VIRTUAL TABLE segment_fts USING fts5(ru, en, ru_seq, en_seq, meta, "
+            "tokenize = \"unicode61 remove_diacritics 0 tokenchars '-_'\")"
+        )
+        _remove_old_index_file(bind.engine.url.database)
     else:
         op.execute("INSERT INTO search_stats (id, rows, tokens) VALUES (1, 0, 0)")
-    if bind.execute(sa.text("SELECT 1 FROM segments LIMIT 1")).first():
-        reindex_all(bind)
-    if bind.dialect.name == "sqlite":
-        remove_old_index_file(bind.engine.url.database)
+
+
+def _remove_old_index_file(database: str | None) -> None:
+    """Delete schema 0400's companion index file beside the SQLite case database."""
+    if not database:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        old = Path(database).with_name("earshot-search.db" + suffix)
+        if old.exists():
+            old.unlink()
 
 
 def downgrade() -> None:

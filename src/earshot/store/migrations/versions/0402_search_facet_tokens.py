@@ -12,9 +12,6 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
 revision = "0402"
 down_revision = "0401"
 branch_labels = None
@@ -22,19 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    columns = {str(r[1]) for r in bind.exec_driver_sql("PRAGMA table_info(segment_fts)")}
-    if "meta" in columns:
-        return
-    # Import late: the index code is what a rebuild must use.
-    from earshot.search.index import create_fts, reindex_all
-
-    bind.execute(sa.text("DELETE FROM search_signatures"))
-    create_fts(bind)
-    if bind.execute(sa.text("SELECT 1 FROM segments LIMIT 1")).first():
-        reindex_all(bind)
+    # This migration rebuilt the FTS5 index with its facet column; since 0405 the index
+    # is tantivy's (built after the migrations) and this table is dropped there, so there
+    # is nothing left to do.
+    pass
 
 
 def downgrade() -> None:

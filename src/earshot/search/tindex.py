@@ -1,0 +1,427 @@
+"""The case's search index: one embedded tantivy index, the same on every backend.
+
+The database is the truth and the index is derived from it. Every change that affects
+search writes a ``search_outbox`` row in the changing transaction (:mod:`.sync`); after
+the commit the same process applies the outbox here (:func:`apply_outbox`): the named
+segments' documents are rewritten from the committed database, the index is committed,
+then the rows are deleted. A crash between the two leaves the rows, and the next open
+applies them (:func:`index_for`); applying twice is harmless (delete, then add).
+
+Where the index lives:
+
+* ``<case>/search-index/`` for a plain case, SQLite or PostgreSQL alike. Readers in
+  every process reload when tantivy's ``meta.json`` changes (checked before each search),
+  so several web servers see each commit; one writer at a time holds
+  ``<case>/search-index.lock`` (``fcntl.flock``) while it writes, on top of tantivy's own
+  writer lock.
+* In memory for an encrypted case (``[encryption]`` in ``earshot.toml``): built from the
+  decrypted database when the case is first searched in a process, so that no plaintext
+  lemma ever reaches the disk (docs/security.md).
+
+The document of a segment (:func:`make_document`): ``ru`` / ``en`` hold every lemma key
+of every word (whitespace-separated, so the keys *are* the terms; term frequencies for
+BM25), ``ru_seq`` / ``en_seq`` one *signature* per word (its sorted keys joined by ``_``)
+with positions for exact phrases, ``ru_sig`` / ``en_sig`` a ``key>signature`` term for
+each key of an ambiguous word (how a phrase word finds every signature holding one of its
+keys, through the term dictionary). Facets are fast fields: ``id``, ``call``,
+``started`` (microseconds since the epoch, UTC, with its UTC ``hour``, ``day`` and
+``month`` as terms for date ranges), ``party``, ``order`` (call and segment
+for unranked listings); ``digest`` lets :func:`earshot.search.check_index` compare a
+document with the row it came from.
+"""
+
+# SQL here is assembled from constant fragments and integers only.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import threading
+import time
+import tomllib
+import weakref
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import tantivy
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from ..errors import SearchError
+from ..store.models import UTCDateTime
+from .index import SegmentText, has_table, segment_texts
+from .text import COLUMNS, doc_parts
+
+__all__ = [
+    "INDEX_DIR",
+    "SCHEMA",
+    "CaseIndex",
+    "apply_outbox",
+    "document_digest",
+    "index_for",
+    "make_document",
+    "micros",
+    "opened",
+    "rebuild",
+    "uses_memory",
+]
+
+INDEX_DIR = "search-index"
+LOCK_NAME = "search-index.lock"
+BUILT_MARK = "earshot-index-built"
+INDEX_VERSION = "3"  # bump when the documents change: the next open rebuilds
+_HEAP = 64_000_000
+_BUILD_HEAP = 400_000_000
+_BATCH = 5000
+_LOCK_WAIT_S = 120.0
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", indexed=True, fast=True)
+    sb.add_integer_field("call", indexed=True, fast=True)
+    sb.add_integer_field("started", indexed=True, fast=True)
+    sb.add_integer_field("order", fast=True)
+    sb.add_integer_field("digest", fast=True)
+    sb.add_text_field("party", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
+    for column in COLUMNS:
+        sb.add_text_field(column, tokenizer_name="whitespace", index_option="freq")
+        sb.add_text_field(f"{column}_seq", tokenizer_name="whitespace", index_option="position")
+        sb.add_text_field(f"{column}_sig", tokenizer_name="whitespace", index_option="basic")
+    return sb.build()
+
+
+SCHEMA = _schema()
+
+
+@lru_cache(maxsize=65536)
+def micros(moment: datetime) -> int:
+    """`moment` (aware, or naive UTC as the schema stores it) in µs since the epoch."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _fields(seg: SegmentText) -> dict[str, object]:
+    ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
+    en, en_seq, en_sig = doc_parts(seg.en, "en")
+    out: dict[str, object] = {
+        "id": seg.segment_id,
+        "call": seg.call_id,
+        "order": (seg.call_id << 32) | seg.segment_id,
+        "party": seg.party or "",
+        "ru": ru,
+        "ru_seq": ru_seq,
+        "ru_sig": ru_sig,
+        "en": en,
+        "en_seq": en_seq,
+        "en_sig": en_sig,
+    }
+    if seg.started_at is not None:
+        out["started"] = micros(seg.started_at)
+        out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
+
+
+def document_digest(fields: dict[str, object]) -> int:
+    """A 32-bit digest (CRC-32) of everything a document says about its segment (the
+    ``*_sig`` terms follow from the keys and signatures)."""
+    body = "\x1f".join(
+        [
+            str(fields[k]) if k in fields else ""
+            for k in ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq")
+        ]
+    )
+    return zlib.crc32(body.encode())
+
+
+def make_document(seg: SegmentText) -> tantivy.Document:
+    """The index document of one segment (see the module docstring)."""
+    fields = _fields(seg)
+    fields["digest"] = document_digest(fields)
+    return tantivy.Document(**fields)
+
+
+class CaseIndex:
+    """One case's index in this process: on disk (`path`) or in memory (None)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._local = threading.RLock()
+        self._stamp: tuple[int, int] | None = None
+        if path is None:
+            self.index = tantivy.Index(SCHEMA)
+            return
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mark = path / BUILT_MARK
+        if mark.exists() and mark.read_text("utf-8").strip() != INDEX_VERSION:
+            with self.locked():
+                shutil.rmtree(path)
+                path.mkdir(mode=0o700)
+        self.index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+
+    @property
+    def built(self) -> bool:
+        return self.path is None or (self.path / BUILT_MARK).exists()
+
+    def mark_built(self) -> None:
+        if self.path is not None:
+            (self.path / BUILT_MARK).write_text(INDEX_VERSION, "utf-8")
+
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher over the last commit (of any process: reloaded when it changed)."""
+        if self.path is not None:
+            try:
+                st = (self.path / "meta.json").stat()
+                stamp = (st.st_mtime_ns, st.st_size)
+            except FileNotFoundError:
+                stamp = None
+            if stamp != self._stamp:
+                self.index.reload()
+                self._stamp = stamp
+        return self.index.searcher()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The case's one-writer lock (a no-op across processes for an in-memory index)."""
+        with self._local:
+            if self.path is None:
+                yield
+                return
+            with (self.path.parent / LOCK_NAME).open("a+") as fh:
+                deadline = time.monotonic() + _LOCK_WAIT_S
+                while True:
+                    try:
+                        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise SearchError(
+                                f"{self.path.parent / LOCK_NAME}: another process has been "
+                                f"writing the search index for {_LOCK_WAIT_S:.0f} s; wait for "
+                                "it to finish, or stop it and run `earshot search CASE --reindex`"
+                            ) from None
+                        time.sleep(0.05)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextmanager
+    def writer(self, heap: int = _HEAP, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
+        """A writer under the lock; committed (and merges finished) when the block ends."""
+        with self.locked():
+            writer = self.index.writer(heap, threads)
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            writer.commit()
+            writer.wait_merging_threads()
+            self.index.reload()
+            self._stamp = None
+
+
+_OPEN: weakref.WeakKeyDictionary[Engine, CaseIndex] = weakref.WeakKeyDictionary()
+_OPENING = threading.Lock()
+
+
+def _encrypted(case_dir: Path) -> bool:
+    try:
+        config = tomllib.loads((case_dir / "earshot.toml").read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return bool(config.get("encryption"))
+
+
+def opened(engine: Engine) -> CaseIndex | None:
+    """This process's handle on `engine`'s index, if it has one."""
+    return _OPEN.get(engine)
+
+
+def uses_memory(session: Session) -> bool:
+    """Whether the case behind `session` keeps its index in memory (encrypted)."""
+    case_dir = session.info.get("case_dir")
+    return case_dir is None or _encrypted(Path(case_dir))
+
+
+def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
+    """The index of the case behind `session`, opened once per engine: built from the
+    database when it is new (or in memory), and the outbox left by a crash applied
+    (unless `prepare` is false: the caller is about to rebuild it)."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    found = _OPEN.get(engine)
+    if found is not None and (found.built or not prepare):
+        return found
+    # Opened (and built) under one lock, so that a second thread of a server never sees
+    # a half-built index.
+    with _OPENING:
+        idx = _OPEN.get(engine)
+        if idx is None:
+            case_dir = session.info.get("case_dir")
+            memory = case_dir is None or uses_memory(session)
+            idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
+            if prepare:
+                _prepare(engine, idx, fresh=True)
+            _OPEN[engine] = idx
+        elif prepare and not idx.built:
+            _prepare(engine, idx, fresh=False)
+    return idx
+
+
+def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
+    """Build a new (or in-memory, or half-built) index from the database; else apply the
+    outbox a crash may have left."""
+    if not idx.built or (fresh and idx.path is None):
+        with engine.connect() as conn:
+            upto = rebuild(conn, idx)[1]
+            conn.rollback()
+            if upto is not None:
+                _delete_rows(conn, f"id <= {int(upto)}")
+    else:
+        apply_outbox(engine, idx)
+
+
+def _delete_rows(conn: Connection, where: str) -> bool:
+    """Delete applied outbox rows in their own transaction, best effort: when another
+    transaction of this process holds SQLite's write lock they stay, to be applied again
+    later (harmless: delete, then add). Returns whether they went."""
+    sqlite = conn.dialect.name == "sqlite"
+    try:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA busy_timeout=250")
+        conn.execute(text(f"DELETE FROM search_outbox WHERE {where}"))
+        conn.commit()
+        return True
+    except OperationalError:
+        with suppress(Exception):
+            conn.rollback()
+        return False
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+
+def forget(engine: Engine) -> None:
+    """Drop this process's handle on an engine's index (after its case is closed)."""
+    _OPEN.pop(engine, None)
+
+
+def rebuild(
+    conn: Connection,
+    idx: CaseIndex,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int | None]:
+    """Rewrite the whole index from the database as `conn` sees it; returns the documents
+    written and the last outbox row it covers (None when the outbox was empty): the
+    caller deletes those rows."""
+    if not has_table(conn, "search_outbox"):
+        raise SearchError("the case database predates the search outbox; open the case to upgrade")
+    last_row = conn.execute(text("SELECT max(id) FROM search_outbox")).scalar_one()
+    total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
+    translated = has_table(conn, "translations")
+    agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
+    english = (
+        f", (SELECT {agg}(tr.text, :nl) FROM translations tr WHERE tr.segment_id = s.id)"
+        if translated
+        else ", ''"
+    )
+    done, last = 0, 0
+    with idx.writer(_BUILD_HEAP, 2) as writer:
+        writer.delete_all_documents()
+        while True:
+            rows = conn.execute(
+                text(
+                    f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
+                    "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                    "LEFT JOIN calls c ON c.id = s.call_id "
+                    "WHERE s.id > :last ORDER BY s.id LIMIT :n"
+                ).columns(started_at=UTCDateTime()),
+                {"last": last, "n": _BATCH, "nl": "\n"},
+            ).all()
+            if not rows:
+                break
+            for i, c, body, kind, extra, party, started in rows:
+                seg = (
+                    SegmentText(int(i), int(c), "", body or "", party, started)
+                    if kind == "translation"
+                    else SegmentText(int(i), int(c), body or "", extra or "", party, started)
+                )
+                writer.add_document(make_document(seg))
+            done += len(rows)
+            last = int(rows[-1][0])
+            if progress is not None:
+                progress(done, total)
+    idx.mark_built()
+    return done, None if last_row is None else int(last_row)
+
+
+def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
+    """Rewrite the documents of `ids` from the database as `conn` sees it."""
+    texts = segment_texts(conn, ids)
+    with idx.writer() as writer:
+        for seg_id in ids:
+            writer.delete_documents_by_term("id", seg_id)
+        for seg in texts.values():
+            writer.add_document(make_document(seg))
+
+
+def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
+    """Apply the committed outbox to the index; returns the segments rewritten."""
+    done = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, segment_id FROM search_outbox ORDER BY id LIMIT :n"),
+                {"n": limit},
+            ).all()
+            if not rows:
+                return done
+            ids = sorted({int(r[1]) for r in rows})
+            write_segments(idx, conn, ids)
+            done += len(ids)
+            marks = ", ".join(str(int(r[0])) for r in rows)
+            if not _delete_rows(conn, f"id IN ({marks})"):
+                return done
+        if len(rows) < limit:
+            return done
+
+
+def pending_segments(conn: Connection) -> list[int]:
+    """Segments with an outbox row visible to `conn` (this transaction's own changes,
+    and committed ones not yet applied): the index may be stale for them."""
+    return sorted({int(r[0]) for r in conn.execute(_PENDING)})
+
+
+_PENDING = text("SELECT DISTINCT segment_id FROM search_outbox")
+
+
+def memory_index(conn: Connection, ids: list[int]) -> CaseIndex:
+    """A small in-memory index of `ids` as `conn` sees them (the pending overlay)."""
+    idx = CaseIndex(None)
+    texts = segment_texts(conn, ids)
+    writer = idx.index.writer(15_000_000, 1)
+    for seg in texts.values():
+        writer.add_document(make_document(seg))
+    writer.commit()
+    writer.wait_merging_threads()
+    idx.index.reload()
+    return idx

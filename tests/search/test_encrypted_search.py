@@ -1,0 +1,50 @@
+"""An encrypted case's search index lives in memory only: built from the decrypted
+database when the case is first searched, never written to the case directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from earshot.search import SearchOptions, check_index, search
+from earshot.security.crypto import KeySource, create_key_file
+from earshot.store.case import Case
+
+from .conftest import ingest_sample
+
+ALL = SearchOptions(limit=10_000)
+
+
+def _plaintext_files(root: Path, needles: list[bytes]) -> list[str]:
+    return [
+        str(p) for p in root.rglob("*") if p.is_file() and any(n in p.read_bytes() for n in needles)
+    ]
+
+
+def test_encrypted_case_searches_from_memory_and_writes_no_index(tmp_path: Path) -> None:
+    key = tmp_path / "case.key"
+    create_key_file(key)
+    case_dir = tmp_path / "case"
+    with Case.init(case_dir, encryption=KeySource(key_file=key)) as case:
+        ingest_sample(case, tmp_path)
+        with case.session() as session:
+            first = search(session, "Бахмут", ALL)
+            assert first.total > 0
+            assert check_index(session) == []
+    assert not (case_dir / "search-index").exists()
+    # Neither the words nor their lemma keys are anywhere on disk in the clear.
+    needles = ["Бахмут".encode(), "бахмут".encode(), "мобик".encode()]
+    assert _plaintext_files(case_dir, needles) == []
+    with Case.open(case_dir, key=KeySource(key_file=key)) as reopened:
+        with reopened.session() as session:  # a new process would do the same: rebuild
+            again = search(session, "Бахмут", ALL)
+        assert [h.segment for h in again.hits] == [h.segment for h in first.hits]
+        with reopened.session() as session:
+            seg = again.hits[0].segment
+            from earshot.store.models import Segment
+
+            row = session.get(Segment, seg)
+            assert row is not None
+            row.text = "Дирижабль над Бахмутом."
+        with reopened.session() as session:
+            assert [h.segment for h in search(session, "дирижабль", ALL).hits] == [seg]
+    assert not (case_dir / "search-index").exists()
