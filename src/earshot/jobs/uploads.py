@@ -132,8 +132,16 @@ class UploadWriter:
     never leaves a half file that the ingest would take for a complete one.
     """
 
-    def __init__(self, target: Path, limit: int) -> None:
+    def __init__(
+        self,
+        target: Path,
+        limit: int,
+        *,
+        too_large: str = "{name} is larger than the upload limit of {limit:,} bytes; "
+        "split it, or ask the admin to raise upload_max_bytes",
+    ) -> None:
         self.target, self.limit, self.size = target, limit, 0
+        self.too_large = too_large  # the refusal past `limit` ({name}, {limit} filled in)
         self.part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._fh = os.fdopen(fd, "wb")
@@ -143,8 +151,7 @@ class UploadWriter:
         if self.size > self.limit:
             self.abort()
             raise UploadTooLargeError(
-                f"{self.target.name} is larger than the upload limit of {self.limit:,} bytes; "
-                "split it, or ask the admin to raise upload_max_bytes"
+                self.too_large.format(name=self.target.name, limit=self.limit)
             )
         self._fh.write(chunk)
 

@@ -9,8 +9,7 @@ turns its refusals into HTTP answers; a refusal carries the library's message in
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FilePath
@@ -23,7 +22,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from .. import edits, workbench
+from ..errors import UploadTooLargeError
 from ..identity import EVIDENCE_KINDS, ROLES
+from ..jobs import UploadWriter
 from ..security.errors import PermissionDeniedError
 from ..vocab import VerificationStatus
 from .api import ERRORS, CallId, Problem, RowId, _library_edit, needs
@@ -304,26 +305,26 @@ class EvidenceOut(BaseModel):
 
 async def _spool(request: Request, folder: FilePath, limit: int) -> FilePath | None:
     """The request body, streamed to a private file (0600) in the case's staging folder
-    chunk by chunk, never whole in memory; None when there is no body."""
-    fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)
-    path, size = FilePath(name), 0
+    chunk by chunk, never whole in memory (the intake's `UploadWriter`); None when there
+    is no body."""
+    writer = UploadWriter(
+        folder / f"upload-{secrets.token_hex(8)}",
+        limit,
+        too_large="the file is larger than this case's limit of {limit:,} bytes",
+    )
     try:
-        with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(
-                        status_code=413,
-                        detail=f"the file is larger than this case's limit of {limit:,} bytes",
-                    )
-                out.write(chunk)
+        async for chunk in request.stream():
+            writer.write(chunk)
+        size = writer.close()
+    except UploadTooLargeError as exc:
+        raise HTTPException(status_code=413, detail=str(exc)) from None
     except BaseException:
-        path.unlink(missing_ok=True)
+        writer.abort()
         raise
     if size == 0:
-        path.unlink()
+        writer.target.unlink()
         return None
-    return path
+    return writer.target
 
 
 _UPLOAD: dict[str, Any] = {
