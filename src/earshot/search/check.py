@@ -1,8 +1,9 @@
 """Checking that the index agrees with the database (after a crash, a restore, a bug).
 
 Every document carries a digest of what it says about its segment (keys, signatures,
-facets; see :func:`.tindex.document_digest`); this re-derives each segment's digest from
-the database and compares, and finds documents without a segment and duplicates.
+facets, the phone/person/theme/term/place facets of :mod:`.facets` included; see
+:func:`.tindex.document_digest`); this re-derives each segment's digest from the
+database and compares, and finds documents without a segment and duplicates.
 Segments with an outbox row are pending (the indexer has not applied them yet) and are
 not compared.
 """
@@ -15,6 +16,7 @@ import tantivy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from .facets import segment_facets
 from .index import segment_texts
 from .tindex import _fields, document_digest, index_for, pending_segments
 
@@ -57,13 +59,15 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
             break
         last = batch[-1]
         seen.update(batch)
-        for seg_id, seg in segment_texts(conn, batch).items():
+        texts = segment_texts(conn, batch)
+        facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
+        for seg_id, seg in texts.items():
             if seg_id in pending:
                 continue
             got = stored.get(seg_id)
             if got is None:
                 problems.append(f"segment without index document: {seg_id}")
-            elif got != document_digest(_fields(seg)):
+            elif got != document_digest(_fields(seg, facets.get(seg_id))):
                 problems.append(f"segment {seg_id}: index document differs from its text")
     for seg_id in sorted(set(stored) - seen - pending):
         if len(problems) >= limit:

@@ -11,15 +11,16 @@ without such a part lists its hits in call and segment order (:attr:`Plan.ranked
   the index's own term dictionary (``ru_sig`` / ``en_sig``, see :mod:`.tindex`).
 * ``party:``, ``from:``/``to:`` and ``call:`` are facets of every document (fast
   fields; top-level ``from:``/``to:`` also through the UTC ``day``/``month`` terms, see
-  :meth:`_Compiler.dates`); ``phone:``, ``person:``, ``theme:``, ``term:`` and
-  ``place:`` are looked up in the database (on the session's connection, so uncommitted
-  tags count) and become sets of calls or segments that the index intersects on its
-  ``call`` / ``id`` fields.
+  :meth:`_Compiler.dates`); so are ``phone:``, ``theme:``, ``term:``, ``place:`` and
+  ``person:`` (multi-valued terms, :mod:`.facets`): each filter is a term lookup.
+  Only a person's *name* is looked up in the database (the small ``persons`` table,
+  on the session's connection), to the person ids the ``person`` field holds.
+  Uncommitted tags count through the pending overlay (:mod:`.engine`): every change to
+  what a facet says puts its segments in the outbox (:mod:`.sync`).
 """
 
 # SQL here is assembled from constant fragments and bind markers (:p0, ...); user text
 # only ever travels as bound parameters.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -168,7 +169,12 @@ def _hours(lo: datetime, hi: datetime) -> list[tantivy.Query | None]:
 
 
 def _ids(field: str, ids: set[int]) -> tantivy.Query:
-    return Q.term_set_query(SCHEMA, field, sorted(ids)) if ids else Q.empty_query()
+    """Any of `ids` in an integer field (a union of posting lists when they are few)."""
+    if not ids:
+        return Q.empty_query()
+    if len(ids) <= MAX_UNION_TERMS:
+        return _any([Q.term_query(SCHEMA, field, i) for i in sorted(ids)])
+    return Q.term_set_query(SCHEMA, field, sorted(ids))
 
 
 class _Compiler:
@@ -347,49 +353,17 @@ class _Compiler:
                     str(exc).split(" (")[0],
                     "write the number with its country code, e.g. phone:+79155553147",
                 ) from None
-            calls = self.rows(
-                "SELECT fpa.call_id FROM parties fpa JOIN phones fph ON fph.id = fpa.phone_id "
-                "WHERE fph.e164 = :v",
-                {"v": e164},
-            )
-            return _ids("call", calls)
+            return Q.term_query(SCHEMA, "phone", e164)
         if name == "term":
             self.need("segment_slang", node, "slang tagging")
-            return _ids(
-                "id",
-                self.rows("SELECT segment_id FROM segment_slang WHERE term = :v", {"v": value}),
-            )
+            return Q.term_query(SCHEMA, "term", value)
         if name == "theme":
+            # the segment's themes and its call's (call_themes, where the case has it)
             self.need("segment_themes", node, "theme tagging")
-            parts = [
-                _ids(
-                    "id",
-                    self.rows(
-                        "SELECT segment_id FROM segment_themes WHERE theme = :v", {"v": value}
-                    ),
-                )
-            ]
-            if has_table(self.conn, "call_themes"):
-                parts.append(
-                    _ids(
-                        "call",
-                        self.rows("SELECT call_id FROM call_themes WHERE theme = :v", {"v": value}),
-                    )
-                )
-            return _any(parts)
+            return Q.term_query(SCHEMA, "theme", value)
         if name == "place":
             self.need("segment_entities", node, "entity tagging")
-            forms = _name_variants(value)
-            marks = ", ".join(f":f{i}" for i in range(len(forms)))
-            params = {f"f{i}": f for i, f in enumerate(forms)}
-            return _ids(
-                "id",
-                self.rows(
-                    "SELECT segment_id FROM segment_entities WHERE kind = 'LOC' "
-                    f"AND (normal IN ({marks}) OR place_name IN ({marks}))",
-                    params,
-                ),
-            )
+            return _terms("place", _name_variants(value)) or Q.empty_query()
         if name == "person":
             return self.person(node)
         raise QuerySyntaxError(
@@ -410,22 +384,9 @@ class _Compiler:
                 "OR fp.name_key LIKE :like ESCAPE '\\'"
             )
             params = {"key": key, "like": like}
-        parts = [
-            _ids(
-                "call", self.rows(f"SELECT call_id FROM parties WHERE person_id IN ({who})", params)
-            )
-        ]
-        if has_table(self.conn, "segment_entities"):
-            parts.append(
-                _ids(
-                    "id",
-                    self.rows(
-                        f"SELECT segment_id FROM segment_entities WHERE person_id IN ({who})",
-                        params,
-                    ),
-                )
-            )
-        return _any(parts)
+        # The ``person`` field holds the persons of the call's parties and of the
+        # segment's entities (:mod:`.facets`).
+        return _ids("person", self.rows(who, params))
 
 
 def _name_variants(value: str) -> list[str]:

@@ -26,8 +26,10 @@ each key of an ambiguous word (how a phrase word finds every signature holding o
 keys, through the term dictionary). Facets are fast fields: ``id``, ``call``,
 ``started`` (microseconds since the epoch, UTC, with its UTC ``hour``, ``day`` and
 ``month`` as terms for date ranges), ``party``, ``order`` (call and segment
-for unranked listings); ``digest`` lets :func:`earshot.search.check_index` compare a
-document with the row it came from.
+for unranked listings); the multi-valued facets ``phone``, ``person``, ``theme``,
+``term`` and ``place`` (:mod:`.facets`) are raw terms (``person`` integers);
+``digest`` lets :func:`earshot.search.check_index` compare a document with the rows it
+came from.
 """
 
 # SQL here is assembled from constant fragments and integers only.
@@ -55,6 +57,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import SearchError
 from ..store.models import UTCDateTime
+from .facets import FACET_FIELDS, FacetReader, Facets, segment_facets
 from .index import SegmentText, has_table, segment_texts
 from .text import COLUMNS, doc_parts
 
@@ -75,7 +78,7 @@ __all__ = [
 INDEX_DIR = "search-index"
 LOCK_NAME = "search-index.lock"
 BUILT_MARK = "earshot-index-built"
-INDEX_VERSION = "3"  # bump when the documents change: the next open rebuilds
+INDEX_VERSION = "4"  # bump when the documents change: the next open rebuilds
 _HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
@@ -94,6 +97,10 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
+    # Multi-valued facets (:mod:`.facets`): what phone:, person:, theme:, term:, place: ask.
+    for name in ("phone", "theme", "term", "place"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    sb.add_integer_field("person", indexed=True)
     for column in COLUMNS:
         sb.add_text_field(column, tokenizer_name="whitespace", index_option="freq")
         sb.add_text_field(f"{column}_seq", tokenizer_name="whitespace", index_option="position")
@@ -112,7 +119,7 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
-def _fields(seg: SegmentText) -> dict[str, object]:
+def _fields(seg: SegmentText, facets: Facets | None = None) -> dict[str, object]:
     ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
     en, en_seq, en_sig = doc_parts(seg.en, "en")
     out: dict[str, object] = {
@@ -130,6 +137,8 @@ def _fields(seg: SegmentText) -> dict[str, object]:
     if seg.started_at is not None:
         out["started"] = micros(seg.started_at)
         out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
+    if facets:
+        out.update(facets)
     return out
 
 
@@ -139,21 +148,20 @@ def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
     return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
 
 
+_DIGESTED = ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq", *FACET_FIELDS)
+
+
 def document_digest(fields: dict[str, object]) -> int:
     """A 32-bit digest (CRC-32) of everything a document says about its segment (the
     ``*_sig`` terms follow from the keys and signatures)."""
-    body = "\x1f".join(
-        [
-            str(fields[k]) if k in fields else ""
-            for k in ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq")
-        ]
-    )
+    body = "\x1f".join([str(fields[k]) if k in fields else "" for k in _DIGESTED])
     return zlib.crc32(body.encode())
 
 
-def make_document(seg: SegmentText) -> tantivy.Document:
-    """The index document of one segment (see the module docstring)."""
-    fields = _fields(seg)
+def make_document(seg: SegmentText, facets: Facets | None = None) -> tantivy.Document:
+    """The index document of one segment (see the module docstring); `facets` from
+    :mod:`.facets`."""
+    fields = _fields(seg, facets)
     fields["digest"] = document_digest(fields)
     return tantivy.Document(**fields)
 
@@ -345,6 +353,7 @@ def rebuild(
         else ", ''"
     )
     done, last = 0, 0
+    reader = FacetReader(conn)
     with idx.writer(_BUILD_HEAP, 2) as writer:
         writer.delete_all_documents()
         while True:
@@ -359,13 +368,14 @@ def rebuild(
             ).all()
             if not rows:
                 break
+            facets = reader.batch({int(r[0]): int(r[1]) for r in rows})
             for i, c, body, kind, extra, party, started in rows:
                 seg = (
                     SegmentText(int(i), int(c), "", body or "", party, started)
                     if kind == "translation"
                     else SegmentText(int(i), int(c), body or "", extra or "", party, started)
                 )
-                writer.add_document(make_document(seg))
+                writer.add_document(make_document(seg, facets.get(seg.segment_id)))
             done += len(rows)
             last = int(rows[-1][0])
             if progress is not None:
@@ -377,11 +387,12 @@ def rebuild(
 def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
     """Rewrite the documents of `ids` from the database as `conn` sees it."""
     texts = segment_texts(conn, ids)
+    facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
     with idx.writer() as writer:
         for seg_id in ids:
             writer.delete_documents_by_term("id", seg_id)
         for seg in texts.values():
-            writer.add_document(make_document(seg))
+            writer.add_document(make_document(seg, facets.get(seg.segment_id)))
 
 
 def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
@@ -418,9 +429,10 @@ def memory_index(conn: Connection, ids: list[int]) -> CaseIndex:
     """A small in-memory index of `ids` as `conn` sees them (the pending overlay)."""
     idx = CaseIndex(None)
     texts = segment_texts(conn, ids)
+    facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
     writer = idx.index.writer(15_000_000, 1)
     for seg in texts.values():
-        writer.add_document(make_document(seg))
+        writer.add_document(make_document(seg, facets.get(seg.segment_id)))
     writer.commit()
     writer.wait_merging_threads()
     idx.index.reload()

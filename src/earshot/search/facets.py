@@ -1,0 +1,229 @@
+"""The facet values of a segment's index document: phone, person, theme, term and place.
+
+These are the facts the ``phone:``, ``person:``, ``theme:``, ``term:`` and ``place:``
+filters ask about, read from the database so that the index can answer them alone
+(:mod:`.plan`). Each field holds every value that makes the filter match the segment,
+so a filter is one term lookup:
+
+* ``phone``: the E.164 number of every party of the segment's call (a phone filter
+  finds every segment of a call one of whose sides used the number);
+* ``person``: the persons linked to the call's parties, and those of the segment's
+  entities (``segment_entities.person_id``);
+* ``theme``: the segment's themes (``segment_themes``) and its call's (``call_themes``);
+* ``term``: the segment's slang terms (``segment_slang.term``);
+* ``place``: ``normal`` and ``place_name`` of the segment's ``LOC`` entities.
+
+The language tables may be missing (the language layer has not run in this case): their
+fields are then empty, as the filters' "needs tagging" errors expect. Values are sorted
+and distinct, so the document digest of the same facts is always the same.
+
+:func:`segment_facets` reads some segments (the outbox, the pending overlay,
+``check_index``); :class:`FacetReader` reads a batch of consecutive segment ids for the
+rebuild with one statement per table (per-call facts by call-id range).
+"""
+
+# SQL here is assembled from constant fragments only; values travel as parameters.
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, TextClause, bindparam, text
+
+from .index import has_table
+
+__all__ = ["FACET_FIELDS", "FacetReader", "Facets", "segment_facets"]
+
+FACET_FIELDS = ("phone", "person", "theme", "term", "place")
+
+Facets = dict[str, list[str] | list[int]]
+"""The non-empty facet fields of one document (field name -> sorted distinct values)."""
+
+_CHUNK = 500
+# A batch's calls are read by id range unless the range is this much wider than the
+# number of calls in it (a late transcript of an old call): then by list.
+_RANGE_SLACK = 4
+
+
+def _in(sql: str) -> TextClause:
+    return text(sql).bindparams(bindparam("ids", expanding=True))
+
+
+_PARTIES = (
+    "SELECT pa.call_id, ph.e164, pa.person_id FROM parties pa "
+    "LEFT JOIN phones ph ON ph.id = pa.phone_id "
+    "WHERE (pa.phone_id IS NOT NULL OR pa.person_id IS NOT NULL) AND "
+)
+_CALL_THEMES = "SELECT call_id, theme FROM call_themes WHERE "
+_SLANG = "SELECT segment_id, term FROM segment_slang WHERE "
+_THEMES = "SELECT segment_id, theme FROM segment_themes WHERE "
+_ENTITIES = (
+    "SELECT segment_id, kind, normal, place_name, person_id FROM segment_entities "
+    "WHERE (kind = 'LOC' OR person_id IS NOT NULL) AND "
+)
+_CALL_IN = {
+    "parties": _in(_PARTIES + "pa.call_id IN :ids"),
+    "call_themes": _in(_CALL_THEMES + "call_id IN :ids"),
+}
+_CALL_RANGE = {
+    "parties": text(_PARTIES + "pa.call_id BETWEEN :lo AND :hi"),
+    "call_themes": text(_CALL_THEMES + "call_id BETWEEN :lo AND :hi"),
+}
+_SEG_IN = {
+    "segment_slang": _in(_SLANG + "segment_id IN :ids"),
+    "segment_themes": _in(_THEMES + "segment_id IN :ids"),
+    "segment_entities": _in(_ENTITIES + "segment_id IN :ids"),
+}
+_SEG_RANGE = {
+    "segment_slang": text(_SLANG + "segment_id BETWEEN :lo AND :hi"),
+    "segment_themes": text(_THEMES + "segment_id BETWEEN :lo AND :hi"),
+    "segment_entities": text(_ENTITIES + "segment_id BETWEEN :lo AND :hi"),
+}
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    batch = sorted(set(ids))
+    for i in range(0, len(batch), _CHUNK):
+        yield batch[i : i + _CHUNK]
+
+
+@dataclass
+class _Facts:
+    """Raw facts of some calls and segments, before they are combined per segment."""
+
+    phones: dict[int, set[str]] = field(default_factory=dict)
+    call_persons: dict[int, set[int]] = field(default_factory=dict)
+    call_themes: dict[int, set[str]] = field(default_factory=dict)
+    terms: dict[int, set[str]] = field(default_factory=dict)
+    themes: dict[int, set[str]] = field(default_factory=dict)
+    places: dict[int, set[str]] = field(default_factory=dict)
+    persons: dict[int, set[int]] = field(default_factory=dict)
+
+
+class FacetReader:
+    """Reads facet values on one connection; which language tables exist is looked up
+    once (a rebuild asks for thousands of batches)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tables = {
+            name
+            for name in ("segment_slang", "segment_themes", "segment_entities", "call_themes")
+            if has_table(conn, name)
+        }
+
+    # -- reading --------------------------------------------------------------------------
+    def _call_rows(self, facts: _Facts, table: str, rows: Iterable[Any]) -> None:
+        if table == "parties":
+            for call_id, e164, person_id in rows:
+                c = int(call_id)
+                if e164 is not None:
+                    facts.phones.setdefault(c, set()).add(str(e164))
+                if person_id is not None:
+                    facts.call_persons.setdefault(c, set()).add(int(person_id))
+        else:
+            for call_id, theme in rows:
+                facts.call_themes.setdefault(int(call_id), set()).add(str(theme))
+
+    def _segment_rows(self, facts: _Facts, table: str, rows: Iterable[Any]) -> None:
+        if table == "segment_entities":
+            for seg_id, kind, normal, place_name, person_id in rows:
+                s = int(seg_id)
+                if kind == "LOC":
+                    names = facts.places.setdefault(s, set())
+                    if normal is not None:
+                        names.add(str(normal))
+                    if place_name is not None:
+                        names.add(str(place_name))
+                if person_id is not None:
+                    facts.persons.setdefault(s, set()).add(int(person_id))
+            return
+        into = facts.terms if table == "segment_slang" else facts.themes
+        for seg_id, value in rows:
+            into.setdefault(int(seg_id), set()).add(str(value))
+
+    def _call_facts(self, facts: _Facts, calls: set[int]) -> None:
+        if not calls:
+            return
+        tables = ["parties"] + (["call_themes"] if "call_themes" in self.tables else [])
+        lo, hi = min(calls), max(calls)
+        for table in tables:
+            if hi - lo + 1 <= _RANGE_SLACK * len(calls) + 64:
+                rows = self.conn.execute(_CALL_RANGE[table], {"lo": lo, "hi": hi})
+                self._call_rows(facts, table, rows)
+            else:
+                for chunk in _chunks(calls):
+                    rows = self.conn.execute(_CALL_IN[table], {"ids": chunk})
+                    self._call_rows(facts, table, rows)
+
+    def _segment_tables(self) -> list[str]:
+        return [
+            t for t in ("segment_slang", "segment_themes", "segment_entities") if t in self.tables
+        ]
+
+    # -- combining ------------------------------------------------------------------------
+    @staticmethod
+    def _combine(facts: _Facts, calls: Mapping[int, int]) -> dict[int, Facets]:
+        per_call: dict[int, Facets] = {}
+        out: dict[int, Facets] = {}
+        for seg_id, call_id in calls.items():
+            base = per_call.get(call_id)
+            if base is None:
+                base = {}
+                if phones := facts.phones.get(call_id):
+                    base["phone"] = sorted(phones)
+                if persons := facts.call_persons.get(call_id):
+                    base["person"] = sorted(persons)
+                if themes := facts.call_themes.get(call_id):
+                    base["theme"] = sorted(themes)
+                per_call[call_id] = base
+            terms = facts.terms.get(seg_id)
+            themes = facts.themes.get(seg_id)
+            places = facts.places.get(seg_id)
+            persons = facts.persons.get(seg_id)
+            if not (terms or themes or places or persons):
+                out[seg_id] = base  # shared by the call's plain segments: never mutated
+                continue
+            own: Facets = dict(base)
+            if persons:
+                own["person"] = sorted(persons | set(facts.call_persons.get(call_id, ())))
+            if themes:
+                own["theme"] = sorted(themes | facts.call_themes.get(call_id, set()))
+            if terms:
+                own["term"] = sorted(terms)
+            if places:
+                own["place"] = sorted(places)
+            out[seg_id] = own
+        return out
+
+    # -- the two ways in ------------------------------------------------------------------
+    def segments(self, calls: Mapping[int, int]) -> dict[int, Facets]:
+        """The facets of the segments in `calls` (segment id -> its call id)."""
+        facts = _Facts()
+        self._call_facts(facts, set(calls.values()))
+        for table in self._segment_tables():
+            for chunk in _chunks(calls):
+                rows = self.conn.execute(_SEG_IN[table], {"ids": chunk})
+                self._segment_rows(facts, table, rows)
+        return self._combine(facts, calls)
+
+    def batch(self, calls: Mapping[int, int]) -> dict[int, Facets]:
+        """The facets of a batch of consecutive segment ids (the rebuild): each table is
+        read once, by the batch's segment id range (and call id range)."""
+        if not calls:
+            return {}
+        facts = _Facts()
+        self._call_facts(facts, set(calls.values()))
+        lo, hi = min(calls), max(calls)
+        for table in self._segment_tables():
+            rows = self.conn.execute(_SEG_RANGE[table], {"lo": lo, "hi": hi})
+            self._segment_rows(facts, table, rows)
+        return self._combine(facts, calls)
+
+
+def segment_facets(conn: Connection, calls: Mapping[int, int]) -> dict[int, Facets]:
+    """The facets of the segments in `calls` (segment id -> its call id), as `conn` sees
+    the database (uncommitted changes of its transaction included)."""
+    return FacetReader(conn).segments(calls)
