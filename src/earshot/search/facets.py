@@ -42,9 +42,10 @@ Facets = dict[str, list[str] | list[int]]
 """The non-empty facet fields of one document (field name -> sorted distinct values)."""
 
 _CHUNK = 500
-# A batch's calls are read by id range unless the range is this much wider than the
-# number of calls in it (a late transcript of an old call): then by list.
+# A batch's calls are read by id range unless the range is much wider than the number
+# of calls in it (a late transcript of an old call): then by list.
 _RANGE_SLACK = 4
+_RANGE_FLOOR = 64
 
 
 def _in(sql: str) -> TextClause:
@@ -150,7 +151,7 @@ class FacetReader:
         tables = ["parties"] + (["call_themes"] if "call_themes" in self.tables else [])
         lo, hi = min(calls), max(calls)
         for table in tables:
-            if hi - lo + 1 <= _RANGE_SLACK * len(calls) + 64:
+            if hi - lo + 1 <= _RANGE_SLACK * len(calls) + _RANGE_FLOOR:
                 rows = self.conn.execute(_CALL_RANGE[table], {"lo": lo, "hi": hi})
                 self._call_rows(facts, table, rows)
             else:
