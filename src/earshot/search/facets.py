@@ -168,35 +168,32 @@ class FacetReader:
     @staticmethod
     def _combine(facts: _Facts, calls: Mapping[int, int]) -> dict[int, Facets]:
         per_call: dict[int, Facets] = {}
-        out: dict[int, Facets] = {}
-        for seg_id, call_id in calls.items():
-            base = per_call.get(call_id)
-            if base is None:
-                base = {}
-                if phones := facts.phones.get(call_id):
-                    base["phone"] = sorted(phones)
-                if persons := facts.call_persons.get(call_id):
-                    base["person"] = sorted(persons)
-                if themes := facts.call_themes.get(call_id):
-                    base["theme"] = sorted(themes)
-                per_call[call_id] = base
-            terms = facts.terms.get(seg_id)
-            themes = facts.themes.get(seg_id)
-            places = facts.places.get(seg_id)
-            persons = facts.persons.get(seg_id)
-            if not (terms or themes or places or persons):
-                out[seg_id] = base  # shared by the call's plain segments: never mutated
+        for call_id in set(calls.values()):
+            base: Facets = {}
+            if phones := facts.phones.get(call_id):
+                base["phone"] = sorted(phones)
+            if persons := facts.call_persons.get(call_id):
+                base["person"] = sorted(persons)
+            if themes := facts.call_themes.get(call_id):
+                base["theme"] = sorted(themes)
+            per_call[call_id] = base
+        # Most segments have only their call's facets: one shared dict (never mutated).
+        out = {seg_id: per_call[call_id] for seg_id, call_id in calls.items()}
+        own = facts.terms.keys() | facts.themes.keys() | facts.places.keys()
+        for seg_id in own | facts.persons.keys():
+            if seg_id not in calls:
                 continue
-            own: Facets = dict(base)
-            if persons:
-                own["person"] = sorted(persons | set(facts.call_persons.get(call_id, ())))
-            if themes:
-                own["theme"] = sorted(themes | facts.call_themes.get(call_id, set()))
-            if terms:
-                own["term"] = sorted(terms)
-            if places:
-                own["place"] = sorted(places)
-            out[seg_id] = own
+            call_id = calls[seg_id]
+            mine: Facets = dict(per_call[call_id])
+            if persons := facts.persons.get(seg_id):
+                mine["person"] = sorted(persons | facts.call_persons.get(call_id, set()))
+            if themes := facts.themes.get(seg_id):
+                mine["theme"] = sorted(themes | facts.call_themes.get(call_id, set()))
+            if terms := facts.terms.get(seg_id):
+                mine["term"] = sorted(terms)
+            if places := facts.places.get(seg_id):
+                mine["place"] = sorted(places)
+            out[seg_id] = mine
         return out
 
     # -- the two ways in ------------------------------------------------------------------
