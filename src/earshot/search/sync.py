@@ -167,9 +167,26 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             facets(obj, changed_only=False)
     if moved_calls or phones:
         ids |= _segments_of(session, moved_calls, phones)
-    if ids:
-        enqueue(session.connection(), sorted(ids))
+    _enqueue(session, ids)
+
+
+def _enqueue(session: Session, ids: set[int]) -> None:
+    """Outbox rows for `ids`, each segment once per transaction (the language layer
+    deletes and inserts several tables of one call: one row per segment is enough, the
+    indexer reads the committed state)."""
+    queued: set[int] = session.info.setdefault(_QUEUED, set())
+    new = ids - queued
+    if new:
+        enqueue(session.connection(), sorted(new))
+        queued |= new
         session.info[_DIRTY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued(session: Session, _transaction: Any) -> None:
+    # At the end of any transaction, a savepoint included (its rows may be rolled back
+    # with it): forgetting costs at most a duplicate row, remembering could lose one.
+    session.info.pop(_QUEUED, None)
 
 
 def _rows(state: ORMExecuteState) -> list[dict[str, Any]]:
@@ -262,12 +279,11 @@ def _bulk(state: ORMExecuteState) -> None:
         return
     if calls or phones:
         segs |= _segments_of(state.session, calls, phones)
-    if segs:
-        enqueue(state.session.connection(), sorted(segs))
-        state.session.info[_DIRTY] = True
+    _enqueue(state.session, segs)
 
 
 _DIRTY = "search_outbox_written"
+_QUEUED = "search_outbox_queued"
 KILL_AFTER_COMMIT = "EARSHOT_TEST_KILL_AFTER_COMMIT"
 
 
