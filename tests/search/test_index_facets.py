@@ -151,6 +151,24 @@ def test_tags_are_facets_before_and_after_commit(sample_case: Case) -> None:
         assert _agree(session, QUERIES) == during
 
 
+def test_deleting_a_tag_not_loaded_is_followed(sample_case: Case) -> None:
+    """A row deleted while expired (its segment not loaded) still names its segment."""
+    with sample_case.session() as session:
+        seg = _segments(session, 1)[0]
+        _tag(session, seg, term="груз200", theme="refusal", place="Ивановка")
+        seg_id = seg.id
+    with sample_case.session() as session:
+        assert _found(session, "term:груз200") == {seg_id}
+        row = session.scalars(select(SegmentSlang).where(SegmentSlang.segment_id == seg_id)).one()
+        session.expire(row)
+        session.delete(row)
+        session.flush()
+        assert _found(session, "term:груз200") == set()
+    with sample_case.session() as session:
+        assert _found(session, "term:груз200") == set()
+        assert check_index(session) == []
+
+
 def test_bulk_writers_of_the_tagging_tables_are_followed(sample_case: Case) -> None:
     """The language layer writes its tables with bulk statements (insert(...) with rows,
     delete(...).where, update(...)): they bypass the unit of work, and still reach the
