@@ -51,6 +51,7 @@ from earshot.store.case import Case
 from earshot.store.models import Call, Original, Party, Phone, Segment, Transcript, utcnow
 
 SEGMENTS_PER_CALL = 20
+ZONE = "Europe/Moscow"
 PHONES = 400
 console = Console()
 
@@ -272,7 +273,11 @@ def run(
             console.print(f"[bold]{backend}[/]: reusing {n:,} segments in {root}")
             gen, build_s, indexed = 0.0, float("nan"), n
         else:
-            case = Case.init(root / "case", db=db, encryption=key)
+            # The case's own time zone: the synthetic calls are Russian, and the query
+            # mix's dates are read in the same zone (SearchOptions below).
+            case = Case.init(
+                root / "case", db=db, encryption=key, case_settings={"timezone": ZONE}
+            )
             backend = case.engine.dialect.name
             console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
             gen = build(case, n, rng)
@@ -283,7 +288,7 @@ def run(
             build_s = time.perf_counter() - t0
             console.print(f"  indexed {indexed:,} in {build_s:.1f} s ({indexed / build_s:,.0f}/s)")
         results: dict[str, dict[str, float]] = {}
-        options = SearchOptions(limit=20, timezone="Europe/Moscow")
+        options = SearchOptions(limit=20, timezone=ZONE)
         mix = query_mix(random.Random(seed + 1), queries)
         console.print("  building the bare tantivy index of the same lemma strings ...")
         bare = bare_tantivy(case, mix)

@@ -26,7 +26,8 @@ _BATCH = 2000
 def check_index(session: Session, *, limit: int = 20) -> list[str]:
     """Problems found (at most `limit`), or an empty list when the index matches the data."""
     conn = session.connection()
-    searcher = index_for(session).searcher()
+    idx = index_for(session)
+    searcher = idx.searcher()
     pending = set(pending_segments(conn))
     result = searcher.search(
         tantivy.Query.all_query(),
@@ -63,7 +64,7 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
             got = stored.get(seg_id)
             if got is None:
                 problems.append(f"segment without index document: {seg_id}")
-            elif got != document_digest(_fields(seg)):
+            elif got != document_digest(_fields(seg, idx.zone)):
                 problems.append(f"segment {seg_id}: index document differs from its text")
     for seg_id in sorted(set(stored) - seen - pending):
         if len(problems) >= limit:

@@ -22,15 +22,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import tantivy
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from ..store.models import UTCDateTime
-from .index import SegmentText, has_table
+from .index import SegmentText, fetch, has_table, marks
 from .plan import MUST, MUST_NOT, Plan, compile_query
 from .query import SearchError, parse_query
 from .tindex import SCHEMA, index_for, memory_index, pending_segments
-from .verify import highlight_spans, row_tokens
+from .verify import Highlighter
 
 __all__ = ["TOTAL_CAP", "SearchHit", "SearchOptions", "SearchResult", "search"]
 
@@ -95,11 +94,12 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         raise SearchError("limit and offset must be zero or more")
     tree = parse_query(query)
     conn = session.connection()
-    main = index_for(session).searcher()
+    idx = index_for(session)
+    main = idx.searcher()
     pending = pending_segments(conn)
     searchers = [main]
     if pending:
-        searchers.append(memory_index(conn, pending).searcher())
+        searchers.append(memory_index(conn, pending, idx.zone).searcher())
     plan = compile_query(
         conn,
         tree,
@@ -107,6 +107,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         region=options.region,
         timezone=options.timezone,
         searchers=searchers,
+        index_zone=idx.zone,
     )
     want = options.offset + options.limit
     rows: list[_Ranked] = []
@@ -130,8 +131,9 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         rows.sort(key=lambda r: (r.order, r.segment))
     rows = rows[options.offset : want]
     texts, details = _hit_rows(conn, [r.segment for r in rows])
+    marker = Highlighter(tree)
     hits = [
-        _hit(r, details[r.segment], texts.get(r.segment), tree, options)
+        _hit(r, details[r.segment], texts.get(r.segment), marker, options)
         for r in rows
         if r.segment in details
     ]
@@ -195,29 +197,21 @@ def _hit_rows(
     english = ", ''"
     if has_table(conn, "translations"):
         agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
-        english = (
-            f", (SELECT {agg}(tr.text, :nl) FROM translations tr "  # noqa: S608 (constants)
-            "WHERE tr.segment_id = s.id)"
-        )
+        english = f", (SELECT {agg}(tr.text, ?) FROM translations tr WHERE tr.segment_id = s.id)"  # noqa: S608
     sql = (
-        text(
-            f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "  # noqa: S608
-            's.start, s."end", s.speaker_label FROM segments s '
-            "JOIN transcripts t ON t.id = s.transcript_id "
-            "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
-        )
-        .bindparams(bindparam("ids", expanding=True))
-        .columns(started_at=UTCDateTime())
+        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, "  # noqa: S608 (constants)
+        's.start, s."end", s.speaker_label FROM segments s '
+        "JOIN transcripts t ON t.id = s.transcript_id "
+        f"WHERE s.id IN ({marks(len(ids))})"
     )
+    params: list[object] = ["\n"] if english != ", ''" else []
     texts: dict[int, SegmentText] = {}
     details: dict[int, _Details] = {}
-    for i, c, body, kind, extra, party, started, start, end, speaker in conn.execute(
-        sql, {"ids": ids, "nl": "\n"}
-    ):
+    for i, c, body, kind, extra, party, start, end, speaker in fetch(conn, sql, params + ids):
         if kind == "translation":
-            texts[int(i)] = SegmentText(int(i), int(c), "", body or "", party, started)
+            texts[int(i)] = SegmentText(int(i), int(c), "", body or "", party)
         else:
-            texts[int(i)] = SegmentText(int(i), int(c), body or "", extra or "", party, started)
+            texts[int(i)] = SegmentText(int(i), int(c), body or "", extra or "", party)
         details[int(i)] = _Details(int(c), start, end, party, speaker)
     return texts, details
 
@@ -226,11 +220,11 @@ def _hit(
     row: _Ranked,
     details: _Details,
     seg: SegmentText | None,
-    tree: Any,
+    marker: Highlighter,
     options: SearchOptions,
 ) -> SearchHit:
     ru, en = (seg.ru, seg.en) if seg else ("", "")
-    spans = highlight_spans(tree, row_tokens(seg)) if seg else {"ru": [], "en": []}
+    spans = marker.spans(seg) if seg else {"ru": [], "en": []}
     if spans["ru"] or (not spans["en"] and ru):
         body, source, marks = ru, "ru", spans["ru"]
     else:

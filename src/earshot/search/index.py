@@ -12,15 +12,16 @@ indexer which segments to rewrite, in the caller's transaction.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from ..store.models import UTCDateTime
 
-__all__ = ["SegmentText", "enqueue", "has_table", "segment_texts"]
+__all__ = ["SegmentText", "enqueue", "fetch", "has_table", "marks", "segment_texts"]
 
 _CHUNK = 500
 
@@ -36,6 +37,30 @@ def has_table(conn: Connection, name: str) -> bool:
         known.add(name)
         return True
     return False
+
+
+def marks(count: int) -> str:
+    """``?, ?, ...``: `count` placeholders for :func:`fetch`."""
+    return ", ".join("?" * count)
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of `sql` (``?`` placeholders, no ``%``), run on the database connection
+    under `conn`, inside its transaction.
+
+    Why not SQLAlchemy: a search runs a few tiny statements per query, and compiling
+    an expanding ``IN`` list and processing the result rows cost ten times the statement
+    itself (about 350 µs against 30 µs for a page of hits on SQLite); at a few
+    milliseconds a query that is most of the time.
+    """
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)

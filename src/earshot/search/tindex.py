@@ -47,6 +47,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tantivy
 from sqlalchemy import Connection, Engine, text
@@ -55,7 +56,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import SearchError
 from ..store.models import UTCDateTime
-from .index import SegmentText, has_table, segment_texts
+from .index import SegmentText, fetch, has_table, segment_texts
 from .text import COLUMNS, doc_parts
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "SCHEMA",
     "CaseIndex",
     "apply_outbox",
+    "case_zone",
     "document_digest",
     "index_for",
     "make_document",
@@ -75,7 +77,7 @@ __all__ = [
 INDEX_DIR = "search-index"
 LOCK_NAME = "search-index.lock"
 BUILT_MARK = "earshot-index-built"
-INDEX_VERSION = "3"  # bump when the documents change: the next open rebuilds
+INDEX_VERSION = "4"  # bump when the documents change: the next open rebuilds
 _HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
@@ -94,6 +96,8 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("lday", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("lmonth", tokenizer_name="raw", index_option="basic")
     for column in COLUMNS:
         sb.add_text_field(column, tokenizer_name="whitespace", index_option="freq")
         sb.add_text_field(f"{column}_seq", tokenizer_name="whitespace", index_option="position")
@@ -112,7 +116,7 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
-def _fields(seg: SegmentText) -> dict[str, object]:
+def _fields(seg: SegmentText, zone: str = "UTC") -> dict[str, object]:
     ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
     en, en_seq, en_sig = doc_parts(seg.en, "en")
     out: dict[str, object] = {
@@ -130,6 +134,7 @@ def _fields(seg: SegmentText) -> dict[str, object]:
     if seg.started_at is not None:
         out["started"] = micros(seg.started_at)
         out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
+        out["lday"], out["lmonth"] = _local_day_month(seg.started_at, zone)
     return out
 
 
@@ -137,6 +142,23 @@ def _fields(seg: SegmentText) -> dict[str, object]:
 def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
     utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
     return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
+
+
+@lru_cache(maxsize=65536)
+def _local_day_month(moment: datetime, zone: str) -> tuple[str, str]:
+    """The call's day and month in the index's time zone (the case's), as terms: a
+    ``from:``/``to:`` filter in that zone is then a few whole months and days."""
+    utc = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    local = utc.astimezone(_zone(zone))
+    return f"{local:%Y%m%d}", f"{local:%Y%m}"
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def document_digest(fields: dict[str, object]) -> int:
@@ -151,9 +173,10 @@ def document_digest(fields: dict[str, object]) -> int:
     return zlib.crc32(body.encode())
 
 
-def make_document(seg: SegmentText) -> tantivy.Document:
-    """The index document of one segment (see the module docstring)."""
-    fields = _fields(seg)
+def make_document(seg: SegmentText, zone: str = "UTC") -> tantivy.Document:
+    """The index document of one segment (see the module docstring); `zone` is the
+    index's time zone (:attr:`CaseIndex.zone`)."""
+    fields = _fields(seg, zone)
     fields["digest"] = document_digest(fields)
     return tantivy.Document(**fields)
 
@@ -161,28 +184,38 @@ def make_document(seg: SegmentText) -> tantivy.Document:
 class CaseIndex:
     """One case's index in this process: on disk (`path`) or in memory (None)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, zone: str = "UTC") -> None:
         self.path = path
+        #: the time zone of the ``lday``/``lmonth`` terms: the case's when the index was
+        #: built (kept in the built mark; `--reindex` adopts a changed case zone)
+        self.zone = zone
         self._local = threading.RLock()
         self._stamp: tuple[int, int] | None = None
+        self._built = False
         if path is None:
             self.index = tantivy.Index(SCHEMA)
             return
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         mark = path / BUILT_MARK
-        if mark.exists() and mark.read_text("utf-8").strip() != INDEX_VERSION:
-            with self.locked():
-                shutil.rmtree(path)
-                path.mkdir(mode=0o700)
+        if mark.exists():
+            version, _, built_zone = mark.read_text("utf-8").strip().partition("\n")
+            if version != INDEX_VERSION:
+                with self.locked():
+                    shutil.rmtree(path)
+                    path.mkdir(mode=0o700)
+            elif built_zone:
+                self.zone = built_zone
         self.index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
 
     @property
     def built(self) -> bool:
-        return self.path is None or (self.path / BUILT_MARK).exists()
+        if not self._built:  # once built, an index stays built (a rebuild marks it again)
+            self._built = self.path is None or (self.path / BUILT_MARK).exists()
+        return self._built
 
     def mark_built(self) -> None:
         if self.path is not None:
-            (self.path / BUILT_MARK).write_text(INDEX_VERSION, "utf-8")
+            (self.path / BUILT_MARK).write_text(f"{INDEX_VERSION}\n{self.zone}", "utf-8")
 
     def searcher(self) -> tantivy.Searcher:
         """A searcher over the last commit (of any process: reloaded when it changed)."""
@@ -243,12 +276,25 @@ _OPEN: weakref.WeakKeyDictionary[Engine, CaseIndex] = weakref.WeakKeyDictionary(
 _OPENING = threading.Lock()
 
 
-def _encrypted(case_dir: Path) -> bool:
+def _config(case_dir: Path) -> dict[str, object]:
     try:
-        config = tomllib.loads((case_dir / "earshot.toml").read_text("utf-8"))
+        return tomllib.loads((case_dir / "earshot.toml").read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return False
-    return bool(config.get("encryption"))
+        return {}
+
+
+def _encrypted(case_dir: Path) -> bool:
+    return bool(_config(case_dir).get("encryption"))
+
+
+def case_zone(case_dir: object) -> str:
+    """The case's time zone (``[settings] timezone`` in ``earshot.toml``), as a valid
+    IANA name (UTC when it is missing or unknown)."""
+    if case_dir is None:
+        return "UTC"
+    settings = _config(Path(str(case_dir))).get("settings")
+    name = str(settings.get("timezone") or "UTC") if isinstance(settings, dict) else "UTC"
+    return _zone(name).key
 
 
 def opened(engine: Engine) -> CaseIndex | None:
@@ -278,7 +324,9 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
         if idx is None:
             case_dir = session.info.get("case_dir")
             memory = case_dir is None or uses_memory(session)
-            idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
+            idx = CaseIndex(
+                None if memory else Path(str(case_dir)) / INDEX_DIR, case_zone(case_dir)
+            )
             if prepare:
                 _prepare(engine, idx, fresh=True)
             _OPEN[engine] = idx
@@ -365,7 +413,7 @@ def rebuild(
                     if kind == "translation"
                     else SegmentText(int(i), int(c), body or "", extra or "", party, started)
                 )
-                writer.add_document(make_document(seg))
+                writer.add_document(make_document(seg, idx.zone))
             done += len(rows)
             last = int(rows[-1][0])
             if progress is not None:
@@ -381,7 +429,7 @@ def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
         for seg_id in ids:
             writer.delete_documents_by_term("id", seg_id)
         for seg in texts.values():
-            writer.add_document(make_document(seg))
+            writer.add_document(make_document(seg, idx.zone))
 
 
 def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
@@ -408,19 +456,17 @@ def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
 def pending_segments(conn: Connection) -> list[int]:
     """Segments with an outbox row visible to `conn` (this transaction's own changes,
     and committed ones not yet applied): the index may be stale for them."""
-    return sorted({int(r[0]) for r in conn.execute(_PENDING)})
+    return sorted({int(r[0]) for r in fetch(conn, "SELECT DISTINCT segment_id FROM search_outbox")})
 
 
-_PENDING = text("SELECT DISTINCT segment_id FROM search_outbox")
-
-
-def memory_index(conn: Connection, ids: list[int]) -> CaseIndex:
-    """A small in-memory index of `ids` as `conn` sees them (the pending overlay)."""
-    idx = CaseIndex(None)
+def memory_index(conn: Connection, ids: list[int], zone: str) -> CaseIndex:
+    """A small in-memory index of `ids` as `conn` sees them (the pending overlay), in
+    the case index's time `zone`."""
+    idx = CaseIndex(None, zone)
     texts = segment_texts(conn, ids)
     writer = idx.index.writer(15_000_000, 1)
     for seg in texts.values():
-        writer.add_document(make_document(seg))
+        writer.add_document(make_document(seg, zone))
     writer.commit()
     writer.wait_merging_threads()
     idx.index.reload()
