@@ -41,15 +41,15 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
     indexed. The outbox rows it covers go with `session`'s commit."""
     from sqlalchemy import text
 
-    from .tindex import case_zone, index_for, rebuild
+    from .tindex import case_zone, index_for, outbox_chunks, rebuild
 
     conn = session.connection()
     idx = index_for(session, prepare=False)
     if idx.path is not None:  # a rebuild adopts the case's time zone as it is now
         idx.zone = case_zone(session.info.get("case_dir"))
-    done, upto = rebuild(conn, idx, progress)
-    if upto is not None:
-        conn.execute(text("DELETE FROM search_outbox WHERE id <= :m"), {"m": upto})
+    done, covered = rebuild(conn, idx, progress)
+    for chunk in outbox_chunks(covered):
+        conn.execute(text(f"DELETE FROM search_outbox WHERE id IN ({chunk})"))  # noqa: S608 (ints)
     return done
 
 

@@ -340,10 +340,11 @@ def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
     outbox a crash may have left."""
     if not idx.built or (fresh and idx.path is None):
         with engine.connect() as conn:
-            upto = rebuild(conn, idx)[1]
+            covered = rebuild(conn, idx)[1]
             conn.rollback()
-            if upto is not None:
-                _delete_rows(conn, f"id <= {int(upto)}")
+            for chunk in outbox_chunks(covered):
+                if not _delete_rows(conn, f"id IN ({chunk})"):
+                    break
     else:
         apply_outbox(engine, idx)
 
@@ -368,6 +369,12 @@ def _delete_rows(conn: Connection, where: str) -> bool:
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
 
 
+def outbox_chunks(ids: list[int], size: int = 5000) -> Iterator[str]:
+    """`ids` (outbox row ids) as comma-separated integer lists for ``id IN (...)``."""
+    for first in range(0, len(ids), size):
+        yield ", ".join(str(int(i)) for i in ids[first : first + size])
+
+
 def forget(engine: Engine) -> None:
     """Drop this process's handle on an engine's index (after its case is closed)."""
     _OPEN.pop(engine, None)
@@ -377,13 +384,17 @@ def rebuild(
     conn: Connection,
     idx: CaseIndex,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, int | None]:
+) -> tuple[int, list[int]]:
     """Rewrite the whole index from the database as `conn` sees it; returns the documents
-    written and the last outbox row it covers (None when the outbox was empty): the
-    caller deletes those rows."""
+    written and the outbox rows it covers, which the caller deletes.
+
+    Those are exactly the rows visible when the rebuild began: their changes were
+    committed before it read anything. Not "every row up to the highest id": on
+    PostgreSQL a transaction open at the start may hold a lower id and commit while the
+    rebuild runs, after it read those segments; its row must stay, to be applied."""
     if not has_table(conn, "search_outbox"):
         raise SearchError("the case database predates the search outbox; open the case to upgrade")
-    last_row = conn.execute(text("SELECT max(id) FROM search_outbox")).scalar_one()
+    covered = sorted(int(r[0]) for r in fetch(conn, "SELECT id FROM search_outbox"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
     translated = has_table(conn, "translations")
     agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
@@ -419,7 +430,7 @@ def rebuild(
             if progress is not None:
                 progress(done, total)
     idx.mark_built()
-    return done, None if last_row is None else int(last_row)
+    return done, covered
 
 
 def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
