@@ -34,7 +34,7 @@ def _documents(searcher: tantivy.Searcher, lo: int, hi: int) -> list[tuple[int, 
     query = tantivy.Query.range_query(
         SCHEMA, "id", tantivy.FieldType.Integer, lo, hi, include_lower=False
     )
-    count = int(searcher.search(query, limit=1, count=True).count or 0)
+    count = int(getattr(searcher.search(query, limit=1, count=True), "count", 0) or 0)
     if count == 0:
         return []
     addresses = [a for _score, a in searcher.search(query, limit=count, count=False).hits]
