@@ -55,7 +55,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import SearchError
-from ..store.models import UTCDateTime
 from .index import SegmentText, fetch, has_table, segment_texts
 from .text import COLUMNS, doc_parts
 
@@ -132,25 +131,26 @@ def _fields(seg: SegmentText, zone: str = "UTC") -> dict[str, object]:
         "en_sig": en_sig,
     }
     if seg.started_at is not None:
-        out["started"] = micros(seg.started_at)
-        out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
-        out["lday"], out["lmonth"] = _local_day_month(seg.started_at, zone)
+        out.update(_call_facts(seg.started_at, zone))
     return out
 
 
 @lru_cache(maxsize=65536)
-def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
-    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
-
-
-@lru_cache(maxsize=65536)
-def _local_day_month(moment: datetime, zone: str) -> tuple[str, str]:
-    """The call's day and month in the index's time zone (the case's), as terms: a
-    ``from:``/``to:`` filter in that zone is then a few whole months and days."""
-    utc = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def _call_facts(moment: datetime, zone: str) -> dict[str, object]:
+    """The facets that come from the call's start (the same for all its segments, so
+    computed once per call): µs since the epoch, its UTC hour, day and month, and its
+    day and month in the index's time zone (the case's), as terms: a ``from:``/``to:``
+    filter in that zone is then a few whole months and days. (Read-only: shared.)"""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     local = utc.astimezone(_zone(zone))
-    return f"{local:%Y%m%d}", f"{local:%Y%m}"
+    return {
+        "started": micros(moment),
+        "hour": f"{utc:%Y%m%d%H}",
+        "day": f"{utc:%Y%m%d}",
+        "month": f"{utc:%Y%m}",
+        "lday": f"{local:%Y%m%d}",
+        "lmonth": f"{local:%Y%m}",
+    }
 
 
 @lru_cache(maxsize=64)
@@ -178,7 +178,9 @@ def make_document(seg: SegmentText, zone: str = "UTC") -> tantivy.Document:
     index's time zone (:attr:`CaseIndex.zone`)."""
     fields = _fields(seg, zone)
     fields["digest"] = document_digest(fields)
-    return tantivy.Document(**fields)
+    # Empty texts are left out (the English of an untranslated segment): the same
+    # document, less to hand over.
+    return tantivy.Document(**{k: v for k, v in fields.items() if v != ""})
 
 
 class CaseIndex:
@@ -399,38 +401,55 @@ def rebuild(
     translated = has_table(conn, "translations")
     agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
     english = (
-        f", (SELECT {agg}(tr.text, :nl) FROM translations tr WHERE tr.segment_id = s.id)"
+        f", (SELECT {agg}(tr.text, ?) FROM translations tr WHERE tr.segment_id = s.id)"
         if translated
         else ", ''"
     )
+    sql = (
+        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
+        "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+        "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id > ? ORDER BY s.id LIMIT ?"
+    )
+    # The bulk path reads with the driver's own cursor (see .index.fetch) and turns
+    # each call's start into a datetime once, not once per segment.
+    starts: dict[object, datetime | None] = {None: None}
     done, last = 0, 0
-    with idx.writer(_BUILD_HEAP, 2) as writer:
+    # One indexing thread: as fast here as two (the Python side is the bound), and the
+    # documents land in one segment in segment id order, so ties in score come in the
+    # same order after every rebuild (two threads split them between segments by chance).
+    with idx.writer(_BUILD_HEAP, 1) as writer:
         writer.delete_all_documents()
         while True:
-            rows = conn.execute(
-                text(
-                    f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
-                    "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-                    "LEFT JOIN calls c ON c.id = s.call_id "
-                    "WHERE s.id > :last ORDER BY s.id LIMIT :n"
-                ).columns(started_at=UTCDateTime()),
-                {"last": last, "n": _BATCH, "nl": "\n"},
-            ).all()
+            rows = fetch(conn, sql, (["\n"] if translated else []) + [last, _BATCH])
             if not rows:
                 break
-            for i, c, body, kind, extra, party, started in rows:
+            for i, c, body, kind, extra, party, raw_start in rows:
+                started = starts.get(raw_start)
+                if started is None and raw_start is not None:
+                    started = starts[raw_start] = _utc(raw_start)
                 seg = (
-                    SegmentText(int(i), int(c), "", body or "", party, started)
+                    SegmentText(i, c, "", body or "", party, started)
                     if kind == "translation"
-                    else SegmentText(int(i), int(c), body or "", extra or "", party, started)
+                    else SegmentText(i, c, body or "", extra or "", party, started)
                 )
                 writer.add_document(make_document(seg, idx.zone))
+            if len(starts) > 100_000:
+                starts = {None: None}
             done += len(rows)
             last = int(rows[-1][0])
             if progress is not None:
                 progress(done, total)
     idx.mark_built()
     return done, covered
+
+
+def _utc(raw: object) -> datetime:
+    """A call start as the driver returns it (SQLite: ISO text; PostgreSQL: a naive
+    datetime), as the aware UTC datetime the schema means (see UTCDateTime)."""
+    value = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, datetime):
+        raise SearchError(f"unexpected call start {raw!r} in the database")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
