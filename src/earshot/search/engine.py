@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from .index import SegmentText, fetch, has_table, marks
 from .plan import MUST, MUST_NOT, Plan, compile_query
 from .query import SearchError, parse_query
-from .tindex import SCHEMA, index_for, memory_index, pending_segments
+from .tindex import SCHEMA, apply_outbox, index_for, memory_index, pending_segments
 from .verify import Highlighter
 
 __all__ = ["TOTAL_CAP", "SearchHit", "SearchOptions", "SearchResult", "search"]
@@ -95,8 +95,14 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     tree = parse_query(query)
     conn = session.connection()
     idx = index_for(session)
-    main = idx.searcher()
     pending = pending_segments(conn)
+    if pending and idx.path is None:
+        # An in-memory index (encrypted case) takes in what other processes committed
+        # (a job worker leaves its outbox rows to the process that searches), so the
+        # overlay stays small: applied and deleted, like the writer of a disk index.
+        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
+        pending = pending_segments(conn)
+    main = idx.searcher()
     searchers = [main]
     if pending:
         searchers.append(memory_index(conn, pending, idx.zone).searcher())
