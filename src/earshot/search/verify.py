@@ -39,33 +39,36 @@ class _ColumnMarks:
             for leaf in leaves
             if isinstance(leaf, Phrase)
         ]
-        self._word_hit: dict[str, bool] = {}
+        # surface word -> (is a query word?, per phrase: bit j set when the word may be
+        # the phrase's word j), worked out once per word per query
+        self._seen: dict[str, tuple[bool, tuple[int, ...]]] = {}
+
+    def _word(self, word: str) -> tuple[bool, tuple[int, ...]]:
+        keys = column_keys(word, self.column)
+        info = (
+            not self.words.isdisjoint(keys),
+            tuple(
+                sum(1 << j for j, want in enumerate(phrase) if not want.isdisjoint(keys))
+                for phrase in self.phrases
+            ),
+        )
+        self._seen[word] = info
+        return info
 
     def spans(self, body: str) -> Spans:
         if not body or not (self.words or self.phrases):
             return []
-        found: set[tuple[int, int]] = set()
-        if self.phrases:
-            toks = [
-                (m.start(), m.end(), column_keys(m.group(0), self.column))
-                for m in TOKEN_RE.finditer(body)
-            ]
-            if self.words:
-                found.update((s, e) for s, e, keys in toks if not self.words.isdisjoint(keys))
-            for phrase in self.phrases:
-                size = len(phrase)
-                for i in range(len(toks) - size + 1):
-                    if all(not want.isdisjoint(toks[i + j][2]) for j, want in enumerate(phrase)):
-                        found.add((toks[i][0], toks[i + size - 1][1]))
-        else:
-            hit = self._word_hit
-            for m in TOKEN_RE.finditer(body):
-                word = m.group(0)
-                flag = hit.get(word)
-                if flag is None:
-                    flag = hit[word] = not self.words.isdisjoint(column_keys(word, self.column))
-                if flag:
-                    found.add((m.start(), m.end()))
+        seen, lookup = self._seen, self._word
+        toks = [(m.start(), m.end(), m.group(0)) for m in TOKEN_RE.finditer(body)]
+        infos = [seen.get(w) or lookup(w) for _s, _e, w in toks]
+        found: set[tuple[int, int]] = {
+            (s, e) for (s, e, _w), (term, _m) in zip(toks, infos, strict=True) if term
+        }
+        for p, phrase in enumerate(self.phrases):
+            size = len(phrase)
+            for i in range(len(toks) - size + 1):
+                if infos[i][1][p] & 1 and all(infos[i + j][1][p] >> j & 1 for j in range(1, size)):
+                    found.add((toks[i][0], toks[i + size - 1][1]))
         merged: Spans = []
         for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
