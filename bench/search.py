@@ -275,9 +275,7 @@ def run(
         else:
             # The case's own time zone: the synthetic calls are Russian, and the query
             # mix's dates are read in the same zone (SearchOptions below).
-            case = Case.init(
-                root / "case", db=db, encryption=key, case_settings={"timezone": ZONE}
-            )
+            case = Case.init(root / "case", db=db, encryption=key, case_settings={"timezone": ZONE})
             backend = case.engine.dialect.name
             console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
             gen = build(case, n, rng)
@@ -344,6 +342,16 @@ def scratch_database(server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def kept_database(server: str, keep: Path) -> str:
+    """A database for a kept PostgreSQL case, named after its folder (made when new)."""
+    name = "earshot_bench_keep_" + hashlib.sha256(str(keep.resolve()).encode()).hexdigest()[:8]
+    with psycopg.connect(server, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -372,6 +380,13 @@ def main() -> None:
         metavar="DIR",
         help="keep the SQLite case in DIR, or time the queries on the one already there",
     )
+    parser.add_argument(
+        "--keep-pg",
+        type=Path,
+        metavar="DIR",
+        help="with --pg: keep the PostgreSQL case (directory DIR, a database named after "
+        "it), or time the queries on the one already there; drop the database yourself",
+    )
     args = parser.parse_args()
     console.print(
         f"{platform.node()}: {platform.processor() or platform.machine()}, "
@@ -382,7 +397,10 @@ def main() -> None:
         reports.append(
             run(None, args.segments, args.queries, args.seed, args.keep, encrypt=args.encrypt)
         )
-    if args.pg:
+    if args.pg and args.keep_pg:
+        url = kept_database(args.pg, args.keep_pg)
+        reports.append(run(url, args.segments, args.queries, args.seed, args.keep_pg))
+    elif args.pg:
         with scratch_database(args.pg) as url:
             reports.append(run(url, args.segments, args.queries, args.seed))
     for report in reports:

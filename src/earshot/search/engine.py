@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from .index import SegmentText, fetch, has_table, marks
-from .plan import MUST, MUST_NOT, Plan, compile_query
+from .plan import MUST, MUST_NOT, SHOULD, Plan, compile_query
 from .query import SearchError, parse_query
 from .tindex import SCHEMA, apply_outbox, index_for, memory_index, pending_segments
 from .verify import Highlighter
@@ -124,7 +124,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
             query_ = tantivy.Query.boolean_query(
                 [
                     (MUST, plan.query),
-                    (MUST_NOT, tantivy.Query.term_set_query(SCHEMA, "id", pending)),
+                    (MUST_NOT, _ids(pending)),
                 ]
             )
         found, count = _top(searcher, query_, plan, want)
@@ -144,6 +144,16 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         if r.segment in details
     ]
     return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+def _ids(ids: list[int]) -> tantivy.Query:
+    """Documents of these segments: a union of term look-ups when they are few (a
+    term set over the ``id`` fast field scans the whole column, ~2.5 ms at 1M)."""
+    if len(ids) <= 64:
+        return tantivy.Query.boolean_query(
+            [(SHOULD, tantivy.Query.term_query(SCHEMA, "id", i)) for i in ids]
+        )
+    return tantivy.Query.term_set_query(SCHEMA, "id", ids)
 
 
 @dataclass(frozen=True)
