@@ -22,8 +22,8 @@ import os
 import signal
 from typing import Any
 
-from sqlalchemy import Engine, event, inspect, text
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from ..store.models import Call, Segment
 from .index import enqueue
@@ -106,6 +106,22 @@ def _after_commit(session: Session) -> None:
             return
         idx = index_for(session)  # a new index is built, which covers these rows too
     apply_outbox(engine, idx)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_delete(state: ORMExecuteState) -> None:
+    """A bulk ``delete(Segment)`` (no ORM objects, so :func:`_after_flush` never sees
+    them): the segments it is about to delete get outbox rows first, in the same
+    transaction, so their documents go too. (A bulk UPDATE must still call
+    :func:`earshot.search.reindex_segments`.)"""
+    if not state.is_delete or state.bind_mapper is not inspect(Segment):
+        return
+    where = getattr(state.statement, "whereclause", None)
+    query = select(Segment.id) if where is None else select(Segment.id).where(where)
+    ids = list(state.session.execute(query).scalars())
+    if ids:
+        enqueue(state.session.connection(), ids)
+        state.session.info[_DIRTY] = True
 
 
 @event.listens_for(Session, "after_rollback")
