@@ -65,8 +65,10 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[
 
 @dataclass(frozen=True)
 class SegmentText:
-    """What one segment contributes to the index: its Russian and English text, and
-    the facts its facet tokens come from (its party, its call's start)."""
+    """What one segment contributes to the index: its Russian and English text, the
+    facts its facet tokens come from (its party, its call's start), and what a hit
+    shows (its times and speaker), stored in the document so that a page of hits needs
+    no database round trip."""
 
     segment_id: int
     call_id: int
@@ -74,6 +76,9 @@ class SegmentText:
     en: str
     party: str | None = None
     started_at: datetime | None = None
+    start: float | None = None
+    end: float | None = None
+    speaker: str | None = None
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -89,7 +94,8 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 
 _SEGMENTS = (
     text(
-        "SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at FROM segments s "
+        'SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at, s.start, s."end", '
+        "s.speaker_label FROM segments s "
         "JOIN transcripts t ON t.id = s.transcript_id "
         "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
     )
@@ -117,12 +123,14 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
             for seg_id, body in conn.execute(_TRANSLATIONS, {"ids": batch}):
                 if body:
                     english.setdefault(int(seg_id), []).append(str(body))
-        for seg_id, call_id, body, kind, party, started in rows:
+        for seg_id, call_id, body, kind, party, started, start, end, speaker in rows:
             if kind == "translation":
                 ru, en = "", body or ""
             else:
                 ru, en = body or "", "\n".join(english.get(int(seg_id), []))
-            out[int(seg_id)] = SegmentText(int(seg_id), int(call_id), ru, en, party, started)
+            out[int(seg_id)] = SegmentText(
+                int(seg_id), int(call_id), ru, en, party, started, start, end, speaker
+            )
     return out
 
 

@@ -1,7 +1,7 @@
 """Keeping the index in step with edits: an outbox row in the same transaction.
 
-After every flush, segments that were added, whose text, transcript, call or party
-changed, or that were deleted, and segments whose row in ``translations`` changed (that
+After every flush, segments that were added, whose text, transcript, call, party, times or
+speaker changed, or that were deleted, and segments whose row in ``translations`` changed (that
 table belongs to the language layer; it is recognised by name, so search works before
 and after it exists), get a ``search_outbox`` row on the session's own connection: a
 rollback takes the rows away with the edit, a commit keeps both. A call whose start
@@ -30,7 +30,8 @@ from .index import enqueue
 
 __all__: list[str] = []
 
-_WATCHED = ("text", "transcript_id", "call_id", "party")
+# What a document holds of its segment: its text and facets, and what a hit shows.
+_WATCHED = ("text", "transcript_id", "call_id", "party", "start", "end", "speaker_label")
 
 
 def _translation_segments(obj: Any) -> set[int]:

@@ -76,7 +76,7 @@ __all__ = [
 INDEX_DIR = "search-index"
 LOCK_NAME = "search-index.lock"
 BUILT_MARK = "earshot-index-built"
-INDEX_VERSION = "4"  # bump when the documents change: the next open rebuilds
+INDEX_VERSION = "5"  # bump when the documents change: the next open rebuilds
 _HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
@@ -91,7 +91,13 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("started", indexed=True, fast=True)
     sb.add_integer_field("order", fast=True)
     sb.add_integer_field("digest", fast=True)
-    sb.add_text_field("party", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("party", stored=True, tokenizer_name="raw", index_option="basic")
+    # What a hit shows, stored (not indexed): a page of hits is read from the index.
+    sb.add_bytes_field("ru_text", stored=True)
+    sb.add_bytes_field("en_text", stored=True)
+    sb.add_bytes_field("speaker", stored=True)
+    sb.add_float_field("start", stored=True)
+    sb.add_float_field("end", stored=True)
     sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
@@ -129,7 +135,15 @@ def _fields(seg: SegmentText, zone: str = "UTC") -> dict[str, object]:
         "en": en,
         "en_seq": en_seq,
         "en_sig": en_sig,
+        "ru_text": seg.ru.encode(),
+        "en_text": seg.en.encode(),
     }
+    if seg.start is not None:
+        out["start"] = float(seg.start)
+    if seg.end is not None:
+        out["end"] = float(seg.end)
+    if seg.speaker:
+        out["speaker"] = seg.speaker.encode()
     if seg.started_at is not None:
         out.update(_call_facts(seg.started_at, zone))
     return out
@@ -167,7 +181,10 @@ def document_digest(fields: dict[str, object]) -> int:
     body = "\x1f".join(
         [
             str(fields[k]) if k in fields else ""
-            for k in ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq")
+            for k in (
+                *("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq"),
+                *("start", "end", "speaker"),
+            )
         ]
     )
     return zlib.crc32(body.encode())
@@ -180,7 +197,7 @@ def make_document(seg: SegmentText, zone: str = "UTC") -> tantivy.Document:
     fields["digest"] = document_digest(fields)
     # Empty texts are left out (the English of an untranslated segment): the same
     # document, less to hand over.
-    return tantivy.Document(**{k: v for k, v in fields.items() if v != ""})
+    return tantivy.Document(**{k: v for k, v in fields.items() if v != "" and v != b""})
 
 
 class CaseIndex:
@@ -406,7 +423,8 @@ def rebuild(
         else ", ''"
     )
     sql = (
-        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
+        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "
+        's.start, s."end", s.speaker_label '
         "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
         "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id > ? ORDER BY s.id LIMIT ?"
     )
@@ -423,15 +441,12 @@ def rebuild(
             rows = fetch(conn, sql, (["\n"] if translated else []) + [last, _BATCH])
             if not rows:
                 break
-            for i, c, body, kind, extra, party, raw_start in rows:
+            for i, c, body, kind, extra, party, raw_start, start, end, speaker in rows:
                 started = starts.get(raw_start)
                 if started is None and raw_start is not None:
                     started = starts[raw_start] = _utc(raw_start)
-                seg = (
-                    SegmentText(i, c, "", body or "", party, started)
-                    if kind == "translation"
-                    else SegmentText(i, c, body or "", extra or "", party, started)
-                )
+                ru, en = ("", body or "") if kind == "translation" else (body or "", extra or "")
+                seg = SegmentText(i, c, ru, en, party, started, start, end, speaker)
                 writer.add_document(make_document(seg, idx.zone))
             if len(starts) > 100_000:
                 starts = {None: None}

@@ -9,7 +9,6 @@ looked up once per page, not once per query word.
 from __future__ import annotations
 
 from ..language.morph import TOKEN_RE
-from .index import SegmentText
 from .query import And, Node, Or, Phrase, Term
 from .text import COLUMNS, Column, column_keys, word_keys
 
@@ -85,6 +84,6 @@ class Highlighter:
         leaves = _positive(node)
         self._columns = {column: _ColumnMarks(leaves, column) for column in COLUMNS}
 
-    def spans(self, row: SegmentText) -> dict[Column, Spans]:
-        """The merged spans to mark in `row`'s Russian and English text."""
-        return {"ru": self._columns["ru"].spans(row.ru), "en": self._columns["en"].spans(row.en)}
+    def spans(self, ru: str, en: str) -> dict[Column, Spans]:
+        """The merged spans to mark in a hit's Russian and English text."""
+        return {"ru": self._columns["ru"].spans(ru), "en": self._columns["en"].spans(en)}
