@@ -51,6 +51,7 @@ from earshot.store.case import Case
 from earshot.store.models import Call, Original, Party, Phone, Segment, Transcript, utcnow
 
 SEGMENTS_PER_CALL = 20
+ZONE = "Europe/Moscow"
 PHONES = 400
 console = Console()
 
@@ -172,6 +173,18 @@ def build(case: Case, n: int, rng: random.Random) -> float:
     return time.perf_counter() - start
 
 
+def settle(case: Case) -> None:
+    """What a bulk load is followed by: planner statistics, and on PostgreSQL a VACUUM
+    (the first reads of freshly inserted rows would otherwise write their hint bits,
+    which autovacuum does in the background of a real case)."""
+    if case.engine.dialect.name == "postgresql":
+        with case.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with case.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
 def query_mix(rng: random.Random, count: int) -> dict[str, list[str]]:
     words, _lengths, bigrams = sample_corpus()
     freq = Counter(w.lower() for w in words if len(w) >= 5 and w.isalpha())
@@ -272,10 +285,13 @@ def run(
             console.print(f"[bold]{backend}[/]: reusing {n:,} segments in {root}")
             gen, build_s, indexed = 0.0, float("nan"), n
         else:
-            case = Case.init(root / "case", db=db, encryption=key)
+            # The case's own time zone: the synthetic calls are Russian, and the query
+            # mix's dates are read in the same zone (SearchOptions below).
+            case = Case.init(root / "case", db=db, encryption=key, case_settings={"timezone": ZONE})
             backend = case.engine.dialect.name
             console.print(f"[bold]{backend}[/]: generating {n:,} segments ...")
             gen = build(case, n, rng)
+            settle(case)
             console.print(f"  generated in {gen:.1f} s; building the index ...")
             t0 = time.perf_counter()
             with case.session() as session:
@@ -283,7 +299,7 @@ def run(
             build_s = time.perf_counter() - t0
             console.print(f"  indexed {indexed:,} in {build_s:.1f} s ({indexed / build_s:,.0f}/s)")
         results: dict[str, dict[str, float]] = {}
-        options = SearchOptions(limit=20, timezone="Europe/Moscow")
+        options = SearchOptions(limit=20, timezone=ZONE)
         mix = query_mix(random.Random(seed + 1), queries)
         console.print("  building the bare tantivy index of the same lemma strings ...")
         bare = bare_tantivy(case, mix)
@@ -339,6 +355,16 @@ def scratch_database(server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def kept_database(server: str, keep: Path) -> str:
+    """A database for a kept PostgreSQL case, named after its folder (made when new)."""
+    name = "earshot_bench_keep_" + hashlib.sha256(str(keep.resolve()).encode()).hexdigest()[:8]
+    with psycopg.connect(server, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -367,6 +393,13 @@ def main() -> None:
         metavar="DIR",
         help="keep the SQLite case in DIR, or time the queries on the one already there",
     )
+    parser.add_argument(
+        "--keep-pg",
+        type=Path,
+        metavar="DIR",
+        help="with --pg: keep the PostgreSQL case (directory DIR, a database named after "
+        "it), or time the queries on the one already there; drop the database yourself",
+    )
     args = parser.parse_args()
     console.print(
         f"{platform.node()}: {platform.processor() or platform.machine()}, "
@@ -377,7 +410,10 @@ def main() -> None:
         reports.append(
             run(None, args.segments, args.queries, args.seed, args.keep, encrypt=args.encrypt)
         )
-    if args.pg:
+    if args.pg and args.keep_pg:
+        url = kept_database(args.pg, args.keep_pg)
+        reports.append(run(url, args.segments, args.queries, args.seed, args.keep_pg))
+    elif args.pg:
         with scratch_database(args.pg) as url:
             reports.append(run(url, args.segments, args.queries, args.seed))
     for report in reports:

@@ -48,3 +48,42 @@ def test_encrypted_case_searches_from_memory_and_writes_no_index(tmp_path: Path)
         with reopened.session() as session:
             assert [h.segment for h in search(session, "дирижабль", ALL).hits] == [seg]
     assert not (case_dir / "search-index").exists()
+
+
+def test_rows_left_by_a_writing_process_are_taken_into_the_memory_index(
+    tmp_path: Path,
+) -> None:
+    """A job worker of an encrypted case commits edits and leaves its outbox rows (it
+    keeps no index); the searching process applies and deletes them at its next search,
+    so they are not rebuilt into the pending overlay at every search."""
+    from sqlalchemy import text
+
+    from earshot.search.tindex import index_for
+    from earshot.store.models import Segment
+
+    key = tmp_path / "case.key"
+    create_key_file(key)
+    case_dir = tmp_path / "case"
+    with Case.init(case_dir, encryption=KeySource(key_file=key)) as case:
+        ingest_sample(case, tmp_path)
+    source = KeySource(key_file=key)
+    with Case.open(case_dir, key=source) as server, Case.open(case_dir, key=source) as worker:
+        with server.session() as session:
+            assert search(session, "Бахмут", ALL).total > 0  # builds the server's index
+        with worker.session() as session:  # another engine: its own (never built) index
+            ids = [int(r[0]) for r in session.execute(text("SELECT id FROM segments LIMIT 3"))]
+            for seg_id in ids:
+                row = session.get(Segment, seg_id)
+                assert row is not None
+                row.text = "Дирижабль над рекой."
+        with worker.session() as session:
+            left = session.execute(text("SELECT count(*) FROM search_outbox")).scalar_one()
+            assert left == len(ids)  # the worker applied nothing
+        with server.session() as session:
+            assert {h.segment for h in search(session, "дирижабль", ALL).hits} == set(ids)
+        with server.session() as session:
+            left = session.execute(text("SELECT count(*) FROM search_outbox")).scalar_one()
+            assert left == 0
+            assert {h.segment for h in search(session, "дирижабль", ALL).hits} == set(ids)
+            assert check_index(session) == []
+            assert index_for(session).path is None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from earshot.language.lexicon import GAP, SlangEntry, load_slang_lexicon, phrase_parts
 from earshot.language.morph import fold, lemma
@@ -87,8 +87,12 @@ def _gloss_terms(word: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=8192)
 def slang_expansion(word: str) -> SlangExpansion:
-    """The lexicon's expansion of one query word (empty when it is no slang)."""
+    """The lexicon's expansion of one query word (empty when it is no slang).
+
+    Cached: the built-in lexicon is fixed for the life of a process, and the search
+    planner asks for every word of every query."""
     matcher = default_matcher()
     lexicon = matcher.lexicon
     every = frozenset(lexicon.ids)

@@ -41,12 +41,15 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
     indexed. The outbox rows it covers go with `session`'s commit."""
     from sqlalchemy import text
 
-    from .tindex import index_for, rebuild
+    from .tindex import case_zone, index_for, outbox_chunks, rebuild
 
     conn = session.connection()
-    done, upto = rebuild(conn, index_for(session, prepare=False), progress)
-    if upto is not None:
-        conn.execute(text("DELETE FROM search_outbox WHERE id <= :m"), {"m": upto})
+    idx = index_for(session, prepare=False)
+    if idx.path is not None:  # a rebuild adopts the case's time zone as it is now
+        idx.zone = case_zone(session.info.get("case_dir"))
+    done, covered = rebuild(conn, idx, progress)
+    for chunk in outbox_chunks(covered):
+        conn.execute(text(f"DELETE FROM search_outbox WHERE id IN ({chunk})"))  # noqa: S608 (ints)
     return done
 
 

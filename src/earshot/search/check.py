@@ -6,6 +6,10 @@ facets, the phone/person/theme/term/place facets of :mod:`.facets` included; see
 database and compares, and finds documents without a segment and duplicates.
 Segments with an outbox row are pending (the indexer has not applied them yet) and are
 not compared.
+
+It walks the segments in id order, a batch at a time, and asks the index only for the
+documents of each batch's id range, so memory stays flat however large the case (a
+million segments used to mean a million ids and digests held at once).
 """
 
 from __future__ import annotations
@@ -18,35 +22,37 @@ from sqlalchemy.orm import Session
 
 from .facets import segment_facets
 from .index import segment_texts
-from .tindex import _fields, document_digest, index_for, pending_segments
+from .tindex import SCHEMA, _fields, document_digest, index_for, pending_segments
 
 __all__ = ["check_index"]
 
 _BATCH = 2000
+_LAST_ID = 2**63 - 1
+_FIRST_ID = -(2**63)
+
+
+def _documents(searcher: tantivy.Searcher, lo: int, hi: int) -> list[tuple[int, int]]:
+    """(segment id, digest) of every index document with lo < id <= hi."""
+    query = tantivy.Query.range_query(
+        SCHEMA, "id", tantivy.FieldType.Integer, lo, hi, include_lower=False
+    )
+    count = int(getattr(searcher.search(query, limit=1, count=True), "count", 0) or 0)
+    if count == 0:
+        return []
+    addresses = [a for _score, a in searcher.search(query, limit=count, count=False).hits]
+    ids = searcher.fast_field_values("id", addresses)
+    digests = searcher.fast_field_values("digest", addresses)
+    return [(int(i or 0), int(d or 0)) for i, d in zip(ids, digests, strict=True)]
 
 
 def check_index(session: Session, *, limit: int = 20) -> list[str]:
     """Problems found (at most `limit`), or an empty list when the index matches the data."""
     conn = session.connection()
-    searcher = index_for(session).searcher()
+    idx = index_for(session)
+    searcher = idx.searcher()
     pending = set(pending_segments(conn))
-    result = searcher.search(
-        tantivy.Query.all_query(),
-        limit=max(int(searcher.num_docs), 1),
-        count=False,
-        order_by_field="order",
-        order=tantivy.Order.Asc,
-    )
-    addresses = [a for _o, a in result.hits]
-    ids = [int(i or 0) for i in searcher.fast_field_values("id", addresses)]
-    digests = [int(d or 0) for d in searcher.fast_field_values("digest", addresses)]
-    stored = dict(zip(ids, digests, strict=True))
     problems: list[str] = []
-    for seg_id, n in Counter(ids).items():
-        if n > 1 and seg_id not in pending:
-            problems.append(f"segment {seg_id}: {n} index documents")
-    seen: set[int] = set()
-    last = 0
+    last, lo = 0, _FIRST_ID  # the first round also takes documents below every segment
     while len(problems) < limit:
         batch = [
             int(r[0])
@@ -55,22 +61,28 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
                 {"last": last, "n": _BATCH},
             )
         ]
-        if not batch:
-            break
-        last = batch[-1]
-        seen.update(batch)
+        # The last round takes every document above the last segment: orphans.
+        hi = batch[-1] if batch else _LAST_ID
+        docs = _documents(searcher, lo, hi)
+        stored = dict(docs)
+        counts = Counter(i for i, _d in docs)
+        doubled = {i for i, n in counts.items() if n > 1} - pending
+        problems += [f"segment {i}: {counts[i]} index documents" for i in sorted(doubled)]
         texts = segment_texts(conn, batch)
         facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
-        for seg_id, seg in texts.items():
-            if seg_id in pending:
+        for seg_id in batch:
+            seg = texts.get(seg_id)
+            if seg_id in pending or seg_id in doubled or seg is None:
                 continue
             got = stored.get(seg_id)
             if got is None:
                 problems.append(f"segment without index document: {seg_id}")
-            elif got != document_digest(_fields(seg, facets.get(seg_id))):
+            elif got != document_digest(_fields(seg, idx.zone, facets.get(seg_id))):
                 problems.append(f"segment {seg_id}: index document differs from its text")
-    for seg_id in sorted(set(stored) - seen - pending):
-        if len(problems) >= limit:
+        known = set(batch)
+        for seg_id in sorted(set(stored) - known - pending):
+            problems.append(f"index document without segment: {seg_id}")
+        if not batch:
             break
-        problems.append(f"index document without segment: {seg_id}")
+        last = lo = hi
     return problems[:limit]

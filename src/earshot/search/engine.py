@@ -22,15 +22,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import tantivy
-from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
-from ..store.models import UTCDateTime
-from .index import SegmentText, has_table
-from .plan import MUST, MUST_NOT, Plan, compile_query
+from .plan import MUST, MUST_NOT, SHOULD, Plan, compile_query
 from .query import SearchError, parse_query
-from .tindex import SCHEMA, index_for, memory_index, pending_segments
-from .verify import highlight_spans, row_tokens
+from .tindex import SCHEMA, apply_outbox, index_for, memory_index, pending_segments
+from .verify import Highlighter
 
 __all__ = ["TOTAL_CAP", "SearchHit", "SearchOptions", "SearchResult", "search"]
 
@@ -95,11 +92,18 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         raise SearchError("limit and offset must be zero or more")
     tree = parse_query(query)
     conn = session.connection()
-    main = index_for(session).searcher()
+    idx = index_for(session)
     pending = pending_segments(conn)
+    if pending and idx.path is None:
+        # An in-memory index (encrypted case) takes in what other processes committed
+        # (a job worker leaves its outbox rows to the process that searches), so the
+        # overlay stays small: applied and deleted, like the writer of a disk index.
+        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
+        pending = pending_segments(conn)
+    main = idx.searcher()
     searchers = [main]
     if pending:
-        searchers.append(memory_index(conn, pending).searcher())
+        searchers.append(memory_index(conn, pending, idx.zone).searcher())
     plan = compile_query(
         conn,
         tree,
@@ -107,6 +111,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         region=options.region,
         timezone=options.timezone,
         searchers=searchers,
+        index_zone=idx.zone,
     )
     want = options.offset + options.limit
     rows: list[_Ranked] = []
@@ -117,10 +122,10 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
             query_ = tantivy.Query.boolean_query(
                 [
                     (MUST, plan.query),
-                    (MUST_NOT, tantivy.Query.term_set_query(SCHEMA, "id", pending)),
+                    (MUST_NOT, _ids(pending)),
                 ]
             )
-        found, count = _top(searcher, query_, plan, want)
+        found, count = _top(searcher, i, query_, plan, want)
         rows += found
         counted += count
     if plan.ranked:
@@ -129,19 +134,28 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     else:
         rows.sort(key=lambda r: (r.order, r.segment))
     rows = rows[options.offset : want]
-    texts, details = _hit_rows(conn, [r.segment for r in rows])
-    hits = [
-        _hit(r, details[r.segment], texts.get(r.segment), tree, options)
-        for r in rows
-        if r.segment in details
-    ]
+    marker = Highlighter(tree)
+    hits = [_hit(r, _stored(searchers[r.searcher], r), marker, options) for r in rows]
     return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+def _ids(ids: list[int]) -> tantivy.Query:
+    """Documents of these segments: a union of term look-ups when they are few (a
+    term set over the ``id`` fast field scans the whole column, ~2.5 ms at 1M)."""
+    if len(ids) <= 64:
+        return tantivy.Query.boolean_query(
+            [(SHOULD, tantivy.Query.term_query(SCHEMA, "id", i)) for i in ids]
+        )
+    return tantivy.Query.term_set_query(SCHEMA, "id", ids)
 
 
 @dataclass(frozen=True)
 class _Ranked:
     segment: int
+    call: int
     score: float
+    searcher: int
+    address: tantivy.DocAddress
     order: int = 0
 
 
@@ -151,97 +165,77 @@ def _count(result: tantivy.SearchResult) -> int:
 
 
 def _top(
-    searcher: tantivy.Searcher, query: tantivy.Query, plan: Plan, want: int
+    searcher: tantivy.Searcher, which: int, query: tantivy.Query, plan: Plan, want: int
 ) -> tuple[list[_Ranked], int]:
-    """The first `want` hits of one searcher in its order (score, then index order: stable
-    for a given index), and the hit count."""
+    """The first `want` hits of one searcher (number `which`) in its order (score, then
+    index order: stable for a given index), and the hit count."""
     if want == 0:
         return [], _count(searcher.search(query, limit=1, count=True))
-    if not plan.ranked:
+    if plan.ranked:
+        result = searcher.search(query, limit=want, count=True)
+        keys = [(round(float(score), 6), 0) for score, _a in result.hits]
+    else:
         result = searcher.search(
             query, limit=want, count=True, order_by_field="order", order=tantivy.Order.Asc
         )
-        addresses = [a for _o, a in result.hits]
-        ids = searcher.fast_field_values("id", addresses)
-        return [
-            _Ranked(int(i or 0), 0.0, int(o)) for (o, _a), i in zip(result.hits, ids, strict=True)
-        ], _count(result)
-    result = searcher.search(query, limit=want, count=True)
-    hits = result.hits
-    ids = searcher.fast_field_values("id", [a for _s, a in hits])
+        keys = [(0.0, int(order)) for order, _a in result.hits]
+    addresses = [a for _k, a in result.hits]
+    ids = searcher.fast_field_values("id", addresses)
+    calls = searcher.fast_field_values("call", addresses)
     ranked = [
-        _Ranked(int(i or 0), round(float(s), 6)) for (s, _a), i in zip(hits, ids, strict=True)
+        _Ranked(int(i or 0), int(c or 0), score, which, address, order)
+        for (score, order), address, i, c in zip(keys, addresses, ids, calls, strict=True)
     ]
     return ranked, _count(result)
 
 
 @dataclass(frozen=True)
-class _Details:
-    call: int
+class _Shown:
+    """What a hit shows, as the index stored it."""
+
+    ru: str
+    en: str
     start: float | None
     end: float | None
     party: str | None
     speaker: str | None
 
 
-def _hit_rows(
-    conn: Connection, ids: list[int]
-) -> tuple[dict[int, SegmentText], dict[int, _Details]]:
-    """The texts (as :func:`.index.segment_texts` reads them) and the call, times, party
-    and speaker of each segment in `ids`, in one statement (a page of hits is one round
-    trip to the database, which is most of a search's time on PostgreSQL)."""
-    if not ids:
-        return {}, {}
-    english = ", ''"
-    if has_table(conn, "translations"):
-        agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
-        english = (
-            f", (SELECT {agg}(tr.text, :nl) FROM translations tr "  # noqa: S608 (constants)
-            "WHERE tr.segment_id = s.id)"
-        )
-    sql = (
-        text(
-            f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "  # noqa: S608
-            's.start, s."end", s.speaker_label FROM segments s '
-            "JOIN transcripts t ON t.id = s.transcript_id "
-            "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
-        )
-        .bindparams(bindparam("ids", expanding=True))
-        .columns(started_at=UTCDateTime())
+def _text(value: object) -> str:
+    return bytes(value).decode() if isinstance(value, bytes | bytearray | list) else ""
+
+
+def _stored(searcher: tantivy.Searcher, row: _Ranked) -> _Shown:
+    """The stored fields of a hit's document (no database round trip: for pending
+    segments this is the overlay index, made from the database as the session sees
+    it)."""
+    doc = searcher.doc(row.address)
+    speaker = _text(doc.get_first("speaker"))
+    start, end = doc.get_first("start"), doc.get_first("end")
+    return _Shown(
+        ru=_text(doc.get_first("ru_text")),
+        en=_text(doc.get_first("en_text")),
+        start=None if start is None else float(start),
+        end=None if end is None else float(end),
+        party=doc.get_first("party") or None,
+        speaker=speaker or None,
     )
-    texts: dict[int, SegmentText] = {}
-    details: dict[int, _Details] = {}
-    for i, c, body, kind, extra, party, started, start, end, speaker in conn.execute(
-        sql, {"ids": ids, "nl": "\n"}
-    ):
-        if kind == "translation":
-            texts[int(i)] = SegmentText(int(i), int(c), "", body or "", party, started)
-        else:
-            texts[int(i)] = SegmentText(int(i), int(c), body or "", extra or "", party, started)
-        details[int(i)] = _Details(int(c), start, end, party, speaker)
-    return texts, details
 
 
-def _hit(
-    row: _Ranked,
-    details: _Details,
-    seg: SegmentText | None,
-    tree: Any,
-    options: SearchOptions,
-) -> SearchHit:
-    ru, en = (seg.ru, seg.en) if seg else ("", "")
-    spans = highlight_spans(tree, row_tokens(seg)) if seg else {"ru": [], "en": []}
+def _hit(row: _Ranked, shown: _Shown, marker: Highlighter, options: SearchOptions) -> SearchHit:
+    ru, en = shown.ru, shown.en
+    spans = marker.spans(ru, en)
     if spans["ru"] or (not spans["en"] and ru):
         body, source, marks = ru, "ru", spans["ru"]
     else:
         body, source, marks = en, "en", spans["en"]
     return SearchHit(
-        call=details.call,
+        call=row.call,
         segment=row.segment,
-        start=details.start,
-        end=details.end,
-        party=details.party,
-        speaker=details.speaker,
+        start=shown.start,
+        end=shown.end,
+        party=shown.party,
+        speaker=shown.speaker,
         snippet=_snippet(body, marks, options.snippet_chars),
         score=row.score,
         text=body,

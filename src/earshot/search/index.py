@@ -13,15 +13,16 @@ tell the indexer which segments to rewrite, in the caller's transaction.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from ..store.models import UTCDateTime
 
-__all__ = ["SegmentText", "enqueue", "has_table", "segment_texts"]
+__all__ = ["SegmentText", "enqueue", "fetch", "has_table", "marks", "segment_texts"]
 
 _CHUNK = 500
 
@@ -39,10 +40,36 @@ def has_table(conn: Connection, name: str) -> bool:
     return False
 
 
+def marks(count: int) -> str:
+    """``?, ?, ...``: `count` placeholders for :func:`fetch`."""
+    return ", ".join("?" * count)
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of `sql` (``?`` placeholders, no ``%``), run on the database connection
+    under `conn`, inside its transaction.
+
+    Why not SQLAlchemy: a search runs a few tiny statements per query, and compiling
+    an expanding ``IN`` list and processing the result rows cost ten times the statement
+    itself (about 350 µs against 30 µs for a page of hits on SQLite); at a few
+    milliseconds a query that is most of the time.
+    """
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 @dataclass(frozen=True)
 class SegmentText:
-    """What one segment contributes to the index: its Russian and English text, and
-    the facts its facet tokens come from (its party, its call's start)."""
+    """What one segment contributes to the index: its Russian and English text, the
+    facts its facet tokens come from (its party, its call's start), and what a hit
+    shows (its times and speaker), stored in the document so that a page of hits needs
+    no database round trip."""
 
     segment_id: int
     call_id: int
@@ -50,6 +77,9 @@ class SegmentText:
     en: str
     party: str | None = None
     started_at: datetime | None = None
+    start: float | None = None
+    end: float | None = None
+    speaker: str | None = None
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -65,7 +95,8 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 
 _SEGMENTS = (
     text(
-        "SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at FROM segments s "
+        'SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at, s.start, s."end", '
+        "s.speaker_label FROM segments s "
         "JOIN transcripts t ON t.id = s.transcript_id "
         "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
     )
@@ -93,12 +124,14 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
             for seg_id, body in conn.execute(_TRANSLATIONS, {"ids": batch}):
                 if body:
                     english.setdefault(int(seg_id), []).append(str(body))
-        for seg_id, call_id, body, kind, party, started in rows:
+        for seg_id, call_id, body, kind, party, started, start, end, speaker in rows:
             if kind == "translation":
                 ru, en = "", body or ""
             else:
                 ru, en = body or "", "\n".join(english.get(int(seg_id), []))
-            out[int(seg_id)] = SegmentText(int(seg_id), int(call_id), ru, en, party, started)
+            out[int(seg_id)] = SegmentText(
+                int(seg_id), int(call_id), ru, en, party, started, start, end, speaker
+            )
     return out
 
 

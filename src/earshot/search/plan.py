@@ -185,8 +185,10 @@ class _Compiler:
         region: str,
         timezone: str,
         searchers: list[tantivy.Searcher],
+        index_zone: str = "UTC",
     ) -> None:
         self.conn = conn
+        self.index_zone = index_zone
         self.query = query
         self.region = region
         self.searchers = searchers
@@ -284,6 +286,8 @@ class _Compiler:
         ``started`` column."""
         lo = max((self.bound(f) for f in fields if f.name == "from"), default=None)
         hi = min((self.bound(f) for f in fields if f.name == "to"), default=None)
+        if self.zone.key == self.index_zone:
+            return self.local_dates(lo, hi)
         if lo is None or hi is None:
             first, last = self.conn.execute(_CALL_SPAN).one()
             if first is None or last is None:
@@ -319,6 +323,39 @@ class _Compiler:
             if hi_u.time() != time(0):
                 parts += _hours(datetime.combine(hi_u.date(), time(0), tzinfo=UTC), hi_u)
         return _any([p for p in parts if p is not None])
+
+    def local_dates(self, lo: datetime | None, hi: datetime | None) -> tantivy.Query:
+        """Top-level from:/to: in the index's own time zone: every bound is a local
+        midnight, so the filter is exactly the local months (``lmonth``) and days
+        (``lday``) between them: a handful of terms. A missing bound is the local day
+        of the first (or last) call, which covers every call on that side."""
+        if lo is None or hi is None:
+            first, last = self.conn.execute(_CALL_SPAN).one()
+            if first is None or last is None:
+                return Q.empty_query()
+            if lo is None:
+                lo = datetime.combine(
+                    first.replace(tzinfo=UTC).astimezone(self.zone).date(), time(0), self.zone
+                )
+            if hi is None:
+                end = last.replace(tzinfo=UTC).astimezone(self.zone).date() + timedelta(days=1)
+                hi = datetime.combine(end, time(0), self.zone)
+        day, stop = lo.date(), hi.date()
+        if day >= stop:
+            return Q.empty_query()
+        days: list[str] = []
+        months: list[str] = []
+        while day < stop:
+            if len(days) + len(months) > MAX_DATE_TERMS:
+                return _started(lo, hi)
+            month_end = day.replace(day=monthrange(day.year, day.month)[1])
+            if day.day == 1 and month_end < stop:
+                months.append(f"{day:%Y%m}")
+                day = month_end + timedelta(days=1)
+            else:
+                days.append(f"{day:%Y%m%d}")
+                day += timedelta(days=1)
+        return _any([q for q in (_terms("lday", days), _terms("lmonth", months)) if q is not None])
 
     def need(self, table: str, node: Field, what: str) -> None:
         if not has_table(self.conn, table):
@@ -443,11 +480,12 @@ def compile_query(
     region: str,
     timezone: str,
     searchers: list[tantivy.Searcher],
+    index_zone: str = "UTC",
 ) -> Plan:
     """Compile `node` into one tantivy query (`searchers`: whose term dictionaries hold
-    the phrase signatures)."""
+    the phrase signatures; `index_zone`: the time zone of their local date terms)."""
     node = _with_slang(conn, node)
-    c = _Compiler(conn, query, region, timezone, searchers)
+    c = _Compiler(conn, query, region, timezone, searchers, index_zone)
     conjuncts = list(node.items) if isinstance(node, And) else [node]
     pos: list[Node] = []
     neg: list[Node] = []

@@ -1,7 +1,7 @@
 """Keeping the index in step with edits: an outbox row in the same transaction.
 
-After every flush, segments that were added, whose text, transcript, call or party
-changed, or that were deleted, and segments whose row in ``translations`` changed (that
+After every flush, segments that were added, whose text, transcript, call, party, times or
+speaker changed, or that were deleted, and segments whose row in ``translations`` changed (that
 table belongs to the language layer; it is recognised by name, so search works before
 and after it exists), get a ``search_outbox`` row on the session's own connection: a
 rollback takes the rows away with the edit, a commit keeps both. A call whose start
@@ -48,7 +48,8 @@ from .index import enqueue
 
 __all__: list[str] = []
 
-_WATCHED = ("text", "transcript_id", "call_id", "party")
+# What a document holds of its segment: its text and facets, and what a hit shows.
+_WATCHED = ("text", "transcript_id", "call_id", "party", "start", "end", "speaker_label")
 
 # Facet tables (:mod:`.facets`): which column ties a row to the index documents, and
 # which columns the documents read. A segment table's row concerns its segment; a call
@@ -306,6 +307,22 @@ def _after_commit(session: Session) -> None:
             return
         idx = index_for(session)  # a new index is built, which covers these rows too
     apply_outbox(engine, idx)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_delete(state: ORMExecuteState) -> None:
+    """A bulk ``delete(Segment)`` (no ORM objects, so :func:`_after_flush` never sees
+    them): the segments it is about to delete get outbox rows first, in the same
+    transaction, so their documents go too. (A bulk UPDATE must still call
+    :func:`earshot.search.reindex_segments`.)"""
+    if not state.is_delete or state.bind_mapper is not inspect(Segment):
+        return
+    where = getattr(state.statement, "whereclause", None)
+    query = select(Segment.id) if where is None else select(Segment.id).where(where)
+    ids = list(state.session.execute(query).scalars())
+    if ids:
+        enqueue(state.session.connection(), ids)
+        state.session.info[_DIRTY] = True
 
 
 @event.listens_for(Session, "after_rollback")

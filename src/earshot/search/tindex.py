@@ -49,6 +49,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tantivy
 from sqlalchemy import Connection, Engine, text
@@ -56,9 +57,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import SearchError
-from ..store.models import UTCDateTime
 from .facets import FACET_FIELDS, FacetReader, Facets, segment_facets
-from .index import SegmentText, has_table, segment_texts
+from .index import SegmentText, fetch, has_table, segment_texts
 from .text import COLUMNS, doc_parts
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "SCHEMA",
     "CaseIndex",
     "apply_outbox",
+    "case_zone",
     "document_digest",
     "index_for",
     "make_document",
@@ -78,7 +79,7 @@ __all__ = [
 INDEX_DIR = "search-index"
 LOCK_NAME = "search-index.lock"
 BUILT_MARK = "earshot-index-built"
-INDEX_VERSION = "4"  # bump when the documents change: the next open rebuilds
+INDEX_VERSION = "6"  # bump when the documents change: the next open rebuilds
 _HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
@@ -93,10 +94,18 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("started", indexed=True, fast=True)
     sb.add_integer_field("order", fast=True)
     sb.add_integer_field("digest", fast=True)
-    sb.add_text_field("party", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("party", stored=True, tokenizer_name="raw", index_option="basic")
+    # What a hit shows, stored (not indexed): a page of hits is read from the index.
+    sb.add_bytes_field("ru_text", stored=True)
+    sb.add_bytes_field("en_text", stored=True)
+    sb.add_bytes_field("speaker", stored=True)
+    sb.add_float_field("start", stored=True)
+    sb.add_float_field("end", stored=True)
     sb.add_text_field("day", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("month", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("hour", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("lday", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("lmonth", tokenizer_name="raw", index_option="basic")
     # Multi-valued facets (:mod:`.facets`): what phone:, person:, theme:, term:, place: ask.
     for name in ("phone", "theme", "term", "place"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
@@ -119,7 +128,7 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
-def _fields(seg: SegmentText, facets: Facets | None = None) -> dict[str, object]:
+def _fields(seg: SegmentText, zone: str = "UTC", facets: Facets | None = None) -> dict[str, object]:
     ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
     en, en_seq, en_sig = doc_parts(seg.en, "en")
     out: dict[str, object] = {
@@ -133,64 +142,111 @@ def _fields(seg: SegmentText, facets: Facets | None = None) -> dict[str, object]
         "en": en,
         "en_seq": en_seq,
         "en_sig": en_sig,
+        "ru_text": seg.ru.encode(),
+        "en_text": seg.en.encode(),
     }
+    if seg.start is not None:
+        out["start"] = float(seg.start)
+    if seg.end is not None:
+        out["end"] = float(seg.end)
+    if seg.speaker:
+        out["speaker"] = seg.speaker.encode()
     if seg.started_at is not None:
-        out["started"] = micros(seg.started_at)
-        out["hour"], out["day"], out["month"] = _hour_day_month(seg.started_at)
+        out.update(_call_facts(seg.started_at, zone))
     if facets:
         out.update(facets)
     return out
 
 
 @lru_cache(maxsize=65536)
-def _hour_day_month(moment: datetime) -> tuple[str, str, str]:
-    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return f"{utc:%Y%m%d%H}", f"{utc:%Y%m%d}", f"{utc:%Y%m}"
+def _call_facts(moment: datetime, zone: str) -> dict[str, object]:
+    """The facets that come from the call's start (the same for all its segments, so
+    computed once per call): µs since the epoch, its UTC hour, day and month, and its
+    day and month in the index's time zone (the case's), as terms: a ``from:``/``to:``
+    filter in that zone is then a few whole months and days. (Read-only: shared.)"""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    local = utc.astimezone(_zone(zone))
+    return {
+        "started": micros(moment),
+        "hour": f"{utc:%Y%m%d%H}",
+        "day": f"{utc:%Y%m%d}",
+        "month": f"{utc:%Y%m}",
+        "lday": f"{local:%Y%m%d}",
+        "lmonth": f"{local:%Y%m}",
+    }
 
 
-_DIGESTED = ("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq", *FACET_FIELDS)
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def document_digest(fields: dict[str, object]) -> int:
     """A 32-bit digest (CRC-32) of everything a document says about its segment (the
     ``*_sig`` terms follow from the keys and signatures)."""
-    body = "\x1f".join([str(fields[k]) if k in fields else "" for k in _DIGESTED])
+    body = "\x1f".join(
+        [
+            str(fields[k]) if k in fields else ""
+            for k in (
+                *("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq"),
+                *("start", "end", "speaker"),
+                *FACET_FIELDS,
+            )
+        ]
+    )
     return zlib.crc32(body.encode())
 
 
-def make_document(seg: SegmentText, facets: Facets | None = None) -> tantivy.Document:
-    """The index document of one segment (see the module docstring); `facets` from
-    :mod:`.facets`."""
-    fields = _fields(seg, facets)
+def make_document(
+    seg: SegmentText, zone: str = "UTC", facets: Facets | None = None
+) -> tantivy.Document:
+    """The index document of one segment (see the module docstring); `zone` is the
+    index's time zone (:attr:`CaseIndex.zone`), `facets` from :mod:`.facets`."""
+    fields = _fields(seg, zone, facets)
     fields["digest"] = document_digest(fields)
-    return tantivy.Document(**fields)
+    # Empty texts are left out (the English of an untranslated segment): the same
+    # document, less to hand over.
+    return tantivy.Document(**{k: v for k, v in fields.items() if v != "" and v != b""})
 
 
 class CaseIndex:
     """One case's index in this process: on disk (`path`) or in memory (None)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, zone: str = "UTC") -> None:
         self.path = path
+        #: the time zone of the ``lday``/``lmonth`` terms: the case's when the index was
+        #: built (kept in the built mark; `--reindex` adopts a changed case zone)
+        self.zone = zone
         self._local = threading.RLock()
         self._stamp: tuple[int, int] | None = None
+        self._built = False
         if path is None:
             self.index = tantivy.Index(SCHEMA)
             return
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         mark = path / BUILT_MARK
-        if mark.exists() and mark.read_text("utf-8").strip() != INDEX_VERSION:
-            with self.locked():
-                shutil.rmtree(path)
-                path.mkdir(mode=0o700)
+        if mark.exists():
+            version, _, built_zone = mark.read_text("utf-8").strip().partition("\n")
+            if version != INDEX_VERSION:
+                with self.locked():
+                    shutil.rmtree(path)
+                    path.mkdir(mode=0o700)
+            elif built_zone:
+                self.zone = built_zone
         self.index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
 
     @property
     def built(self) -> bool:
-        return self.path is None or (self.path / BUILT_MARK).exists()
+        if not self._built:  # once built, an index stays built (a rebuild marks it again)
+            self._built = self.path is None or (self.path / BUILT_MARK).exists()
+        return self._built
 
     def mark_built(self) -> None:
         if self.path is not None:
-            (self.path / BUILT_MARK).write_text(INDEX_VERSION, "utf-8")
+            (self.path / BUILT_MARK).write_text(f"{INDEX_VERSION}\n{self.zone}", "utf-8")
 
     def searcher(self) -> tantivy.Searcher:
         """A searcher over the last commit (of any process: reloaded when it changed)."""
@@ -251,12 +307,25 @@ _OPEN: weakref.WeakKeyDictionary[Engine, CaseIndex] = weakref.WeakKeyDictionary(
 _OPENING = threading.Lock()
 
 
-def _encrypted(case_dir: Path) -> bool:
+def _config(case_dir: Path) -> dict[str, object]:
     try:
-        config = tomllib.loads((case_dir / "earshot.toml").read_text("utf-8"))
+        return tomllib.loads((case_dir / "earshot.toml").read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return False
-    return bool(config.get("encryption"))
+        return {}
+
+
+def _encrypted(case_dir: Path) -> bool:
+    return bool(_config(case_dir).get("encryption"))
+
+
+def case_zone(case_dir: object) -> str:
+    """The case's time zone (``[settings] timezone`` in ``earshot.toml``), as a valid
+    IANA name (UTC when it is missing or unknown)."""
+    if case_dir is None:
+        return "UTC"
+    settings = _config(Path(str(case_dir))).get("settings")
+    name = str(settings.get("timezone") or "UTC") if isinstance(settings, dict) else "UTC"
+    return _zone(name).key
 
 
 def opened(engine: Engine) -> CaseIndex | None:
@@ -286,7 +355,9 @@ def index_for(session: Session, *, prepare: bool = True) -> CaseIndex:
         if idx is None:
             case_dir = session.info.get("case_dir")
             memory = case_dir is None or uses_memory(session)
-            idx = CaseIndex(None if memory else Path(str(case_dir)) / INDEX_DIR)
+            idx = CaseIndex(
+                None if memory else Path(str(case_dir)) / INDEX_DIR, case_zone(case_dir)
+            )
             if prepare:
                 _prepare(engine, idx, fresh=True)
             _OPEN[engine] = idx
@@ -300,10 +371,11 @@ def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
     outbox a crash may have left."""
     if not idx.built or (fresh and idx.path is None):
         with engine.connect() as conn:
-            upto = rebuild(conn, idx)[1]
+            covered = rebuild(conn, idx)[1]
             conn.rollback()
-            if upto is not None:
-                _delete_rows(conn, f"id <= {int(upto)}")
+            for chunk in outbox_chunks(covered):
+                if not _delete_rows(conn, f"id IN ({chunk})"):
+                    break
     else:
         apply_outbox(engine, idx)
 
@@ -328,6 +400,12 @@ def _delete_rows(conn: Connection, where: str) -> bool:
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
 
 
+def outbox_chunks(ids: list[int], size: int = 5000) -> Iterator[str]:
+    """`ids` (outbox row ids) as comma-separated integer lists for ``id IN (...)``."""
+    for first in range(0, len(ids), size):
+        yield ", ".join(str(int(i)) for i in ids[first : first + size])
+
+
 def forget(engine: Engine) -> None:
     """Drop this process's handle on an engine's index (after its case is closed)."""
     _OPEN.pop(engine, None)
@@ -337,51 +415,70 @@ def rebuild(
     conn: Connection,
     idx: CaseIndex,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, int | None]:
+) -> tuple[int, list[int]]:
     """Rewrite the whole index from the database as `conn` sees it; returns the documents
-    written and the last outbox row it covers (None when the outbox was empty): the
-    caller deletes those rows."""
+    written and the outbox rows it covers, which the caller deletes.
+
+    Those are exactly the rows visible when the rebuild began: their changes were
+    committed before it read anything. Not "every row up to the highest id": on
+    PostgreSQL a transaction open at the start may hold a lower id and commit while the
+    rebuild runs, after it read those segments; its row must stay, to be applied."""
     if not has_table(conn, "search_outbox"):
         raise SearchError("the case database predates the search outbox; open the case to upgrade")
-    last_row = conn.execute(text("SELECT max(id) FROM search_outbox")).scalar_one()
+    covered = sorted(int(r[0]) for r in fetch(conn, "SELECT id FROM search_outbox"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
     translated = has_table(conn, "translations")
     agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
     english = (
-        f", (SELECT {agg}(tr.text, :nl) FROM translations tr WHERE tr.segment_id = s.id)"
+        f", (SELECT {agg}(tr.text, ?) FROM translations tr WHERE tr.segment_id = s.id)"
         if translated
         else ", ''"
     )
+    sql = (
+        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "
+        's.start, s."end", s.speaker_label '
+        "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+        "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id > ? ORDER BY s.id LIMIT ?"
+    )
+    # The bulk path reads with the driver's own cursor (see .index.fetch) and turns
+    # each call's start into a datetime once, not once per segment.
+    starts: dict[object, datetime | None] = {None: None}
     done, last = 0, 0
     reader = FacetReader(conn)
-    with idx.writer(_BUILD_HEAP, 2) as writer:
+    # One indexing thread: as fast here as two (the Python side is the bound), and the
+    # documents land in one segment in segment id order, so ties in score come in the
+    # same order after every rebuild (two threads split them between segments by chance).
+    with idx.writer(_BUILD_HEAP, 1) as writer:
         writer.delete_all_documents()
         while True:
-            rows = conn.execute(
-                text(
-                    f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at "
-                    "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-                    "LEFT JOIN calls c ON c.id = s.call_id "
-                    "WHERE s.id > :last ORDER BY s.id LIMIT :n"
-                ).columns(started_at=UTCDateTime()),
-                {"last": last, "n": _BATCH, "nl": "\n"},
-            ).all()
+            rows = fetch(conn, sql, (["\n"] if translated else []) + [last, _BATCH])
             if not rows:
                 break
-            facets = reader.batch({int(r[0]): int(r[1]) for r in rows})
-            for i, c, body, kind, extra, party, started in rows:
-                seg = (
-                    SegmentText(int(i), int(c), "", body or "", party, started)
-                    if kind == "translation"
-                    else SegmentText(int(i), int(c), body or "", extra or "", party, started)
-                )
-                writer.add_document(make_document(seg, facets.get(seg.segment_id)))
+            facets = reader.batch({r[0]: r[1] for r in rows})
+            for i, c, body, kind, extra, party, raw_start, start, end, speaker in rows:
+                started = starts.get(raw_start)
+                if started is None and raw_start is not None:
+                    started = starts[raw_start] = _utc(raw_start)
+                ru, en = ("", body or "") if kind == "translation" else (body or "", extra or "")
+                seg = SegmentText(i, c, ru, en, party, started, start, end, speaker)
+                writer.add_document(make_document(seg, idx.zone, facets.get(i)))
+            if len(starts) > 100_000:
+                starts = {None: None}
             done += len(rows)
             last = int(rows[-1][0])
             if progress is not None:
                 progress(done, total)
     idx.mark_built()
-    return done, None if last_row is None else int(last_row)
+    return done, covered
+
+
+def _utc(raw: object) -> datetime:
+    """A call start as the driver returns it (SQLite: ISO text; PostgreSQL: a naive
+    datetime), as the aware UTC datetime the schema means (see UTCDateTime)."""
+    value = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, datetime):
+        raise SearchError(f"unexpected call start {raw!r} in the database")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
@@ -392,7 +489,7 @@ def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
         for seg_id in ids:
             writer.delete_documents_by_term("id", seg_id)
         for seg in texts.values():
-            writer.add_document(make_document(seg, facets.get(seg.segment_id)))
+            writer.add_document(make_document(seg, idx.zone, facets.get(seg.segment_id)))
 
 
 def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
@@ -419,20 +516,18 @@ def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
 def pending_segments(conn: Connection) -> list[int]:
     """Segments with an outbox row visible to `conn` (this transaction's own changes,
     and committed ones not yet applied): the index may be stale for them."""
-    return sorted({int(r[0]) for r in conn.execute(_PENDING)})
+    return sorted({int(r[0]) for r in fetch(conn, "SELECT DISTINCT segment_id FROM search_outbox")})
 
 
-_PENDING = text("SELECT DISTINCT segment_id FROM search_outbox")
-
-
-def memory_index(conn: Connection, ids: list[int]) -> CaseIndex:
-    """A small in-memory index of `ids` as `conn` sees them (the pending overlay)."""
-    idx = CaseIndex(None)
+def memory_index(conn: Connection, ids: list[int], zone: str) -> CaseIndex:
+    """A small in-memory index of `ids` as `conn` sees them (the pending overlay), in
+    the case index's time `zone`."""
+    idx = CaseIndex(None, zone)
     texts = segment_texts(conn, ids)
     facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
     writer = idx.index.writer(15_000_000, 1)
     for seg in texts.values():
-        writer.add_document(make_document(seg, facets.get(seg.segment_id)))
+        writer.add_document(make_document(seg, zone, facets.get(seg.segment_id)))
     writer.commit()
     writer.wait_merging_threads()
     idx.index.reload()

@@ -1,42 +1,20 @@
 """The spans to highlight in a hit, found in Python with the index's own keys.
 
 Uses the same keys as the index (:mod:`.text`), so it marks exactly the words and
-phrases the index matched.
+phrases the index matched. A :class:`Highlighter` is made once per query (the query's
+words become key sets once) and then marks each hit of the page: a word of the hit is
+looked up once per page, not once per query word.
 """
 
 from __future__ import annotations
 
-from .index import SegmentText
+from ..language.morph import TOKEN_RE
 from .query import And, Node, Or, Phrase, Term
-from .text import COLUMNS, Column, TokenKeys, text_keys, word_keys
+from .text import COLUMNS, Column, column_keys, word_keys
 
-__all__ = ["RowTokens", "highlight_spans", "row_tokens"]
+__all__ = ["Highlighter"]
 
-RowTokens = dict[Column, list[TokenKeys]]
-
-
-def row_tokens(row: SegmentText) -> RowTokens:
-    return {"ru": text_keys(row.ru, "ru"), "en": text_keys(row.en, "en")}
-
-
-def _word_hits(word: str, toks: RowTokens) -> dict[Column, list[int]]:
-    wanted = word_keys(word)
-    return {
-        col: [i for i, t in enumerate(toks[col]) if set(t.keys) & set(wanted[col])]
-        for col in COLUMNS
-    }
-
-
-def _phrase_hits(words: tuple[str, ...], toks: RowTokens) -> dict[Column, list[tuple[int, int]]]:
-    """Token index ranges [first, last] where the phrase occurs, per column."""
-    out: dict[Column, list[tuple[int, int]]] = {}
-    hits = [_word_hits(w, toks) for w in words]
-    for col in COLUMNS:
-        starts = set(hits[0][col])
-        for offset, h in enumerate(hits[1:], start=1):
-            starts &= {i - offset for i in h[col]}
-        out[col] = [(i, i + len(words) - 1) for i in sorted(starts)]
-    return out
+Spans = list[tuple[int, int]]
 
 
 def _positive(node: Node) -> list[Term | Phrase]:
@@ -47,23 +25,65 @@ def _positive(node: Node) -> list[Term | Phrase]:
     return []
 
 
-def highlight_spans(node: Node, toks: RowTokens) -> dict[Column, list[tuple[int, int]]]:
-    """Character spans of every positive word and phrase of `node`, per column, merged."""
-    out: dict[Column, list[tuple[int, int]]] = {}
-    for col in COLUMNS:
-        spans: set[tuple[int, int]] = set()
-        for leaf in _positive(node):
-            if isinstance(leaf, Term):
-                for i in _word_hits(leaf.word, toks)[col]:
-                    spans.add((toks[col][i].start, toks[col][i].end))
-            else:
-                for first, last in _phrase_hits(leaf.words, toks)[col]:
-                    spans.add((toks[col][first].start, toks[col][last].end))
-        merged: list[tuple[int, int]] = []
-        for start, end in sorted(spans):
+class _ColumnMarks:
+    """The query's positive words and phrases as key sets, for one column."""
+
+    def __init__(self, leaves: list[Term | Phrase], column: Column) -> None:
+        self.column = column
+        self.words: frozenset[str] = frozenset(
+            k for leaf in leaves if isinstance(leaf, Term) for k in word_keys(leaf.word)[column]
+        )
+        self.phrases: list[list[frozenset[str]]] = [
+            [frozenset(word_keys(w)[column]) for w in leaf.words]
+            for leaf in leaves
+            if isinstance(leaf, Phrase)
+        ]
+        # surface word -> (is a query word?, per phrase: bit j set when the word may be
+        # the phrase's word j), worked out once per word per query
+        self._seen: dict[str, tuple[bool, tuple[int, ...]]] = {}
+
+    def _word(self, word: str) -> tuple[bool, tuple[int, ...]]:
+        keys = column_keys(word, self.column)
+        info = (
+            not self.words.isdisjoint(keys),
+            tuple(
+                sum(1 << j for j, want in enumerate(phrase) if not want.isdisjoint(keys))
+                for phrase in self.phrases
+            ),
+        )
+        self._seen[word] = info
+        return info
+
+    def spans(self, body: str) -> Spans:
+        if not body or not (self.words or self.phrases):
+            return []
+        seen, lookup = self._seen, self._word
+        toks = [(m.start(), m.end(), m.group(0)) for m in TOKEN_RE.finditer(body)]
+        infos = [seen.get(w) or lookup(w) for _s, _e, w in toks]
+        found: set[tuple[int, int]] = {
+            (s, e) for (s, e, _w), (term, _m) in zip(toks, infos, strict=True) if term
+        }
+        for p, phrase in enumerate(self.phrases):
+            size = len(phrase)
+            for i in range(len(toks) - size + 1):
+                if infos[i][1][p] & 1 and all(infos[i + j][1][p] >> j & 1 for j in range(1, size)):
+                    found.add((toks[i][0], toks[i + size - 1][1]))
+        merged: Spans = []
+        for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
             else:
                 merged.append((start, end))
-        out[col] = merged
-    return out
+        return merged
+
+
+class Highlighter:
+    """Character spans of every positive word and phrase of a query, per column."""
+
+    def __init__(self, node: Node) -> None:
+        leaves = _positive(node)
+        self._columns = {column: _ColumnMarks(leaves, column) for column in COLUMNS}
+
+    def spans(self, ru: str, en: str) -> dict[Column, Spans]:
+        """The merged spans to mark in a hit's Russian and English text."""
+        return {"ru": self._columns["ru"].spans(ru), "en": self._columns["en"].spans(en)}
