@@ -30,9 +30,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection
 
-from .index import has_table
+from .index import fetch, has_table
 
 __all__ = ["FACET_FIELDS", "FacetReader", "Facets", "segment_facets"]
 
@@ -48,40 +48,29 @@ _RANGE_SLACK = 4
 _RANGE_FLOOR = 64
 
 
-def _in(sql: str) -> TextClause:
-    return text(sql).bindparams(bindparam("ids", expanding=True))
-
-
-_PARTIES = (
-    "SELECT pa.call_id, ph.e164, pa.person_id FROM parties pa "
+# Each statement is a constant prefix and ``BETWEEN ? AND ?`` or ``IN (?, ...)``, run
+# with the driver's cursor (.index.fetch: no SQLAlchemy compile or row processing, which
+# would cost more than the statement on the search path's pending overlay).
+_CALL_SQL = {
+    "parties": "SELECT pa.call_id, ph.e164, pa.person_id FROM parties pa "
     "LEFT JOIN phones ph ON ph.id = pa.phone_id "
-    "WHERE (pa.phone_id IS NOT NULL OR pa.person_id IS NOT NULL) AND "
-)
-_CALL_THEMES = "SELECT call_id, theme FROM call_themes WHERE "
-_SLANG = "SELECT segment_id, term FROM segment_slang WHERE "
-_THEMES = "SELECT segment_id, theme FROM segment_themes WHERE "
-_ENTITIES = (
-    "SELECT segment_id, kind, normal, place_name, person_id FROM segment_entities "
-    "WHERE (kind = 'LOC' OR person_id IS NOT NULL) AND "
-)
-_CALL_IN = {
-    "parties": _in(_PARTIES + "pa.call_id IN :ids"),
-    "call_themes": _in(_CALL_THEMES + "call_id IN :ids"),
+    "WHERE (pa.phone_id IS NOT NULL OR pa.person_id IS NOT NULL) AND pa.call_id",
+    "call_themes": "SELECT call_id, theme FROM call_themes WHERE call_id",
 }
-_CALL_RANGE = {
-    "parties": text(_PARTIES + "pa.call_id BETWEEN :lo AND :hi"),
-    "call_themes": text(_CALL_THEMES + "call_id BETWEEN :lo AND :hi"),
+_SEGMENT_SQL = {
+    "segment_slang": "SELECT segment_id, term FROM segment_slang WHERE segment_id",
+    "segment_themes": "SELECT segment_id, theme FROM segment_themes WHERE segment_id",
+    "segment_entities": "SELECT segment_id, kind, normal, place_name, person_id "
+    "FROM segment_entities WHERE (kind = 'LOC' OR person_id IS NOT NULL) AND segment_id",
 }
-_SEG_IN = {
-    "segment_slang": _in(_SLANG + "segment_id IN :ids"),
-    "segment_themes": _in(_THEMES + "segment_id IN :ids"),
-    "segment_entities": _in(_ENTITIES + "segment_id IN :ids"),
-}
-_SEG_RANGE = {
-    "segment_slang": text(_SLANG + "segment_id BETWEEN :lo AND :hi"),
-    "segment_themes": text(_THEMES + "segment_id BETWEEN :lo AND :hi"),
-    "segment_entities": text(_ENTITIES + "segment_id BETWEEN :lo AND :hi"),
-}
+
+
+def _between(sql: str) -> str:
+    return sql + " BETWEEN ? AND ?"
+
+
+def _in(sql: str, n: int) -> str:
+    return sql + " IN (" + ", ".join("?" * n) + ")"
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -151,18 +140,16 @@ class FacetReader:
         tables = ["parties"] + (["call_themes"] if "call_themes" in self.tables else [])
         lo, hi = min(calls), max(calls)
         for table in tables:
+            sql = _CALL_SQL[table]
             if hi - lo + 1 <= _RANGE_SLACK * len(calls) + _RANGE_FLOOR:
-                rows = self.conn.execute(_CALL_RANGE[table], {"lo": lo, "hi": hi})
-                self._call_rows(facts, table, rows)
+                self._call_rows(facts, table, fetch(self.conn, _between(sql), (lo, hi)))
             else:
                 for chunk in _chunks(calls):
-                    rows = self.conn.execute(_CALL_IN[table], {"ids": chunk})
+                    rows = fetch(self.conn, _in(sql, len(chunk)), chunk)
                     self._call_rows(facts, table, rows)
 
     def _segment_tables(self) -> list[str]:
-        return [
-            t for t in ("segment_slang", "segment_themes", "segment_entities") if t in self.tables
-        ]
+        return [t for t in _SEGMENT_SQL if t in self.tables]
 
     # -- combining ------------------------------------------------------------------------
     @staticmethod
@@ -203,7 +190,7 @@ class FacetReader:
         self._call_facts(facts, set(calls.values()))
         for table in self._segment_tables():
             for chunk in _chunks(calls):
-                rows = self.conn.execute(_SEG_IN[table], {"ids": chunk})
+                rows = fetch(self.conn, _in(_SEGMENT_SQL[table], len(chunk)), chunk)
                 self._segment_rows(facts, table, rows)
         return self._combine(facts, calls)
 
@@ -216,7 +203,7 @@ class FacetReader:
         self._call_facts(facts, set(calls.values()))
         lo, hi = min(calls), max(calls)
         for table in self._segment_tables():
-            rows = self.conn.execute(_SEG_RANGE[table], {"lo": lo, "hi": hi})
+            rows = fetch(self.conn, _between(_SEGMENT_SQL[table]), (lo, hi))
             self._segment_rows(facts, table, rows)
         return self._combine(facts, calls)
 
