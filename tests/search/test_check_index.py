@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from earshot.search import check_index
 from earshot.search.index import SegmentText
-from earshot.search.tindex import index_for, make_document
+from earshot.search.indexer import index_for
+from earshot.search.tindex import make_document
 from earshot.store.case import Case
 
 

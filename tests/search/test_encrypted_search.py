@@ -58,7 +58,7 @@ def test_rows_left_by_a_writing_process_are_taken_into_the_memory_index(
     so they are not rebuilt into the pending overlay at every search."""
     from sqlalchemy import text
 
-    from earshot.search.tindex import index_for
+    from earshot.search.indexer import index_for
     from earshot.store.models import Segment
 
     key = tmp_path / "case.key"

@@ -86,7 +86,8 @@ def test_facets_are_fast_fields_of_every_document(sample_case: Case) -> None:
     """Each document holds its segment's party and its call's start (µs, UTC)."""
     import tantivy
 
-    from earshot.search.tindex import index_for, micros
+    from earshot.search.indexer import index_for
+    from earshot.search.tindex import micros
 
     with sample_case.session() as session:
         searcher = index_for(session).searcher()

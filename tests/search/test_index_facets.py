@@ -16,7 +16,7 @@ from earshot.identity.merge import merge_persons
 from earshot.language.case_lexicon import add_case_entry, remove_case_entry
 from earshot.language.overrides import set_entity_person, set_theme
 from earshot.phones import normalize_phone
-from earshot.search import SearchError, SearchOptions, check_index, facets, reindex, search, tindex
+from earshot.search import SearchError, SearchOptions, check_index, facets, indexer, reindex, search
 from earshot.search import index as search_index
 from earshot.search.plan import _name_variants
 from earshot.store.case import Case
@@ -357,7 +357,7 @@ def test_rebuild_reads_facets_a_batch_at_a_time(
         for i, seg in enumerate(segs):
             _tag(session, seg, term="груз200", theme="refusal", place="Ивановка" if i else "Бахмут")
         total = int(session.execute(text("SELECT count(*) FROM segments")).scalar_one())
-    monkeypatch.setattr(tindex, "_BATCH", 25)
+    monkeypatch.setattr(indexer, "_BATCH", 25)
     statements: list[str] = []
 
     def counted(conn: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from earshot.search import SearchOptions, check_index, reindex, search
-from earshot.search.tindex import index_for
+from earshot.search.indexer import index_for
 from earshot.store.case import Case
 from earshot.store.models import Call, Segment
 

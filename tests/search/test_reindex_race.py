@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from earshot.search import check_index, reindex, search
-from earshot.search.tindex import apply_outbox, index_for
+from earshot.search.indexer import apply_outbox, index_for
 from earshot.store.case import Case
 from earshot.store.models import Segment
 

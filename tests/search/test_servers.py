@@ -10,7 +10,8 @@ import time
 from sqlalchemy import select
 
 from earshot.search import SearchOptions, search
-from earshot.search.tindex import LOCK_NAME, index_for
+from earshot.search.indexer import index_for
+from earshot.search.tindex import LOCK_NAME
 from earshot.store.case import Case
 from earshot.store.models import Segment
 

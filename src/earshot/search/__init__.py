@@ -41,7 +41,7 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
     indexed. The outbox rows it covers go with `session`'s commit."""
     from sqlalchemy import text
 
-    from .tindex import case_zone, index_for, outbox_chunks, rebuild
+    from .indexer import case_zone, index_for, outbox_chunks, rebuild
 
     conn = session.connection()
     idx = index_for(session, prepare=False)
@@ -56,9 +56,10 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
 def reindex_segments(session: Session, ids: Iterable[int]) -> int:
     """Re-index some segments after bulk SQL that bypassed the ORM: outbox rows in
     `session`'s transaction, applied after its commit."""
-    written = enqueue(session.connection(), ids)
+    wanted = [int(i) for i in ids]
+    written = enqueue(session.connection(), wanted)
     if written:
-        session.info[_sync._DIRTY] = True
+        _sync.mark_own(session, wanted)
     return written
 
 

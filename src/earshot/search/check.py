@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from .facets import segment_facets
 from .index import segment_texts
-from .tindex import SCHEMA, _fields, document_digest, index_for, pending_segments
+from .indexer import index_for, pending_segments
+from .tindex import SCHEMA, _fields, document_digest
 
 __all__ = ["check_index"]
 

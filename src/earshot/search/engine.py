@@ -6,7 +6,7 @@ top-k order: score, then index order (documents in segment id order after a rebu
 a rewritten document moves to the end), the same for every page of one index. A query
 with no scored text lists its hits in call and segment order.
 
-The index follows committed data (:mod:`.tindex`). Segments with an outbox row (this
+The index follows committed data (:mod:`.indexer`). Segments with an outbox row (this
 transaction's own changes, or committed ones the indexer has not applied yet) are the
 *pending overlay*: they are left out of the case index and searched in a small
 in-memory index made from the database as this session sees it, then merged, so an
@@ -18,15 +18,19 @@ Totals are exact up to :data:`TOTAL_CAP`; beyond it ``total`` is the cap and
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import tantivy
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from .indexer import apply_outbox, index_for, memory_index, pending_segments
 from .plan import MUST, MUST_NOT, SHOULD, Plan, compile_query
 from .query import SearchError, parse_query
-from .tindex import SCHEMA, apply_outbox, index_for, memory_index, pending_segments
+from .sync import own_pending
+from .tindex import SCHEMA, CaseIndex
 from .verify import Highlighter
 
 __all__ = ["TOTAL_CAP", "SearchHit", "SearchOptions", "SearchResult", "search"]
@@ -93,13 +97,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     tree = parse_query(query)
     conn = session.connection()
     idx = index_for(session)
-    pending = pending_segments(conn)
-    if pending and idx.path is None:
-        # An in-memory index (encrypted case) takes in what other processes committed
-        # (a job worker leaves its outbox rows to the process that searches), so the
-        # overlay stays small: applied and deleted, like the writer of a disk index.
-        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
-        pending = pending_segments(conn)
+    pending = _pending(session, conn, idx)
     main = idx.searcher()
     searchers = [main]
     if pending:
@@ -132,11 +130,39 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
         if len(searchers) > 1:  # merge the overlay's hits in (a stable sort by score)
             rows.sort(key=lambda r: -r.score)
     else:
-        rows.sort(key=lambda r: (r.order, r.segment))
+        rows.sort(key=lambda r: r.order)  # call and segment: unique
     rows = rows[options.offset : want]
     marker = Highlighter(tree)
     hits = [_hit(r, _stored(searchers[r.searcher], r), marker, options) for r in rows]
     return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+OUTBOX_CHECK_S = 1.0
+
+
+def _pending(session: Session, conn: Connection, idx: CaseIndex) -> list[int]:
+    """The segments to search in the pending overlay: this transaction's own edits
+    (known to the session), and committed outbox rows not yet applied.
+
+    A writer applies its rows right after its commit, before it returns, and readers
+    reload on its index commit; so committed rows linger only when their writer died
+    (or, briefly, while it applies them). A disk index therefore reads the outbox at
+    most once every :data:`OUTBOX_CHECK_S` seconds and keeps what it found until the
+    next look, sparing every search a database round trip. An in-memory index (an
+    encrypted case) reads it at every search and takes in what other processes
+    committed (a job worker leaves its rows to the process that searches): applied and
+    deleted, so the overlay stays small."""
+    own = own_pending(session)
+    now = time.monotonic()
+    if idx.path is not None and now - idx.outbox_checked < OUTBOX_CHECK_S:
+        return sorted(set(own) | idx.outbox_left)
+    found = set(pending_segments(conn))
+    if idx.path is None and found - set(own):
+        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
+        found = set(pending_segments(conn))
+    idx.outbox_checked = now
+    idx.outbox_left = found - set(own)
+    return sorted(found | set(own))
 
 
 def _ids(ids: list[int]) -> tantivy.Query:
@@ -151,8 +177,6 @@ def _ids(ids: list[int]) -> tantivy.Query:
 
 @dataclass(frozen=True)
 class _Ranked:
-    segment: int
-    call: int
     score: float
     searcher: int
     address: tantivy.DocAddress
@@ -179,12 +203,9 @@ def _top(
             query, limit=want, count=True, order_by_field="order", order=tantivy.Order.Asc
         )
         keys = [(0.0, int(order)) for order, _a in result.hits]
-    addresses = [a for _k, a in result.hits]
-    ids = searcher.fast_field_values("id", addresses)
-    calls = searcher.fast_field_values("call", addresses)
     ranked = [
-        _Ranked(int(i or 0), int(c or 0), score, which, address, order)
-        for (score, order), address, i, c in zip(keys, addresses, ids, calls, strict=True)
+        _Ranked(score, which, address, order)
+        for (score, order), (_k, address) in zip(keys, result.hits, strict=True)
     ]
     return ranked, _count(result)
 
@@ -193,6 +214,8 @@ def _top(
 class _Shown:
     """What a hit shows, as the index stored it."""
 
+    segment: int
+    call: int
     ru: str
     en: str
     start: float | None
@@ -213,6 +236,8 @@ def _stored(searcher: tantivy.Searcher, row: _Ranked) -> _Shown:
     speaker = _text(doc.get_first("speaker"))
     start, end = doc.get_first("start"), doc.get_first("end")
     return _Shown(
+        segment=int(doc.get_first("id") or 0),
+        call=int(doc.get_first("call") or 0),
         ru=_text(doc.get_first("ru_text")),
         en=_text(doc.get_first("en_text")),
         start=None if start is None else float(start),
@@ -230,8 +255,8 @@ def _hit(row: _Ranked, shown: _Shown, marker: Highlighter, options: SearchOption
     else:
         body, source, marks = en, "en", spans["en"]
     return SearchHit(
-        call=row.call,
-        segment=row.segment,
+        call=shown.call,
+        segment=shown.segment,
         start=shown.start,
         end=shown.end,
         party=shown.party,

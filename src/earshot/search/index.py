@@ -1,7 +1,7 @@
 """What the search index is made from, read from the database on both backends.
 
 :func:`segment_texts` is the one reader of a segment's searchable text and facts: the
-indexer (:mod:`.tindex`), the pending overlay, ``check_index`` and the snippets all use
+indexer (:mod:`.indexer`), the pending overlay, ``check_index`` and the snippets all use
 it, so they can never disagree (the multi-valued facets beside it come from
 :mod:`.facets`, read by the same callers). :func:`enqueue` writes the outbox rows that
 tell the indexer which segments to rewrite, in the caller's transaction.

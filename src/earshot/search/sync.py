@@ -7,7 +7,7 @@ and after it exists), get a ``search_outbox`` row on the session's own connectio
 rollback takes the rows away with the edit, a commit keeps both. A call whose start
 time changes puts all its segments in the outbox (the index holds the start as a
 facet). After the commit the same process applies the outbox to the index
-(:func:`.tindex.apply_outbox`); a crash in between leaves the rows for the next open.
+(:func:`.indexer.apply_outbox`); a crash in between leaves the rows for the next open.
 
 The index also holds the facets of :mod:`.facets` (phone, person, theme, term, place),
 so a change to what one of them says puts the segments concerned in the outbox too:
@@ -46,7 +46,7 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from ..store.models import Call, Segment
 from .index import enqueue
 
-__all__: list[str] = []
+__all__ = ["mark_own", "own_pending"]
 
 # What a document holds of its segment: its text and facets, and what a hit shows.
 _WATCHED = ("text", "transcript_id", "call_id", "party", "start", "end", "speaker_label")
@@ -180,7 +180,20 @@ def _enqueue(session: Session, ids: set[int]) -> None:
     if new:
         enqueue(session.connection(), sorted(new))
         queued |= new
-        session.info[_DIRTY] = True
+        mark_own(session, new)
+
+
+def mark_own(session: Session, ids: Iterable[int]) -> None:
+    """Note that this session's transaction wrote outbox rows for `ids`: they are applied
+    after its commit, and its own searches see them through the pending overlay."""
+    session.info.setdefault(_MINE, set()).update(int(i) for i in ids)
+    session.info[_DIRTY] = True
+
+
+def own_pending(session: Session) -> list[int]:
+    """The segments this session's open transaction has put in the outbox (after a
+    rolled-back savepoint a few too many: harmless, the overlay reads the database)."""
+    return sorted(session.info.get(_MINE, ()))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -285,16 +298,18 @@ def _bulk(state: ORMExecuteState) -> None:
 
 _DIRTY = "search_outbox_written"
 _QUEUED = "search_outbox_queued"
+_MINE = "search_outbox_mine"
 KILL_AFTER_COMMIT = "EARSHOT_TEST_KILL_AFTER_COMMIT"
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    session.info.pop(_MINE, None)
     if not session.info.pop(_DIRTY, False):
         return
     if os.environ.get(KILL_AFTER_COMMIT):
         os.kill(os.getpid(), signal.SIGKILL)
-    from .tindex import apply_outbox, index_for, opened, uses_memory
+    from .indexer import apply_outbox, index_for, opened, uses_memory
 
     engine = session.get_bind()
     assert isinstance(engine, Engine)
@@ -322,9 +337,10 @@ def _bulk_delete(state: ORMExecuteState) -> None:
     ids = list(state.session.execute(query).scalars())
     if ids:
         enqueue(state.session.connection(), ids)
-        state.session.info[_DIRTY] = True
+        mark_own(state.session, ids)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_DIRTY, None)
+    session.info.pop(_MINE, None)

@@ -44,13 +44,15 @@ class _ColumnMarks:
 
     def _word(self, word: str) -> tuple[bool, tuple[int, ...]]:
         keys = column_keys(word, self.column)
-        info = (
-            not self.words.isdisjoint(keys),
+        masks = (
             tuple(
                 sum(1 << j for j, want in enumerate(phrase) if not want.isdisjoint(keys))
                 for phrase in self.phrases
-            ),
+            )
+            if self.phrases
+            else ()
         )
+        info = (not self.words.isdisjoint(keys), masks)
         self._seen[word] = info
         return info
 
@@ -58,6 +60,17 @@ class _ColumnMarks:
         if not body or not (self.words or self.phrases):
             return []
         seen, lookup = self._seen, self._word
+        if not self.phrases:  # words only: one pass, spans in order
+            out: Spans = []
+            for m in TOKEN_RE.finditer(body):
+                word = m.group()
+                if (seen.get(word) or lookup(word))[0]:
+                    start, end = m.span()
+                    if out and out[-1][1] == start:  # touching words ("200ые") merge
+                        out[-1] = (out[-1][0], end)
+                    else:
+                        out.append((start, end))
+            return out
         toks = [(m.start(), m.end(), m.group(0)) for m in TOKEN_RE.finditer(body)]
         infos = [seen.get(w) or lookup(w) for _s, _e, w in toks]
         found: set[tuple[int, int]] = {
