@@ -50,7 +50,7 @@ import tantivy
 from ..errors import SearchError
 from .facets import FACET_FIELDS, Facets
 from .index import SegmentText
-from .text import COLUMNS, doc_parts
+from .text import COLUMNS, Column, doc_parts
 
 __all__ = [
     "BUILT_MARK",
@@ -115,22 +115,25 @@ def micros(moment: datetime) -> int:
 
 
 def _fields(seg: SegmentText, zone: str = "UTC", facets: Facets | None = None) -> dict[str, object]:
-    ru, ru_seq, ru_sig = doc_parts(seg.ru, "ru")
-    en, en_seq, en_sig = doc_parts(seg.en, "en")
+    """The fields of a segment's document; empty ones are left out (the English of an
+    untranslated segment: less to hand over, and the digest reads a missing field as
+    empty)."""
     out: dict[str, object] = {
         "id": seg.segment_id,
         "call": seg.call_id,
         "order": (seg.call_id << 32) | seg.segment_id,
-        "party": seg.party or "",
-        "ru": ru,
-        "ru_seq": ru_seq,
-        "ru_sig": ru_sig,
-        "en": en,
-        "en_seq": en_seq,
-        "en_sig": en_sig,
-        "ru_text": seg.ru.encode(),
-        "en_text": seg.en.encode(),
     }
+    if seg.party:
+        out["party"] = seg.party
+    texts: tuple[tuple[Column, str], ...] = (("ru", seg.ru), ("en", seg.en))
+    for column, body in texts:
+        if body:
+            keys, signatures, terms = doc_parts(body, column)
+            if keys:
+                out[column], out[f"{column}_seq"] = keys, signatures
+                if terms:
+                    out[f"{column}_sig"] = terms
+            out[f"{column}_text"] = body.encode()
     if seg.start is not None:
         out["start"] = float(seg.start)
     if seg.end is not None:
@@ -170,20 +173,19 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+_DIGESTED = (
+    *("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq"),
+    *("start", "end", "speaker"),
+    *FACET_FIELDS,
+)
+
+
 def document_digest(fields: dict[str, object]) -> int:
     """A 32-bit digest (CRC-32) of everything a document says about its segment (the
-    ``*_sig`` terms follow from the keys and signatures)."""
-    body = "\x1f".join(
-        [
-            str(fields[k]) if k in fields else ""
-            for k in (
-                *("id", "call", "party", "started", "ru", "ru_seq", "en", "en_seq"),
-                *("start", "end", "speaker"),
-                *FACET_FIELDS,
-            )
-        ]
-    )
-    return zlib.crc32(body.encode())
+    ``*_sig`` terms follow from the keys and signatures; a missing field reads as
+    empty)."""
+    get = fields.get
+    return zlib.crc32("\x1f".join([str(get(k, "")) for k in _DIGESTED]).encode())
 
 
 def make_document(
@@ -193,9 +195,7 @@ def make_document(
     index's time zone (:attr:`CaseIndex.zone`), `facets` from :mod:`.facets`."""
     fields = _fields(seg, zone, facets)
     fields["digest"] = document_digest(fields)
-    # Empty texts are left out (the English of an untranslated segment): the same
-    # document, less to hand over.
-    return tantivy.Document(**{k: v for k, v in fields.items() if v != "" and v != b""})
+    return tantivy.Document(**fields)
 
 
 class CaseIndex:
