@@ -38,20 +38,29 @@ class _ColumnMarks:
             for leaf in leaves
             if isinstance(leaf, Phrase)
         ]
-        # surface word -> (is a query word?, per phrase: bit j set when the word may be
-        # the phrase's word j), worked out once per word per query
+        # per phrase: key -> bit j set when a word with that key may be the phrase's word j
+        self._bits: list[dict[str, int]] = []
+        for phrase in self.phrases:
+            bits: dict[str, int] = {}
+            for j, wanted in enumerate(phrase):
+                for key in wanted:
+                    bits[key] = bits.get(key, 0) | 1 << j
+            self._bits.append(bits)
+        # surface word -> (is a query word?, per phrase: the bits of the positions it may
+        # take), worked out once per word per query
         self._seen: dict[str, tuple[bool, tuple[int, ...]]] = {}
 
     def _word(self, word: str) -> tuple[bool, tuple[int, ...]]:
         keys = column_keys(word, self.column)
-        masks = (
-            tuple(
-                sum(1 << j for j, want in enumerate(phrase) if not want.isdisjoint(keys))
-                for phrase in self.phrases
-            )
-            if self.phrases
-            else ()
-        )
+        masks: tuple[int, ...] = ()
+        if self._bits:
+            found = []
+            for bits in self._bits:
+                mask = 0
+                for key in keys:
+                    mask |= bits.get(key, 0)
+                found.append(mask)
+            masks = tuple(found)
         info = (not self.words.isdisjoint(keys), masks)
         self._seen[word] = info
         return info
@@ -71,16 +80,17 @@ class _ColumnMarks:
                     else:
                         out.append((start, end))
             return out
-        toks = [(m.start(), m.end(), m.group(0)) for m in TOKEN_RE.finditer(body)]
-        infos = [seen.get(w) or lookup(w) for _s, _e, w in toks]
+        toks = [(m.span(), m.group()) for m in TOKEN_RE.finditer(body)]
+        infos = [seen.get(w) or lookup(w) for _span, w in toks]
         found: set[tuple[int, int]] = {
-            (s, e) for (s, e, _w), (term, _m) in zip(toks, infos, strict=True) if term
+            span for (span, _w), (term, _m) in zip(toks, infos, strict=True) if term
         }
         for p, phrase in enumerate(self.phrases):
             size = len(phrase)
-            for i in range(len(toks) - size + 1):
-                if infos[i][1][p] & 1 and all(infos[i + j][1][p] >> j & 1 for j in range(1, size)):
-                    found.add((toks[i][0], toks[i + size - 1][1]))
+            masks = [info[1][p] for info in infos]
+            for i in range(len(masks) - size + 1):
+                if masks[i] & 1 and all(masks[i + j] >> j & 1 for j in range(1, size)):
+                    found.add((toks[i][0][0], toks[i + size - 1][0][1]))
         merged: Spans = []
         for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
