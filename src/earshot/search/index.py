@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from ..store.models import UTCDateTime
 
-__all__ = ["SegmentText", "enqueue", "fetch", "has_table", "marks", "segment_texts"]
+__all__ = ["SegmentText", "enqueue", "fetch", "has_table", "segment_texts"]
 
 _CHUNK = 500
 
@@ -38,11 +38,6 @@ def has_table(conn: Connection, name: str) -> bool:
         known.add(name)
         return True
     return False
-
-
-def marks(count: int) -> str:
-    """``?, ?, ...``: `count` placeholders for :func:`fetch`."""
-    return ", ".join("?" * count)
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -41,7 +41,7 @@ from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchEr
 from .text import COLUMNS, Column, word_keys
 from .tindex import SCHEMA, micros
 
-__all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase"]
+__all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase", "ids_query"]
 
 MAX_PHRASE_VARIANTS = 512
 MAX_DATE_TERMS = 400
@@ -168,7 +168,7 @@ def _hours(lo: datetime, hi: datetime) -> list[tantivy.Query | None]:
     return parts
 
 
-def _ids(field: str, ids: set[int]) -> tantivy.Query:
+def ids_query(field: str, ids: set[int]) -> tantivy.Query:
     """Any of `ids` in an integer field (a union of posting lists when they are few)."""
     if not ids:
         return Q.empty_query()
@@ -423,7 +423,7 @@ class _Compiler:
             params = {"key": key, "like": like}
         # The ``person`` field holds the persons of the call's parties and of the
         # segment's entities (:mod:`.facets`).
-        return _ids("person", self.rows(who, params))
+        return ids_query("person", self.rows(who, params))
 
 
 def _name_variants(value: str) -> list[str]:

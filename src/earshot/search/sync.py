@@ -187,13 +187,12 @@ def mark_own(session: Session, ids: Iterable[int]) -> None:
     """Note that this session's transaction wrote outbox rows for `ids`: they are applied
     after its commit, and its own searches see them through the pending overlay."""
     session.info.setdefault(_MINE, set()).update(int(i) for i in ids)
-    session.info[_DIRTY] = True
 
 
-def own_pending(session: Session) -> list[int]:
+def own_pending(session: Session) -> set[int]:
     """The segments this session's open transaction has put in the outbox (after a
     rolled-back savepoint a few too many: harmless, the overlay reads the database)."""
-    return sorted(session.info.get(_MINE, ()))
+    return set(session.info.get(_MINE, ()))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -264,8 +263,8 @@ def _updates(state: ORMExecuteState, names: tuple[str, ...]) -> bool:
 
 @event.listens_for(Session, "do_orm_execute")
 def _bulk(state: ORMExecuteState) -> None:
-    """A bulk INSERT, UPDATE or DELETE on a facet table: enqueue the segments concerned
-    before it runs (in the same transaction)."""
+    """A bulk INSERT, UPDATE or DELETE on a facet table, or a bulk DELETE of segments:
+    enqueue the segments concerned before it runs (in the same transaction)."""
     stmt = state.statement
     if not isinstance(stmt, Insert | Update | Delete):
         return
@@ -286,6 +285,10 @@ def _bulk(state: ORMExecuteState) -> None:
             into |= _where_values(state, table, key)
             if isinstance(stmt, Update):
                 into |= _inserted(state, key)  # a row moved to another segment or call
+    elif name == "segments" and isinstance(stmt, Delete):
+        # A bulk delete(Segment) (a re-run of the transcript stage): no ORM objects, so
+        # _after_flush never sees them; their documents must go too.
+        segs |= _where_values(state, table, "id")
     elif name == "phones" and isinstance(stmt, Update | Delete):
         if isinstance(stmt, Delete) or _updates(state, _PHONE_FACETS):
             phones |= _where_values(state, table, "id")
@@ -296,16 +299,15 @@ def _bulk(state: ORMExecuteState) -> None:
     _enqueue(state.session, segs)
 
 
-_DIRTY = "search_outbox_written"
 _QUEUED = "search_outbox_queued"
-_MINE = "search_outbox_mine"
+# the segments this session's transaction put in the outbox: applied after its commit
+_MINE = "search_outbox_written"
 KILL_AFTER_COMMIT = "EARSHOT_TEST_KILL_AFTER_COMMIT"
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    session.info.pop(_MINE, None)
-    if not session.info.pop(_DIRTY, False):
+    if not session.info.pop(_MINE, None):
         return
     if os.environ.get(KILL_AFTER_COMMIT):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -324,23 +326,6 @@ def _after_commit(session: Session) -> None:
     apply_outbox(engine, idx)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _bulk_delete(state: ORMExecuteState) -> None:
-    """A bulk ``delete(Segment)`` (no ORM objects, so :func:`_after_flush` never sees
-    them): the segments it is about to delete get outbox rows first, in the same
-    transaction, so their documents go too. (A bulk UPDATE must still call
-    :func:`earshot.search.reindex_segments`.)"""
-    if not state.is_delete or state.bind_mapper is not inspect(Segment):
-        return
-    where = getattr(state.statement, "whereclause", None)
-    query = select(Segment.id) if where is None else select(Segment.id).where(where)
-    ids = list(state.session.execute(query).scalars())
-    if ids:
-        enqueue(state.session.connection(), ids)
-        mark_own(state.session, ids)
-
-
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
     session.info.pop(_MINE, None)
