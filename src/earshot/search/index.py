@@ -108,7 +108,7 @@ def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText
 
     A segment of a translation transcript is English; a verbatim segment is Russian
     and takes its English from the ``translations`` table when that layer exists.
-    (The statements are built once: this runs for every page of hits.)
+    (The statements are built once: this runs for every outbox apply and overlay.)
     """
     out: dict[int, SegmentText] = {}
     translations = has_table(conn, "translations")
