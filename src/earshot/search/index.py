@@ -1,28 +1,37 @@
 """What the search index is made from, read from the database on both backends.
 
-:func:`segment_texts` is the one reader of a segment's searchable text and facts: the
-indexer (:mod:`.indexer`), the pending overlay, ``check_index`` and the snippets all use
+:func:`read_segments` is the one reader of a segment's searchable text and facts: the
+rebuild and the outbox (:mod:`.indexer`), the pending overlay and ``check_index`` all use
 it, so they can never disagree (the multi-valued facets beside it come from
 :mod:`.facets`, read by the same callers). :func:`enqueue` writes the outbox rows that
 tell the indexer which segments to rewrite, in the caller's transaction.
 """
 
-# SQL here is assembled from constant fragments and bind markers (:i0, ...); user text
-# only ever travels as bound parameters.
+# SQL here is assembled from constant fragments and ``?`` markers; user text only ever
+# travels as bound parameters.
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
-from ..store.models import UTCDateTime
+from ..errors import SearchError
 
-__all__ = ["SegmentText", "enqueue", "fetch", "has_table", "segment_texts"]
+__all__ = [
+    "SegmentText",
+    "call_start",
+    "enqueue",
+    "fetch",
+    "has_table",
+    "read_segments",
+    "segment_texts",
+]
 
 _CHUNK = 500
 
@@ -88,45 +97,60 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield batch
 
 
-_SEGMENTS = (
-    text(
-        'SELECT s.id, s.call_id, s.text, t.kind, s.party, c.started_at, s.start, s."end", '
-        "s.speaker_label FROM segments s "
-        "JOIN transcripts t ON t.id = s.transcript_id "
-        "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id IN :ids"
-    )
-    .bindparams(bindparam("ids", expanding=True))
-    .columns(started_at=UTCDateTime())
+# A translation is one row per segment (translations.segment_id is unique), so the
+# join gives each segment at most one English text.
+_SELECT = (
+    "SELECT s.id, s.call_id, s.text, t.kind, {english}, s.party, c.started_at, s.start, "
+    's."end", s.speaker_label FROM segments s '
+    "JOIN transcripts t ON t.id = s.transcript_id "
+    "LEFT JOIN calls c ON c.id = s.call_id{join} WHERE "
 )
-_TRANSLATIONS = text(
-    "SELECT segment_id, text FROM translations WHERE segment_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
+_WITH_ENGLISH = _SELECT.format(
+    english="tr.text", join=" LEFT JOIN translations tr ON tr.segment_id = s.id"
+)
+_WITHOUT_ENGLISH = _SELECT.format(english="NULL", join="")
+
+
+@lru_cache(maxsize=4096)
+def call_start(raw: object) -> datetime | None:
+    """A call start as the driver returns it (SQLite: ISO text; PostgreSQL: a naive
+    datetime), as the aware UTC datetime the schema means (see UTCDateTime); cached, as
+    every segment of a call has the same."""
+    if raw is None:
+        return None
+    value = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, datetime):
+        raise SearchError(f"unexpected call start {raw!r} in the database")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_segments(conn: Connection, where: str, params: Sequence[Any]) -> list[SegmentText]:
+    """The segments matching `where` (a constant SQL condition on ``s``, the segments,
+    with ``?`` markers for `params`, and any ORDER BY / LIMIT), as the index reads them.
+
+    The one reader of a segment's searchable text and facts, for the rebuild, the
+    outbox, the pending overlay and ``check_index`` alike, so that they never disagree.
+    A segment of a translation transcript is English; a verbatim segment is Russian and
+    takes its English from the ``translations`` table when that layer exists."""
+    select = _WITH_ENGLISH if has_table(conn, "translations") else _WITHOUT_ENGLISH
+    out: list[SegmentText] = []
+    for seg_id, call_id, body, kind, english, party, raw, start, end, speaker in fetch(
+        conn, select + where, params
+    ):
+        ru, en = ("", body or "") if kind == "translation" else (body or "", english or "")
+        out.append(
+            SegmentText(seg_id, call_id, ru, en, party, call_start(raw), start, end, speaker)
+        )
+    return out
 
 
 def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText]:
-    """The Russian and English text of each segment in `ids` (missing ids are absent).
-
-    A segment of a translation transcript is English; a verbatim segment is Russian
-    and takes its English from the ``translations`` table when that layer exists.
-    (The statements are built once: this runs for every outbox apply and overlay.)
-    """
+    """The segments of `ids` (:func:`read_segments`), by id; missing ids are absent."""
     out: dict[int, SegmentText] = {}
-    translations = has_table(conn, "translations")
-    for batch in _chunks(ids):
-        rows = conn.execute(_SEGMENTS, {"ids": batch}).all()
-        english: dict[int, list[str]] = {}
-        if translations:
-            for seg_id, body in conn.execute(_TRANSLATIONS, {"ids": batch}):
-                if body:
-                    english.setdefault(int(seg_id), []).append(str(body))
-        for seg_id, call_id, body, kind, party, started, start, end, speaker in rows:
-            if kind == "translation":
-                ru, en = "", body or ""
-            else:
-                ru, en = body or "", "\n".join(english.get(int(seg_id), []))
-            out[int(seg_id)] = SegmentText(
-                int(seg_id), int(call_id), ru, en, party, started, start, end, speaker
-            )
+    for batch in _chunks(int(i) for i in ids):
+        marks = ", ".join("?" * len(batch))
+        for seg in read_segments(conn, f"s.id IN ({marks})", batch):
+            out[seg.segment_id] = seg
     return out
 
 

@@ -20,7 +20,6 @@ import tomllib
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import SearchError
 from .facets import FacetReader, segment_facets
-from .index import SegmentText, fetch, has_table, segment_texts
+from .index import fetch, has_table, read_segments, segment_texts
 from .tindex import INDEX_DIR, CaseIndex, _zone, make_document
 
 __all__ = [
@@ -173,22 +172,6 @@ def rebuild(
         raise SearchError("the case database predates the search outbox; open the case to upgrade")
     covered = sorted(int(r[0]) for r in fetch(conn, "SELECT id FROM search_outbox"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
-    translated = has_table(conn, "translations")
-    agg = "string_agg" if conn.dialect.name == "postgresql" else "group_concat"
-    english = (
-        f", (SELECT {agg}(tr.text, ?) FROM translations tr WHERE tr.segment_id = s.id)"
-        if translated
-        else ", ''"
-    )
-    sql = (
-        f"SELECT s.id, s.call_id, s.text, t.kind{english}, s.party, c.started_at, "
-        's.start, s."end", s.speaker_label '
-        "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-        "LEFT JOIN calls c ON c.id = s.call_id WHERE s.id > ? ORDER BY s.id LIMIT ?"
-    )
-    # The bulk path reads with the driver's own cursor (see .index.fetch) and turns
-    # each call's start into a datetime once, not once per segment.
-    starts: dict[object, datetime | None] = {None: None}
     done, last = 0, 0
     reader = FacetReader(conn)
     # One indexing thread: as fast here as two (the Python side is the bound), and the
@@ -197,34 +180,18 @@ def rebuild(
     with idx.writer(_BUILD_HEAP, 1) as writer:
         writer.delete_all_documents()
         while True:
-            rows = fetch(conn, sql, (["\n"] if translated else []) + [last, _BATCH])
-            if not rows:
+            segs = read_segments(conn, "s.id > ? ORDER BY s.id LIMIT ?", [last, _BATCH])
+            if not segs:
                 break
-            facets = reader.batch({r[0]: r[1] for r in rows})
-            for i, c, body, kind, extra, party, raw_start, start, end, speaker in rows:
-                started = starts.get(raw_start)
-                if started is None and raw_start is not None:
-                    started = starts[raw_start] = _utc(raw_start)
-                ru, en = ("", body or "") if kind == "translation" else (body or "", extra or "")
-                seg = SegmentText(i, c, ru, en, party, started, start, end, speaker)
-                writer.add_document(make_document(seg, idx.zone, facets.get(i)))
-            if len(starts) > 100_000:
-                starts = {None: None}
-            done += len(rows)
-            last = int(rows[-1][0])
+            facets = reader.batch({s.segment_id: s.call_id for s in segs})
+            for seg in segs:
+                writer.add_document(make_document(seg, idx.zone, facets.get(seg.segment_id)))
+            done += len(segs)
+            last = segs[-1].segment_id
             if progress is not None:
                 progress(done, total)
     idx.mark_built()
     return done, covered
-
-
-def _utc(raw: object) -> datetime:
-    """A call start as the driver returns it (SQLite: ISO text; PostgreSQL: a naive
-    datetime), as the aware UTC datetime the schema means (see UTCDateTime)."""
-    value = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
-    if not isinstance(value, datetime):
-        raise SearchError(f"unexpected call start {raw!r} in the database")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:

@@ -6,9 +6,10 @@ their words, in ``ru`` and ``en``); everything else is a filter that scores noth
 without such a part lists its hits in call and segment order (:attr:`Plan.ranked`).
 
 * A word is any of its keys in either column (:func:`term_phrases`).
-* A phrase is its words, and (unscored) the exact sequence over the word-signature
-  columns: each query word may be any signature that holds one of its keys, found in
-  the index's own term dictionary (``ru_sig`` / ``en_sig``, see :mod:`.tindex`).
+* A phrase is its words, and (unscored) the exact sequence over the signature-pair
+  columns (one pair term for two words, a phrase of pairs for more): each query word
+  may be any signature that holds one of its keys, found in the index's own term
+  dictionary (``ru_sig`` / ``en_sig``, see :mod:`.tindex`).
 * ``party:``, ``from:``/``to:`` and ``call:`` are facets of every document (fast
   fields; top-level ``from:``/``to:`` also through the UTC ``day``/``month`` terms, see
   :meth:`_Compiler.dates`); so are ``phone:``, ``theme:``, ``term:``, ``place:`` and
@@ -38,7 +39,7 @@ from ..phones import normalize_phone
 from ..store.models import UTCDateTime
 from .index import has_table
 from .query import And, Field, Node, Not, Or, Phrase, QuerySyntaxError, SearchError, Term
-from .text import COLUMNS, Column, word_keys
+from .text import COLUMNS, Column, pair_terms, word_keys
 from .tindex import SCHEMA, micros
 
 __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phrase", "ids_query"]
@@ -177,6 +178,15 @@ def ids_query(field: str, ids: set[int]) -> tantivy.Query:
     return Q.term_set_query(SCHEMA, field, sorted(ids))
 
 
+def _pairs(column: Column, signatures: tuple[str, ...]) -> tantivy.Query:
+    """The exact sequence of `signatures` over the pair column: one pair term for two
+    words, a phrase of consecutive pairs for more (see :mod:`.tindex`)."""
+    pairs: list[str | tuple[int, str]] = list(pair_terms(signatures))
+    if len(pairs) == 1:
+        return Q.term_query(SCHEMA, f"{column}_pair", pairs[0])
+    return Q.phrase_query(SCHEMA, f"{column}_pair", pairs)
+
+
 class _Compiler:
     def __init__(
         self,
@@ -238,9 +248,7 @@ class _Compiler:
                     f"the phrase {' '.join(words)!r} has {count} readings, more than "
                     f"{MAX_PHRASE_VARIANTS}; shorten it or search its words without quotes"
                 )
-            per_column += [
-                Q.phrase_query(SCHEMA, f"{column}_seq", list(combo)) for combo in product(*options)
-            ]
+            per_column += [_pairs(column, combo) for combo in product(*options)]
         return _any(per_column)
 
     def signatures(self, keys: tuple[str, ...], column: Column) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 import snowballstemmer  # type: ignore[import-untyped,unused-ignore]
@@ -25,6 +26,7 @@ __all__ = [
     "column_keys",
     "doc_parts",
     "index_text",
+    "pair_terms",
     "text_keys",
     "word_keys",
     "word_signature",
@@ -100,7 +102,7 @@ def index_text(text: str, column: Column) -> str:
 
 
 def word_signature(keys: tuple[str, ...]) -> str:
-    """One token standing for a word in the phrase columns: its keys, sorted, joined by ``_``.
+    """One token standing for a word in the pair columns: its keys, sorted, joined by ``_``.
 
     A phrase query word matches every signature that holds one of its keys (found through
     the index's ``*_sig`` terms), so phrases keep the any-reading semantics of single words.
@@ -122,10 +124,22 @@ def _doc_part(word: str, column: Column) -> tuple[str, str, str]:
     return part
 
 
+PAIR_JOIN = "|"  # never in a key (see TOKEN_RE): joins two signatures into a pair term
+
+
+def pair_terms(signatures: list[str] | tuple[str, ...]) -> list[str]:
+    """The pair terms of consecutive word signatures (``a|b``, ``b|c``, ...): the
+    ``*_pair`` columns. A two-word phrase is then one term, and a longer one a phrase of
+    pairs, whose postings are far shorter than its words' (Elasticsearch's
+    ``index_phrases`` idea)."""
+    return [f"{a}{PAIR_JOIN}{b}" for a, b in pairwise(signatures)]
+
+
 def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
-    """`text` as the index document wants it in `column`: its lemma keys, its word
-    signatures, and a ``key>signature`` term for each key of an ambiguous word (see
-    :mod:`earshot.search.tindex`). One dict lookup per word once its word was seen."""
+    """`text` as the index document wants it in `column`: its lemma keys, the pair
+    terms of its word signatures, and a ``key>signature`` term for each key of an
+    ambiguous word (see :mod:`earshot.search.tindex`). One dict lookup per word once its
+    word was seen."""
     if not text:
         return "", "", ""
     cache = _DOC[column]
@@ -133,4 +147,4 @@ def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
     if not parts:
         return "", "", ""
     keys, signatures, terms = zip(*parts, strict=True)
-    return " ".join(keys), " ".join(signatures), " ".join([t for t in terms if t])
+    return " ".join(keys), " ".join(pair_terms(signatures)), " ".join([t for t in terms if t])
