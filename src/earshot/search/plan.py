@@ -47,7 +47,6 @@ __all__ = ["MAX_PHRASE_VARIANTS", "KeyPhrase", "Plan", "compile_query", "has_phr
 MAX_PHRASE_VARIANTS = 512
 MAX_DATE_TERMS = 400
 MAX_UNION_TERMS = 64
-CALL_FIELDS = ("call", "from", "to", "phone")
 Q = tantivy.Query
 _CALL_SPAN = text("SELECT min(started_at) AS lo, max(started_at) AS hi FROM calls").columns(
     lo=UTCDateTime(), hi=UTCDateTime()
