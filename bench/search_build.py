@@ -51,7 +51,7 @@ def documents(case: Case, limit: int) -> Iterator[tantivy.Document]:
             )
             if not segs:
                 return
-            facets = reader.batch({s.segment_id: s.call_id for s in segs})
+            facets = reader.segments({s.segment_id: s.call_id for s in segs})
             for seg in segs:
                 yield make_document(seg, "UTC", facets.get(seg.segment_id))
             done += len(segs)

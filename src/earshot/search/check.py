@@ -20,9 +20,7 @@ import tantivy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .facets import segment_facets
-from .index import segment_texts
-from .indexer import index_for, pending_segments
+from .indexer import index_for, pending_segments, segment_sources
 from .tindex import SCHEMA, _fields, document_digest
 
 __all__ = ["check_index"]
@@ -69,16 +67,15 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
         counts = Counter(i for i, _d in docs)
         doubled = {i for i, n in counts.items() if n > 1} - pending
         problems += [f"segment {i}: {counts[i]} index documents" for i in sorted(doubled)]
-        texts = segment_texts(conn, batch)
-        facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
+        sources = segment_sources(conn, batch)
         for seg_id in batch:
-            seg = texts.get(seg_id)
-            if seg_id in pending or seg_id in doubled or seg is None:
+            if seg_id in pending or seg_id in doubled or seg_id not in sources:
                 continue
+            seg, facets = sources[seg_id]
             got = stored.get(seg_id)
             if got is None:
                 problems.append(f"segment without index document: {seg_id}")
-            elif got != document_digest(_fields(seg, idx.zone, facets.get(seg_id))):
+            elif got != document_digest(_fields(seg, idx.zone, facets)):
                 problems.append(f"segment {seg_id}: index document differs from its text")
         known = set(batch)
         for seg_id in sorted(set(stored) - known - pending):

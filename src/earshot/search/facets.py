@@ -18,8 +18,9 @@ fields are then empty, as the filters' "needs tagging" errors expect. Values are
 and distinct, so the document digest of the same facts is always the same.
 
 :func:`segment_facets` reads some segments (the outbox, the pending overlay,
-``check_index``); :class:`FacetReader` reads a batch of consecutive segment ids for the
-rebuild with one statement per table (per-call facts by call-id range).
+``check_index``); the rebuild keeps one :class:`FacetReader` for all its batches. Each
+table is read with one statement by id range when the ids are close together (a batch of
+consecutive segments and their calls), else by lists of ids.
 """
 
 # SQL here is assembled from constant fragments only; values travel as parameters.
@@ -134,22 +135,16 @@ class FacetReader:
         for seg_id, value in rows:
             into.setdefault(int(seg_id), set()).add(str(value))
 
-    def _call_facts(self, facts: _Facts, calls: set[int]) -> None:
-        if not calls:
+    def _read(self, sql: str, ids: set[int]) -> Iterator[Any]:
+        """The rows of `sql` for `ids`: one statement by id range when the ids are
+        close together (a rebuild's batch, the calls of consecutive segments), else by
+        lists of ids (the outbox, a late transcript of an old call)."""
+        lo, hi = min(ids), max(ids)
+        if hi - lo + 1 <= _RANGE_SLACK * len(ids) + _RANGE_FLOOR:
+            yield from fetch(self.conn, _between(sql), (lo, hi))
             return
-        tables = ["parties"] + (["call_themes"] if "call_themes" in self.tables else [])
-        lo, hi = min(calls), max(calls)
-        for table in tables:
-            sql = _CALL_SQL[table]
-            if hi - lo + 1 <= _RANGE_SLACK * len(calls) + _RANGE_FLOOR:
-                self._call_rows(facts, table, fetch(self.conn, _between(sql), (lo, hi)))
-            else:
-                for chunk in _chunks(calls):
-                    rows = fetch(self.conn, _in(sql, len(chunk)), chunk)
-                    self._call_rows(facts, table, rows)
-
-    def _segment_tables(self) -> list[str]:
-        return [t for t in _SEGMENT_SQL if t in self.tables]
+        for chunk in _chunks(ids):
+            yield from fetch(self.conn, _in(sql, len(chunk)), chunk)
 
     # -- combining ------------------------------------------------------------------------
     @staticmethod
@@ -183,28 +178,19 @@ class FacetReader:
             out[seg_id] = mine
         return out
 
-    # -- the two ways in ------------------------------------------------------------------
+    # -- the way in -----------------------------------------------------------------------
     def segments(self, calls: Mapping[int, int]) -> dict[int, Facets]:
-        """The facets of the segments in `calls` (segment id -> its call id)."""
-        facts = _Facts()
-        self._call_facts(facts, set(calls.values()))
-        for table in self._segment_tables():
-            for chunk in _chunks(calls):
-                rows = fetch(self.conn, _in(_SEGMENT_SQL[table], len(chunk)), chunk)
-                self._segment_rows(facts, table, rows)
-        return self._combine(facts, calls)
-
-    def batch(self, calls: Mapping[int, int]) -> dict[int, Facets]:
-        """The facets of a batch of consecutive segment ids (the rebuild): each table is
-        read once, by the batch's segment id range (and call id range)."""
+        """The facets of the segments in `calls` (segment id -> its call id): each table
+        read once (by id range or id lists, :meth:`_read`), however many segments."""
         if not calls:
             return {}
         facts = _Facts()
-        self._call_facts(facts, set(calls.values()))
-        lo, hi = min(calls), max(calls)
-        for table in self._segment_tables():
-            rows = fetch(self.conn, _between(_SEGMENT_SQL[table]), (lo, hi))
-            self._segment_rows(facts, table, rows)
+        call_ids = set(calls.values())
+        self._call_rows(facts, "parties", self._read(_CALL_SQL["parties"], call_ids))
+        if "call_themes" in self.tables:
+            self._call_rows(facts, "call_themes", self._read(_CALL_SQL["call_themes"], call_ids))
+        for table in (t for t in _SEGMENT_SQL if t in self.tables):
+            self._segment_rows(facts, table, self._read(_SEGMENT_SQL[table], set(calls)))
         return self._combine(facts, calls)
 
 

@@ -27,8 +27,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import SearchError
-from .facets import FacetReader, segment_facets
-from .index import fetch, has_table, read_segments, segment_texts
+from .facets import FacetReader, Facets, segment_facets
+from .index import SegmentText, fetch, has_table, read_segments, segment_texts
 from .tindex import INDEX_DIR, CaseIndex, _zone, make_document
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "outbox_chunks",
     "pending_segments",
     "rebuild",
+    "segment_sources",
     "uses_memory",
     "write_segments",
 ]
@@ -183,7 +184,7 @@ def rebuild(
             segs = read_segments(conn, "s.id > ? ORDER BY s.id LIMIT ?", [last, _BATCH])
             if not segs:
                 break
-            facets = reader.batch({s.segment_id: s.call_id for s in segs})
+            facets = reader.segments({s.segment_id: s.call_id for s in segs})
             for seg in segs:
                 writer.add_document(make_document(seg, idx.zone, facets.get(seg.segment_id)))
             done += len(segs)
@@ -194,15 +195,22 @@ def rebuild(
     return done, covered
 
 
-def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
-    """Rewrite the documents of `ids` from the database as `conn` sees it."""
+def segment_sources(conn: Connection, ids: list[int]) -> dict[int, tuple[SegmentText, Facets]]:
+    """What the documents of `ids` are made from, as `conn` sees the database: each
+    segment's text and facts, and its facets (missing segments are absent)."""
     texts = segment_texts(conn, ids)
     facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
+    return {i: (seg, facets.get(i, {})) for i, seg in texts.items()}
+
+
+def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
+    """Rewrite the documents of `ids` from the database as `conn` sees it."""
+    sources = segment_sources(conn, ids)
     with idx.writer() as writer:
         for seg_id in ids:
             writer.delete_documents_by_term("id", seg_id)
-        for seg in texts.values():
-            writer.add_document(make_document(seg, idx.zone, facets.get(seg.segment_id)))
+        for seg, facets in sources.values():
+            writer.add_document(make_document(seg, idx.zone, facets))
 
 
 def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
@@ -236,11 +244,9 @@ def memory_index(conn: Connection, ids: list[int], zone: str) -> CaseIndex:
     """A small in-memory index of `ids` as `conn` sees them (the pending overlay), in
     the case index's time `zone`."""
     idx = CaseIndex(None, zone)
-    texts = segment_texts(conn, ids)
-    facets = segment_facets(conn, {i: seg.call_id for i, seg in texts.items()})
     writer = idx.index.writer(15_000_000, 1)
-    for seg in texts.values():
-        writer.add_document(make_document(seg, zone, facets.get(seg.segment_id)))
+    for seg, facets in segment_sources(conn, ids).values():
+        writer.add_document(make_document(seg, zone, facets))
     writer.commit()
     writer.wait_merging_threads()
     idx.index.reload()

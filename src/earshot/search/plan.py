@@ -26,6 +26,7 @@ without such a part lists its hits in call and segment order (:attr:`Plan.ranked
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import product
@@ -129,9 +130,10 @@ def _any(queries: list[tantivy.Query]) -> tantivy.Query:
     return queries[0] if len(queries) == 1 else Q.boolean_query([(SHOULD, q) for q in queries])
 
 
-def _terms(field: str, values: list[str]) -> tantivy.Query | None:
-    """Any of `values` in a raw text field: a union of posting lists when they are few
-    (it skips along the word's hits; a term set would build a bitset of every match)."""
+def _terms(field: str, values: Sequence[str] | Sequence[int]) -> tantivy.Query | None:
+    """Any of `values` in a raw text or integer field: a union of posting lists when
+    they are few (it skips along the word's hits; a term set would build a bitset of
+    every match)."""
     if not values:
         return None
     if len(values) <= MAX_UNION_TERMS:
@@ -169,12 +171,8 @@ def _hours(lo: datetime, hi: datetime) -> list[tantivy.Query | None]:
 
 
 def ids_query(field: str, ids: set[int]) -> tantivy.Query:
-    """Any of `ids` in an integer field (a union of posting lists when they are few)."""
-    if not ids:
-        return Q.empty_query()
-    if len(ids) <= MAX_UNION_TERMS:
-        return _any([Q.term_query(SCHEMA, field, i) for i in sorted(ids)])
-    return Q.term_set_query(SCHEMA, field, sorted(ids))
+    """Any of `ids` in an integer field (:func:`_terms`; nothing for no ids)."""
+    return _terms(field, sorted(ids)) or Q.empty_query()
 
 
 def _pairs(column: Column, signatures: tuple[str, ...]) -> tantivy.Query:
