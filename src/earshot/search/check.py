@@ -1,9 +1,9 @@
 """Checking that the index agrees with the database (after a crash, a restore, a bug).
 
-Every document carries a digest of what it says about its segment (keys, signatures,
-facets, the phone/person/theme/term/place facets of :mod:`.facets` included; see
-:func:`.tindex.document_digest`); this re-derives each segment's digest from the
-database and compares, and finds documents without a segment and duplicates.
+Every document carries a digest of what it was made from (the segment's texts and
+facts, and its phone/person/theme/term/place facets of :mod:`.facets`; see
+:func:`.tindex.source_digest`); this re-reads each segment from the database, digests
+it again and compares, and finds documents without a segment and duplicates.
 Segments with an outbox row are pending (the indexer has not applied them yet) and are
 not compared.
 
@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .indexer import index_for, pending_segments, segment_sources
-from .tindex import SCHEMA, _fields, document_digest
+from .tindex import SCHEMA, source_digest
 
 __all__ = ["check_index"]
 
@@ -75,7 +75,7 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
             got = stored.get(seg_id)
             if got is None:
                 problems.append(f"segment without index document: {seg_id}")
-            elif got != document_digest(_fields(seg, idx.zone, facets)):
+            elif got != source_digest(seg, facets):
                 problems.append(f"segment {seg_id}: index document differs from its text")
         known = set(batch)
         for seg_id in sorted(set(stored) - known - pending):
