@@ -48,6 +48,8 @@ def reindex(session: Session, progress: Callable[[int, int], None] | None = None
     if idx.path is not None:  # a rebuild adopts the case's time zone as it is now
         idx.zone = case_zone(session.info.get("case_dir"))
     done, covered = rebuild(conn, idx, progress)
+    if idx.path is None:  # in memory: the rows stay for the other processes' indexes
+        return done
     for chunk in outbox_chunks(covered):
         conn.execute(text(f"DELETE FROM search_outbox WHERE id IN ({chunk})"))  # noqa: S608 (ints)
     return done

@@ -20,7 +20,7 @@ import tantivy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .indexer import index_for, pending_segments, segment_sources
+from .indexer import index_for, segment_sources, unapplied_segments
 from .tindex import SCHEMA, source_digest
 
 __all__ = ["check_index"]
@@ -49,7 +49,7 @@ def check_index(session: Session, *, limit: int = 20) -> list[str]:
     conn = session.connection()
     idx = index_for(session)
     searcher = idx.searcher()
-    pending = set(pending_segments(conn))
+    pending = unapplied_segments(conn, idx)
     problems: list[str] = []
     last, lo = 0, _FIRST_ID  # the first round also takes documents below every segment
     while len(problems) < limit:

@@ -26,7 +26,13 @@ import tantivy
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from .indexer import apply_outbox, index_for, memory_index, pending_segments
+from .indexer import (
+    apply_outbox,
+    index_for,
+    memory_index,
+    pending_segments,
+    unapplied_segments,
+)
 from .plan import MUST, MUST_NOT, Plan, compile_query, ids_query
 from .query import SearchError, parse_query
 from .sync import own_pending
@@ -142,24 +148,25 @@ OUTBOX_CHECK_S = 1.0
 
 def _pending(session: Session, conn: Connection, idx: CaseIndex) -> list[int]:
     """The segments to search in the pending overlay: this transaction's own edits
-    (known to the session), and committed outbox rows not yet applied.
+    (known to the session), and committed outbox rows the index has not taken in.
 
-    A writer applies its rows right after its commit, before it returns, and readers
-    reload on its index commit; so committed rows linger only when their writer died
-    (or, briefly, while it applies them). A disk index therefore reads the outbox at
-    most once every :data:`OUTBOX_CHECK_S` seconds and keeps what it found until the
-    next look, sparing every search a database round trip. An in-memory index (an
-    encrypted case) reads it at every search and takes in what other processes
-    committed (a job worker leaves its rows to the process that searches): applied and
-    deleted, so the overlay stays small."""
+    A disk index is shared: a writer applies its rows right after its commit, before it
+    returns, and readers reload on its index commit; so committed rows linger only when
+    their writer died (or, briefly, while it applies them). A disk index therefore reads
+    the outbox at most once every :data:`OUTBOX_CHECK_S` seconds and keeps what it found
+    until the next look, sparing every search a database round trip. An in-memory index
+    (an encrypted case) is this process's own: at every search it takes in what other
+    processes committed (:mod:`.applied`: each row once, and the rows stay for the other
+    processes' indexes), so the overlay holds only this transaction's edits and rows
+    committed in between."""
     own = own_pending(session)
+    if idx.path is None:
+        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
+        return sorted(own | unapplied_segments(conn, idx))
     now = time.monotonic()
-    if idx.path is not None and now - idx.outbox_checked < OUTBOX_CHECK_S:
+    if now - idx.outbox_checked < OUTBOX_CHECK_S:
         return sorted(own | idx.outbox_left)
     found = set(pending_segments(conn))
-    if idx.path is None and found - own:
-        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
-        found = set(pending_segments(conn))
     idx.outbox_checked = now
     idx.outbox_left = found - own
     return sorted(found | own)

@@ -16,6 +16,7 @@ twice is harmless (delete, then add).
 from __future__ import annotations
 
 import threading
+import time
 import tomllib
 import weakref
 from collections.abc import Callable, Iterator
@@ -23,10 +24,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import SearchError
+from .applied import KEEP, PRUNED_KEY
 from .facets import FacetReader, Facets, segment_facets
 from .index import SegmentText, fetch, has_table, read_segments, segment_texts
 from .tindex import INDEX_DIR, CaseIndex, _zone, make_document
@@ -41,6 +43,7 @@ __all__ = [
     "pending_segments",
     "rebuild",
     "segment_sources",
+    "unapplied_segments",
     "uses_memory",
     "write_segments",
 ]
@@ -48,6 +51,9 @@ __all__ = [
 _BUILD_HEAP = 400_000_000
 _BATCH = 5000
 
+
+# The clock of the gaps of in-memory indexes (:mod:`.applied`); tests move it.
+_now = time.monotonic
 
 _OPEN: weakref.WeakKeyDictionary[Engine, CaseIndex] = weakref.WeakKeyDictionary()
 _OPENING = threading.Lock()
@@ -119,6 +125,8 @@ def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
         with engine.connect() as conn:
             covered = rebuild(conn, idx)[1]
             conn.rollback()
+            if idx.path is None:  # in memory: the rows stay for the other processes
+                return
             for chunk in outbox_chunks(covered):
                 if not _delete_rows(conn, f"id IN ({chunk})"):
                     break
@@ -126,24 +134,48 @@ def _prepare(engine: Engine, idx: CaseIndex, *, fresh: bool) -> None:
         apply_outbox(engine, idx)
 
 
-def _delete_rows(conn: Connection, where: str) -> bool:
+def _delete_rows(conn: Connection, where: str, frontier: int | None = None) -> bool:
     """Delete applied outbox rows in their own transaction, best effort: when another
     transaction of this process holds SQLite's write lock they stay, to be applied again
-    later (harmless: delete, then add). Returns whether they went."""
+    later (harmless: delete, then add). With `frontier`, the rows are the oldest ones of
+    in-memory indexes, pruned (:mod:`.applied`): the frontier is recorded with them.
+    Returns whether they went."""
     sqlite = conn.dialect.name == "sqlite"
     try:
         if sqlite:
             conn.exec_driver_sql("PRAGMA busy_timeout=250")
         conn.execute(text(f"DELETE FROM search_outbox WHERE {where}"))
+        if frontier is not None:
+            _record_frontier(conn, frontier)
         conn.commit()
         return True
-    except OperationalError:
+    except (OperationalError, IntegrityError):  # IntegrityError: two pruners at once
         with suppress(Exception):
             conn.rollback()
         return False
     finally:
         if sqlite:
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+
+def _frontier(conn: Connection) -> int:
+    """The highest outbox id pruned so far (:mod:`.applied`), 0 when none was."""
+    rows = fetch(conn, "SELECT value FROM case_info WHERE key = ?", [PRUNED_KEY])
+    return int(rows[0][0]) if rows else 0
+
+
+def _record_frontier(conn: Connection, upto: int) -> None:
+    values = {"k": PRUNED_KEY, "v": str(upto)}
+    if not fetch(conn, "SELECT value FROM case_info WHERE key = ?", [PRUNED_KEY]):
+        conn.execute(text("INSERT INTO case_info (key, value) VALUES (:k, :v)"), values)
+    elif _frontier(conn) < upto:
+        conn.execute(text("UPDATE case_info SET value = :v WHERE key = :k"), values)
+
+
+def _ordered(conn: Connection) -> bool:
+    """Whether the backend commits outbox rows in id order (SQLite: one writer at a
+    time), so that an in-memory index has no gaps to track (:mod:`.applied`)."""
+    return conn.dialect.name != "postgresql"
 
 
 def outbox_chunks(ids: list[int], size: int = 5000) -> Iterator[str]:
@@ -171,6 +203,7 @@ def rebuild(
     rebuild runs, after it read those segments; its row must stay, to be applied."""
     if not has_table(conn, "search_outbox"):
         raise SearchError("the case database predates the search outbox; open the case to upgrade")
+    frontier = _frontier(conn) if idx.path is None else 0
     covered = sorted(int(r[0]) for r in fetch(conn, "SELECT id FROM search_outbox"))
     total = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
     done, last = 0, 0
@@ -192,6 +225,8 @@ def rebuild(
             if progress is not None:
                 progress(done, total)
     idx.mark_built()
+    if idx.path is None:
+        idx.applied.reset(covered, frontier, _now(), ordered=_ordered(conn))
     return done, covered
 
 
@@ -214,7 +249,13 @@ def write_segments(idx: CaseIndex, conn: Connection, ids: list[int]) -> None:
 
 
 def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
-    """Apply the committed outbox to the index; returns the segments rewritten."""
+    """Apply the committed outbox to the index; returns the segments rewritten.
+
+    A disk index is every process's: the rows applied are deleted. An in-memory index
+    is this process's alone: it takes in the rows it has not (:mod:`.applied`) and
+    leaves them for the other processes' indexes."""
+    if idx.path is None:
+        return _take_in(engine, idx, limit)
     done = 0
     while True:
         with engine.connect() as conn:
@@ -232,6 +273,58 @@ def apply_outbox(engine: Engine, idx: CaseIndex, *, limit: int = 5_000) -> int:
                 return done
         if len(rows) < limit:
             return done
+
+
+def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
+    """Bring an in-memory index up to the committed outbox (see :mod:`.applied`): the
+    rows it has not taken in are applied, and stay; when rows it needed were pruned
+    (or the table was emptied) it is rebuilt from the database; the oldest rows are
+    pruned when more than twice KEEP are kept."""
+    applied = idx.applied
+    with idx.locked(), engine.connect() as conn:
+        low, high = fetch(conn, "SELECT min(id), max(id) FROM search_outbox")[0]
+        unseen = applied.lowest_unseen()
+        if (high is not None and int(high) < applied.upto) or (
+            low is not None and int(low) > unseen and _frontier(conn) >= unseen
+        ):
+            done = rebuild(conn, idx)[0]
+            conn.rollback()
+            return done
+        rows = _unseen_rows(conn, idx)
+        segments = sorted({s for _i, s in rows})
+        for first in range(0, len(segments), limit):
+            write_segments(idx, conn, segments[first : first + limit])
+        now = _now()
+        applied.take([i for i, _s in rows], now, ordered=_ordered(conn))
+        if applied.gaps and applied.needs_horizon(now):
+            snapshot = "txid_current_snapshot()"
+            xmin, xmax = fetch(
+                conn, f"SELECT txid_snapshot_xmin({snapshot}), txid_snapshot_xmax({snapshot})"
+            )[0]
+            applied.settle(now, int(xmin), int(xmax))
+        conn.rollback()
+        if low is not None and int(high) - int(low) >= 2 * KEEP:
+            upto = int(high) - KEEP
+            _delete_rows(conn, f"id <= {upto}", frontier=upto)
+        return len(segments)
+
+
+def unapplied_segments(conn: Connection, idx: CaseIndex) -> set[int]:
+    """Segments with an outbox row visible to `conn` that `idx` has not taken in: for
+    a disk index every row (applied rows are deleted), for an in-memory one those it
+    has not seen (:mod:`.applied`). Their documents may be stale."""
+    if idx.path is not None:
+        return set(pending_segments(conn))
+    return {seg_id for _i, seg_id in _unseen_rows(conn, idx)}
+
+
+def _unseen_rows(conn: Connection, idx: CaseIndex) -> list[tuple[int, int]]:
+    """(outbox id, segment id) of the rows visible to `conn` that the in-memory `idx`
+    has not taken in."""
+    where, params = idx.applied.where()
+    sql = f"SELECT id, segment_id FROM search_outbox WHERE {where}"
+    rows = [(int(i), int(s)) for i, s in fetch(conn, sql, params)]
+    return [(i, s) for i, s in rows if idx.applied.is_new(i)]
 
 
 def pending_segments(conn: Connection) -> list[int]:

@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tantivy
 
 from ..errors import SearchError
+from .applied import Applied
 from .facets import Facets
 from .index import SegmentText
 from .text import COLUMNS, Column, doc_parts
@@ -61,7 +62,7 @@ __all__ = [
     "LOCK_NAME",
     "SCHEMA",
     "CaseIndex",
-        "make_document",
+    "make_document",
     "micros",
     "source_digest",
 ]
@@ -221,6 +222,9 @@ class CaseIndex:
         #: rows it found there (see :func:`earshot.search.engine._pending`)
         self.outbox_checked = float("-inf")
         self.outbox_left: set[int] = set()
+        #: an in-memory index's record of the outbox rows it has taken in (they stay in
+        #: the outbox for the other processes' indexes: :mod:`.applied`)
+        self.applied = Applied()
         if path is None:
             self.index = tantivy.Index(SCHEMA)
             return
