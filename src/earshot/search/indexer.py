@@ -7,7 +7,9 @@ changing transaction (:mod:`.sync`); after the commit the same process applies t
 outbox here (:func:`apply_outbox`): the named segments' documents are rewritten from the
 committed database, the index is committed, then the rows are deleted. A crash between
 the two leaves the rows, and the next open applies them (:func:`index_for`); applying
-twice is harmless (delete, then add).
+twice is harmless (delete, then add). An in-memory index (an encrypted case) is one
+process's own, so there the rows stay for the other processes' indexes: each remembers
+what it took in (:mod:`.applied`, :func:`_take_in`).
 """
 
 # SQL here is assembled from constant fragments and integers only.
