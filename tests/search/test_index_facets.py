@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from earshot.identity import Actor, PersonDetails, add_person, link_party
-from earshot.identity.merge import merge_persons
+from earshot.identity.merge import merge_persons, unmerge
 from earshot.language.case_lexicon import add_case_entry, remove_case_entry
 from earshot.language.overrides import set_entity_person, set_theme
 from earshot.phones import normalize_phone
@@ -325,6 +325,61 @@ def test_party_links_phone_changes_and_merges_are_followed(sample_case: Case) ->
         raise RuntimeError("roll back")
     with sample_case.session() as session:
         assert _found(session, f"person:{keep_id}") == call_segments | other_segments
+
+
+def test_a_kept_persons_filter_takes_in_the_mentions_of_persons_merged_into_it(
+    sample_case: Case,
+) -> None:
+    """A merge moves call sides, not mentions: a segment whose entity names the merged
+    person is found by the kept person's filter (at any depth of merging), until the
+    merge is undone."""
+    with sample_case.session() as session:
+        party = _party_with_phone(session)
+        first, second = _segments(session, 2)
+        keep = add_person(session, EDITOR, PersonDetails(name="Оставленный Человек"))
+        middle = add_person(session, EDITOR, PersonDetails(name="Средний Человек"))
+        merged = add_person(session, EDITOR, PersonDetails(name="Слитый Человек"))
+        link_party(session, EDITOR, party, keep)
+        mentions = []
+        for seg in (first, second):
+            session.execute(
+                insert(SegmentEntity),
+                [{"call_id": seg.call_id, "info_key": "m", "segment_id": seg.id, "kind": "PER",
+                  "start": 0, "end": 5, "text": "Слитый", "normal": "Слитый", "places": []}],
+            )  # fmt: skip
+            mentions.append(
+                session.scalars(
+                    select(SegmentEntity).where(SegmentEntity.segment_id == seg.id)
+                ).one()
+            )
+        set_entity_person(session, mentions[0], person_id=merged.id, actor="ann")
+        set_entity_person(session, mentions[1], person_id=middle.id, actor="ann")
+        call_segments = _rows(
+            session, "SELECT id FROM segments WHERE call_id = :c", c=party.call_id
+        )
+        ids = (keep.id, middle.id, merged.id)
+    with sample_case.session() as session:
+        assert _found(session, f"person:{ids[0]}") == call_segments
+        assert _found(session, f"person:{ids[2]}") == {first.id}
+        kept, middle_p, merged_p = (session.get(type(keep), i) for i in ids)
+        assert kept is not None and middle_p is not None and merged_p is not None
+        merge_persons(session, EDITOR, middle_p, merged_p)
+        merge_persons(session, EDITOR, kept, middle_p)
+        found = _found(session, f"person:{ids[0]}")
+        assert found == call_segments | {first.id, second.id}
+        assert _found(session, 'person:"Оставленный"') == found
+        # The merged persons keep what still points at them.
+        assert _found(session, f"person:{ids[1]}") == {first.id, second.id}
+        assert _found(session, f"person:{ids[2]}") == {first.id}
+    with sample_case.session() as session:
+        assert _found(session, f"person:{ids[0]}") == call_segments | {first.id, second.id}
+        assert check_index(session) == []
+        kept = session.get(type(keep), ids[0])
+        assert kept is not None
+        unmerge(session, EDITOR, kept)
+        assert _found(session, f"person:{ids[0]}") == call_segments
+    with sample_case.session() as session:
+        assert _found(session, f"person:{ids[0]}") == call_segments
 
 
 def test_check_index_sees_facets_changed_behind_its_back(sample_case: Case) -> None:

@@ -15,7 +15,8 @@ without such a part lists its hits in call and segment order (:attr:`Plan.ranked
   :meth:`_Compiler.dates`); so are ``phone:``, ``theme:``, ``term:``, ``place:`` and
   ``person:`` (multi-valued terms, :mod:`.facets`): each filter is a term lookup.
   Only a person's *name* is looked up in the database (the small ``persons`` table,
-  on the session's connection), to the person ids the ``person`` field holds.
+  on the session's connection), to the person ids the ``person`` field holds, with the
+  persons merged into them.
   Uncommitted tags count through the pending overlay (:mod:`.engine`): every change to
   what a facet says puts its segments in the outbox (:mod:`.sync`).
 """
@@ -428,7 +429,28 @@ class _Compiler:
             params = {"key": key, "like": like}
         # The ``person`` field holds the persons of the call's parties and of the
         # segment's entities (:mod:`.facets`).
-        return ids_query("person", self.rows(who, params))
+        return ids_query("person", self.with_merged(self.rows(who, params)))
+
+    def with_merged(self, found: set[int]) -> set[int]:
+        """`found` and every person merged into one of them, at any depth. A merge moves
+        the merged person's call sides to the kept one but leaves the mentions
+        (``segment_entities.person_id``) pointing at the merged person, which stays as a
+        pointer so that the merge can be undone: the kept person's filter takes them in.
+        The merged person's own filter keeps only what still points at it."""
+        if not found:
+            return found
+        children: dict[int, list[int]] = {}
+        for child, parent in self.conn.execute(
+            text("SELECT id, merged_into FROM persons WHERE merged_into IS NOT NULL")
+        ):
+            children.setdefault(int(parent), []).append(int(child))
+        out, todo = set(found), list(found)
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in out:
+                    out.add(child)
+                    todo.append(child)
+        return out
 
 
 def _name_variants(value: str) -> list[str]:
