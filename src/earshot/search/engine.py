@@ -245,12 +245,7 @@ def _stored(searcher: tantivy.Searcher, row: _Ranked) -> _Shown:
 
 
 def _hit(row: _Ranked, shown: _Shown, marker: Highlighter, options: SearchOptions) -> SearchHit:
-    ru, en = shown.ru, shown.en
-    spans = marker.spans(ru, en)
-    if spans["ru"] or (not spans["en"] and ru):
-        body, source, marks = ru, "ru", spans["ru"]
-    else:
-        body, source, marks = en, "en", spans["en"]
+    source, body, marks = marker.shown(shown.ru, shown.en)
     return SearchHit(
         call=shown.call,
         segment=shown.segment,

@@ -132,7 +132,7 @@ def pair_terms(signatures: list[str] | tuple[str, ...]) -> list[str]:
     ``*_pair`` columns. A two-word phrase is then one term, and a longer one a phrase of
     pairs, whose postings are far shorter than its words' (Elasticsearch's
     ``index_phrases`` idea)."""
-    return [f"{a}{PAIR_JOIN}{b}" for a, b in pairwise(signatures)]
+    return list(map(PAIR_JOIN.join, pairwise(signatures)))
 
 
 def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
@@ -147,4 +147,4 @@ def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
     if not parts:
         return "", "", ""
     keys, signatures, terms = zip(*parts, strict=True)
-    return " ".join(keys), " ".join(pair_terms(signatures)), " ".join([t for t in terms if t])
+    return " ".join(keys), " ".join(pair_terms(signatures)), " ".join(filter(None, terms))

@@ -107,6 +107,12 @@ class Highlighter:
         leaves = _positive(node)
         self._columns = {column: _ColumnMarks(leaves, column) for column in COLUMNS}
 
-    def spans(self, ru: str, en: str) -> dict[Column, Spans]:
-        """The merged spans to mark in a hit's Russian and English text."""
-        return {"ru": self._columns["ru"].spans(ru), "en": self._columns["en"].spans(en)}
+    def shown(self, ru: str, en: str) -> tuple[Column, str, Spans]:
+        """The text a hit shows and its spans: the Russian when the query matched there,
+        else the English when it did there (or the Russian is empty), else the Russian.
+        The English is only read when the Russian had nothing to mark: most hits do."""
+        marks = self._columns["ru"].spans(ru)
+        if marks:
+            return "ru", ru, marks
+        english = self._columns["en"].spans(en)
+        return ("en", en, english) if english or not ru else ("ru", ru, marks)
