@@ -227,3 +227,58 @@ def test_applied_rows_and_gaps() -> None:
     assert len(gappy.gaps) == 1
     gappy.settle(GAP_SETTLE_S + 2, oldest_running=60, next_xid=70)
     assert gappy.gaps == []
+
+
+_SERVER = """
+import json, sys
+from pathlib import Path
+from earshot.search import SearchOptions, search
+from earshot.security.crypto import KeySource
+from earshot.store.case import Case
+
+case = Case.open(Path(sys.argv[1]), key=KeySource(key_file=Path(sys.argv[2])))
+for line in sys.stdin:
+    with case.session() as session:
+        hits = search(session, line.strip(), SearchOptions(limit=10_000)).hits
+    print(json.dumps(sorted(h.segment for h in hits)), flush=True)
+"""
+
+
+def test_two_real_server_processes_each_see_a_third_ones_edits(
+    encrypted: tuple[Path, KeySource],
+) -> None:
+    """The same with real processes: two searching servers and the test as the writer."""
+    import json
+    import subprocess
+    import sys
+
+    path, key = encrypted
+    assert key.key_file is not None
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(path), str(key.key_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+
+    def ask(server: subprocess.Popen[str]) -> set[int]:
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write(WORD + "\n")
+        server.stdin.flush()
+        return set(json.loads(server.stdout.readline()))
+
+    try:
+        assert [ask(s) for s in servers] == [set(), set()]  # each built its own index
+        with Case.open(path, key=key) as writer:
+            edited = _edit(writer, 2)
+            assert ask(servers[0]) == set(edited)
+            assert ask(servers[1]) == set(edited)
+            more = _edit(writer, 1, skip=2)
+            assert ask(servers[1]) == ask(servers[0]) == set(edited + more)
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
