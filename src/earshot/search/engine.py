@@ -23,15 +23,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import tantivy
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from .indexer import (
-    apply_outbox,
     index_for,
     memory_index,
+    memory_pending,
     pending_segments,
-    unapplied_segments,
 )
 from .plan import MUST, MUST_NOT, Plan, compile_query, ids_query
 from .query import SearchError, parse_query
@@ -161,8 +160,9 @@ def _pending(session: Session, conn: Connection, idx: CaseIndex) -> list[int]:
     committed in between."""
     own = own_pending(session)
     if idx.path is None:
-        apply_outbox(session.get_bind(), idx)  # type: ignore[arg-type]
-        return sorted(own | unapplied_segments(conn, idx))
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        return sorted(own | memory_pending(engine, conn, idx, own))
     now = time.monotonic()
     if now - idx.outbox_checked < OUTBOX_CHECK_S:
         return sorted(own | idx.outbox_left)

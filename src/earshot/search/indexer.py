@@ -40,6 +40,7 @@ __all__ = [
     "case_zone",
     "index_for",
     "memory_index",
+    "memory_pending",
     "opened",
     "outbox_chunks",
     "pending_segments",
@@ -158,6 +159,11 @@ def _delete_rows(conn: Connection, where: str, frontier: int | None = None) -> b
     finally:
         if sqlite:
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+
+# Two subqueries: SQLite answers a lone min() or max() from the index, but scans the
+# whole table for ``SELECT min(id), max(id)``.
+_ENDS = "SELECT (SELECT min(id) FROM search_outbox), (SELECT max(id) FROM search_outbox)"
 
 
 def _frontier(conn: Connection) -> int:
@@ -284,7 +290,7 @@ def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
     pruned when more than twice KEEP are kept."""
     applied = idx.applied
     with idx.locked(), engine.connect() as conn:
-        low, high = fetch(conn, "SELECT min(id), max(id) FROM search_outbox")[0]
+        low, high = fetch(conn, _ENDS)[0]
         unseen = applied.lowest_unseen()
         if (high is not None and int(high) < applied.upto) or (
             low is not None and int(low) > unseen and _frontier(conn) >= unseen
@@ -309,6 +315,28 @@ def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
             upto = int(high) - KEEP
             _delete_rows(conn, f"id <= {upto}", frontier=upto)
         return len(segments)
+
+
+def memory_pending(engine: Engine, conn: Connection, idx: CaseIndex, own: set[int]) -> set[int]:
+    """For a search on `conn` with the in-memory `idx`: take in what other processes
+    committed, when there is anything (:func:`_take_in`, on a connection of its own),
+    and return the segments whose rows `idx` still lacks (this transaction's own, `own`
+    among them, and any committed in between). Two small statements on `conn` when
+    nothing is new, which is most searches."""
+    applied = idx.applied
+    low, high = fetch(conn, _ENDS)[0]
+    rows = _unseen_rows(conn, idx)
+    look = any(seg_id not in own for _i, seg_id in rows) or bool(
+        applied.gaps and applied.needs_horizon(_now())
+    )
+    if low is not None:  # pruned past what this index saw, emptied, or due for pruning
+        low, high = int(low), int(high)
+        look = look or low > applied.lowest_unseen() or high < applied.upto
+        look = look or high - low >= 2 * KEEP
+    if look:
+        _take_in(engine, idx, _BATCH)
+        rows = _unseen_rows(conn, idx)
+    return {seg_id for _i, seg_id in rows}
 
 
 def unapplied_segments(conn: Connection, idx: CaseIndex) -> set[int]:
