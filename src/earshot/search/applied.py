@@ -25,7 +25,6 @@ applying that many rows costs anyway.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,16 +69,23 @@ class Applied:
         ranges = " OR ".join(["id BETWEEN ? AND ?"] * len(self.gaps))
         return f"(id > ? OR {ranges})", [self.upto, *(v for g in self.gaps for v in (g.lo, g.hi))]
 
+    def _gap_of(self, row_id: int) -> int | None:
+        """The position of the gap holding `row_id`, if one does (gaps are few)."""
+        return next((at for at, g in enumerate(self.gaps) if g.lo <= row_id <= g.hi), None)
+
     def is_new(self, row_id: int) -> bool:
         """Whether the row `row_id` is one this index has not taken in."""
-        if row_id > self.upto:
-            return True
-        at = bisect_right([g.lo for g in self.gaps], row_id) - 1
-        return at >= 0 and row_id <= self.gaps[at].hi
+        return row_id > self.upto or self._gap_of(row_id) is not None
 
     def lowest_unseen(self) -> int:
         """The lowest id this index may still need."""
         return self.gaps[0].lo if self.gaps else self.upto + 1
+
+    def behind(self, low: int, high: int) -> bool:
+        """Whether the outbox's lowest and highest ids say rows this index needed may be
+        gone: pruned past what it saw (then the recorded frontier tells), or the table
+        emptied (ids below what it applied)."""
+        return low > self.lowest_unseen() or high < self.upto
 
     # -- recording ------------------------------------------------------------------------
     def reset(self, ids: Iterable[int], floor: int, now: float, *, ordered: bool) -> None:
@@ -106,8 +112,8 @@ class Applied:
                     self.gaps.append(Gap(self.upto + 1, i - 1, now))
                 self.upto = i
                 continue
-            at = bisect_right([g.lo for g in self.gaps], i) - 1
-            if at < 0 or i > self.gaps[at].hi:
+            at = self._gap_of(i)
+            if at is None:
                 continue
             gap = self.gaps.pop(at)
             parts = [Gap(gap.lo, i - 1, gap.found, gap.horizon)] if i > gap.lo else []

@@ -174,10 +174,22 @@ def _frontier(conn: Connection) -> int:
 
 def _record_frontier(conn: Connection, upto: int) -> None:
     values = {"k": PRUNED_KEY, "v": str(upto)}
-    if not fetch(conn, "SELECT value FROM case_info WHERE key = ?", [PRUNED_KEY]):
+    rows = fetch(conn, "SELECT value FROM case_info WHERE key = ?", [PRUNED_KEY])
+    if not rows:
         conn.execute(text("INSERT INTO case_info (key, value) VALUES (:k, :v)"), values)
-    elif _frontier(conn) < upto:
+    elif int(rows[0][0]) < upto:
         conn.execute(text("UPDATE case_info SET value = :v WHERE key = :k"), values)
+
+
+def _ends(conn: Connection) -> tuple[int, int] | None:
+    """The outbox's lowest and highest ids, or None when it is empty."""
+    low, high = fetch(conn, _ENDS)[0]
+    return None if low is None else (int(low), int(high))
+
+
+def _prune_due(ends: tuple[int, int] | None) -> bool:
+    """Whether the kept rows of in-memory indexes span more than twice KEEP."""
+    return ends is not None and ends[1] - ends[0] >= 2 * KEEP
 
 
 def _ordered(conn: Connection) -> bool:
@@ -290,10 +302,11 @@ def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
     pruned when more than twice KEEP are kept."""
     applied = idx.applied
     with idx.locked(), engine.connect() as conn:
-        low, high = fetch(conn, _ENDS)[0]
-        unseen = applied.lowest_unseen()
-        if (high is not None and int(high) < applied.upto) or (
-            low is not None and int(low) > unseen and _frontier(conn) >= unseen
+        ends = _ends(conn)
+        if (
+            ends is not None
+            and applied.behind(*ends)
+            and (ends[1] < applied.upto or _frontier(conn) >= applied.lowest_unseen())
         ):
             done = rebuild(conn, idx)[0]
             conn.rollback()
@@ -311,8 +324,8 @@ def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
             )[0]
             applied.settle(now, int(xmin), int(xmax))
         conn.rollback()
-        if low is not None and int(high) - int(low) >= 2 * KEEP:
-            upto = int(high) - KEEP
+        if ends is not None and _prune_due(ends):
+            upto = ends[1] - KEEP
             _delete_rows(conn, f"id <= {upto}", frontier=upto)
         return len(segments)
 
@@ -324,15 +337,14 @@ def memory_pending(engine: Engine, conn: Connection, idx: CaseIndex, own: set[in
     among them, and any committed in between). Two small statements on `conn` when
     nothing is new, which is most searches."""
     applied = idx.applied
-    low, high = fetch(conn, _ENDS)[0]
+    ends = _ends(conn)
     rows = _unseen_rows(conn, idx)
-    look = any(seg_id not in own for _i, seg_id in rows) or bool(
-        applied.gaps and applied.needs_horizon(_now())
+    look = (
+        any(seg_id not in own for _i, seg_id in rows)
+        or bool(applied.gaps and applied.needs_horizon(_now()))
+        or (ends is not None and applied.behind(*ends))
+        or _prune_due(ends)
     )
-    if low is not None:  # pruned past what this index saw, emptied, or due for pruning
-        low, high = int(low), int(high)
-        look = look or low > applied.lowest_unseen() or high < applied.upto
-        look = look or high - low >= 2 * KEEP
     if look:
         _take_in(engine, idx, _BATCH)
         rows = _unseen_rows(conn, idx)
