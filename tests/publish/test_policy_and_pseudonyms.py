@@ -163,3 +163,10 @@ def test_leak_guard_sees_english_spoken_phones_and_units() -> None:
     assert [(leak.category, leak.found) for leak in unit] == [("unit", "71934")]
     harmless = "Two hundred of ours, three hundred wounded, five hundred refusing, since 2022."
     assert guard.scan_text("$.t", harmless) == []
+    # An entity id that happens to hold the unit's digits is an id, not the unit; the
+    # same digits beside it, or in a long run of plain digits, still are.
+    ids = '{"id": "84be7be8c09f177fce0f7a71934b5a307714d1091", "entity": ["e3b0"]}'
+    assert guard.scan_text("$.t", ids) == []
+    beside = guard.scan_text("$.t", ids + " unit 71934")
+    assert [(leak.category, leak.found) for leak in beside] == [("unit", "71934")]
+    assert guard.scan_text("$.t", "9" * 31 + " 71934")[0].found == "71934"

@@ -30,6 +30,11 @@ __all__ = ["Leak", "LeakDetectedError", "LeakGuard", "document_strings", "unit_n
 
 _CYR_WORD_RE = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
 _DIGITS_RE = re.compile(r"\+?\d[\d\s().\-\u2010-\u2015]*\d")
+# An identifier written as hex (a SHA-1 or SHA-256 entity id, a UUID's hex): its digit
+# runs are not numbers, and one that happens to read as a unit number ("…a58216f…") must
+# not refuse the export. At least one letter a-f, so a long run of plain digits is still
+# scanned.
+_HEX_ID_RE = re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{32,}\b")
 _SKIP_KEYS = frozenset({"warning", "format", "sha256", "original_sha256"})
 
 
@@ -77,6 +82,7 @@ class LeakGuard:
 
     def scan_text(self, location: str, text: str) -> list[Leak]:
         leaks: list[Leak] = []
+        text = _HEX_ID_RE.sub(" ", text)
         for m in _CYR_WORD_RE.finditer(text):
             term = self.index.words.get(fold(m.group(0)))
             if term is not None:
