@@ -50,6 +50,7 @@ from earshot.language.places import Place, gazetteer
 from earshot.language.slang import SlangHit, SlangMatcher, default_matcher
 from earshot.language.themes import ThemeHit, ThemeTagger, default_tagger
 from earshot.stages import StageInfo, StageOutcome
+from earshot.store.batches import batched
 from earshot.store.models import Call, Segment, Transcript
 from earshot.versions import package_version
 from earshot.vocab import StageStatus
@@ -349,11 +350,6 @@ def _counts(analysis: CallAnalysis) -> dict[str, Any]:
     }
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _workers_for(session: Session, call_ids: Sequence[int], options: AnalysisOptions) -> int:
     """How many processes to analyse with: one per core once there is enough text.
 
@@ -404,7 +400,7 @@ def analyze_case(
         persons = tuple(known_persons(session))
         workers = _workers_for(session, existing, stage.options) if existing else 1
     directory = PersonDirectory(persons)
-    chunks = list(_chunks(existing, stage.options.calls_per_batch))
+    chunks = list(batched(existing, stage.options.calls_per_batch))
     texts: dict[int, list[str]] = {}
 
     def read(chunk: Sequence[int]) -> list[list[str]]:

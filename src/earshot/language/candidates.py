@@ -33,6 +33,7 @@ from earshot.language.forms import is_abbreviation
 from earshot.language.lexicon import GAP, phrase_parts
 from earshot.language.morph import analyzer, fold, lemma, tokens
 from earshot.language.slang import SlangMatcher, default_matcher
+from earshot.store.batches import batched
 from earshot.store.models import Call
 
 __all__ = ["KINDS", "Candidate", "CandidateExample", "find_candidates"]
@@ -303,8 +304,8 @@ def find_candidates(
                 candidate.examples.append(example)
 
     call_ids = list(session.execute(select(Call.id).order_by(Call.id)).scalars())
-    for start in range(0, len(call_ids), chunk):
-        for segments in segments_by_call(session, call_ids[start : start + chunk]).values():
+    for batch in batched(call_ids, chunk):
+        for segments in segments_by_call(session, batch).values():
             for segment in segments:
                 text = segment.text
                 covered = [(h.start, h.end) for m in matchers for h in m.find(text)]

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earshot.identity.links import basis_token
+from earshot.store.batches import batched
 from earshot.store.identity_models import PartyPersonLink, VerificationEvent
 from earshot.store.models import Party, PersonPhone
 
@@ -87,9 +88,7 @@ class SideName:
     phone_of: str | None = None  # "Soldier 2": whose number an unknown side calls from
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
-    ordered = sorted(set(ids))
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+_CHUNK = 500
 
 
 def _latest(
@@ -97,7 +96,7 @@ def _latest(
 ) -> dict[int, Any]:
     """`column` value -> the row with the highest id among `model` rows for `ids`."""
     out: dict[int, Any] = {}
-    for chunk in _chunks(ids):
+    for chunk in batched(sorted(set(ids)), _CHUNK):
         rows = session.scalars(select(model).where(column.in_(chunk), *where).order_by(model.id))
         for row in rows:
             out[getattr(row, column.key)] = row
@@ -127,7 +126,7 @@ def call_side_attributions(
         PartyPersonLink.superseded_at.is_(None),
     )
     proposals: dict[int, PartyPersonLink] = {}
-    for chunk in _chunks(ids):
+    for chunk in batched(sorted(set(ids)), _CHUNK):
         rows = session.scalars(
             select(PartyPersonLink)
             .where(

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..store.batches import batched
 from .index import fetch, has_table
 
 __all__ = ["FACET_FIELDS", "FacetReader", "Facets", "segment_facets"]
@@ -72,12 +73,6 @@ def _between(sql: str) -> str:
 
 def _in(sql: str, n: int) -> str:
     return sql + " IN (" + ", ".join("?" * n) + ")"
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    batch = sorted(set(ids))
-    for i in range(0, len(batch), _CHUNK):
-        yield batch[i : i + _CHUNK]
 
 
 @dataclass
@@ -143,7 +138,7 @@ class FacetReader:
         if hi - lo + 1 <= _RANGE_SLACK * len(ids) + _RANGE_FLOOR:
             yield from fetch(self.conn, _between(sql), (lo, hi))
             return
-        for chunk in _chunks(ids):
+        for chunk in batched(sorted(set(ids)), _CHUNK):
             yield from fetch(self.conn, _in(sql, len(chunk)), chunk)
 
     # -- combining ------------------------------------------------------------------------

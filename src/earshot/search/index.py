@@ -13,7 +13,7 @@ tell the indexer which segments to rewrite, in the caller's transaction.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from ..errors import SearchError
+from ..store.batches import batched
 
 __all__ = [
     "SegmentText",
@@ -86,17 +87,6 @@ class SegmentText:
     speaker: str | None = None
 
 
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for seg_id in ids:
-        batch.append(seg_id)
-        if len(batch) == _CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 # A translation is one row per segment (translations.segment_id is unique), so the
 # join gives each segment at most one English text.
 _SELECT = (
@@ -147,7 +137,7 @@ def read_segments(conn: Connection, where: str, params: Sequence[Any]) -> list[S
 def segment_texts(conn: Connection, ids: Iterable[int]) -> dict[int, SegmentText]:
     """The segments of `ids` (:func:`read_segments`), by id; missing ids are absent."""
     out: dict[int, SegmentText] = {}
-    for batch in _chunks(int(i) for i in ids):
+    for batch in batched((int(i) for i in ids), _CHUNK):
         marks = ", ".join("?" * len(batch))
         for seg in read_segments(conn, f"s.id IN ({marks})", batch):
             out[seg.segment_id] = seg

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import SearchError
+from ..store.batches import batched, id_list
 from .applied import KEEP, PRUNED_KEY
 from .facets import FacetReader, Facets, segment_facets
 from .index import SegmentText, fetch, has_table, read_segments, segment_texts
@@ -200,8 +201,7 @@ def _ordered(conn: Connection) -> bool:
 
 def outbox_chunks(ids: list[int], size: int = 5000) -> Iterator[str]:
     """`ids` (outbox row ids) as comma-separated integer lists for ``id IN (...)``."""
-    for first in range(0, len(ids), size):
-        yield ", ".join(str(int(i)) for i in ids[first : first + size])
+    return map(id_list, batched(ids, size))
 
 
 def forget(engine: Engine) -> None:
@@ -313,8 +313,8 @@ def _take_in(engine: Engine, idx: CaseIndex, limit: int) -> int:
             return done
         rows = _unseen_rows(conn, idx)
         segments = sorted({s for _i, s in rows})
-        for first in range(0, len(segments), limit):
-            write_segments(idx, conn, segments[first : first + limit])
+        for batch in batched(segments, limit):
+            write_segments(idx, conn, batch)
         now = _now()
         applied.take([i for i, _s in rows], now, ordered=_ordered(conn))
         if applied.gaps and applied.needs_horizon(now):
