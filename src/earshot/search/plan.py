@@ -536,4 +536,8 @@ def compile_query(
         clauses.append((MUST, _unscored(c.dates(dates))))
     if not pos and not rest and not dates:
         raise SearchError("internal: an empty query")
-    return Plan(Q.boolean_query(clauses), ranked=bool(pos), has_phrase=has_phrase(node))
+    # One required clause is the query itself: a boolean wrapped round it scores the
+    # same but costs tantivy a quarter more on a common word (0.9 -> 1.15 ms at 1M).
+    single = len(clauses) == 1 and clauses[0][0] == MUST
+    whole = clauses[0][1] if single else Q.boolean_query(clauses)
+    return Plan(whole, ranked=bool(pos), has_phrase=has_phrase(node))
