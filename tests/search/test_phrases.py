@@ -11,9 +11,18 @@ import pytest
 from sqlalchemy import select, text
 
 from earshot.language.morph import tokens
-from earshot.search import SearchError, SearchOptions, search
+from earshot.search import SearchError, SearchOptions, search, verify
 from earshot.search.index import segment_texts
-from earshot.search.text import COLUMNS, Column, column_keys, pair_terms, text_keys
+from earshot.search.query import parse_query
+from earshot.search.text import (
+    COLUMNS,
+    Column,
+    column_keys,
+    doc_parts,
+    pair_terms,
+    text_keys,
+)
+from earshot.search.verify import Highlighter
 from earshot.store.case import Case
 from earshot.store.models import Segment
 
@@ -104,3 +113,55 @@ def test_a_phrase_is_not_its_pairs_apart(sample_case: Case, size: int) -> None:
         for a, b in pairwise(words):  # each pair alone is a phrase of both texts
             pair = {h.segment for h in search(session, f'"{a} {b}"', ALL).hits}
             assert set(ids) <= pair
+
+
+def test_highlights_from_stored_signatures_are_those_of_lemmatising(shared_sample: Case) -> None:
+    """A hit's words are highlighted by the signatures stored in its document; for every
+    text of the case, words and phrases of its own, both ways mark the same spans."""
+    rng = random.Random(11)
+    with shared_sample.engine.connect() as conn:
+        ids = [int(r[0]) for r in conn.execute(text("SELECT id FROM segments ORDER BY id"))]
+        texts = segment_texts(conn, ids)
+    pairs = [(seg.ru, "ru") for seg in texts.values() if seg.ru]
+    pairs += [(seg.en, "en") for seg in texts.values() if seg.en]
+    compared = marked = 0
+    for body, column in rng.sample(pairs, min(60, len(pairs))):
+        assert column in COLUMNS
+        words = [w for _s, _e, w in tokens(body)]
+        if len(words) < 3:
+            continue
+        first = rng.randrange(len(words) - 1)
+        phrase = '"' + " ".join(words[first : first + 2]) + '"'
+        signatures = doc_parts(body, column).signatures
+        for query in (words[first], phrase, f"{rng.choice(words)} OR {rng.choice(words)}"):
+            marks = Highlighter(parse_query(query))._columns[column]
+            stored = marks.spans(body, signatures)
+            assert stored == Highlighter(parse_query(query))._columns[column].spans(body)
+            compared += 1
+            marked += bool(stored)
+    assert compared >= 60 and marked >= compared * 0.9
+
+
+def test_a_page_of_hits_lemmatises_none_of_its_words(
+    shared_sample: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing hits reads each word's keys from the index, never pymorphy3: a cold web
+    worker pays the query's words only. Signatures that do not fit the text (a text
+    with a word more) fall back to lemmatising, and still mark the right words."""
+    with shared_sample.session() as session:
+        expected = search(session, '"другого номера" OR штурм OR мама', SearchOptions(limit=30))
+    assert expected.hits and all(h.highlights for h in expected.hits)
+
+    def lemmatised(word: str, column: str) -> tuple[str, ...]:
+        raise AssertionError(f"a hit's word was lemmatised: {word!r}")
+
+    monkeypatch.setattr(verify, "column_keys", lemmatised)
+    with shared_sample.session() as session:
+        found = search(session, '"другого номера" OR штурм OR мама', SearchOptions(limit=30))
+    assert [(h.segment, h.highlights) for h in found.hits] == [
+        (h.segment, h.highlights) for h in expected.hits
+    ]
+    monkeypatch.undo()
+    body = "мама сказала двести"
+    marker = Highlighter(parse_query("мама"))
+    assert marker.shown(body, "", "мама", "") == ("ru", body, [(0, 4)])  # one signature short

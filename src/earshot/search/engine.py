@@ -219,6 +219,8 @@ class _Shown:
     end: float | None
     party: str | None
     speaker: str | None
+    ru_words: str = ""  #: each word's signature, as indexed (:mod:`.verify`)
+    en_words: str = ""
 
 
 def _text(value: object) -> str:
@@ -241,11 +243,13 @@ def _stored(searcher: tantivy.Searcher, row: _Ranked) -> _Shown:
         end=None if end is None else float(end),
         party=doc.get_first("party") or None,
         speaker=speaker or None,
+        ru_words=_text(doc.get_first("ru_words")),
+        en_words=_text(doc.get_first("en_words")),
     )
 
 
 def _hit(row: _Ranked, shown: _Shown, marker: Highlighter, options: SearchOptions) -> SearchHit:
-    source, body, marks = marker.shown(shown.ru, shown.en)
+    source, body, marks = marker.shown(shown.ru, shown.en, shown.ru_words, shown.en_words)
     return SearchHit(
         call=shown.call,
         segment=shown.segment,

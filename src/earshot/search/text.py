@@ -22,11 +22,13 @@ from ..language.morph import TOKEN_RE, fold, lemmas, tokens
 __all__ = [
     "COLUMNS",
     "Column",
+    "DocParts",
     "TokenKeys",
     "column_keys",
     "doc_parts",
     "index_text",
     "pair_terms",
+    "signature_keys",
     "text_keys",
     "word_keys",
     "word_signature",
@@ -135,16 +137,38 @@ def pair_terms(signatures: list[str] | tuple[str, ...]) -> list[str]:
     return list(map(PAIR_JOIN.join, pairwise(signatures)))
 
 
-def doc_parts(text: str, column: Column) -> tuple[str, str, str]:
-    """`text` as the index document wants it in `column`: its lemma keys, the pair
-    terms of its word signatures, and a ``key>signature`` term for each key of an
-    ambiguous word (see :mod:`earshot.search.tindex`). One dict lookup per word once its
-    word was seen."""
+@dataclass(frozen=True)
+class DocParts:
+    """`text` as the index document wants it in one column (:func:`doc_parts`)."""
+
+    keys: str  #: every lemma key of every word, space-separated (the scored terms)
+    pairs: str  #: the pair terms of consecutive word signatures
+    ambiguous: str  #: a ``key>signature`` term for each key of an ambiguous word
+    signatures: str  #: one signature per word, in order (stored: what hits highlight by)
+
+
+_NO_PARTS = DocParts("", "", "", "")
+
+
+def doc_parts(text: str, column: Column) -> DocParts:
+    """`text` as the index document wants it in `column` (see :class:`DocParts` and
+    :mod:`earshot.search.tindex`). One dict lookup per word once its word was seen."""
     if not text:
-        return "", "", ""
+        return _NO_PARTS
     cache = _DOC[column]
     parts = [cache.get(w) or _doc_part(w, column) for w in TOKEN_RE.findall(text)]
     if not parts:
-        return "", "", ""
+        return _NO_PARTS
     keys, signatures, terms = zip(*parts, strict=True)
-    return " ".join(keys), " ".join(pair_terms(signatures)), " ".join(filter(None, terms))
+    return DocParts(
+        " ".join(keys),
+        " ".join(pair_terms(signatures)),
+        " ".join(filter(None, terms)),
+        " ".join(signatures),
+    )
+
+
+def signature_keys(signature: str) -> tuple[str, ...]:
+    """The keys a stored word signature stands for (:func:`word_signature` undone: no
+    key holds ``_``, which :data:`earshot.language.morph.TOKEN_RE` never matches)."""
+    return tuple(signature.split("_"))
