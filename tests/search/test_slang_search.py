@@ -51,3 +51,15 @@ def test_english_gloss_finds_glossed_segments(sample_case: Case, query: str, nee
     analyze_case(sample_case)
     found = texts(run(sample_case, query))
     assert any(needle in t for t in found), found
+
+
+def test_a_form_found_through_its_family_is_marked(sample_case: Case) -> None:
+    """ "двухсотый" finds "200-х" and "Груз 200": the hit marks the form it holds, not
+    nothing (the highlighter reads the query as searched, with its slang family)."""
+    result = run(sample_case, "двухсотый")
+    marked = {hit.text[start:end].lower() for hit in result.hits for start, end in hit.highlights}
+    assert all(hit.highlights for hit in result.hits), [
+        h.text for h in result.hits if not h.highlights
+    ]
+    assert "200-х" in marked and "груз 200" in marked and "двухсотые" in marked
+    assert all("[" in hit.snippet for hit in result.hits)

@@ -67,11 +67,13 @@ class KeyPhrase:
 
 @dataclass
 class Plan:
-    """A compiled query: the tantivy query, and whether hits are ranked by score."""
+    """A compiled query: the tantivy query, whether hits are ranked by score, and the
+    query as searched (each word with its slang family: what a hit's marks show)."""
 
     query: tantivy.Query
     ranked: bool
     has_phrase: bool = False
+    searched: Node | None = None
 
 
 def has_phrase(node: Node) -> bool:
@@ -540,4 +542,4 @@ def compile_query(
     # same but costs tantivy a quarter more on a common word (0.9 -> 1.15 ms at 1M).
     single = len(clauses) == 1 and clauses[0][0] == MUST
     whole = clauses[0][1] if single else Q.boolean_query(clauses)
-    return Plan(whole, ranked=bool(pos), has_phrase=has_phrase(node))
+    return Plan(whole, ranked=bool(pos), has_phrase=has_phrase(node), searched=node)
