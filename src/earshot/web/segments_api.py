@@ -5,11 +5,13 @@ change based on an older layout is answered 409 with the layout version now."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from .. import workbench
 from ..errors import StaleEditError
@@ -76,6 +78,20 @@ def _stale(access: Access, call_id: int, exc: StaleEditError) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "version": now}, status_code=409)
 
 
+class _Edit(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def _edit(access: Access, call_id: int, change: Callable[[Session], _Edit]) -> Any:
+    """Run one layout change in the library's edit session; a stale one is a 409 that
+    carries the layout version now."""
+    try:
+        with _library_edit(access) as session:
+            return change(session).as_dict()
+    except StaleEditError as exc:
+        return _stale(access, call_id, exc)
+
+
 @router.get("/cases/{case_id}/calls/{call_id}/layout", response_model=LayoutOut, responses=ERRORS)
 def layout(access: Access, call_id: CallId) -> dict[str, Any]:
     """The call's layout version and every change to it (split, merge, move, party)."""
@@ -96,14 +112,19 @@ def layout(access: Access, call_id: CallId) -> dict[str, Any]:
 )
 def split(access: Access, call_id: CallId, segment_id: CallId, body: SplitIn) -> Any:
     """Split a segment before a word (at a time, or where the word falls)."""
-    try:
-        with _library_edit(access) as session:
-            return workbench.split_segment(
-                session, access.actor, call_id=call_id, segment_id=segment_id,
-                word=body.word, at=body.at, expected_version=body.version,
-            ).as_dict()  # fmt: skip
-    except StaleEditError as exc:
-        return _stale(access, call_id, exc)
+    return _edit(
+        access,
+        call_id,
+        lambda session: workbench.split_segment(
+            session,
+            access.actor,
+            call_id=call_id,
+            segment_id=segment_id,
+            word=body.word,
+            at=body.at,
+            expected_version=body.version,
+        ),
+    )
 
 
 @router.post(
@@ -114,14 +135,17 @@ def split(access: Access, call_id: CallId, segment_id: CallId, body: SplitIn) ->
 )
 def merge(access: Access, call_id: CallId, segment_id: CallId, body: MergeIn) -> Any:
     """Merge a segment with the next one (the same party's)."""
-    try:
-        with _library_edit(access) as session:
-            return workbench.merge_segments(
-                session, access.actor, call_id=call_id, segment_id=segment_id,
-                expected_version=body.version,
-            ).as_dict()  # fmt: skip
-    except StaleEditError as exc:
-        return _stale(access, call_id, exc)
+    return _edit(
+        access,
+        call_id,
+        lambda session: workbench.merge_segments(
+            session,
+            access.actor,
+            call_id=call_id,
+            segment_id=segment_id,
+            expected_version=body.version,
+        ),
+    )
 
 
 @router.put(
@@ -132,14 +156,19 @@ def merge(access: Access, call_id: CallId, segment_id: CallId, body: MergeIn) ->
 )
 def bounds(access: Access, call_id: CallId, segment_id: CallId, body: BoundsIn) -> Any:
     """Move a segment's start and/or end (seconds)."""
-    try:
-        with _library_edit(access) as session:
-            return workbench.move_boundary(
-                session, access.actor, call_id=call_id, segment_id=segment_id,
-                start=body.start, end=body.end, expected_version=body.version,
-            ).as_dict()  # fmt: skip
-    except StaleEditError as exc:
-        return _stale(access, call_id, exc)
+    return _edit(
+        access,
+        call_id,
+        lambda session: workbench.move_boundary(
+            session,
+            access.actor,
+            call_id=call_id,
+            segment_id=segment_id,
+            start=body.start,
+            end=body.end,
+            expected_version=body.version,
+        ),
+    )
 
 
 @router.put(
@@ -150,11 +179,15 @@ def bounds(access: Access, call_id: CallId, segment_id: CallId, body: BoundsIn) 
 )
 def party(access: Access, call_id: CallId, segment_id: CallId, body: PartyIn) -> Any:
     """Say which side of the call speaks the segment."""
-    try:
-        with _library_edit(access) as session:
-            return workbench.set_party(
-                session, access.actor, call_id=call_id, segment_id=segment_id,
-                party=body.party, expected_version=body.version,
-            ).as_dict()  # fmt: skip
-    except StaleEditError as exc:
-        return _stale(access, call_id, exc)
+    return _edit(
+        access,
+        call_id,
+        lambda session: workbench.set_party(
+            session,
+            access.actor,
+            call_id=call_id,
+            segment_id=segment_id,
+            party=body.party,
+            expected_version=body.version,
+        ),
+    )
