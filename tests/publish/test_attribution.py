@@ -82,14 +82,17 @@ def test_phone_groups_say_whose_number_without_attributing(sample_case: CaseFixt
 
 @pytest.fixture
 def proposal(sample_case: CaseFixture) -> Iterator[tuple[int, str, int]]:
-    """An open self-identification proposal on an unattributed side; rejected afterwards."""
-    case, _ = sample_case
+    """An open self-identification proposal on an unattributed side; rejected afterwards.
+
+    The person is one of the case's own, not one that already has a pseudonym: the
+    session's case has pseudonyms only if an export ran before on the same worker."""
+    case, persons = sample_case
     with case.session() as session:
         party = session.scalars(
             select(Party).where(Party.person_id.is_(None)).order_by(Party.id)
         ).first()
         assert party is not None
-        person = next(iter(pseudonym_map(session)))
+        person = min(persons.values())
         link, _ = propose_link(session, party, person, basis="self_identification", actor="t")
         key = (party.call_id, party.label, link.id)
     yield key
