@@ -9,14 +9,17 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from earshot import jobs
-from earshot.errors import JobError, UploadError, UploadTooLargeError
+from earshot.errors import JobCancelledError, JobError, UploadError, UploadTooLargeError
+from earshot.jobs.queue import cancel_signal
+from earshot.jobs.run import JobProgress
 from earshot.security.errors import PermissionDeniedError
 from earshot.security.roles import Actor, Role
 from earshot.store.case import Case
@@ -239,3 +242,44 @@ def test_a_stopped_worker_marks_its_job_interrupted_and_it_is_requeued(
     assert stopped.finished_at is not None and stopped.pid is None
     assert jobs.recover_jobs(case) == [job.id]
     assert jobs.work(case, idle_seconds=0.2) == [(job.id, JobStatus.DONE)]
+
+
+def test_a_cancel_stops_a_worker_that_holds_the_write_lock(case: Case, tmp_path: Path) -> None:
+    """A worker taking in files commits one write after another, and the cancel's own
+    write waits for the lock (SQLite's busy handler lost the race until the last file).
+    The cancel's signal file reaches the worker at its next step all the same; the
+    database flag lands once the lock is free; a retry clears the signal."""
+    queued = jobs.start_upload(case, EDITOR, _stage(case, tmp_path, ["call01"]), process=False)
+    job_id = jobs.claim_job(case, job_id=queued.id)
+    assert job_id == queued.id
+    progress = JobProgress(case, job_id, lambda: False)
+    holder = case.engine.connect()
+    transaction = holder.begin()
+    if case.engine.dialect.name == "sqlite":
+        holder.exec_driver_sql("UPDATE jobs SET heartbeat_at = heartbeat_at WHERE id = 0")
+    else:
+        holder.execute(text("SELECT id FROM jobs WHERE id = :i FOR UPDATE"), {"i": job_id})
+    answers: list[object] = []
+    canceller = threading.Thread(
+        target=lambda: answers.append(jobs.cancel_job(case, EDITOR, job_id)), daemon=True
+    )
+    canceller.start()
+    try:
+        signal_file = case.path / ".jobs" / f"cancel-{job_id}"
+        assert cancel_signal(case, job_id) == signal_file
+        _wait(signal_file.exists, timeout=10)
+        assert stat.S_IMODE(signal_file.stat().st_mode) & 0o077 == 0
+        assert not answers  # the cancel's write is still waiting for the lock
+        started = time.monotonic()
+        with pytest.raises(JobCancelledError, match=f"job {job_id} was cancelled"):
+            progress.step("calls.zip!calls/call01.wav", {"file": "call01.wav"})
+        assert time.monotonic() - started < 1.0  # at once, not after the lock
+    finally:
+        transaction.rollback()
+        holder.close()
+    canceller.join(timeout=30)
+    assert answers and jobs.get_job(case, job_id).cancel_requested
+    progress.save(check=False, status=JobStatus.CANCELLED.value, finished_at=None, pid=None)
+    assert jobs.retry_job(case, EDITOR, job_id).status == JobStatus.QUEUED
+    assert not signal_file.exists()
+    assert jobs.work(case, idle_seconds=0.2) == [(job_id, JobStatus.DONE)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,7 +32,9 @@ __all__ = [
     "MAX_ATTEMPTS",
     "STALE_SECONDS",
     "cancel_job",
+    "cancel_signal",
     "claim_job",
+    "clear_cancel_signal",
     "get_job",
     "list_background_jobs",
     "recover_jobs",
@@ -113,10 +116,35 @@ def list_background_jobs(case: Case) -> list[JobSummary]:
         return [job_summary(job) for job in rows]
 
 
+def cancel_signal(case: Case, job_id: int) -> Path:
+    """The file that tells a running job's worker to stop, beside the database flag.
+
+    Why a file as well: on SQLite a worker that is taking in files commits one write
+    transaction after another, and the cancel's own write waits for the lock between
+    them (SQLite's busy handler sleeps and retries, and loses the race): a cancel
+    clicked at file 2 of 12 was committed after file 12. The worker looks for this file
+    at every step before it writes, so it stops at once; then the cancel's write gets
+    the lock. The database flag (``cancel_requested``) stays the record."""
+    return case.path / ".jobs" / f"cancel-{int(job_id)}"
+
+
+def clear_cancel_signal(case: Case, job_id: int) -> None:
+    cancel_signal(case, job_id).unlink(missing_ok=True)
+
+
 def cancel_job(case: Case, actor: Actor, job_id: int) -> JobSummary:
     """Cancel a queued job at once, or ask the worker of a running one to stop at its next
     step (between two files or two stages, so nothing is left half-written)."""
     actor.require(Permission.INGEST, what="cancel a job")
+    with case.session() as session:  # a read: it does not wait for a busy writer (WAL)
+        job = session.get(Job, job_id)
+        if job is None or job.kind not in BACKGROUND:
+            raise JobNotFoundError(f"no background job {job_id} in this case")
+        running = job.status == JobStatus.RUNNING
+    if running:
+        signal = cancel_signal(case, job_id)
+        signal.parent.mkdir(mode=0o700, exist_ok=True)
+        signal.touch(mode=0o600)
     with case.session() as session:
         job = session.get(Job, job_id)
         if job is None or job.kind not in BACKGROUND:
@@ -149,6 +177,7 @@ def retry_job(case: Case, actor: Actor, job_id: int) -> JobSummary:
             )
         _requeue(job, f"retried by {actor.name}")
         summary = job_summary(job)
+    clear_cancel_signal(case, job_id)
     _audit(case, actor, "job-retry", job_id, {"attempts": summary.attempts})
     return summary
 
@@ -237,4 +266,6 @@ def recover_jobs(case: Case, *, stale_after: float = STALE_SECONDS) -> list[int]
                 continue
             _requeue(job, f"requeued after an interruption ({job.message or 'worker stopped'})")
             requeued.append(job.id)
+    for job_id in requeued:
+        clear_cancel_signal(case, job_id)
     return requeued

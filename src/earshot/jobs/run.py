@@ -27,7 +27,7 @@ from ..store.case import Case
 from ..store.intake_models import Job
 from ..store.models import utcnow
 from ..vocab import JobKind, JobStatus
-from .queue import HOST
+from .queue import HOST, cancel_signal, clear_cancel_signal
 
 __all__ = ["JobProgress", "run_job"]
 
@@ -41,6 +41,7 @@ class JobProgress:
 
     def __init__(self, case: Case, job_id: int, stopping: Callable[[], bool]) -> None:
         self.case, self.job_id, self.stopping = case, job_id, stopping
+        self._signal = cancel_signal(case, job_id)
         self.state: dict[str, Any] = {}
         self._lock = threading.Lock()
         with case.session() as session:
@@ -69,6 +70,8 @@ class JobProgress:
         self.save(check=True)
 
     def save(self, *, check: bool = True, **changes: Any) -> None:
+        if check and self._signal.exists():  # before writing: see queue.cancel_signal
+            raise JobCancelledError(f"job {self.job_id} was cancelled")
         with self._lock, self.case.session() as session:
             job = session.get(Job, self.job_id)
             assert job is not None
@@ -282,4 +285,5 @@ def run_job(case: Case, job_id: int, stopping: Callable[[], bool] = lambda: Fals
         beat.set()
     progress.state.pop("current", None)
     progress.save(check=False, status=status.value, message=message, finished_at=utcnow(), pid=None)
+    clear_cancel_signal(case, job_id)
     return status
