@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..errors import JobError, JobNotFoundError
 from ..ingest.watch import JobSummary, job_summary
@@ -116,6 +117,14 @@ def list_background_jobs(case: Case) -> list[JobSummary]:
         return [job_summary(job) for job in rows]
 
 
+def _background_job(session: Session, job_id: int) -> Job:
+    """Job `job_id`, which must be an ingest or processing job of this case."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind not in BACKGROUND:
+        raise JobNotFoundError(f"no background job {job_id} in this case")
+    return job
+
+
 def cancel_signal(case: Case, job_id: int) -> Path:
     """The file that tells a running job's worker to stop, beside the database flag.
 
@@ -137,24 +146,20 @@ def cancel_job(case: Case, actor: Actor, job_id: int) -> JobSummary:
     step (between two files or two stages, so nothing is left half-written)."""
     actor.require(Permission.INGEST, what="cancel a job")
     with case.session() as session:  # a read: it does not wait for a busy writer (WAL)
-        job = session.get(Job, job_id)
-        if job is None or job.kind not in BACKGROUND:
-            raise JobNotFoundError(f"no background job {job_id} in this case")
-        running = job.status == JobStatus.RUNNING
+        running = _background_job(session, job_id).status == JobStatus.RUNNING
     if running:
         signal = cancel_signal(case, job_id)
         signal.parent.mkdir(mode=0o700, exist_ok=True)
         signal.touch(mode=0o600)
     with case.session() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.kind not in BACKGROUND:
-            raise JobNotFoundError(f"no background job {job_id} in this case")
+        job = _background_job(session, job_id)
         if job.status == JobStatus.QUEUED:
             job.status, job.finished_at = JobStatus.CANCELLED.value, utcnow()
             job.message = f"cancelled by {actor.name} before it started"
         elif job.status == JobStatus.RUNNING:
             job.cancel_requested = True
-        else:
+        else:  # it ended between the two looks: its worker will not clear the signal
+            clear_cancel_signal(case, job_id)
             raise JobError(f"job {job_id} is {job.status}; only a queued or running job cancels")
         summary = job_summary(job)
     _audit(case, actor, "job-cancel", job_id, {"status": summary.status.value})
@@ -167,9 +172,7 @@ def retry_job(case: Case, actor: Actor, job_id: int) -> JobSummary:
     actor.require(Permission.INGEST, what="retry a job")
     retryable = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERRUPTED)
     with case.session() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.kind not in BACKGROUND:
-            raise JobNotFoundError(f"no background job {job_id} in this case")
+        job = _background_job(session, job_id)
         if job.status not in retryable:
             raise JobError(
                 f"job {job_id} is {job.status}; only a failed, cancelled or interrupted job "
