@@ -137,7 +137,7 @@ def search(session: Session, query: str, options: SearchOptions = SearchOptions(
     else:
         rows.sort(key=lambda r: r.order)  # call and segment: unique
     rows = rows[options.offset : want]
-    marker = Highlighter(plan.searched or tree)  # a slang form found is marked too
+    marker = Highlighter(plan.searched)  # a slang form found is marked too
     hits = [_hit(r, _stored(searchers[r.searcher], r), marker, options) for r in rows]
     return SearchResult(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
 

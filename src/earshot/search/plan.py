@@ -72,8 +72,8 @@ class Plan:
 
     query: tantivy.Query
     ranked: bool
+    searched: Node
     has_phrase: bool = False
-    searched: Node | None = None
 
 
 def has_phrase(node: Node) -> bool:
